@@ -1,0 +1,109 @@
+/**
+ * Per-environment defaults, merged under each stack's own config before validation.
+ * These are the shipped environment shapes of PRODUCT.md; every value can be overridden
+ * per stack, and the stack files spell out the ones a reviewer should see.
+ */
+import type { Environment } from "./schema";
+
+export type DeepPartial<T> = T extends ReadonlyArray<unknown>
+  ? T
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
+
+/** Plain JSON-like value as it arrives from Pulumi config. */
+export type ConfigValue = string | number | boolean | null | ConfigValue[] | { [key: string]: ConfigValue };
+
+const common = {
+  tags: {},
+  logRetentionDays: 30,
+  network: { subnetPrefix: 20 },
+  cluster: {
+    enabled: false,
+    // EKS standard support for 1.33 runs to mid-2026 with extended support after; bump
+    // one minor at a time (the control plane cannot skip versions).
+    version: "1.33",
+    publicAccessCidrs: [],
+    adminRoleArns: [],
+    nodeGroups: [],
+    autoscaler: { enabled: true },
+    metricsServer: { enabled: true },
+  },
+  testHost: { enabled: false, instanceType: "t3.small", rootVolumeGb: 30 },
+  database: {
+    enabled: true,
+    engineVersion: "11.4",
+    instanceClass: "db.t4g.micro",
+    allocatedStorageGb: 20,
+    maxAllocatedStorageGb: 100,
+    multiAz: false,
+    backupRetentionDays: 1,
+    deletionProtection: false,
+    publiclyAccessible: false,
+    databaseName: "app",
+    masterUsername: "platform_admin",
+  },
+  registry: { owner: false, keepImages: 50 },
+  imagesBucket: { enabled: true, versioning: false, forceDestroy: false },
+  api: { enabled: false, memoryMb: 256, timeoutSeconds: 10, throttleRateLimit: 50, throttleBurstLimit: 100 },
+  bastion: { enabled: false, instanceType: "t3.micro", minSize: 1, maxSize: 2 },
+  services: [],
+} satisfies Record<string, ConfigValue>;
+
+const perEnvironment: Record<Environment, Record<string, ConfigValue>> = {
+  test: {
+    network: { privateSubnets: false, natGateways: "none" },
+    testHost: { enabled: true },
+    imagesBucket: { forceDestroy: true },
+  },
+  staging: {
+    network: { privateSubnets: true, natGateways: "single" },
+    cluster: { enabled: true },
+    database: { backupRetentionDays: 3 },
+    api: { enabled: true },
+  },
+  prod: {
+    network: { privateSubnets: true, natGateways: "perAz" },
+    cluster: { enabled: true },
+    database: {
+      instanceClass: "db.m6g.large",
+      allocatedStorageGb: 100,
+      maxAllocatedStorageGb: 500,
+      multiAz: true,
+      backupRetentionDays: 14,
+      deletionProtection: true,
+    },
+    imagesBucket: { versioning: true },
+    bastion: { enabled: true },
+    logRetentionDays: 90,
+  },
+};
+
+function isRecord(v: ConfigValue | undefined): v is { [key: string]: ConfigValue } {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Deep merge: objects merge key by key, everything else (arrays included) is replaced by `over`. */
+export function deepMerge(base: ConfigValue | undefined, over: ConfigValue | undefined): ConfigValue | undefined {
+  if (over === undefined) {
+    return base;
+  }
+  if (isRecord(base) && isRecord(over)) {
+    const out: { [key: string]: ConfigValue } = { ...base };
+    for (const [k, v] of Object.entries(over)) {
+      const merged = deepMerge(base[k], v);
+      if (merged !== undefined) {
+        out[k] = merged;
+      }
+    }
+    return out;
+  }
+  return over;
+}
+
+/** The defaults for `environment`, or only the common ones when the name is unknown (validation reports it). */
+export function defaultsFor(environment: string): { [key: string]: ConfigValue } {
+  const specific = (perEnvironment as Record<string, Record<string, ConfigValue> | undefined>)[environment] ?? {};
+  const merged = deepMerge(common, specific);
+  return isRecord(merged) ? merged : {};
+}

@@ -1,0 +1,211 @@
+/**
+ * Reads the stack's `platform:*` config, merges the environment defaults under it and
+ * validates the result. Any problem stops the program before a resource is declared, with
+ * one line per problem naming the key, the value and the fix.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { suggest } from "../lib/text";
+import { ConfigValue, deepMerge, defaultsFor } from "./defaults";
+import { checkPlatform, ENVIRONMENTS, IssueParams, PlatformConfig, platformSchema, toPlatformConfig } from "./schema";
+
+export const CONFIG_NAMESPACE = "platform";
+
+export interface ConfigProblem {
+  /** Full config key, e.g. `platform:cluster.nodeGroups[0].minSize`. */
+  readonly key: string;
+  readonly value: ConfigValue | undefined;
+  readonly problem: string;
+  readonly fix: string;
+}
+
+/** Raised for invalid stack config; `problems` carries the structured form for tooling. */
+export class ConfigError extends pulumi.RunError {
+  constructor(
+    readonly stack: string,
+    readonly problems: readonly ConfigProblem[],
+  ) {
+    super(formatProblems(stack, problems));
+    this.name = "ConfigError";
+  }
+}
+
+export function formatProblems(stack: string, problems: readonly ConfigProblem[]): string {
+  const lines = problems.map((p) => {
+    const value = p.value === undefined ? "unset" : JSON.stringify(p.value);
+    return `  - ${p.key}: ${p.problem} (value: ${value}). Fix: ${p.fix}`;
+  });
+  const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
+  return `Invalid config for stack "${stack}" (${count}):\n${lines.join("\n")}`;
+}
+
+type Path = ReadonlyArray<PropertyKey>;
+
+export function formatKey(path: Path): string {
+  let out = `${CONFIG_NAMESPACE}:`;
+  path.forEach((seg, i) => {
+    if (typeof seg === "number") {
+      out += `[${seg}]`;
+    } else {
+      out += i === 0 ? String(seg) : `.${String(seg)}`;
+    }
+  });
+  return out;
+}
+
+function valueAt(root: ConfigValue | undefined, path: Path): ConfigValue | undefined {
+  let cur: ConfigValue | undefined = root;
+  for (const seg of path) {
+    if (cur === null || typeof cur !== "object") {
+      return undefined;
+    }
+    cur = Array.isArray(cur) ? cur[Number(seg)] : cur[String(seg)];
+  }
+  return cur;
+}
+
+/** The sub-schema at `path`, to suggest the right key for a typo. */
+function schemaAt(path: Path): z.ZodType | undefined {
+  let cur: z.ZodType | undefined = platformSchema;
+  for (const seg of path) {
+    while (cur instanceof z.ZodOptional || cur instanceof z.ZodDefault) {
+      cur = cur.unwrap() as z.ZodType;
+    }
+    if (cur instanceof z.ZodObject) {
+      cur = (cur.shape as Record<string, z.ZodType>)[String(seg)];
+    } else if (cur instanceof z.ZodArray) {
+      cur = cur.element as z.ZodType;
+    } else {
+      return undefined;
+    }
+  }
+  while (cur instanceof z.ZodOptional || cur instanceof z.ZodDefault) {
+    cur = cur.unwrap() as z.ZodType;
+  }
+  return cur;
+}
+
+function keysAt(path: Path): string[] {
+  const s = schemaAt(path);
+  return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
+}
+
+function fixFor(issue: z.core.$ZodIssue): string {
+  const params = (issue as { params?: Partial<IssueParams> }).params;
+  if (params?.fix !== undefined) {
+    return params.fix;
+  }
+  switch (issue.code) {
+    case "invalid_type":
+      return issue.input === undefined
+        ? `set it: pulumi config set --path '${formatKey(issue.path)}' <${issue.expected}>`
+        : `use a ${issue.expected}`;
+    case "invalid_value":
+      return `use one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "too_small":
+      return `use a value of at least ${String(issue.minimum)}${issue.origin === "array" ? " entries" : ""}`;
+    case "too_big":
+      return `use a value of at most ${String(issue.maximum)}${issue.origin === "array" ? " entries" : ""}`;
+    case "invalid_format":
+      return issue.format === "regex" && "pattern" in issue
+        ? `use a value matching ${String(issue.pattern)}`
+        : `use a valid ${issue.format}`;
+    case "invalid_union":
+      return "use one of the allowed values";
+    default:
+      return "see the config reference in README.md";
+  }
+}
+
+function problemsFrom(error: z.ZodError, input: ConfigValue): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === "unrecognized_keys") {
+      const valid = keysAt(issue.path);
+      for (const key of issue.keys) {
+        const path = [...issue.path, key];
+        const guess = suggest(key, valid);
+        out.push({
+          key: formatKey(path),
+          value: valueAt(input, path),
+          problem: "unknown config key",
+          fix: guess !== undefined ? `did you mean "${formatKey([...issue.path, guess])}"?` : `valid keys here are ${valid.join(", ")}`,
+        });
+      }
+      continue;
+    }
+    out.push({
+      key: formatKey(issue.path),
+      value: valueAt(input, issue.path),
+      problem: issue.message,
+      fix: fixFor(issue),
+    });
+  }
+  return out;
+}
+
+/**
+ * Validates `raw` (the stack's `platform:*` keys without the namespace, values already JSON-parsed).
+ * Throws `ConfigError` listing every problem.
+ */
+export function parsePlatformConfig(stack: string, raw: Record<string, ConfigValue>, region: string | undefined): PlatformConfig {
+  if (region === undefined || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
+    throw new ConfigError(stack, [
+      {
+        key: "aws:region",
+        value: region,
+        problem: region === undefined ? "is not set" : "is not an AWS region name",
+        fix: "set it to the region of the environment: pulumi config set aws:region ap-northeast-2",
+      },
+    ]);
+  }
+  const environment = raw["environment"];
+  if (typeof environment !== "string" || !(ENVIRONMENTS as readonly string[]).includes(environment)) {
+    throw new ConfigError(stack, [
+      {
+        key: formatKey(["environment"]),
+        value: environment,
+        problem: environment === undefined ? "is not set" : `unknown environment ${JSON.stringify(environment)}`,
+        fix: `set it to one of ${ENVIRONMENTS.join(", ")}: pulumi config set platform:environment ${stack in { test: 1, staging: 1, prod: 1 } ? stack : "prod"}`,
+      },
+    ]);
+  }
+  const merged = deepMerge(defaultsFor(environment), raw) ?? {};
+  const result = platformSchema.superRefine(checkPlatform).safeParse(merged);
+  if (!result.success) {
+    throw new ConfigError(stack, problemsFrom(result.error, merged));
+  }
+  const outside = result.data.availabilityZones.filter((az) => !az.startsWith(region));
+  if (outside.length > 0) {
+    throw new ConfigError(stack, [
+      {
+        key: formatKey(["availabilityZones"]),
+        value: result.data.availabilityZones,
+        problem: `${outside.join(", ")} not in region ${region}`,
+        fix: `list zones of ${region}, e.g. ${region}a and ${region}c`,
+      },
+    ]);
+  }
+  return toPlatformConfig(result.data, region);
+}
+
+/** Parses a Pulumi config value: structured values arrive as JSON text, plain ones as strings. */
+export function parseConfigValue(text: string): ConfigValue {
+  try {
+    return JSON.parse(text) as ConfigValue;
+  } catch {
+    return text;
+  }
+}
+
+/** The validated config of the running stack. */
+export function loadConfig(): PlatformConfig {
+  const raw: Record<string, ConfigValue> = {};
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+    if (key.startsWith(prefix)) {
+      raw[key.slice(prefix.length)] = parseConfigValue(value);
+    }
+  }
+  return parsePlatformConfig(pulumi.getStack(), raw, new pulumi.Config("aws").get("region"));
+}

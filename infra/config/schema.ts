@@ -1,0 +1,467 @@
+/**
+ * The stack configuration contract: one zod schema for every `platform:*` key.
+ *
+ * Components never read Pulumi config; `loadConfig` (./load.ts) parses the stack's config
+ * against this schema after merging the environment's defaults (./defaults.ts), and the
+ * program passes the typed result down. Cross-field rules live in `checkPlatform` so that
+ * every message names the key, the value and the fix.
+ */
+import { z } from "zod";
+import { contains, findOverlaps, parseCidr } from "../lib/cidr";
+
+export const ENVIRONMENTS = ["test", "staging", "prod"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+export const COLORS = ["blue", "green"] as const;
+export type Color = (typeof COLORS)[number];
+
+/** A problem found in the stack config; `fix` says what to change. */
+export interface IssueParams {
+  readonly fix: string;
+}
+
+const DNS_LABEL = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const AZ = /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/;
+const K8S_LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const K8S_LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/**
+ * An OCI image reference pinned by tag or digest: `[registry/]repo:tag` or `[registry/]repo@sha256:<64 hex>`.
+ * A bare `repo` (implicitly `:latest`) is rejected: what runs must be reviewable in the stack file.
+ */
+const IMAGE_REF =
+  /^(?:(?:[a-zA-Z0-9-]+\.)+[a-zA-Z0-9-]+(?::\d+)?\/|localhost(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$/;
+
+export function isImageRef(text: string): boolean {
+  return IMAGE_REF.test(text);
+}
+
+/** Normalises an ingress path for comparison: `/student/*` and `/student` route the same prefix. */
+export function normalisePath(path: string): string {
+  const stripped = path.replace(/\/\*$/, "").replace(/\/+$/, "");
+  return stripped === "" ? "/" : stripped;
+}
+
+const cidrString = z.string().superRefine((value, ctx) => {
+  const parsed = parseCidr(value);
+  if (typeof parsed === "string") {
+    ctx.addIssue({
+      code: "custom",
+      message: parsed,
+      params: { fix: "use an IPv4 network in CIDR notation with no host bits set, e.g. 10.20.0.0/16" },
+    });
+  }
+});
+
+const tags = z.record(z.string().min(1).max(128), z.string().max(256));
+
+const nodeTaint = z.strictObject({
+  key: z.string().regex(K8S_LABEL_KEY),
+  value: z.string().regex(K8S_LABEL_VALUE).optional(),
+  effect: z.enum(["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"]),
+});
+
+const nodeGroup = z.strictObject({
+  /** Logical name; also the value of the `platform.io/node-group` label workloads select on. */
+  name: z.string().regex(DNS_LABEL),
+  instanceTypes: z.array(z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/)).min(1),
+  capacityType: z.enum(["ON_DEMAND", "SPOT"]),
+  minSize: z.number().int().min(0),
+  maxSize: z.number().int().min(1),
+  desiredSize: z.number().int().min(0),
+  diskSizeGb: z.number().int().min(20).max(16384),
+  labels: z.record(z.string().regex(K8S_LABEL_KEY), z.string().regex(K8S_LABEL_VALUE)),
+  taints: z.array(nodeTaint),
+});
+export type NodeGroupConfig = z.infer<typeof nodeGroup>;
+
+const colorSpec = z.strictObject({
+  image: z.string().optional(),
+});
+
+const service = z.strictObject({
+  name: z.string().regex(DNS_LABEL),
+  port: z.number().int(),
+  healthPath: z.string().startsWith("/"),
+  paths: z.array(z.string().startsWith("/")).min(1),
+  active: z.string(),
+  blue: colorSpec,
+  green: colorSpec,
+  /** Replicas of each color; the HPA (workloads) scales from here. */
+  replicas: z.number().int().min(1).max(100).optional(),
+  /** Plain, non-secret environment variables for the container. */
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional(),
+  /** Whether the service reads and writes the user-images bucket (grants an IRSA / instance role). */
+  imageBucketAccess: z.boolean().optional(),
+});
+export type ServiceConfigInput = z.infer<typeof service>;
+
+export const platformSchema = z.strictObject({
+  environment: z.string(),
+  availabilityZones: z.array(z.string().regex(AZ)).min(1),
+  domain: z.string(),
+  tags,
+  logRetentionDays: z.union([
+    z.literal(1), z.literal(3), z.literal(5), z.literal(7), z.literal(14), z.literal(30), z.literal(60),
+    z.literal(90), z.literal(120), z.literal(150), z.literal(180), z.literal(365), z.literal(400),
+    z.literal(545), z.literal(731), z.literal(1096), z.literal(1827), z.literal(3653),
+  ]),
+  network: z.strictObject({
+    cidr: cidrString,
+    /** Prefix length of every subnet cut from `cidr` when explicit subnet lists are not given. */
+    subnetPrefix: z.number().int().min(16).max(28),
+    privateSubnets: z.boolean(),
+    natGateways: z.enum(["none", "single", "perAz"]),
+    publicSubnetCidrs: z.array(cidrString).optional(),
+    privateSubnetCidrs: z.array(cidrString).optional(),
+  }),
+  cluster: z.strictObject({
+    enabled: z.boolean(),
+    version: z.string().regex(/^1\.\d{2}$/),
+    /** CIDRs allowed to reach the public API endpoint; empty turns the public endpoint off. */
+    publicAccessCidrs: z.array(cidrString),
+    /** IAM roles granted cluster-admin through access entries (CI's deploy role, the platform team). */
+    adminRoleArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/)),
+    nodeGroups: z.array(nodeGroup),
+    autoscaler: z.strictObject({ enabled: z.boolean() }),
+    metricsServer: z.strictObject({ enabled: z.boolean() }),
+  }),
+  testHost: z.strictObject({
+    enabled: z.boolean(),
+    instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/),
+    rootVolumeGb: z.number().int().min(8).max(1024),
+  }),
+  database: z.strictObject({
+    enabled: z.boolean(),
+    engineVersion: z.string().regex(/^\d+\.\d+(\.\d+)?$/),
+    instanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/),
+    allocatedStorageGb: z.number().int().min(20).max(65536),
+    maxAllocatedStorageGb: z.number().int().min(20).max(65536),
+    multiAz: z.boolean(),
+    backupRetentionDays: z.number().int().min(0).max(35),
+    deletionProtection: z.boolean(),
+    publiclyAccessible: z.boolean(),
+    databaseName: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/),
+    masterUsername: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,15}$/),
+  }),
+  registry: z.strictObject({
+    /** Exactly one stack owns (creates) the repositories; the others look them up by name. */
+    owner: z.boolean(),
+    /** Untagged images are expired after a day; tagged ones beyond this count are expired. */
+    keepImages: z.number().int().min(1).max(1000),
+  }),
+  imagesBucket: z.strictObject({
+    enabled: z.boolean(),
+    versioning: z.boolean(),
+    forceDestroy: z.boolean(),
+  }),
+  api: z.strictObject({
+    enabled: z.boolean(),
+    memoryMb: z.number().int().min(128).max(10240),
+    timeoutSeconds: z.number().int().min(1).max(29),
+    throttleRateLimit: z.number().positive(),
+    throttleBurstLimit: z.number().int().positive(),
+  }),
+  bastion: z.strictObject({
+    enabled: z.boolean(),
+    instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/),
+    minSize: z.number().int().min(0),
+    maxSize: z.number().int().min(1),
+  }),
+  services: z.array(service),
+});
+
+/** The schema's output before the cross-field rules narrowed it. */
+type RawPlatform = z.infer<typeof platformSchema>;
+
+export interface ServiceConfig extends Omit<ServiceConfigInput, "active" | "replicas" | "env" | "imageBucketAccess"> {
+  readonly active: Color;
+  readonly replicas: number;
+  readonly env: Readonly<Record<string, string>>;
+  readonly imageBucketAccess: boolean;
+}
+
+export interface PlatformConfig extends Omit<RawPlatform, "environment" | "services"> {
+  readonly environment: Environment;
+  /** `aws:region`, checked against the availability zones. */
+  readonly region: string;
+  readonly services: readonly ServiceConfig[];
+}
+
+type Ctx = z.RefinementCtx;
+
+function fail(ctx: Ctx, path: Array<string | number>, message: string, fix: string): void {
+  const params: IssueParams = { fix };
+  ctx.addIssue({ code: "custom", path, message, params });
+}
+
+/** Cross-field rules. Runs only when every field already has the right shape. */
+export function checkPlatform(cfg: RawPlatform, ctx: Ctx): void {
+  const env = cfg.environment;
+  if (!(ENVIRONMENTS as readonly string[]).includes(env)) {
+    fail(ctx, ["environment"], `unknown environment "${env}"`, `set it to one of ${ENVIRONMENTS.join(", ")}`);
+    return;
+  }
+
+  if (!DOMAIN.test(cfg.domain)) {
+    fail(
+      ctx,
+      ["domain"],
+      `"${cfg.domain}" is not a valid DNS domain`,
+      "use a lower-case fully qualified name of the Route 53 hosted zone without scheme or trailing dot, e.g. example.com",
+    );
+  }
+
+  const azs = cfg.availabilityZones;
+  if (new Set(azs).size !== azs.length) {
+    fail(ctx, ["availabilityZones"], `lists an availability zone twice (${azs.join(", ")})`, "list each zone once");
+  }
+  const multiAzNeeds = [
+    cfg.cluster.enabled ? "cluster.enabled (EKS needs subnets in two AZs)" : undefined,
+    cfg.database.enabled && cfg.database.multiAz ? "database.multiAz (a standby needs a second AZ)" : undefined,
+  ].filter((x): x is string => x !== undefined);
+  if (azs.length < 2 && multiAzNeeds.length > 0) {
+    fail(
+      ctx,
+      ["availabilityZones"],
+      `has ${azs.length} zone(s) but ${multiAzNeeds.join(" and ")} requires at least 2`,
+      "list two zones, e.g. [ap-northeast-2a, ap-northeast-2c]",
+    );
+  }
+
+  checkNetwork(cfg, ctx);
+  checkCluster(cfg, ctx);
+
+  if (cfg.database.publiclyAccessible) {
+    fail(
+      ctx,
+      ["database", "publiclyAccessible"],
+      `is true in the ${env} stack; the database must only be reachable from the workloads and the bastion`,
+      "set database.publiclyAccessible to false and reach the database through the bastion (SSM port forwarding)",
+    );
+  }
+  if (cfg.database.maxAllocatedStorageGb < cfg.database.allocatedStorageGb) {
+    fail(
+      ctx,
+      ["database", "maxAllocatedStorageGb"],
+      `${cfg.database.maxAllocatedStorageGb} is below allocatedStorageGb ${cfg.database.allocatedStorageGb}`,
+      "set maxAllocatedStorageGb >= allocatedStorageGb (storage autoscaling ceiling)",
+    );
+  }
+  if (cfg.bastion.minSize > cfg.bastion.maxSize) {
+    fail(
+      ctx,
+      ["bastion", "minSize"],
+      `${cfg.bastion.minSize} is greater than bastion.maxSize ${cfg.bastion.maxSize}`,
+      "set bastion.minSize <= bastion.maxSize",
+    );
+  }
+  if (cfg.bastion.enabled && !cfg.network.privateSubnets) {
+    fail(
+      ctx,
+      ["bastion", "enabled"],
+      "is true but network.privateSubnets is false; the bastion lives in private subnets and is reached through SSM",
+      "set network.privateSubnets to true (with natGateways single or perAz) or turn the bastion off",
+    );
+  }
+  if (cfg.testHost.enabled && cfg.cluster.enabled) {
+    fail(
+      ctx,
+      ["testHost", "enabled"],
+      "is true together with cluster.enabled; a stack runs its services either on the test host or on EKS",
+      "turn one of testHost.enabled and cluster.enabled off",
+    );
+  }
+
+  checkServices(cfg, ctx);
+}
+
+function checkNetwork(cfg: RawPlatform, ctx: Ctx): void {
+  const n = cfg.network;
+  const vpc = parseCidr(n.cidr);
+  if (typeof vpc === "string") {
+    return; // already reported by the field's own check
+  }
+  if (vpc.prefix < 16 || vpc.prefix > 24) {
+    fail(ctx, ["network", "cidr"], `${n.cidr} has a /${vpc.prefix} prefix; AWS VPCs are /16 to /24`, "use a /16 to /24 block, e.g. 10.20.0.0/16");
+  }
+  if (!n.privateSubnets && n.natGateways !== "none") {
+    fail(
+      ctx,
+      ["network", "natGateways"],
+      `is "${n.natGateways}" but network.privateSubnets is false; NAT gateways only serve private subnets`,
+      'set natGateways to "none" or turn privateSubnets on',
+    );
+  }
+  if (n.privateSubnets && n.natGateways === "none" && (cfg.cluster.enabled || cfg.bastion.enabled)) {
+    fail(
+      ctx,
+      ["network", "natGateways"],
+      'is "none" but nodes or the bastion in private subnets need egress (ECR pulls, SSM)',
+      'set natGateways to "single" or "perAz"',
+    );
+  }
+  const azCount = cfg.availabilityZones.length;
+  const lists: Array<["publicSubnetCidrs" | "privateSubnetCidrs", string[] | undefined]> = [
+    ["publicSubnetCidrs", n.publicSubnetCidrs],
+    ["privateSubnetCidrs", n.privateSubnetCidrs],
+  ];
+  const named: Array<readonly [string, string]> = [];
+  for (const [key, list] of lists) {
+    if (list === undefined) {
+      continue;
+    }
+    if (key === "privateSubnetCidrs" && !n.privateSubnets) {
+      fail(ctx, ["network", key], "is set but network.privateSubnets is false", "remove it or turn privateSubnets on");
+    }
+    if (list.length !== azCount) {
+      fail(
+        ctx,
+        ["network", key],
+        `lists ${list.length} block(s) for ${azCount} availability zone(s)`,
+        "give exactly one block per entry of availabilityZones, in the same order",
+      );
+    }
+    list.forEach((text, i) => {
+      const c = parseCidr(text);
+      if (typeof c !== "string" && !contains(vpc, c)) {
+        fail(ctx, ["network", key, i], `${text} lies outside the VPC block ${n.cidr}`, `pick a block inside ${n.cidr}`);
+      }
+      named.push([`network.${key}[${i}] (${text})`, text] as const);
+    });
+  }
+  for (const [a, b] of findOverlaps(named)) {
+    fail(ctx, ["network"], `${a} overlaps ${b}`, "give every subnet its own non-overlapping block");
+  }
+  if (n.publicSubnetCidrs === undefined || (n.privateSubnets && n.privateSubnetCidrs === undefined)) {
+    const half = 2 ** (n.subnetPrefix - vpc.prefix - 1);
+    if (n.subnetPrefix <= vpc.prefix || azCount > half) {
+      fail(
+        ctx,
+        ["network", "subnetPrefix"],
+        `/${n.subnetPrefix} subnets do not fit ${azCount} AZs of public and private subnets in ${n.cidr}`,
+        `use a longer prefix (e.g. /${Math.min(28, vpc.prefix + 4)}) or a larger network.cidr`,
+      );
+    }
+  }
+  cfg.cluster.publicAccessCidrs.forEach((text, i) => {
+    const c = parseCidr(text);
+    if (typeof c !== "string" && c.prefix === 0) {
+      fail(
+        ctx,
+        ["cluster", "publicAccessCidrs", i],
+        `${text} opens the Kubernetes API endpoint to the whole internet`,
+        "list your office/VPN/CI egress ranges, or leave the list empty to keep the endpoint private",
+      );
+    }
+  });
+}
+
+function checkCluster(cfg: RawPlatform, ctx: Ctx): void {
+  const c = cfg.cluster;
+  if (!c.enabled) {
+    return;
+  }
+  if (!cfg.network.privateSubnets) {
+    fail(
+      ctx,
+      ["cluster", "enabled"],
+      "is true but network.privateSubnets is false; worker nodes run in private subnets",
+      "set network.privateSubnets to true and natGateways to single or perAz",
+    );
+  }
+  if (c.nodeGroups.length === 0) {
+    fail(ctx, ["cluster", "nodeGroups"], "is empty while the cluster is enabled", "declare at least one managed node group");
+  }
+  const seen = new Set<string>();
+  c.nodeGroups.forEach((g, i) => {
+    const at = (k: string): Array<string | number> => ["cluster", "nodeGroups", i, k];
+    if (seen.has(g.name)) {
+      fail(ctx, at("name"), `"${g.name}" is used by two node groups`, "give every node group a unique name");
+    }
+    seen.add(g.name);
+    if (g.minSize > g.maxSize) {
+      fail(ctx, at("minSize"), `${g.minSize} is greater than maxSize ${g.maxSize} in node group "${g.name}"`, "set minSize <= maxSize");
+    } else if (g.desiredSize < g.minSize || g.desiredSize > g.maxSize) {
+      fail(
+        ctx,
+        at("desiredSize"),
+        `${g.desiredSize} is outside [minSize ${g.minSize}, maxSize ${g.maxSize}] in node group "${g.name}"`,
+        `set desiredSize between ${g.minSize} and ${g.maxSize}`,
+      );
+    }
+  });
+}
+
+function checkServices(cfg: RawPlatform, ctx: Ctx): void {
+  const names = new Map<string, number>();
+  const paths = new Map<string, string>();
+  cfg.services.forEach((s, i) => {
+    const at = (...k: Array<string | number>): Array<string | number> => ["services", i, ...k];
+    const previous = names.get(s.name);
+    if (previous !== undefined) {
+      fail(ctx, at("name"), `"${s.name}" is already used by services[${previous}]`, "give every service a unique name");
+    } else {
+      names.set(s.name, i);
+    }
+    if (s.port < 1 || s.port > 65535) {
+      fail(ctx, at("port"), `${s.port} is outside 1-65535 for service "${s.name}"`, "use the container's listening port, e.g. 8080");
+    }
+    if (!(COLORS as readonly string[]).includes(s.active)) {
+      fail(ctx, at("active"), `"${s.active}" is not a color for service "${s.name}"`, 'set active to "blue" or "green"');
+    } else {
+      const color = s.active as Color;
+      if (s[color].image === undefined || s[color].image === "") {
+        fail(
+          ctx,
+          at(color, "image"),
+          `is empty but ${color} is the active color of service "${s.name}"`,
+          `set services[${i}].${color}.image to the image that should serve traffic, or make the other color active`,
+        );
+      }
+    }
+    for (const color of COLORS) {
+      const image = s[color].image;
+      if (image !== undefined && image !== "" && !isImageRef(image)) {
+        fail(
+          ctx,
+          at(color, "image"),
+          `"${image}" is not an image reference pinned by tag or digest`,
+          "use <registry>/<repo>:<tag> or <registry>/<repo>@sha256:<64 hex digits>",
+        );
+      }
+    }
+    s.paths.forEach((p, j) => {
+      const key = normalisePath(p);
+      const owner = paths.get(key);
+      if (owner !== undefined && owner !== s.name) {
+        fail(
+          ctx,
+          at("paths", j),
+          `"${p}" is already routed to service "${owner}"`,
+          "route each path prefix to exactly one service; remove it from one of them",
+        );
+      } else if (owner === s.name) {
+        fail(ctx, at("paths", j), `"${p}" is listed twice for service "${s.name}"`, "list each path once");
+      }
+      paths.set(key, s.name);
+    });
+  });
+}
+
+/** Narrows the schema output once `checkPlatform` has passed. */
+export function toPlatformConfig(raw: RawPlatform, region: string): PlatformConfig {
+  return {
+    ...raw,
+    region,
+    environment: raw.environment as Environment,
+    services: raw.services.map((s) => ({
+      ...s,
+      active: s.active as Color,
+      replicas: s.replicas ?? 2,
+      env: s.env ?? {},
+      imageBucketAccess: s.imageBucketAccess ?? false,
+    })),
+  };
+}

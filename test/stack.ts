@@ -1,0 +1,139 @@
+/**
+ * Evaluates the real program (infra/index.ts) under the mocks with a stack's own config file,
+ * optionally mutated, and returns everything it declared. The program module is imported
+ * fresh after `setMocks`, so one mocha process can evaluate every stack.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+import { DeclaredResource, RecordingMocks, waitForRegistrations } from "./mocks";
+
+export const REPO_ROOT = path.resolve(__dirname, "..");
+export const PROJECT = "platform";
+export const STACKS = ["test", "staging", "prod"] as const;
+export type StackName = (typeof STACKS)[number];
+
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+/** The stack file's `config:` map, keys fully qualified (`platform:services`, `aws:region`). */
+export type StackConfig = Record<string, Json>;
+
+export function readStackConfig(stack: string): StackConfig {
+  const file = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
+  const doc = YAML.parse(fs.readFileSync(file, "utf8")) as { config?: StackConfig } | null;
+  return structuredClone(doc?.config ?? {});
+}
+
+function toRuntimeConfig(config: StackConfig): { values: Record<string, string>; secretKeys: string[] } {
+  const values: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [key, value] of Object.entries(config)) {
+    if (value !== null && typeof value === "object" && !Array.isArray(value) && "secure" in value) {
+      values[key] = "mock-secret-value";
+      secretKeys.push(key);
+    } else {
+      values[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+  }
+  return { values, secretKeys };
+}
+
+export interface Evaluation {
+  readonly stack: string;
+  readonly resources: readonly DeclaredResource[];
+  readonly outputs: Record<string, unknown>;
+  readonly invokes: ReadonlyArray<{ token: string; inputs: Record<string, unknown> }>;
+}
+
+/** Resolves an Output (or plain value) under mocks; never asserts inside `apply`. */
+export function awaitOutput<T>(value: pulumi.Input<T>): Promise<T> {
+  return new Promise<T>((resolve) => {
+    pulumi.output(value).apply((v) => {
+      resolve(v as T);
+      return v;
+    });
+  });
+}
+
+function clearProgramModules(): void {
+  const infraDir = path.join(REPO_ROOT, "infra") + path.sep;
+  for (const key of Object.keys(require.cache)) {
+    if (key.startsWith(infraDir)) {
+      delete require.cache[key];
+    }
+  }
+}
+
+/**
+ * Runs `program` under fresh mocks with `config` as the stack's config and returns what it
+ * declared. `program` is called after `setMocks`, so it may import the program's modules.
+ */
+export async function evaluateProgram(
+  stack: string,
+  config: StackConfig,
+  program: () => Record<string, unknown> | Promise<Record<string, unknown>>,
+): Promise<Evaluation> {
+  const azs = config["platform:availabilityZones"];
+  const mocks = new RecordingMocks({ availabilityZones: Array.isArray(azs) ? azs.map(String) : ["ap-northeast-2a", "ap-northeast-2c"] });
+  await pulumi.runtime.setMocks(mocks, PROJECT, stack, false);
+  const { values, secretKeys } = toRuntimeConfig(config);
+  pulumi.runtime.setAllConfig(values, secretKeys);
+  let programError: unknown;
+  const exported = await pulumi.runtime.runInPulumiStack(async () => {
+    try {
+      return await program();
+    } catch (err) {
+      programError = err;
+      return {};
+    }
+  });
+  await waitForRegistrations();
+  if (programError !== undefined) {
+    throw programError;
+  }
+  const outputs: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(exported ?? {})) {
+    outputs[k] = await awaitOutput(v as pulumi.Input<unknown>);
+  }
+  return { stack, resources: [...mocks.resources], outputs, invokes: [...mocks.invokes] };
+}
+
+/**
+ * Runs the real program (infra/index.ts) for `stack` with its config file, after `mutate` edits
+ * a copy of the config. Rejects with the program's error (e.g. a ConfigError) if it fails.
+ */
+export function evaluateStack(stack: string, mutate?: (config: StackConfig) => void): Promise<Evaluation> {
+  const config = readStackConfig(stack);
+  mutate?.(config);
+  return evaluateProgram(stack, config, () => {
+    clearProgramModules();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(path.join(REPO_ROOT, "infra", "index.ts")) as Record<string, unknown>;
+  });
+}
+
+/** Resources of one type token, e.g. `aws:rds/instance:Instance`. */
+export function ofType(ev: Evaluation, type: string): DeclaredResource[] {
+  return ev.resources.filter((r) => r.type === type);
+}
+
+/** The single resource of `type` named `name`; throws with the names that do exist otherwise. */
+export function named(ev: Evaluation, type: string, name: string): DeclaredResource {
+  const all = ofType(ev, type);
+  const found = all.find((r) => r.name === name);
+  if (found === undefined) {
+    throw new Error(`no ${type} named "${name}" in ${ev.stack}; declared: ${all.map((r) => r.name).join(", ") || "none"}`);
+  }
+  return found;
+}
+
+/** Evaluations are deterministic, so each stack's is computed once per mocha run. */
+const cache = new Map<string, Promise<Evaluation>>();
+export function shippedStack(stack: StackName): Promise<Evaluation> {
+  let ev = cache.get(stack);
+  if (ev === undefined) {
+    ev = evaluateStack(stack);
+    cache.set(stack, ev);
+  }
+  return ev;
+}
