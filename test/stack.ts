@@ -73,6 +73,19 @@ export async function evaluateProgram(
   config: StackConfig,
   program: () => Record<string, unknown> | Promise<Record<string, unknown>>,
 ): Promise<Evaluation> {
+  const settled = await settleProgram(stack, config, program);
+  if (settled.error !== undefined) {
+    throw settled.error;
+  }
+  return settled.evaluation;
+}
+
+/** Like `evaluateProgram`, but a failing program yields its error next to what it had declared. */
+export async function settleProgram(
+  stack: string,
+  config: StackConfig,
+  program: () => Record<string, unknown> | Promise<Record<string, unknown>>,
+): Promise<{ error?: unknown; evaluation: Evaluation }> {
   const azs = config["platform:availabilityZones"];
   const mocks = new RecordingMocks({ availabilityZones: Array.isArray(azs) ? azs.map(String) : ["ap-northeast-2a", "ap-northeast-2c"] });
   await pulumi.runtime.setMocks(mocks, PROJECT, stack, false);
@@ -89,13 +102,13 @@ export async function evaluateProgram(
   });
   await waitForRegistrations();
   if (programError !== undefined) {
-    throw programError;
+    return { error: programError, evaluation: { stack, resources: [...mocks.resources], outputs: {}, invokes: [...mocks.invokes] } };
   }
   const outputs: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(exported ?? {})) {
     outputs[k] = await awaitOutput(v as pulumi.Input<unknown>);
   }
-  return { stack, resources: [...mocks.resources], outputs, invokes: [...mocks.invokes] };
+  return { evaluation: { stack, resources: [...mocks.resources], outputs, invokes: [...mocks.invokes] } };
 }
 
 /**
@@ -105,11 +118,20 @@ export async function evaluateProgram(
 export function evaluateStack(stack: string, mutate?: (config: StackConfig) => void): Promise<Evaluation> {
   const config = readStackConfig(stack);
   mutate?.(config);
-  return evaluateProgram(stack, config, () => {
-    clearProgramModules();
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(path.join(REPO_ROOT, "infra", "index.ts")) as Record<string, unknown>;
-  });
+  return evaluateProgram(stack, config, importProgram);
+}
+
+/** Runs infra/index.ts like `evaluateStack`, returning the error and what was declared before it. */
+export function settleStack(stack: string, mutate?: (config: StackConfig) => void): Promise<{ error?: unknown; evaluation: Evaluation }> {
+  const config = readStackConfig(stack);
+  mutate?.(config);
+  return settleProgram(stack, config, importProgram);
+}
+
+function importProgram(): Record<string, unknown> {
+  clearProgramModules();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(path.join(REPO_ROOT, "infra", "index.ts")) as Record<string, unknown>;
 }
 
 /** Resources of one type token, e.g. `aws:rds/instance:Instance`. */

@@ -90,14 +90,14 @@ function keysAt(path: Path): string[] {
   return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
 }
 
-function fixFor(issue: z.core.$ZodIssue): string {
+function fixFor(issue: z.core.$ZodIssue, value: ConfigValue | undefined): string {
   const params = (issue as { params?: Partial<IssueParams> }).params;
   if (params?.fix !== undefined) {
     return params.fix;
   }
   switch (issue.code) {
     case "invalid_type":
-      return issue.input === undefined
+      return value === undefined
         ? `set it: pulumi config set --path '${formatKey(issue.path)}' <${issue.expected}>`
         : `use a ${issue.expected}`;
     case "invalid_value":
@@ -134,12 +134,8 @@ function problemsFrom(error: z.ZodError, input: ConfigValue): ConfigProblem[] {
       }
       continue;
     }
-    out.push({
-      key: formatKey(issue.path),
-      value: valueAt(input, issue.path),
-      problem: issue.message,
-      fix: fixFor(issue),
-    });
+    const value = valueAt(input, issue.path);
+    out.push({ key: formatKey(issue.path), value, problem: issue.message, fix: fixFor(issue, value) });
   }
   return out;
 }

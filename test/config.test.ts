@@ -1,0 +1,317 @@
+import { strict as assert } from "assert";
+import { ConfigError, parsePlatformConfig } from "../infra/config/load";
+import type { ConfigValue } from "../infra/config/defaults";
+import type { PlatformConfig } from "../infra/config/schema";
+import { Json, readStackConfig, settleStack, STACKS, StackConfig } from "./stack";
+
+/** The stack file's `platform:*` keys as the program sees them (namespace stripped). */
+function rawPlatform(config: StackConfig): Record<string, ConfigValue> {
+  const out: Record<string, ConfigValue> = {};
+  for (const [k, v] of Object.entries(config)) {
+    if (k.startsWith("platform:")) {
+      out[k.slice("platform:".length)] = v as ConfigValue;
+    }
+  }
+  return out;
+}
+
+function parse(stack: string, mutate?: (c: StackConfig) => void): PlatformConfig {
+  const config = readStackConfig(stack);
+  mutate?.(config);
+  return parsePlatformConfig(stack, rawPlatform(config), config["aws:region"] as string | undefined);
+}
+
+function problemsOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      return err;
+    }
+    throw err;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+type Obj = { [key: string]: Json };
+const obj = (v: Json | undefined): Obj => {
+  if (v === null || v === undefined || typeof v !== "object" || Array.isArray(v)) {
+    throw new Error("expected an object");
+  }
+  return v;
+};
+const arr = (v: Json | undefined): Json[] => {
+  if (!Array.isArray(v)) {
+    throw new Error("expected an array");
+  }
+  return v;
+};
+const service = (c: StackConfig, i: number): Obj => obj(arr(c["platform:services"])[i]);
+const nodeGroup = (c: StackConfig, i: number): Obj => obj(arr(obj(c["platform:cluster"])["nodeGroups"])[i]);
+
+interface Case {
+  readonly name: string;
+  readonly stack: string;
+  readonly mutate: (c: StackConfig) => void;
+  /** The key the message must name. */
+  readonly key: string;
+  /** Fragments the line for that key must contain: the bad value and the fix. */
+  readonly expect: readonly string[];
+}
+
+const cases: Case[] = [
+  {
+    name: "unknown environment name",
+    stack: "prod",
+    mutate: (c) => (c["platform:environment"] = "production"),
+    key: "platform:environment",
+    expect: ['unknown environment "production"', "test, staging, prod"],
+  },
+  {
+    name: "unknown top-level key, with a suggestion",
+    stack: "prod",
+    mutate: (c) => (c["platform:databse"] = { enabled: true }),
+    key: "platform:databse",
+    expect: ["unknown config key", 'did you mean "platform:database"?'],
+  },
+  {
+    name: "unknown nested key, with a suggestion",
+    stack: "prod",
+    mutate: (c) => (obj(c["platform:network"])["natGateway"] = "single"),
+    key: "platform:network.natGateway",
+    expect: ["unknown config key", 'did you mean "platform:network.natGateways"?'],
+  },
+  {
+    name: "node group min > max",
+    stack: "prod",
+    mutate: (c) => Object.assign(nodeGroup(c, 0), { minSize: 5, maxSize: 4, desiredSize: 4 }),
+    key: "platform:cluster.nodeGroups[0].minSize",
+    expect: ["5 is greater than maxSize 4", "(value: 5)", "Fix: set minSize <= maxSize"],
+  },
+  {
+    name: "node group desired outside [min, max]",
+    stack: "prod",
+    mutate: (c) => Object.assign(nodeGroup(c, 0), { desiredSize: 7 }),
+    key: "platform:cluster.nodeGroups[0].desiredSize",
+    expect: ["7 is outside [minSize 2, maxSize 4]", "(value: 7)", "Fix: set desiredSize between 2 and 4"],
+  },
+  {
+    name: "fewer than 2 AZs with EKS on",
+    stack: "staging",
+    mutate: (c) => (c["platform:availabilityZones"] = ["ap-northeast-2a"]),
+    key: "platform:availabilityZones",
+    expect: ["has 1 zone(s) but cluster.enabled", '(value: ["ap-northeast-2a"])', "Fix: list two zones"],
+  },
+  {
+    name: "fewer than 2 AZs with multi-AZ RDS on",
+    stack: "test",
+    mutate: (c) => {
+      c["platform:availabilityZones"] = ["ap-northeast-2a"];
+      obj(c["platform:database"])["multiAz"] = true;
+    },
+    key: "platform:availabilityZones",
+    expect: ["database.multiAz", "requires at least 2", "Fix: list two zones"],
+  },
+  {
+    name: "malformed CIDR",
+    stack: "prod",
+    mutate: (c) => (obj(c["platform:network"])["cidr"] = "10.30.0.0/33"),
+    key: "platform:network.cidr",
+    expect: ["prefix length above 32", '(value: "10.30.0.0/33")', "Fix: use an IPv4 network in CIDR notation"],
+  },
+  {
+    name: "CIDR with host bits set",
+    stack: "prod",
+    mutate: (c) => (obj(c["platform:network"])["cidr"] = "10.30.1.0/16"),
+    key: "platform:network.cidr",
+    expect: ["host bits set; the network address is 10.30.0.0/16", "Fix:"],
+  },
+  {
+    name: "overlapping subnet CIDRs",
+    stack: "prod",
+    mutate: (c) =>
+      Object.assign(obj(c["platform:network"]), {
+        publicSubnetCidrs: ["10.30.0.0/20", "10.30.16.0/20"],
+        privateSubnetCidrs: ["10.30.8.0/21", "10.30.128.0/20"],
+      }),
+    key: "platform:network",
+    expect: ["publicSubnetCidrs[0] (10.30.0.0/20) overlaps network.privateSubnetCidrs[0] (10.30.8.0/21)", "Fix: give every subnet its own non-overlapping block"],
+  },
+  {
+    name: "subnet outside the VPC",
+    stack: "prod",
+    mutate: (c) =>
+      Object.assign(obj(c["platform:network"]), {
+        publicSubnetCidrs: ["10.30.0.0/20", "10.99.16.0/20"],
+      }),
+    key: "platform:network.publicSubnetCidrs[1]",
+    expect: ["10.99.16.0/20 lies outside the VPC block 10.30.0.0/16", "Fix: pick a block inside 10.30.0.0/16"],
+  },
+  {
+    name: "publicly accessible database in prod",
+    stack: "prod",
+    mutate: (c) => (obj(c["platform:database"])["publiclyAccessible"] = true),
+    key: "platform:database.publiclyAccessible",
+    expect: ["is true in the prod stack", "(value: true)", "Fix: set database.publiclyAccessible to false"],
+  },
+  {
+    name: "publicly accessible database in staging",
+    stack: "staging",
+    mutate: (c) => (obj(c["platform:database"])["publiclyAccessible"] = true),
+    key: "platform:database.publiclyAccessible",
+    expect: ["is true in the staging stack", "Fix: set database.publiclyAccessible to false"],
+  },
+  {
+    name: "duplicate service names",
+    stack: "prod",
+    mutate: (c) => (service(c, 1)["name"] = "student"),
+    key: "platform:services[1].name",
+    expect: ['"student" is already used by services[0]', "Fix: give every service a unique name"],
+  },
+  {
+    name: "active not blue/green",
+    stack: "prod",
+    mutate: (c) => (service(c, 0)["active"] = "red"),
+    key: "platform:services[0].active",
+    expect: ['"red" is not a color for service "student"', '(value: "red")', 'Fix: set active to "blue" or "green"'],
+  },
+  {
+    name: "active color with no image",
+    stack: "staging",
+    mutate: (c) => (service(c, 1)["green"] = {}),
+    key: "platform:services[1].green.image",
+    expect: ['is empty but green is the active color of service "subject"', "(value: unset)", "Fix: set services[1].green.image"],
+  },
+  {
+    name: "image reference without tag or digest",
+    stack: "prod",
+    mutate: (c) => (obj(service(c, 0)["blue"])["image"] = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/student"),
+    key: "platform:services[0].blue.image",
+    expect: ["is not an image reference pinned by tag or digest", "Fix: use <registry>/<repo>:<tag> or <registry>/<repo>@sha256:"],
+  },
+  {
+    name: "image digest that is not sha256 hex",
+    stack: "prod",
+    mutate: (c) => (obj(service(c, 0)["green"])["image"] = "student@sha256:xyz"),
+    key: "platform:services[0].green.image",
+    expect: ['"student@sha256:xyz" is not an image reference'],
+  },
+  {
+    name: "the same ingress path on two services",
+    stack: "prod",
+    mutate: (c) => (service(c, 1)["paths"] = ["/sugang", "/student/*"]),
+    key: "platform:services[1].paths[1]",
+    expect: ['"/student/*" is already routed to service "student"', "Fix: route each path prefix to exactly one service"],
+  },
+  {
+    name: "port above 65535",
+    stack: "prod",
+    mutate: (c) => (service(c, 0)["port"] = 70000),
+    key: "platform:services[0].port",
+    expect: ['70000 is outside 1-65535 for service "student"', "(value: 70000)", "Fix: use the container's listening port"],
+  },
+  {
+    name: "port 0",
+    stack: "test",
+    mutate: (c) => (service(c, 1)["port"] = 0),
+    key: "platform:services[1].port",
+    expect: ["0 is outside 1-65535", "(value: 0)"],
+  },
+  {
+    name: "malformed domain",
+    stack: "prod",
+    mutate: (c) => (c["platform:domain"] = "https://karina-univ.com/"),
+    key: "platform:domain",
+    expect: ['"https://karina-univ.com/" is not a valid DNS domain', "Fix: use a lower-case fully qualified name"],
+  },
+  {
+    name: "EKS public endpoint open to the world",
+    stack: "prod",
+    mutate: (c) => (obj(c["platform:cluster"])["publicAccessCidrs"] = ["0.0.0.0/0"]),
+    key: "platform:cluster.publicAccessCidrs[0]",
+    expect: ["opens the Kubernetes API endpoint to the whole internet", "Fix: list your office/VPN/CI egress ranges"],
+  },
+  {
+    name: "wrong type for a number",
+    stack: "prod",
+    mutate: (c) => (obj(c["platform:database"])["backupRetentionDays"] = "two weeks"),
+    key: "platform:database.backupRetentionDays",
+    expect: ['(value: "two weeks")', "Fix: use a number"],
+  },
+  {
+    name: "availability zone of another region",
+    stack: "prod",
+    mutate: (c) => (c["platform:availabilityZones"] = ["ap-northeast-2a", "us-east-1c"]),
+    key: "platform:availabilityZones",
+    expect: ["us-east-1c not in region ap-northeast-2", "Fix: list zones of ap-northeast-2"],
+  },
+];
+
+describe("stack config validation", () => {
+  for (const stack of STACKS) {
+    it(`accepts the shipped ${stack} stack file`, () => {
+      const cfg = parse(stack);
+      assert.equal(cfg.environment, stack);
+      assert.equal(cfg.region, "ap-northeast-2");
+      assert.deepEqual(cfg.availabilityZones, ["ap-northeast-2a", "ap-northeast-2c"]);
+    });
+  }
+
+  for (const c of cases) {
+    it(`rejects ${c.name}`, () => {
+      const err = problemsOf(() => parse(c.stack, c.mutate));
+      const line = err.message.split("\n").find((l) => l.startsWith(`  - ${c.key}: `));
+      assert.ok(line, `no problem reported for ${c.key}; message was:\n${err.message}`);
+      for (const fragment of c.expect) {
+        assert.ok(line.includes(fragment), `expected ${JSON.stringify(fragment)} in:\n${line}`);
+      }
+      assert.match(err.message, new RegExp(`^Invalid config for stack "${c.stack}"`));
+    });
+  }
+
+  it("reports every problem at once, not only the first", () => {
+    const err = problemsOf(() =>
+      parse("prod", (c) => {
+        service(c, 0)["port"] = 0;
+        service(c, 1)["active"] = "purple";
+        c["platform:domain"] = "not a domain";
+      }),
+    );
+    assert.deepEqual(
+      err.problems.map((p) => p.key).sort(),
+      ["platform:domain", "platform:services[0].port", "platform:services[1].active"],
+    );
+  });
+
+  it("fails before any resource is declared", async () => {
+    const { error, evaluation } = await settleStack("prod", (c) => (obj(c["platform:database"])["publiclyAccessible"] = true));
+    // The program's modules are loaded fresh per evaluation, so compare the class by name.
+    assert.ok(error instanceof Error && error.name === "ConfigError", `expected a ConfigError, got ${String(error)}`);
+    assert.match(error.message, /platform:database\.publiclyAccessible/);
+    assert.deepEqual(
+      evaluation.resources.map((r) => r.type),
+      ["pulumi:pulumi:Stack"],
+      "only the stack itself may exist when the config is invalid",
+    );
+  });
+
+  it("applies the environment defaults under the stack file", () => {
+    const prod = parse("prod", (c) => {
+      delete c["platform:bastion"];
+    });
+    assert.equal(prod.bastion.enabled, true, "prod ships a bastion even when the stack file does not mention it");
+    const test = parse("test");
+    assert.equal(test.cluster.enabled, false);
+    assert.equal(test.testHost.enabled, true);
+    assert.equal(test.network.natGateways, "none");
+  });
+
+  it("normalises optional service fields", () => {
+    const cfg = parse("test");
+    const student = cfg.services.find((s) => s.name === "student");
+    assert.ok(student);
+    assert.equal(student.replicas, 2);
+    assert.deepEqual(student.env, {});
+    assert.equal(student.imageBucketAccess, true);
+  });
+});
