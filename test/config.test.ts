@@ -315,3 +315,31 @@ describe("stack config validation", () => {
     assert.equal(student.imageBucketAccess, true);
   });
 });
+
+describe("release records", () => {
+  const digest = "sha256:" + "a".repeat(64);
+  it("accepts a digest-pinned record of a declared service", () => {
+    const cfg = parse("staging", (c) => {
+      c["platform:releases"] = {
+        student: { image: `123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/student@${digest}`, verifiedAt: "2026-11-20T10:00:00Z", source: "promote test->staging" },
+      };
+    });
+    assert.equal(cfg.releases["student"]?.source, "promote test->staging");
+  });
+  it("rejects a record pinned by tag", () => {
+    const err = problemsOf(() =>
+      parse("staging", (c) => {
+        c["platform:releases"] = { student: { image: "student:1.5.0", verifiedAt: "2026-11-20T10:00:00Z", source: "x" } };
+      }),
+    );
+    assert.match(err.message, /platform:releases\.student\.image: must be pinned by digest/);
+  });
+  it("rejects a record of an unknown service", () => {
+    const err = problemsOf(() =>
+      parse("staging", (c) => {
+        c["platform:releases"] = { teacher: { image: `teacher@${digest}`, verifiedAt: "2026-11-20T10:00:00Z", source: "x" } };
+      }),
+    );
+    assert.match(err.message, /platform:releases\.teacher: records a release of "teacher", which is not in services/);
+  });
+});

@@ -48,6 +48,7 @@ const common = {
   api: { enabled: false, memoryMb: 256, timeoutSeconds: 10, throttleRateLimit: 50, throttleBurstLimit: 100 },
   bastion: { enabled: false, instanceType: "t3.micro", minSize: 1, maxSize: 2 },
   services: [],
+  releases: {},
 } satisfies Record<string, ConfigValue>;
 
 const perEnvironment: Record<Environment, Record<string, ConfigValue>> = {

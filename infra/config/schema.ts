@@ -97,6 +97,19 @@ const service = z.strictObject({
 });
 export type ServiceConfigInput = z.infer<typeof service>;
 
+/**
+ * The promotion record: which image digest of each service has passed its health gates in this
+ * stack. Written by the automation driver (file backends have no stack tags), mirrored to the
+ * `releases` stack output, and read by the next stage's promotion to refuse unverified digests.
+ */
+const release = z.strictObject({
+  image: z.string().regex(/@sha256:[a-f0-9]{64}$/, "must be pinned by digest (<repo>@sha256:<64 hex>)"),
+  verifiedAt: z.iso.datetime(),
+  source: z.string().min(1),
+  runUrl: z.url().optional(),
+});
+export type ReleaseRecord = z.infer<typeof release>;
+
 export const platformSchema = z.strictObject({
   environment: z.string(),
   availabilityZones: z.array(z.string().regex(AZ)).min(1),
@@ -170,6 +183,7 @@ export const platformSchema = z.strictObject({
     maxSize: z.number().int().min(1),
   }),
   services: z.array(service),
+  releases: z.record(z.string().regex(DNS_LABEL), release),
 });
 
 /** The schema's output before the cross-field rules narrowed it. */
@@ -275,6 +289,12 @@ export function checkPlatform(cfg: RawPlatform, ctx: Ctx): void {
   }
 
   checkServices(cfg, ctx);
+  const serviceNames = new Set(cfg.services.map((s) => s.name));
+  for (const name of Object.keys(cfg.releases)) {
+    if (!serviceNames.has(name)) {
+      fail(ctx, ["releases", name], `records a release of "${name}", which is not in services`, "remove the record or add the service");
+    }
+  }
 }
 
 function checkNetwork(cfg: RawPlatform, ctx: Ctx): void {
