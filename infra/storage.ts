@@ -107,9 +107,12 @@ export class ImageBucket extends pulumi.ComponentResource {
             status: "Enabled",
             filter: {},
             noncurrentVersionExpiration: { noncurrentDays },
+            // Once a deleted image's old versions expire, its delete marker is all that is left;
+            // removing it keeps listings and LIST request costs from growing with every deletion.
+            expiration: { expiredObjectDeleteMarker: true },
           },
           {
-            // Parts of abandoned multipart uploads are invisible in listings but billed forever.
+            // Parts of abandoned multipart uploads are invisible in listings but billed until aborted.
             id: "abort-incomplete-multipart-uploads",
             status: "Enabled",
             filter: {},
@@ -117,7 +120,7 @@ export class ImageBucket extends pulumi.ComponentResource {
           },
         ],
       },
-      // Lifecycle rules on noncurrent versions are validated against the versioning state.
+      // Versioning is configured first, as the provider documents for rules on noncurrent versions.
       { parent: this, dependsOn: [bucketVersioning] },
     );
 
@@ -139,7 +142,8 @@ export class ImageBucket extends pulumi.ComponentResource {
     new aws.s3.BucketPolicy(
       `${name}-images`,
       { bucket: bucket.id, policy: tlsOnly.json },
-      // S3 rejects policies while a public access block update is in flight on the same bucket.
+      // Serialised after the public access block: concurrent configuration calls on one bucket
+      // fail with OperationAborted ("A conflicting conditional operation is in progress").
       { parent: this, dependsOn: [publicAccess] },
     );
 
@@ -170,10 +174,18 @@ export class ImageBucket extends pulumi.ComponentResource {
             resources: [this.bucketArn],
           },
           {
-            // GenerateDataKey for PutObject, Decrypt for GetObject and for completing multipart uploads.
+            // GenerateDataKey for PutObject, Decrypt for GetObject and for completing multipart
+            // uploads; only through S3, so the workload cannot use the key to decrypt anything else.
             sid: "UseImagesKey",
             actions: ["kms:Decrypt", "kms:GenerateDataKey"],
             resources: [this.kmsKeyArn],
+            conditions: [
+              {
+                test: "StringEquals",
+                variable: "kms:ViaService",
+                values: [pulumi.interpolate`s3.${aws.getRegionOutput({}, { parent: this }).region}.amazonaws.com`],
+              },
+            ],
           },
         ],
       },
