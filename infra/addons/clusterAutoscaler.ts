@@ -1,0 +1,209 @@
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { Cluster } from "../cluster";
+
+/** Container resources as the chart takes them. */
+export type ResourceRequirements = {
+  requests: { cpu: string; memory: string };
+  limits: { cpu: string; memory: string };
+};
+
+/** The chart values this add-on sets (kubernetes/autoscaler `charts/cluster-autoscaler/values.yaml`). */
+export type ClusterAutoscalerValues = {
+  cloudProvider: "aws";
+  awsRegion: string;
+  autoDiscovery: { clusterName: string };
+  rbac: {
+    serviceAccount: { create: boolean; name: string; annotations: Record<string, pulumi.Input<string>> };
+  };
+  extraArgs: Record<string, string | number | boolean>;
+  replicaCount: number;
+  resources: ResourceRequirements;
+  securityContext: Record<string, unknown>;
+  containerSecurityContext: Record<string, unknown>;
+  podDisruptionBudget: { maxUnavailable: number };
+  priorityClassName: string;
+};
+
+export interface ClusterAutoscalerProps {
+  /** The cluster to scale; its name, Kubernetes version, k8s provider and OIDC provider are used. */
+  readonly cluster: Cluster;
+  /** The cluster's region. Required: with IMDS hop limit 1 the pod cannot look it up. */
+  readonly region: string;
+  /** Chart version. Default: `defaults.version`; overriding it skips the Kubernetes-minor check. */
+  readonly version?: string;
+  /** Chart name. Default: `cluster-autoscaler`. */
+  readonly chart?: string;
+  /** Chart repository. Default: the official `https://kubernetes.github.io/autoscaler`. */
+  readonly repository?: string;
+  /** Namespace. Default: `kube-system` (the chart's PriorityClass `system-cluster-critical` is only allowed there by default). */
+  readonly namespace?: string;
+  /** Helm release name. Default: `cluster-autoscaler`. */
+  readonly release?: string;
+  /** Service account the IRSA role is pinned to. Default: `cluster-autoscaler`. */
+  readonly serviceAccountName?: string;
+  /** Container resources. Default: `defaults.resources`. */
+  readonly resources?: ResourceRequirements;
+  /** Extra `--flag=value` arguments, merged over `defaults.extraArgs`. Default: none. */
+  readonly extraArgs?: Readonly<Record<string, string | number | boolean>>;
+}
+
+export const defaults = {
+  chart: "cluster-autoscaler",
+  repository: "https://kubernetes.github.io/autoscaler",
+  // Chart 9.50.1 ships cluster-autoscaler 1.33.x (charts 9.47.0-9.50.x are the 1.33 line, 9.51.0+
+  // is 1.34). Upgrade hazard: the autoscaler simulates the scheduler of its own Kubernetes
+  // minor, so it must match the cluster's minor. Bump this together with `cluster.version`
+  // (the constructor refuses a mismatch) and read the chart's release notes for renamed values.
+  version: "9.50.1",
+  kubernetesMinor: "1.33",
+  namespace: "kube-system",
+  release: "cluster-autoscaler",
+  serviceAccountName: "cluster-autoscaler",
+  resources: {
+    requests: { cpu: "100m", memory: "300Mi" },
+    limits: { cpu: "500m", memory: "600Mi" },
+  } satisfies ResourceRequirements,
+  extraArgs: {
+    // Treat groups of the same shape (e.g. one group per AZ for zonal EBS volumes) as one pool
+    // and keep their sizes level, instead of filling one AZ first.
+    "balance-similar-node-groups": true,
+    // Otherwise any node running a kube-system pod (coredns, metrics-server) is never removed.
+    "skip-nodes-with-system-pods": false,
+    expander: "least-waste",
+  } as Record<string, string | number | boolean>,
+};
+
+/** `{ ...defaults, ...props }` where a prop explicitly set to `undefined` keeps the default. */
+function withDefaults<D extends object, P extends object>(base: D, props: P): D & P {
+  const defined = Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined));
+  return { ...base, ...defined } as D & P;
+}
+
+/**
+ * Kubernetes Cluster Autoscaler for the cluster's managed node groups: discovers the node
+ * groups' Auto Scaling groups by the cluster's tags and scales them, with an IRSA role that
+ * can only resize or shrink groups tagged as owned by this cluster.
+ */
+export class ClusterAutoscaler extends pulumi.ComponentResource {
+  readonly release: k8s.helm.v3.Release;
+  readonly roleArn: pulumi.Output<string>;
+
+  constructor(name: string, props: ClusterAutoscalerProps, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:addons:ClusterAutoscaler", name, { clusterName: props.cluster.clusterName, region: props.region }, opts);
+
+    const p = withDefaults(defaults, props);
+    const cluster = props.cluster;
+    if (props.version === undefined && cluster.version !== defaults.kubernetesMinor) {
+      throw new pulumi.ResourceError(
+        `cluster-autoscaler chart ${defaults.version} runs autoscaler ${defaults.kubernetesMinor}.x but the cluster runs Kubernetes ${cluster.version}; ` +
+          `pick the chart of the autoscaler ${cluster.version}.x line and update defaults in infra/addons/clusterAutoscaler.ts`,
+        this,
+      );
+    }
+
+    const { partition } = aws.getPartitionOutput({}, { parent: this });
+    const { accountId } = aws.getCallerIdentityOutput({}, { parent: this });
+    const ownedTag = `aws:ResourceTag/k8s.io/cluster-autoscaler/${cluster.clusterName}`;
+
+    const policy = aws.iam.getPolicyDocumentOutput(
+      {
+        statements: [
+          {
+            sid: "DiscoverGroups",
+            // Describe/Get calls on Auto Scaling and EC2 support no resource-level permissions,
+            // so "*" is the only valid resource here; they are read-only.
+            actions: [
+              "autoscaling:DescribeAutoScalingGroups",
+              "autoscaling:DescribeAutoScalingInstances",
+              "autoscaling:DescribeLaunchConfigurations",
+              "autoscaling:DescribeScalingActivities",
+              "ec2:DescribeImages",
+              "ec2:DescribeInstanceTypes",
+              "ec2:DescribeLaunchTemplateVersions",
+              "ec2:GetInstanceTypesFromInstanceRequirements",
+            ],
+            resources: ["*"],
+          },
+          {
+            sid: "DescribeOwnNodeGroups",
+            // Labels and taints of managed node groups, for scale-from-zero.
+            actions: ["eks:DescribeNodegroup"],
+            resources: [pulumi.interpolate`arn:${partition}:eks:${p.region}:${accountId}:nodegroup/${cluster.clusterName}/*`],
+          },
+          {
+            sid: "ScaleOwnGroups",
+            // Only groups tagged as owned by this cluster: another cluster's (or the bastion's)
+            // Auto Scaling group in the same account stays out of reach.
+            actions: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+            resources: ["*"],
+            conditions: [{ test: "StringEquals", variable: ownedTag, values: ["owned"] }],
+          },
+        ],
+      },
+      { parent: this },
+    ).json;
+
+    const role = cluster.irsaRole(
+      `${name}-irsa`,
+      {
+        namespace: p.namespace,
+        serviceAccount: p.serviceAccountName,
+        description: `cluster-autoscaler of EKS cluster ${cluster.clusterName}`,
+        inlinePolicies: { scaling: policy },
+      },
+      { parent: this },
+    );
+
+    const values: ClusterAutoscalerValues = {
+      cloudProvider: "aws",
+      awsRegion: p.region,
+      autoDiscovery: { clusterName: cluster.clusterName },
+      rbac: {
+        serviceAccount: {
+          create: true,
+          name: p.serviceAccountName,
+          annotations: { "eks.amazonaws.com/role-arn": role.roleArn },
+        },
+      },
+      extraArgs: { ...defaults.extraArgs, ...(props.extraArgs ?? {}) },
+      // One active autoscaler at a time (leader election); a second replica adds nothing.
+      replicaCount: 1,
+      resources: p.resources,
+      // PodSecurity "restricted". fsGroup makes the projected IRSA token readable by the non-root user.
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 65534,
+        runAsGroup: 65534,
+        fsGroup: 65534,
+        seccompProfile: { type: "RuntimeDefault" },
+      },
+      containerSecurityContext: {
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ["ALL"] },
+      },
+      podDisruptionBudget: { maxUnavailable: 1 },
+      priorityClassName: "system-cluster-critical",
+    };
+
+    this.release = new k8s.helm.v3.Release(
+      `${name}-release`,
+      {
+        // A fixed release name keeps the chart's object names (Deployment, ServiceAccount) stable.
+        name: p.release,
+        chart: p.chart,
+        version: p.version,
+        repositoryOpts: { repo: p.repository },
+        namespace: p.namespace,
+        values,
+      },
+      // dependsOn the role component: its inline policy must be attached before the pod's first AWS call.
+      { provider: cluster.provider, parent: this, dependsOn: [role] },
+    );
+    this.roleArn = role.roleArn;
+
+    this.registerOutputs({ roleArn: this.roleArn, releaseStatus: this.release.status });
+  }
+}
