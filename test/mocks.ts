@@ -87,6 +87,7 @@ export const resourceMocks: Record<string, ResourceMock> = {
       })),
     };
   },
+  "aws:route53/record:Record": (_name, inputs) => ({ fqdn: String(inputs["name"]).replace(/\.$/, "") }),
   "aws:ecr/repository:Repository": (name, inputs) => ({
     repositoryUrl: `${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com/${String(inputs["name"] ?? name)}`,
   }),
@@ -106,6 +107,17 @@ export const resourceMocks: Record<string, ResourceMock> = {
   "aws:iam/role:Role": (name, inputs) => ({ name: String(inputs["name"] ?? name), arn: `arn:aws:iam::${ACCOUNT_ID}:role/${name}` }),
   "aws:iam/instanceProfile:InstanceProfile": (name) => ({ arn: `arn:aws:iam::${ACCOUNT_ID}:instance-profile/${name}` }),
   "aws:cloudwatch/logGroup:LogGroup": (name, inputs) => ({ name: String(inputs["name"] ?? name) }),
+  // RDS groups are auto-named by the provider; the instance refers to them by that name.
+  "aws:rds/subnetGroup:SubnetGroup": (name, inputs) => ({ name: String(inputs["name"] ?? name) }),
+  "aws:rds/parameterGroup:ParameterGroup": (name, inputs) => ({ name: String(inputs["name"] ?? name) }),
+  "aws:rds/optionGroup:OptionGroup": (name, inputs) => ({ name: String(inputs["name"] ?? name) }),
+  "aws:ec2/launchTemplate:LaunchTemplate": () => ({ latestVersion: 1 }),
+  // Managed node groups: EKS names them from the prefix and creates one Auto Scaling group each.
+  "aws:eks/nodeGroup:NodeGroup": (name, inputs) => ({
+    nodeGroupName: String(inputs["nodeGroupName"] ?? `${String(inputs["nodeGroupNamePrefix"] ?? `${name}-`)}20250101000000000000000001`),
+    resources: [{ autoscalingGroups: [{ name: `eks-${name}-asg` }], remoteAccessSecurityGroupId: "" }],
+    status: "ACTIVE",
+  }),
 };
 
 function policyDocument(inputs: State): State {
@@ -139,6 +151,12 @@ export const invokeMocks: Record<string, InvokeMock> = {
   "aws:index/getRegion:getRegion": () => ({ name: REGION, region: REGION, id: REGION }),
   "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com" }),
   "aws:iam/getPolicyDocument:getPolicyDocument": (inputs) => policyDocument(inputs),
+  "aws:eks/getAddonVersion:getAddonVersion": (inputs) => ({
+    id: String(inputs["addonName"]),
+    addonName: inputs["addonName"],
+    kubernetesVersion: inputs["kubernetesVersion"],
+    version: `v1.0.0-eksbuild.${String(inputs["kubernetesVersion"]).replace(".", "")}`,
+  }),
   "aws:route53/getZone:getZone": (inputs) => ({ zoneId: `Z${String(inputs["name"]).replace(/[^a-z0-9]/gi, "").toUpperCase()}`, name: inputs["name"] }),
   "aws:ssm/getParameter:getParameter": (inputs) => ({ name: inputs["name"], value: "ami-0123456789abcdef0", type: "String" }),
   "aws:ecr/getRepository:getRepository": (inputs) => ({

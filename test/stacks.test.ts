@@ -78,6 +78,120 @@ describe("environments (PRODUCT.md table)", () => {
     }
   });
 
+  describe("compute", () => {
+    it("EKS in staging and prod only; the test stack runs one EC2 instance", () => {
+      assert.deepEqual(STACKS.map((s) => ofType(ev(s), "eks:index:Cluster").length), [0, 1, 1]);
+      assert.deepEqual(STACKS.map((s) => ofType(ev(s), "aws:ec2/instance:Instance").length), [1, 0, 0]);
+    });
+
+    it("staging: one managed node group of exactly 2 nodes in the private subnets", () => {
+      const groups = ofType(ev("staging"), "aws:eks/nodeGroup:NodeGroup");
+      assert.equal(groups.length, 1);
+      assert.deepEqual(obj(groups[0].inputs["scalingConfig"]), { desiredSize: 2, maxSize: 2, minSize: 2 });
+      assert.deepEqual(groups[0].inputs["subnetIds"], ["staging-vpc-private-ap-northeast-2a", "staging-vpc-private-ap-northeast-2c"]);
+    });
+
+    it("prod: t3.large managed nodes, min 2 / max 4, with the cluster autoscaler and metrics-server installed", () => {
+      const groups = ofType(ev("prod"), "aws:eks/nodeGroup:NodeGroup");
+      assert.equal(groups.length, 1);
+      assert.deepEqual(groups[0].inputs["instanceTypes"], ["t3.large"]);
+      const scaling = obj(groups[0].inputs["scalingConfig"]);
+      assert.equal(scaling["minSize"], 2);
+      assert.equal(scaling["maxSize"], 4);
+      const charts = ofType(ev("prod"), "kubernetes:helm.sh/v3:Release").map((r) => r.inputs["chart"]);
+      assert.ok(charts.includes("cluster-autoscaler"), `charts: ${charts.join(", ")}`);
+      assert.ok(charts.includes("metrics-server"), `charts: ${charts.join(", ")}`);
+    });
+
+    for (const stack of ["staging", "prod"]) {
+      it(`${stack}: the EKS API is private plus a restricted public endpoint, all log types, encrypted secrets`, () => {
+        const c = ofType(ev(stack), "eks:index:Cluster")[0].inputs;
+        assert.equal(c["endpointPrivateAccess"], true);
+        assert.deepEqual(c["publicAccessCidrs"], ["203.0.113.0/24"]);
+        assert.deepEqual([...(c["enabledClusterLogTypes"] as string[])].sort(), ["api", "audit", "authenticator", "controllerManager", "scheduler"]);
+        assert.ok(c["encryptionConfigKeyArn"]);
+        assert.equal(c["skipDefaultNodeGroup"], true);
+        assert.equal(c["authenticationMode"], "API");
+      });
+    }
+  });
+
+  describe("database", () => {
+    for (const stack of STACKS) {
+      it(`${stack}: one MariaDB instance, encrypted, password managed by RDS, never publicly accessible`, () => {
+        const dbs = ofType(ev(stack), "aws:rds/instance:Instance");
+        assert.equal(dbs.length, 1);
+        const db = dbs[0].inputs;
+        assert.equal(db["engine"], "mariadb");
+        assert.equal(db["publiclyAccessible"], false);
+        assert.equal(db["storageEncrypted"], true);
+        assert.equal(db["manageMasterUserPassword"], true);
+        assert.equal(db["password"], undefined, "no password input");
+      });
+    }
+
+    it("multi-AZ, deletion protection and 7+ days of backups only in prod", () => {
+      const db = (s: string): Obj => ofType(ev(s), "aws:rds/instance:Instance")[0].inputs;
+      assert.deepEqual(STACKS.map((s) => db(s)["multiAz"]), [false, false, true]);
+      assert.deepEqual(STACKS.map((s) => db(s)["deletionProtection"]), [false, false, true]);
+      assert.ok(Number(db("prod")["backupRetentionPeriod"]) >= 7);
+      assert.equal(db("prod")["skipFinalSnapshot"], false);
+    });
+
+    for (const stack of STACKS) {
+      it(`${stack}: the database security group admits 3306 only from named security groups`, () => {
+        const rules = ofType(ev(stack), "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) =>
+          String(r.inputs["securityGroupId"]).includes("-db-"),
+        );
+        assert.ok(rules.length >= 1, "the database admits at least one client");
+        for (const rule of rules) {
+          assert.equal(rule.inputs["fromPort"], 3306);
+          assert.equal(rule.inputs["toPort"], 3306);
+          assert.equal(rule.inputs["cidrIpv4"], undefined, `${rule.name} must reference a security group, not a CIDR`);
+          assert.ok(rule.inputs["referencedSecurityGroupId"], rule.name);
+        }
+      });
+    }
+  });
+
+  describe("bastion", () => {
+    it("exists only in prod, as an ASG of min 1 / max 2 across both AZs", () => {
+      assert.deepEqual(STACKS.map((s) => ofType(ev(s), "aws:autoscaling/group:Group").length), [0, 0, 1]);
+      const asg = ofType(ev("prod"), "aws:autoscaling/group:Group")[0].inputs;
+      assert.equal(asg["minSize"], 1);
+      assert.equal(asg["maxSize"], 2);
+      assert.deepEqual(asg["vpcZoneIdentifiers"], ["prod-vpc-private-ap-northeast-2a", "prod-vpc-private-ap-northeast-2c"]);
+    });
+  });
+
+  describe("API Gateway + Lambda", () => {
+    it("exists in staging only (as shipped)", () => {
+      assert.deepEqual(STACKS.map((s) => ofType(ev(s), "aws:apigatewayv2/api:Api").length), [0, 1, 0]);
+      assert.deepEqual(STACKS.map((s) => ofType(ev(s), "aws:lambda/function:Function").length), [0, 1, 0]);
+    });
+  });
+
+  describe("registry", () => {
+    it("staging owns one ECR repository per service; test and prod look them up", () => {
+      assert.deepEqual(STACKS.map((s) => ofType(ev(s), "aws:ecr/repository:Repository").length), [0, 2, 0]);
+      for (const s of ["test", "prod"]) {
+        const lookups = ev(s).invokes.filter((i) => i.token === "aws:ecr/getRepository:getRepository").map((i) => i.inputs["name"]);
+        assert.deepEqual(lookups.sort(), ["student", "subject"]);
+      }
+    });
+  });
+
+  describe("IMDSv2", () => {
+    for (const stack of STACKS) {
+      it(`${stack}: every instance and launch template requires IMDSv2 tokens`, () => {
+        const hosts = [...ofType(ev(stack), "aws:ec2/instance:Instance"), ...ofType(ev(stack), "aws:ec2/launchTemplate:LaunchTemplate")];
+        for (const h of hosts) {
+          assert.equal(obj(h.inputs["metadataOptions"])["httpTokens"], "required", `${h.type} ${h.name}`);
+        }
+      });
+    }
+  });
+
   describe("tags", () => {
     for (const stack of STACKS) {
       it(`${stack}: the stack's AWS provider sets Project, Environment, Stack and ManagedBy as default tags`, () => {

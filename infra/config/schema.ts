@@ -7,6 +7,7 @@
  * every message names the key, the value and the fix.
  */
 import { z } from "zod";
+import { ingressOrder, prefixOf } from "../lib/bluegreen";
 import { contains, findOverlaps, parseCidr } from "../lib/cidr";
 
 export const ENVIRONMENTS = ["test", "staging", "prod"] as const;
@@ -35,12 +36,6 @@ const IMAGE_REF =
 
 export function isImageRef(text: string): boolean {
   return IMAGE_REF.test(text);
-}
-
-/** Normalises an ingress path for comparison: `/student/*` and `/student` route the same prefix. */
-export function normalisePath(path: string): string {
-  const stripped = path.replace(/\/\*$/, "").replace(/\/+$/, "");
-  return stripped === "" ? "/" : stripped;
 }
 
 const cidrString = z.string().superRefine((value, ctx) => {
@@ -88,8 +83,29 @@ const service = z.strictObject({
   active: z.string(),
   blue: colorSpec,
   green: colorSpec,
-  /** Replicas of each color; the HPA (workloads) scales from here. */
+  /** Replicas of each color when no autoscaling is given (default 2). */
   replicas: z.number().int().min(1).max(100).optional(),
+  /** HPA of each color (default: min = replicas, max = 2 x replicas, 70% CPU). */
+  autoscaling: z
+    .strictObject({
+      minReplicas: z.number().int().min(1).max(500),
+      maxReplicas: z.number().int().min(1).max(500),
+      targetCpuUtilization: z.number().int().min(10).max(95),
+    })
+    .optional(),
+  /** Container requests and limits (default 250m / 512Mi requested, 1 CPU / 1Gi limit). */
+  resources: z
+    .strictObject({
+      cpu: z.string().regex(/^\d+(\.\d+)?m?$/),
+      memory: z.string().regex(/^\d+(Ki|Mi|Gi)$/),
+      cpuLimit: z.string().regex(/^\d+(\.\d+)?m?$/),
+      memoryLimit: z.string().regex(/^\d+(Ki|Mi|Gi)$/),
+    })
+    .optional(),
+  /** Node group (its `name`) the pods must run on: node affinity on `platform.io/node-group`. Default: the first group. */
+  nodeGroup: z.string().regex(DNS_LABEL).optional(),
+  /** `warm` keeps the idle color at full size (instant flip back); `parked` scales it to 0 after a flip. */
+  idle: z.enum(["warm", "parked"]).optional(),
   /** Plain, non-secret environment variables for the container. */
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional(),
   /** Whether the service reads and writes the user-images bucket (grants an IRSA / instance role). */
@@ -189,9 +205,13 @@ export const platformSchema = z.strictObject({
 /** The schema's output before the cross-field rules narrowed it. */
 type RawPlatform = z.infer<typeof platformSchema>;
 
-export interface ServiceConfig extends Omit<ServiceConfigInput, "active" | "replicas" | "env" | "imageBucketAccess"> {
+export interface ServiceConfig
+  extends Omit<ServiceConfigInput, "active" | "replicas" | "env" | "imageBucketAccess" | "autoscaling" | "resources" | "idle"> {
   readonly active: Color;
   readonly replicas: number;
+  readonly autoscaling: { readonly minReplicas: number; readonly maxReplicas: number; readonly targetCpuUtilization: number };
+  readonly resources: { readonly cpu: string; readonly memory: string; readonly cpuLimit: string; readonly memoryLimit: string };
+  readonly idle: "warm" | "parked";
   readonly env: Readonly<Record<string, string>>;
   readonly imageBucketAccess: boolean;
 }
@@ -452,8 +472,24 @@ function checkServices(cfg: RawPlatform, ctx: Ctx): void {
         );
       }
     }
+    if (s.autoscaling !== undefined && s.autoscaling.minReplicas > s.autoscaling.maxReplicas) {
+      fail(
+        ctx,
+        at("autoscaling", "minReplicas"),
+        `${s.autoscaling.minReplicas} is greater than maxReplicas ${s.autoscaling.maxReplicas} for service "${s.name}"`,
+        "set autoscaling.minReplicas <= autoscaling.maxReplicas",
+      );
+    }
+    if (s.nodeGroup !== undefined && cfg.cluster.enabled && !cfg.cluster.nodeGroups.some((g) => g.name === s.nodeGroup)) {
+      fail(
+        ctx,
+        at("nodeGroup"),
+        `"${s.nodeGroup}" is not a node group of this stack`,
+        `use one of ${cfg.cluster.nodeGroups.map((g) => g.name).join(", ")}`,
+      );
+    }
     s.paths.forEach((p, j) => {
-      const key = normalisePath(p);
+      const key = prefixOf(p);
       const owner = paths.get(key);
       if (owner !== undefined && owner !== s.name) {
         fail(
@@ -468,6 +504,16 @@ function checkServices(cfg: RawPlatform, ctx: Ctx): void {
       paths.set(key, s.name);
     });
   });
+  const routed = ingressOrder(cfg.services.map((s) => ({ name: s.name, paths: s.paths })));
+  if ("conflict" in routed) {
+    const [a, b] = routed.conflict;
+    fail(
+      ctx,
+      ["services"],
+      `the paths of "${a}" and "${b}" interleave (each has a prefix the other's shorter one would capture), so no ALB rule order routes both correctly`,
+      "give one of the two services all of the overlapping prefixes",
+    );
+  }
 }
 
 /** Narrows the schema output once `checkPlatform` has passed. */
@@ -480,6 +526,9 @@ export function toPlatformConfig(raw: RawPlatform, region: string): PlatformConf
       ...s,
       active: s.active as Color,
       replicas: s.replicas ?? 2,
+      autoscaling: s.autoscaling ?? { minReplicas: s.replicas ?? 2, maxReplicas: 2 * (s.replicas ?? 2), targetCpuUtilization: 70 },
+      resources: s.resources ?? { cpu: "250m", memory: "512Mi", cpuLimit: "1", memoryLimit: "1Gi" },
+      idle: s.idle ?? "warm",
       env: s.env ?? {},
       imageBucketAccess: s.imageBucketAccess ?? false,
     })),

@@ -1,0 +1,339 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { Color, ServiceConfig } from "../config/schema";
+import { IrsaRole } from "../irsa";
+import { COLOR_LIST, colorName, DrainTiming, drainTiming, forwardAction, idleColor, liveActionName, orderedPrefixes } from "../lib/bluegreen";
+
+/** Label every node of a managed node group carries (infra/cluster.ts); services pin to it. */
+export const NODE_GROUP_LABEL = "platform.io/node-group";
+export const COLOR_LABEL = "platform.io/color";
+export const NAME_LABEL = "app.kubernetes.io/name";
+
+export interface BlueGreenServiceArgs {
+  /** The service's entry of `platform:services` (validated). */
+  readonly service: ServiceConfig;
+  /** Namespace the service runs in; it must carry the pod-readiness-gate-inject label. */
+  readonly namespace: pulumi.Input<string>;
+  /** Host of the live rules, e.g. `staging.example.com` (the apex in prod). */
+  readonly liveHost: string;
+  /** Host that reaches the idle color only, e.g. `preview.staging.example.com`. */
+  readonly previewHost: string;
+  /** The IngressGroup every service of the stack shares (one ALB per stack). */
+  readonly ingressGroupName: string;
+  /** `group.order` of this service's Ingress (see `ingressOrder`): rules of lower orders are evaluated first. */
+  readonly ingressOrder: number;
+  /**
+   * Group-wide ALB settings (listeners, certificate, TLS policy, attributes, WAF) put on every
+   * Ingress of the group, identical everywhere so the controller never sees a conflict.
+   */
+  readonly ingressGroupAnnotations: Readonly<Record<string, pulumi.Input<string>>>;
+  /** Node group the pods must run on (`platform.io/node-group`), plus the taints they must tolerate. */
+  readonly nodeGroup: { readonly name: string; readonly taints: ReadonlyArray<{ key: string; value?: string; effect: string }> };
+  /**
+   * IRSA for the service's pods: the role's inline policies (image bucket, database secret).
+   * Default: no AWS access, and the service account gets no role annotation.
+   */
+  readonly aws?: {
+    readonly oidcProviderArn: pulumi.Input<string>;
+    readonly oidcProviderUrl: pulumi.Input<string>;
+    readonly policies: Readonly<Record<string, pulumi.Input<string>>>;
+  };
+  /** Extra environment (e.g. database host, bucket name); merged over the config's `env`. Default: none. */
+  readonly env?: Readonly<Record<string, pulumi.Input<string>>>;
+  /** ALB deregistration delay; preStop and grace period derive from it (`drainTiming`). Default: 20 s. */
+  readonly deregistrationDelaySeconds?: number;
+  /** Run as this UID/GID (images must not need root). Default: 10001. */
+  readonly runAsUser?: number;
+}
+
+const TAINT_EFFECTS: Record<string, string> = {
+  NO_SCHEDULE: "NoSchedule",
+  NO_EXECUTE: "NoExecute",
+  PREFER_NO_SCHEDULE: "PreferNoSchedule",
+};
+
+/**
+ * One service as a blue/green pair behind the stack's ALB (see PRODUCT.md "Blue/green").
+ *
+ * Both colors always run and stay registered in their own target groups; the live rules forward
+ * to both with weights 100/0 and the preview host reaches the idle color. A flip changes only
+ * this service's Ingress (weights, preview backend) and the `<svc>-active` Service's selector,
+ * so it is one small update and the previous color keeps running for an instant rollback.
+ */
+export class BlueGreenService extends pulumi.ComponentResource {
+  readonly active: Color;
+  readonly timing: DrainTiming;
+  readonly deployments: Record<Color, k8s.apps.v1.Deployment>;
+  readonly ingress: k8s.networking.v1.Ingress;
+  readonly activeService: k8s.core.v1.Service;
+  /** Kubernetes name of the in-cluster Service that follows the active color. */
+  readonly clusterServiceName: string;
+  readonly serviceAccountName: string;
+
+  constructor(name: string, args: BlueGreenServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:apps:BlueGreenService", name, {}, opts);
+    const svc = args.service;
+    const active = svc.active;
+    const idle = idleColor(active);
+    const timing = drainTiming(args.deregistrationDelaySeconds ?? 20);
+    const uid = args.runAsUser ?? 10001;
+    const labels = { [NAME_LABEL]: svc.name, "app.kubernetes.io/part-of": "platform", "app.kubernetes.io/managed-by": "pulumi" };
+
+    let roleArn: pulumi.Output<string> | undefined;
+    if (args.aws !== undefined) {
+      roleArn = new IrsaRole(
+        `${name}-irsa`,
+        {
+          oidcProviderArn: args.aws.oidcProviderArn,
+          oidcProviderUrl: args.aws.oidcProviderUrl,
+          namespace: "apps",
+          serviceAccount: svc.name,
+          inlinePolicies: args.aws.policies,
+          description: `Pods of service ${svc.name}`,
+        },
+        { parent: this },
+      ).roleArn;
+    }
+    const serviceAccount = new k8s.core.v1.ServiceAccount(
+      `${name}-sa`,
+      {
+        metadata: {
+          name: svc.name,
+          namespace: args.namespace,
+          labels,
+          annotations: roleArn !== undefined ? { "eks.amazonaws.com/role-arn": roleArn } : {},
+        },
+        // Pods get a projected IRSA token through the webhook; the legacy auto-mounted API token is not needed.
+        automountServiceAccountToken: false,
+      },
+      { parent: this },
+    );
+
+    const env = Object.entries({ ...svc.env, ...(args.env ?? {}) })
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([envName, value]) => ({ name: envName, value }));
+
+    const podSpec = (color: Color): k8s.types.input.core.v1.PodSpec => ({
+      serviceAccountName: serviceAccount.metadata.name,
+      automountServiceAccountToken: roleArn !== undefined,
+      terminationGracePeriodSeconds: timing.terminationGracePeriodSeconds,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: uid,
+        runAsGroup: uid,
+        fsGroup: uid,
+        seccompProfile: { type: "RuntimeDefault" },
+      },
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchExpressions: [{ key: NODE_GROUP_LABEL, operator: "In", values: [args.nodeGroup.name] }] }],
+          },
+        },
+      },
+      tolerations: args.nodeGroup.taints.map((t) => ({
+        key: t.key,
+        operator: t.value !== undefined ? "Equal" : "Exists",
+        ...(t.value !== undefined ? { value: t.value } : {}),
+        effect: TAINT_EFFECTS[t.effect] ?? t.effect,
+      })),
+      // ScheduleAnyway: a managed node group is one ASG over both AZs, so the autoscaler cannot
+      // add a node in a chosen zone; DoNotSchedule could leave pods pending on enrolment day.
+      topologySpreadConstraints: [
+        {
+          maxSkew: 1,
+          topologyKey: "topology.kubernetes.io/zone",
+          whenUnsatisfiable: "ScheduleAnyway",
+          labelSelector: { matchLabels: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: color } },
+        },
+        {
+          maxSkew: 1,
+          topologyKey: "kubernetes.io/hostname",
+          whenUnsatisfiable: "ScheduleAnyway",
+          labelSelector: { matchLabels: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: color } },
+        },
+      ],
+      containers: [
+        {
+          name: svc.name,
+          image: svc[color].image ?? "",
+          ports: [{ name: "http", containerPort: svc.port, protocol: "TCP" }],
+          env,
+          resources: {
+            requests: { cpu: svc.resources.cpu, memory: svc.resources.memory },
+            limits: { cpu: svc.resources.cpuLimit, memory: svc.resources.memoryLimit },
+          },
+          // Readiness asks the app (its health endpoint may check the database); liveness only
+          // asks whether the process accepts connections, so a database outage makes pods
+          // unready instead of restarting every pod of the service at once.
+          startupProbe: { httpGet: { path: svc.healthPath, port: "http" }, periodSeconds: 5, failureThreshold: 36 },
+          readinessProbe: { httpGet: { path: svc.healthPath, port: "http" }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
+          livenessProbe: { tcpSocket: { port: "http" }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 6 },
+          lifecycle: {
+            // Native sleep action (Kubernetes >= 1.30): works in distroless images without `sh`.
+            preStop: { sleep: { seconds: timing.preStopSleepSeconds } },
+          },
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            runAsNonRoot: true,
+            capabilities: { drop: ["ALL"] },
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+          volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+        },
+      ],
+      volumes: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }],
+    });
+
+    const parked = (color: Color): boolean => color === idle && svc.idle === "parked";
+    const colorLabels = (color: Color): Record<string, string> => ({ ...labels, [COLOR_LABEL]: color });
+
+    const deployments = {} as Record<Color, k8s.apps.v1.Deployment>;
+    for (const color of COLOR_LIST) {
+      const image = svc[color].image;
+      const deployment = new k8s.apps.v1.Deployment(
+        `${name}-${color}`,
+        {
+          metadata: { name: colorName(svc.name, color), namespace: args.namespace, labels: colorLabels(color) },
+          spec: {
+            // Set to the HPA minimum: Pulumi only re-applies a Deployment when its spec changes,
+            // which for a color happens only while it is idle (promotion stages into the idle
+            // color), so an HPA scale-out of the live color is never reset by an update.
+            replicas: parked(color) || image === undefined ? 0 : svc.autoscaling.minReplicas,
+            revisionHistoryLimit: 5,
+            selector: { matchLabels: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: color } },
+            strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
+            template: { metadata: { labels: colorLabels(color) }, spec: podSpec(color) },
+          },
+        },
+        { parent: this },
+      );
+      deployments[color] = deployment;
+
+      // Each color has its own Service with a stable selector, so its pods get the readiness
+      // gate injected at creation and its target group always holds healthy targets.
+      new k8s.core.v1.Service(
+        `${name}-${color}`,
+        {
+          metadata: {
+            name: colorName(svc.name, color),
+            namespace: args.namespace,
+            labels: colorLabels(color),
+            annotations: {
+              "alb.ingress.kubernetes.io/healthcheck-path": svc.healthPath,
+              "alb.ingress.kubernetes.io/success-codes": "200-399",
+              "alb.ingress.kubernetes.io/healthcheck-interval-seconds": "10",
+              "alb.ingress.kubernetes.io/healthy-threshold-count": "2",
+              "alb.ingress.kubernetes.io/unhealthy-threshold-count": "2",
+              "alb.ingress.kubernetes.io/target-group-attributes": `deregistration_delay.timeout_seconds=${timing.deregistrationDelaySeconds}`,
+            },
+          },
+          spec: {
+            type: "ClusterIP",
+            selector: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: color },
+            ports: [{ name: "http", port: svc.port, targetPort: "http", protocol: "TCP" }],
+          },
+        },
+        { parent: this },
+      );
+
+      new k8s.policy.v1.PodDisruptionBudget(
+        `${name}-${color}`,
+        {
+          metadata: { name: colorName(svc.name, color), namespace: args.namespace, labels: colorLabels(color) },
+          spec: { maxUnavailable: 1, selector: { matchLabels: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: color } } },
+        },
+        { parent: this },
+      );
+
+      if (!parked(color) && image !== undefined) {
+        new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+          `${name}-${color}`,
+          {
+            metadata: { name: colorName(svc.name, color), namespace: args.namespace, labels: colorLabels(color) },
+            spec: {
+              scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
+              minReplicas: svc.autoscaling.minReplicas,
+              maxReplicas: svc.autoscaling.maxReplicas,
+              metrics: [
+                { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: svc.autoscaling.targetCpuUtilization } } },
+              ],
+              behavior: {
+                // Enrolment-day bursts: scale up immediately, scale down slowly.
+                scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Percent", value: 100, periodSeconds: 15 }] },
+                scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: "Percent", value: 20, periodSeconds: 60 }] },
+              },
+            },
+          },
+          { parent: this },
+        );
+      }
+    }
+
+    this.clusterServiceName = svc.name;
+    this.activeService = new k8s.core.v1.Service(
+      `${name}-active`,
+      {
+        metadata: { name: svc.name, namespace: args.namespace, labels },
+        spec: {
+          type: "ClusterIP",
+          selector: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: active },
+          ports: [{ name: "http", port: svc.port, targetPort: "http", protocol: "TCP" }],
+        },
+      },
+      { parent: this },
+    );
+
+    const prefixes = orderedPrefixes(svc.paths);
+    const live = liveActionName(svc.name);
+    this.ingress = new k8s.networking.v1.Ingress(
+      `${name}-ingress`,
+      {
+        metadata: {
+          name: svc.name,
+          namespace: args.namespace,
+          labels,
+          annotations: {
+            ...args.ingressGroupAnnotations,
+            "alb.ingress.kubernetes.io/group.name": args.ingressGroupName,
+            "alb.ingress.kubernetes.io/group.order": String(args.ingressOrder),
+            [`alb.ingress.kubernetes.io/actions.${live}`]: JSON.stringify(forwardAction(svc.name, svc.port, active)),
+          },
+        },
+        spec: {
+          ingressClassName: "alb",
+          rules: [
+            {
+              host: args.liveHost,
+              http: {
+                paths: prefixes.map((p) => ({
+                  path: p,
+                  pathType: "Prefix",
+                  backend: { service: { name: live, port: { name: "use-annotation" } } },
+                })),
+              },
+            },
+            {
+              host: args.previewHost,
+              http: {
+                paths: prefixes.map((p) => ({
+                  path: p,
+                  pathType: "Prefix",
+                  backend: { service: { name: colorName(svc.name, idle), port: { number: svc.port } } },
+                })),
+              },
+            },
+          ],
+        },
+      },
+      { parent: this },
+    );
+
+    this.active = active;
+    this.timing = timing;
+    this.deployments = deployments;
+    this.serviceAccountName = svc.name;
+    this.registerOutputs({ active, clusterServiceName: this.clusterServiceName });
+  }
+}

@@ -1,0 +1,39 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+export type PodSecurityLevel = "restricted" | "baseline" | "privileged";
+
+export interface AppNamespaceArgs {
+  /** Kubernetes name of the namespace. */
+  readonly name: string;
+  /** Pod Security Standard enforced (and warned/audited) in the namespace. Default: restricted. */
+  readonly podSecurity?: PodSecurityLevel;
+  /**
+   * Whether the AWS Load Balancer Controller injects its readiness gate into new pods. Default:
+   * true. Without it a rolling update can finish before the new pods are healthy in the target
+   * group, and the ALB is left with no healthy target.
+   */
+  readonly albReadinessGate?: boolean;
+}
+
+/** A namespace with its Pod Security admission level and the ALB readiness-gate label. */
+export class AppNamespace extends pulumi.ComponentResource {
+  readonly name: pulumi.Output<string>;
+
+  constructor(name: string, args: AppNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:apps:AppNamespace", name, {}, opts);
+    const level = args.podSecurity ?? "restricted";
+    const labels: Record<string, string> = {
+      "pod-security.kubernetes.io/enforce": level,
+      "pod-security.kubernetes.io/enforce-version": "latest",
+      "pod-security.kubernetes.io/warn": level,
+      "pod-security.kubernetes.io/audit": level,
+    };
+    if (args.albReadinessGate ?? true) {
+      labels["elbv2.k8s.aws/pod-readiness-gate-inject"] = "enabled";
+    }
+    const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: args.name, labels } }, { parent: this });
+    this.name = ns.metadata.name;
+    this.registerOutputs({ name: this.name });
+  }
+}
