@@ -386,6 +386,27 @@ export class Database extends pulumi.ComponentResource {
   }
 
   /**
+   * A least-privilege identity policy (JSON) for a workload that reads the master credentials:
+   * the one secret, and decryption with the database's key only through Secrets Manager.
+   */
+  secretReadPolicy(): pulumi.Output<string> {
+    return aws.iam.getPolicyDocumentOutput(
+      {
+        statements: [
+          { sid: "ReadMasterSecret", actions: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], resources: [this.masterUserSecretArn] },
+          {
+            sid: "DecryptMasterSecret",
+            actions: ["kms:Decrypt"],
+            resources: [this.kmsKeyArn],
+            conditions: [{ test: "StringEquals", variable: "kms:ViaService", values: [pulumi.interpolate`secretsmanager.${aws.getRegionOutput({}, { parent: this }).region}.amazonaws.com`] }],
+          },
+        ],
+      },
+      { parent: this },
+    ).json;
+  }
+
+  /**
    * Admits MariaDB (3306) from one client security group. `role` names the client (e.g. `eks`,
    * `test-host`, `bastion`); it is part of the rule's logical name, so keep it stable.
    */

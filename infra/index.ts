@@ -6,14 +6,20 @@ import * as pulumi from "@pulumi/pulumi";
 import { ClusterAutoscaler } from "./addons/clusterAutoscaler";
 import { MetricsServer } from "./addons/metricsServer";
 import { FunctionApi } from "./api";
+import { AppNamespace } from "./apps/namespace";
+import { BlueGreenService } from "./apps/blueGreenService";
 import { Bastion } from "./bastion";
 import { loadConfig } from "./config/load";
+import { Certificate } from "./certificate";
 import { Cluster } from "./cluster";
 import { Database } from "./database";
+import { ingressOrder } from "./lib/bluegreen";
+import { healthUrl, stackHosts } from "./lib/hosts";
 import { Network } from "./network";
 import { awsProvider, platformTags } from "./providers";
 import { Registry } from "./registry";
 import { ImageBucket } from "./storage";
+import { ecrRepositoryArnsForImages, TestHost } from "./testHost";
 
 const cfg = loadConfig();
 const aws = awsProvider(cfg);
@@ -122,6 +128,94 @@ if (cluster !== undefined) {
   }
 }
 
+const hosts = stackHosts(env, cfg.domain);
+
+let testHost: TestHost | undefined;
+if (cfg.testHost.enabled) {
+  const testHostServices = cfg.services.map((s) => ({
+    name: s.name,
+    port: s.port,
+    healthPath: s.healthPath,
+    paths: s.paths,
+    // The test environment has no blue/green: it runs the active color's image (validated to exist).
+    image: s[s.active].image ?? "",
+    env: s.env,
+    imageBucketAccess: s.imageBucketAccess,
+  }));
+  const certificate = new Certificate(`${env}-edge`, { domain: cfg.domain, hosts: [hosts.live] }, opts);
+  testHost = new TestHost(
+    `${env}-host`,
+    {
+      vpcId: network.vpcId,
+      publicSubnetIds: network.publicSubnetIds,
+      vpcCidr: network.cidr,
+      instanceType: cfg.testHost.instanceType,
+      rootVolumeGb: cfg.testHost.rootVolumeGb,
+      hostname: hosts.live,
+      certificateArn: certificate.certificateArn,
+      zoneId: certificate.zoneId,
+      services: testHostServices,
+      database:
+        database !== undefined
+          ? { endpoint: database.endpoint, secretArn: database.masterUserSecretArn, name: cfg.database.databaseName, secretKmsKeyArn: database.kmsKeyArn }
+          : undefined,
+      imageBucket: images !== undefined ? { name: images.bucketName, arn: images.bucketArn, kmsKeyArn: images.kmsKeyArn } : undefined,
+      logRetentionDays: cfg.logRetentionDays,
+      // Pull rights for exactly the repositories the host runs.
+      ecrRepositoryArns: ecrRepositoryArnsForImages(testHostServices.map((s) => s.image)),
+    },
+    opts,
+  );
+  database?.allowFrom("test-host", testHost.securityGroupId);
+}
+
+const blueGreen: BlueGreenService[] = [];
+if (cluster !== undefined) {
+  const appsNamespace = new AppNamespace("apps", { name: "apps" }, { ...opts, provider: cluster.provider });
+  // Validated in config (interleaving prefixes are rejected there), so an order always exists.
+  const routed = ingressOrder(cfg.services);
+  const order = "order" in routed ? routed.order : new Map<string, number>();
+  for (const svc of cfg.services) {
+    const groupName = svc.nodeGroup ?? cfg.cluster.nodeGroups[0].name;
+    const group = cfg.cluster.nodeGroups.find((g) => g.name === groupName) ?? cfg.cluster.nodeGroups[0];
+    const policies: Record<string, pulumi.Output<string>> = {};
+    if (database !== undefined) {
+      policies["db-secret"] = database.secretReadPolicy();
+    }
+    if (images !== undefined && svc.imageBucketAccess) {
+      policies["images"] = images.readWritePolicy();
+    }
+    const serviceEnv: Record<string, pulumi.Input<string>> = { SERVICE_NAME: svc.name, AWS_REGION: cfg.region };
+    if (database !== undefined) {
+      serviceEnv["DB_HOST"] = database.address;
+      serviceEnv["DB_PORT"] = database.port.apply(String);
+      serviceEnv["DB_NAME"] = database.databaseName;
+      serviceEnv["DB_SECRET_ARN"] = database.masterUserSecretArn;
+    }
+    if (images !== undefined && svc.imageBucketAccess) {
+      serviceEnv["IMAGE_BUCKET"] = images.bucketName;
+    }
+    blueGreen.push(
+      new BlueGreenService(
+        svc.name,
+        {
+          service: svc,
+          namespace: appsNamespace.name,
+          liveHost: hosts.live,
+          previewHost: hosts.preview,
+          ingressGroupName: env,
+          ingressOrder: order.get(svc.name) ?? 1000,
+          ingressGroupAnnotations: {},
+          nodeGroup: { name: group.name, taints: group.taints },
+          aws: Object.keys(policies).length > 0 ? { oidcProviderArn: cluster.oidcProviderArn, oidcProviderUrl: cluster.oidcProviderUrl, policies } : undefined,
+          env: serviceEnv,
+        },
+        { ...opts, provider: cluster.provider },
+      ),
+    );
+  }
+}
+
 const lottery = cfg.api.enabled
   ? new FunctionApi(
       env,
@@ -151,4 +245,17 @@ export const databaseMasterSecretArn = database?.masterUserSecretArn;
 export const bastionAsgName = bastion?.asgName;
 export const databaseTunnelCommand = bastion?.databaseTunnelCommand;
 export const apiUrl = lottery?.url;
+export const url = testHost?.url ?? `https://${hosts.live}`;
+export const liveHost = hosts.live;
+export const previewHost = cluster !== undefined ? hosts.preview : undefined;
+export const testHostInstanceId = testHost?.instanceId;
+export const services = cfg.services.map((s) => ({
+  name: s.name,
+  active: s.active,
+  blue: { image: s.blue.image },
+  green: { image: s.green.image },
+  healthPath: s.healthPath,
+  liveHealthUrl: healthUrl(hosts.live, s.paths, s.healthPath),
+  previewHealthUrl: cluster !== undefined ? healthUrl(hosts.preview, s.paths, s.healthPath) : undefined,
+}));
 export const releases = cfg.releases;

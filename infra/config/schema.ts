@@ -126,6 +126,38 @@ const release = z.strictObject({
 });
 export type ReleaseRecord = z.infer<typeof release>;
 
+/** Monitoring (kube-prometheus-stack on EFS), logging (Fluentd -> OpenSearch) and their shared file system. */
+const observability = z.strictObject({
+  efs: z.strictObject({
+    /** Daily AWS Backup of the monitoring file system (Prometheus, Alertmanager and Grafana data). */
+    backup: z.boolean(),
+    backupRetentionDays: z.number().int().min(1).max(36500),
+  }),
+  monitoring: z.strictObject({
+    enabled: z.boolean(),
+    /** `efs` (default, survives AZ loss) or `gp3` (EBS: POSIX, what Prometheus supports, but zonal). */
+    prometheusStorage: z.enum(["efs", "gp3"]),
+    retentionDays: z.number().int().min(1).max(3650),
+    prometheusVolumeGi: z.number().int().min(1).max(16384),
+    alertmanagerVolumeGi: z.number().int().min(1).max(1024),
+    grafanaVolumeGi: z.number().int().min(1).max(1024),
+    /** Source CIDRs allowed to reach Prometheus through the ALB; empty keeps Prometheus unexposed. */
+    allowedCidrs: z.array(cidrString),
+  }),
+  logging: z.strictObject({
+    enabled: z.boolean(),
+    /** OpenSearch engine, e.g. `OpenSearch_2.19`. */
+    engineVersion: z.string().regex(/^OpenSearch_\d+\.\d+$/),
+    instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+\.search$/),
+    /** Data nodes; more than one spreads them over two AZs (zone awareness), so it must be even. */
+    instanceCount: z.number().int().min(1).max(80),
+    volumeGb: z.number().int().min(10).max(16384),
+    /** Source CIDRs allowed to reach OpenSearch Dashboards at `log.<domain>`; empty keeps it unexposed. */
+    dashboardsCidrs: z.array(cidrString),
+  }),
+});
+export type ObservabilityConfig = z.infer<typeof observability>;
+
 export const platformSchema = z.strictObject({
   environment: z.string(),
   availabilityZones: z.array(z.string().regex(AZ)).min(1),
@@ -198,6 +230,7 @@ export const platformSchema = z.strictObject({
     minSize: z.number().int().min(0),
     maxSize: z.number().int().min(1),
   }),
+  observability,
   services: z.array(service),
   releases: z.record(z.string().regex(DNS_LABEL), release),
 });

@@ -1,21 +1,25 @@
 /**
  * Path routing on an ALB listener: which patterns a service path becomes, and in which order
- * (priority) the rules are evaluated. Pure functions, no Pulumi imports, so the test host and the
- * EKS ingress share one tested ordering.
+ * (priority) the rules are evaluated. Pure functions, no Pulumi imports. The EKS ingress orders
+ * whole Ingresses instead (`ingressOrder` in ./bluegreen.ts); here every path is its own rule.
  */
+import { prefixOf } from "./bluegreen";
 
 /** ALB listener rules: at most 100 per listener (default quota), priorities 1-50000. */
 export const MAX_RULES_PER_LISTENER = 100;
 /** Longest path pattern an ALB condition value accepts. */
 export const MAX_PATH_PATTERN_LENGTH = 128;
 
-/** `/student/*`, `/student/` and `/student` route the same prefix; `/` is the catch-all. */
+/**
+ * `/student/*`, `/student/` and `/student` route the same prefix; `/` is the catch-all. The same
+ * normalisation as the config's and the EKS ingress's (`prefixOf`), plus a check for callers that
+ * bypass config validation.
+ */
 export function normaliseRoutePath(path: string): string {
   if (!path.startsWith("/")) {
     throw new Error(`route path "${path}" must start with "/"`);
   }
-  const stripped = path.replace(/\/\*$/, "").replace(/\/+$/, "");
-  return stripped === "" ? "/" : stripped;
+  return prefixOf(path);
 }
 
 /**

@@ -1,0 +1,484 @@
+/**
+ * `npm run platform -- <command>`: the entry point CI and operators call. Parses flags with
+ * node's util.parseArgs, builds the real dependencies (Automation API, HTTP prober, ELBv2,
+ * registry, Discord), turns SIGINT/SIGTERM into an AbortSignal, and maps every outcome to
+ * an exit code (see ./exitCodes.ts). All behaviour lives in ./driver.ts.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { COLORS, Color } from "../infra/config/schema";
+import {
+  ArgumentError,
+  boolOpt,
+  CliIo,
+  CommandContext,
+  commandHelp,
+  CommandOutput,
+  CommandSpec,
+  DepsRequest,
+  findCommand,
+  globalHelp,
+  OptionSpec,
+  ParsedCommand,
+  parseCommandArgs,
+  registerCommand,
+  requireOpt,
+  stringOpt,
+  stringsOpt,
+} from "./commands";
+import { formatSummary } from "./changes";
+import { DriverDeps, flip, Outcome, PolicyOptions, preview, promote, release, rollback, RunContext, status, up } from "./driver";
+import { DriverError, Interrupt, InterruptSignal, messageOf } from "./errors";
+import { ExitCode } from "./exitCodes";
+import { HttpHealthProber } from "./health";
+import { RegistryImageResolver } from "./imageResolver";
+import { shortImage } from "./images";
+import { DiscordNotifier, formatDuration, nullNotifier, secretValues } from "./notify";
+import { createLogger, isLiveTerminal } from "./progress";
+import { Elbv2TargetHealthChecker } from "./targetHealth";
+import { systemClock } from "./types";
+import { openLocalStack, resolveWorkspaceSettings } from "./workspace";
+
+/* ----------------------------------------------------------------------------------------
+ * Rendering.
+ * -------------------------------------------------------------------------------------- */
+
+const ICON: Record<string, string> = {
+  succeeded: "✔",
+  "no-op": "✔",
+  "rolled back": "↩",
+  "manual intervention": "✘",
+  failed: "✘",
+  refused: "⛔",
+  "policy violation": "⛔",
+  locked: "🔒",
+  drift: "≠",
+  interrupted: "■",
+};
+
+export function renderOutcome(o: Outcome): string {
+  const lines = [`${ICON[o.result] ?? "*"} ${o.operation} ${o.stack}: ${o.result} (exit ${o.exitCode})`, `  ${o.message}`];
+  if (o.status !== undefined) {
+    const header = ["SERVICE", "ACTIVE", "BLUE", "GREEN", "VERIFIED", "STATE"];
+    const rows = o.status.map((s) => [
+      s.service,
+      s.deployedActive !== undefined && s.deployedActive !== s.active ? `${s.active} (deployed: ${s.deployedActive})` : s.active,
+      shortImage(s.blue),
+      shortImage(s.green),
+      s.release !== undefined ? `${shortImage(s.release.image)} ${s.release.verifiedAt} (${s.release.source})` : "-",
+      s.converged ? "in sync" : "config differs",
+    ]);
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+    lines.push("", ...[header, ...rows].map((r) => `  ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ")}`.trimEnd()));
+  } else if (o.services.length > 0) {
+    lines.push("  services:");
+    for (const s of o.services) {
+      const colors = s.fromColor !== undefined && s.toColor !== undefined ? ` ${s.fromColor} -> ${s.toColor}` : "";
+      const images = s.oldImage !== undefined || s.newImage !== undefined ? `  ${shortImage(s.oldImage)} -> ${shortImage(s.newImage)}` : "";
+      lines.push(`    ${s.service}${colors}${images}`);
+    }
+  }
+  if (o.changes !== undefined) {
+    lines.push(`  changes: ${formatSummary(o.changes)}`);
+  }
+  for (const h of o.hazards ?? []) {
+    lines.push(`  stateful: ${h.op} ${h.type} ${h.urn}`);
+  }
+  for (const v of o.violations ?? []) {
+    lines.push(`  policy ${v.enforcement}: ${v.policyPack}/${v.policy}${v.urn !== undefined ? ` on ${v.urn}` : ""}: ${v.message}`);
+  }
+  if (o.phases.length > 0) {
+    lines.push(`  phases: ${o.phases.map((p) => `${p.name} ${formatDuration(p.durationMs)}${p.ok ? "" : " (failed)"}`).join(", ")}`);
+  }
+  if (o.backup !== undefined) {
+    lines.push(`  backup: ${o.backup}`);
+  }
+  if (o.notification !== undefined) {
+    lines.push(`  notification: ${o.notification.detail}`);
+  }
+  if (o.remediation.length > 0) {
+    lines.push("  next steps:", ...o.remediation.map((r) => `    - ${r}`));
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** A short Markdown record of a deployment for `$GITHUB_STEP_SUMMARY`. */
+export function outcomeMarkdown(o: Outcome): string {
+  const lines = [`### ${o.operation} \`${o.stack}\`: ${o.result} (exit ${o.exitCode})`, "", o.message.replace(/\r?\n/g, " "), ""];
+  if (o.services.length > 0) {
+    lines.push("| service | colors | image |", "|---|---|---|");
+    for (const s of o.services) {
+      lines.push(`| ${s.service} | ${s.fromColor ?? ""} → ${s.toColor ?? ""} | \`${shortImage(s.oldImage)}\` → \`${shortImage(s.newImage)}\` |`);
+    }
+  }
+  if (o.remediation.length > 0) {
+    lines.push("", ...o.remediation.map((r) => `- ${r}`));
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function toOutput(o: Outcome): CommandOutput {
+  return { exitCode: o.exitCode, human: renderOutcome(o), json: o };
+}
+
+/* ----------------------------------------------------------------------------------------
+ * Commands.
+ * -------------------------------------------------------------------------------------- */
+
+const POLICY_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  "policy-pack": { type: "string", multiple: true, valueName: "DIR", description: "policy pack directory (default: $PLATFORM_POLICY_PACK or ./policy when it holds PulumiPolicy.yaml)" },
+  "policy-config": { type: "string", multiple: true, valueName: "FILE", description: "policy config JSON (default: <pack>/config/<stack>.json when present)" },
+};
+
+const ALLOW_REPLACE: OptionSpec = {
+  type: "boolean",
+  description: "allow planned replaces/deletes of stateful resources (RDS, EFS, EKS, OpenSearch, S3)",
+};
+
+function depsFor(ctx: CommandContext, args: ParsedCommand, create: boolean): DriverDeps {
+  return ctx.deps({ create, policyPacks: stringsOpt(args.values, "policy-pack"), policyConfigs: stringsOpt(args.values, "policy-config") });
+}
+
+/** Mutating commands also leave a short record in the CI run's summary page. */
+async function recorded(deps: DriverDeps, run: (deps: DriverDeps) => Promise<Outcome>): Promise<CommandOutput> {
+  const o = await run(deps);
+  deps.stepSummary?.(outcomeMarkdown(o));
+  return toOutput(o);
+}
+
+function parseColor(text: string | undefined): Color | undefined {
+  if (text === undefined) {
+    return undefined;
+  }
+  if (!(COLORS as readonly string[]).includes(text)) {
+    throw new ArgumentError(`--to must be blue or green, got "${text}"`);
+  }
+  return text as Color;
+}
+
+const previewCommand: CommandSpec = {
+  name: "preview",
+  summary: "policy-gated preview with a change summary",
+  usage: "preview <stack> [--expect-no-changes] [--policy-pack DIR]...",
+  description: [
+    "Runs a real `pulumi preview` through the Automation API with the policy pack(s), streams progress,",
+    "and ends with the change summary (creates, updates, replaces, deletes) and every policy violation.",
+    "A mandatory violation exits 2; with --expect-no-changes any change exits 6 (drift check).",
+    "Writes a Markdown summary to $GITHUB_STEP_SUMMARY when set.",
+  ].join("\n"),
+  options: { "expect-no-changes": { type: "boolean", description: "exit 6 when the preview finds any change" }, ...POLICY_OPTIONS },
+  positionals: ["stack"],
+  run: async (args, ctx) => {
+    const stack = args.positionals[0] ?? "";
+    return toOutput(await preview(depsFor(ctx, args, true), { stack, expectNoChanges: boolOpt(args.values, "expect-no-changes") }));
+  },
+};
+
+const upCommand: CommandSpec = {
+  name: "up",
+  summary: "policy gate, stateful-resource guard, then up",
+  usage: "up <stack> [--allow-replace] [--message TEXT] [--policy-pack DIR]...",
+  description: [
+    "Refuses when the state has pending operations from an interrupted update. Exports the stack to a",
+    "timestamped backup, runs the policy-gated preview, refuses any planned replace or delete of a",
+    "stateful resource unless --allow-replace, then runs `up` with a message that says what and why.",
+    "A failed plain `up` is not rolled back automatically (exit 8).",
+  ].join("\n"),
+  options: {
+    "allow-replace": ALLOW_REPLACE,
+    message: { type: "string", valueName: "TEXT", description: "why: recorded in the stack history with the CI run link" },
+    ...POLICY_OPTIONS,
+  },
+  positionals: ["stack"],
+  run: async (args, ctx) => {
+    const stack = args.positionals[0] ?? "";
+    return recorded(depsFor(ctx, args, true), (deps) =>
+      up(deps, { stack, allowReplace: boolOpt(args.values, "allow-replace"), message: stringOpt(args.values, "message") }),
+    );
+  },
+};
+
+const promoteCommand: CommandSpec = {
+  name: "promote",
+  summary: "promote verified images from one stack to the next (blue/green with automatic rollback)",
+  usage: "promote --from STACK --to STACK [--service NAME]... [--allow-replace]",
+  description: [
+    "Takes the images live in --from by digest and refuses any digest --from has not verified",
+    "(platform:releases). Into a blue/green stack: stages them into the idle color (config + one `up`,",
+    "the Kubernetes provider awaiting readiness), checks them through the preview host, flips with one",
+    "targeted `up`, checks the live host and the ALB target health, and records the digests as verified.",
+    "Into test: replaces the host's images, checks the live host, records. Any failure after the first",
+    "change restores the previous colors and images with one more `up` and verifies them (exit 3, or 4",
+    "when the restore cannot be verified). Sends one Discord notification when DISCORD_WEBHOOK_URL is set.",
+  ].join("\n"),
+  options: {
+    from: { type: "string", valueName: "STACK", description: "source stack (e.g. test)" },
+    to: { type: "string", valueName: "STACK", description: "target stack (e.g. staging)" },
+    service: { type: "string", multiple: true, valueName: "NAME", description: "only these services (default: all of the source's)" },
+    "allow-replace": ALLOW_REPLACE,
+    ...POLICY_OPTIONS,
+  },
+  positionals: [],
+  run: async (args, ctx) => {
+    const services = stringsOpt(args.values, "service");
+    return recorded(depsFor(ctx, args, false), (deps) =>
+      promote(deps, {
+        from: requireOpt(args.values, "from"),
+        to: requireOpt(args.values, "to"),
+        services: services.length > 0 ? services : undefined,
+        allowReplace: boolOpt(args.values, "allow-replace"),
+      }),
+    );
+  },
+};
+
+const releaseCommand: CommandSpec = {
+  name: "release",
+  summary: "put freshly built images into the first stage (test) and record their digests",
+  usage: "release <stack> --service NAME --image REF [--service NAME --image REF]... [--allow-replace]",
+  description: [
+    "The first stage of the pipeline: CI builds and pushes an image, then releases it by digest",
+    "(a tag is resolved to its digest through the registry first). Same gates, restore and record as",
+    "`promote`; the record's source is \"release\". --service and --image pair up in order.",
+  ].join("\n"),
+  options: {
+    service: { type: "string", multiple: true, valueName: "NAME", description: "service to release" },
+    image: { type: "string", multiple: true, valueName: "REF", description: "image for the service at the same position (repo@sha256:... preferred)" },
+    "allow-replace": ALLOW_REPLACE,
+    ...POLICY_OPTIONS,
+  },
+  positionals: ["stack"],
+  run: async (args, ctx) => {
+    const services = stringsOpt(args.values, "service");
+    const images = stringsOpt(args.values, "image");
+    if (services.length === 0 || services.length !== images.length) {
+      throw new ArgumentError(`give --service and --image in pairs (got ${services.length} service(s), ${images.length} image(s))`);
+    }
+    return recorded(depsFor(ctx, args, false), (deps) =>
+      release(deps, {
+        stack: args.positionals[0] ?? "",
+        items: services.map((service, i) => ({ service, image: images[i] ?? "" })),
+        allowReplace: boolOpt(args.values, "allow-replace"),
+      }),
+    );
+  },
+};
+
+const flipCommand: CommandSpec = {
+  name: "flip",
+  summary: "move a service's traffic to the other color (one targeted up)",
+  usage: "flip <stack> --service NAME [--to blue|green] [--force]",
+  description: [
+    "Checks the target color through the preview host (skip with --force), then changes only the",
+    "service's Ingress weights and in-cluster Service selector with one targeted `up`, and checks",
+    "the live host and the ALB target health. A failure flips back with one more targeted `up`.",
+  ].join("\n"),
+  options: {
+    service: { type: "string", valueName: "NAME", description: "the service to flip" },
+    to: { type: "string", valueName: "COLOR", description: "blue or green (default: the idle color)" },
+    force: { type: "boolean", description: "skip the preview-host check of the target color" },
+  },
+  positionals: ["stack"],
+  run: (args, ctx) =>
+    recorded(depsFor(ctx, args, false), (deps) =>
+      flip(deps, {
+        stack: args.positionals[0] ?? "",
+        service: requireOpt(args.values, "service"),
+        to: parseColor(stringOpt(args.values, "to")),
+        force: boolOpt(args.values, "force"),
+      }),
+    ),
+};
+
+const rollbackCommand: CommandSpec = {
+  name: "rollback",
+  summary: "move a service back to the color that is still running",
+  usage: "rollback <stack> --service NAME [--force]",
+  description: "A flip to the idle color (the previous release keeps running there after every promotion). Same checks as flip.",
+  options: {
+    service: { type: "string", valueName: "NAME", description: "the service to roll back" },
+    force: { type: "boolean", description: "skip the preview-host check of the previous color" },
+  },
+  positionals: ["stack"],
+  run: (args, ctx) =>
+    recorded(depsFor(ctx, args, false), (deps) =>
+      rollback(deps, {
+        stack: args.positionals[0] ?? "",
+        service: requireOpt(args.values, "service"),
+        force: boolOpt(args.values, "force"),
+      }),
+    ),
+};
+
+const statusCommand: CommandSpec = {
+  name: "status",
+  summary: "per service: active color, images, last verified release",
+  usage: "status <stack>",
+  description: "Reads the stack config and the last update's outputs; changes nothing.",
+  options: {},
+  positionals: ["stack"],
+  run: async (args, ctx) => toOutput(await status(depsFor(ctx, args, false), { stack: args.positionals[0] ?? "" })),
+};
+
+let registered = false;
+
+/** Registers the driver's commands once. The offline `plan` command registers itself the same way. */
+export function registerBuiltins(): void {
+  if (registered) {
+    return;
+  }
+  registered = true;
+  // Hook for the offline `plan <stack>` command (built on test/stack.ts's evaluateStack): it
+  // needs no DriverDeps, so it ignores ctx.deps. Register it here: registerCommand(planCommand).
+  for (const spec of [previewCommand, upCommand, promoteCommand, releaseCommand, flipCommand, rollbackCommand, statusCommand]) {
+    registerCommand(spec);
+  }
+}
+
+/* ----------------------------------------------------------------------------------------
+ * Main.
+ * -------------------------------------------------------------------------------------- */
+
+export async function main(argv: readonly string[], ctx: CommandContext): Promise<number> {
+  registerBuiltins();
+  const [name, ...rest] = argv;
+  const io = ctx.io;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    (name === undefined ? io.stderr : io.stdout)(globalHelp());
+    return name === undefined ? ExitCode.Error : ExitCode.Ok;
+  }
+  const spec = findCommand(name);
+  if (spec === undefined) {
+    io.stderr(`error: unknown command "${name}"\n\n${globalHelp()}`);
+    return ExitCode.Error;
+  }
+  let args;
+  try {
+    args = parseCommandArgs(spec, rest);
+  } catch (err) {
+    io.stderr(`error: ${messageOf(err)}\nUsage: npm run platform -- ${spec.usage}\n(--help for details)\n`);
+    return ExitCode.Error;
+  }
+  if (boolOpt(args.values, "help")) {
+    io.stdout(commandHelp(spec));
+    return ExitCode.Ok;
+  }
+  const json = boolOpt(args.values, "json");
+  try {
+    const out = await spec.run(args, ctx);
+    io.stdout(json ? `${JSON.stringify(out.json, null, 2)}\n` : out.human);
+    return out.exitCode;
+  } catch (err) {
+    const code = err instanceof DriverError ? err.exitCode : ExitCode.Error;
+    const remediation = err instanceof DriverError ? err.remediation : [];
+    if (err instanceof ArgumentError) {
+      io.stderr(`error: ${err.message}\nUsage: npm run platform -- ${spec.usage}\n`);
+    } else if (json) {
+      io.stdout(`${JSON.stringify({ operation: name, exitCode: code, result: "failed", message: messageOf(err), remediation }, null, 2)}\n`);
+    } else {
+      io.stderr(`error: ${messageOf(err)}\n${remediation.map((r) => `  - ${r}\n`).join("")}`);
+    }
+    return code;
+  }
+}
+
+export function runContextFromEnv(env: NodeJS.ProcessEnv): RunContext {
+  const server = env["GITHUB_SERVER_URL"];
+  const repo = env["GITHUB_REPOSITORY"];
+  const id = env["GITHUB_RUN_ID"];
+  const runUrl = server !== undefined && repo !== undefined && id !== undefined ? `${server}/${repo}/actions/runs/${id}` : undefined;
+  const actor = env["GITHUB_ACTOR"] ?? env["USER"];
+  return { runUrl, actor };
+}
+
+/** Explicit flags win; else $PLATFORM_POLICY_PACK, else ./policy when it is a policy pack. */
+export function resolvePolicy(repoRoot: string, stack: string, env: NodeJS.ProcessEnv, req: Pick<DepsRequest, "policyPacks" | "policyConfigs">): PolicyOptions {
+  let packs = [...req.policyPacks];
+  if (packs.length === 0) {
+    const fromEnv = env["PLATFORM_POLICY_PACK"];
+    const dflt = path.join(repoRoot, "policy");
+    if (fromEnv !== undefined && fromEnv !== "") {
+      packs = [fromEnv];
+    } else if (fs.existsSync(path.join(dflt, "PulumiPolicy.yaml"))) {
+      packs = [dflt];
+    }
+  }
+  let configs = [...req.policyConfigs];
+  if (configs.length === 0) {
+    configs = packs.map((p) => path.join(p, "config", `${stack}.json`)).filter((f) => fs.existsSync(f));
+  }
+  return { packs: packs.map((p) => path.resolve(p)), configs: configs.map((c) => path.resolve(c)) };
+}
+
+/** The real dependencies for one CLI invocation. */
+export function realDeps(io: CliIo, signal: AbortSignal, req: DepsRequest): DriverDeps {
+  const settings = resolveWorkspaceSettings(io.env);
+  const secrets = secretValues(io.env);
+  const webhook = io.env["DISCORD_WEBHOOK_URL"];
+  const summaryFile = io.env["GITHUB_STEP_SUMMARY"];
+  return {
+    openStack: (name) => openLocalStack(name, settings, { create: req.create }),
+    prober: new HttpHealthProber(systemClock),
+    targetHealth: new Elbv2TargetHealthChecker(),
+    resolver: new RegistryImageResolver(),
+    notifier: webhook !== undefined && webhook !== "" ? new DiscordNotifier(webhook, systemClock, secrets) : nullNotifier,
+    clock: systemClock,
+    log: createLogger({ write: io.stderr, live: io.isTTY && isLiveTerminal({ isTTY: io.isTTY }, io.env), clock: systemClock, columns: io.columns }),
+    signal,
+    backupDir: settings.backupDir,
+    run: runContextFromEnv(io.env),
+    policyFor: (stack) => resolvePolicy(settings.repoRoot, stack, io.env, req),
+    stepSummary: summaryFile !== undefined && summaryFile !== "" ? (md) => fs.appendFileSync(summaryFile, `${md}\n`) : undefined,
+  };
+}
+
+/**
+ * First SIGINT/SIGTERM: abort the running operation (the Automation API forwards SIGINT to the
+ * Pulumi CLI, which finishes in-flight steps and writes a consistent checkpoint) and let the
+ * driver report. A second signal exits at once, warning that the state may need repair.
+ */
+function installSignalHandlers(controller: AbortController, io: CliIo): () => void {
+  const handler = (sig: InterruptSignal) => (): void => {
+    if (!controller.signal.aborted) {
+      io.stderr(`\nreceived ${sig}: stopping the running operation and waiting for it (send again to exit immediately)\n`);
+      controller.abort(new Interrupt(sig));
+      return;
+    }
+    io.stderr(`\nreceived ${sig} again: exiting now; the stack may have pending operations (\`npm run platform -- status\`)\n`);
+    process.exit(sig === "SIGINT" ? ExitCode.Interrupted : ExitCode.Terminated);
+  };
+  const onInt = handler("SIGINT");
+  const onTerm = handler("SIGTERM");
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
+  return () => {
+    process.off("SIGINT", onInt);
+    process.off("SIGTERM", onTerm);
+  };
+}
+
+async function runFromProcess(): Promise<void> {
+  const io: CliIo = {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    env: process.env,
+    isTTY: process.stderr.isTTY,
+    columns: process.stderr.columns,
+  };
+  const controller = new AbortController();
+  const uninstall = installSignalHandlers(controller, io);
+  try {
+    const code = await main(process.argv.slice(2), {
+      io,
+      signal: controller.signal,
+      deps: (req) => realDeps(io, controller.signal, req),
+    });
+    process.exitCode = code;
+  } finally {
+    uninstall();
+  }
+}
+
+if (require.main === module) {
+  void runFromProcess();
+}

@@ -1,0 +1,198 @@
+/**
+ * Pure planning: which color receives an image, what a flip changes, which URNs a flip
+ * targets, whether the state carries pending operations. No I/O; table-tested.
+ */
+import { Color } from "../infra/config/schema";
+import { RefusedError, UsageError } from "./errors";
+import { parseImageRef, sameDigest } from "./images";
+import { imageOf, otherColor, ServiceEdit, ServiceEntry } from "./stackConfig";
+import { StackState } from "./types";
+
+/** test runs one host per service with only the active color; staging/prod run blue/green. */
+export type DeployMode = "single" | "blue-green";
+
+export function deployModeOf(environment: string | undefined, stack: string): DeployMode {
+  return (environment ?? stack) === "test" ? "single" : "blue-green";
+}
+
+export interface DeployItem {
+  readonly service: string;
+  /** Digest-pinned reference. */
+  readonly image: string;
+}
+
+/** What one service goes through in a promotion. */
+export interface ServiceChange {
+  readonly service: string;
+  /** The color serving traffic before. */
+  readonly fromColor: Color;
+  /** The color serving traffic after (same as fromColor in single mode). */
+  readonly toColor: Color;
+  /** The color whose image is replaced (the idle one in blue/green, the active one in single mode). */
+  readonly slot: Color;
+  /** Image serving traffic before. */
+  readonly oldImage: string | undefined;
+  /** Image in `slot` before (restored on failure). */
+  readonly slotImageBefore: string | undefined;
+  readonly newImage: string;
+}
+
+export interface StagingPlan {
+  readonly mode: DeployMode;
+  readonly changes: readonly ServiceChange[];
+  /** Services already serving the requested digest: nothing to do for them. */
+  readonly unchanged: readonly DeployItem[];
+}
+
+export function planStaging(stack: string, mode: DeployMode, services: readonly ServiceEntry[], items: readonly DeployItem[]): StagingPlan {
+  const byName = new Map(services.map((s) => [s.name, s] as const));
+  const missing = items.filter((i) => !byName.has(i.service)).map((i) => i.service);
+  if (missing.length > 0) {
+    throw new UsageError(`stack "${stack}" has no service named ${missing.join(", ")}`, [
+      `add the service to platform:services in Pulumi.${stack}.yaml and run \`up\` first`,
+    ]);
+  }
+  const dupes = items.filter((i, n) => items.findIndex((j) => j.service === i.service) !== n);
+  if (dupes.length > 0) {
+    throw new UsageError(`service ${dupes[0]?.service ?? ""} is listed twice`);
+  }
+  const changes: ServiceChange[] = [];
+  const unchanged: DeployItem[] = [];
+  for (const item of items) {
+    if (parseImageRef(item.image)?.digest === undefined) {
+      throw new UsageError(`image for ${item.service} must be pinned by digest, got "${item.image}"`);
+    }
+    const svc = byName.get(item.service);
+    if (svc === undefined) {
+      continue;
+    }
+    const live = imageOf(svc, svc.active);
+    if (sameDigest(live, item.image)) {
+      unchanged.push(item);
+      continue;
+    }
+    const slot = mode === "single" ? svc.active : otherColor(svc.active);
+    changes.push({
+      service: svc.name,
+      fromColor: svc.active,
+      toColor: slot,
+      slot,
+      oldImage: live,
+      slotImageBefore: imageOf(svc, slot),
+      newImage: item.image,
+    });
+  }
+  return { mode, changes, unchanged };
+}
+
+/** Config edits that put the new images into their slots (no traffic moves). */
+export function stagingEdits(plan: StagingPlan): Map<string, ServiceEdit> {
+  return new Map(plan.changes.map((c) => [c.service, { [c.slot]: c.newImage }] as const));
+}
+
+/** Config edits that move traffic to the staged colors. */
+export function flipEdits(changes: readonly Pick<ServiceChange, "service" | "toColor">[]): Map<string, ServiceEdit> {
+  return new Map(changes.map((c) => [c.service, { active: c.toColor }] as const));
+}
+
+/** Plans an operator flip of one service; `to` defaults to the idle color. */
+export function planFlip(service: ServiceEntry, to: Color | undefined): { readonly from: Color; readonly to: Color; readonly image: string | undefined } {
+  const target = to ?? otherColor(service.active);
+  return { from: service.active, to: target, image: imageOf(service, target) };
+}
+
+export const INGRESS_TYPE = "kubernetes:networking.k8s.io/v1:Ingress";
+export const SERVICE_TYPE = "kubernetes:core/v1:Service";
+
+interface StateResource {
+  readonly urn: string;
+  readonly type: string;
+}
+
+function stateResources(state: StackState): StateResource[] {
+  const deployment = state.deployment;
+  if (deployment === null || typeof deployment !== "object" || !("resources" in deployment)) {
+    return [];
+  }
+  const list: unknown = deployment.resources;
+  if (!Array.isArray(list)) {
+    return [];
+  }
+  const out: StateResource[] = [];
+  for (const item of list as unknown[]) {
+    if (item !== null && typeof item === "object" && "urn" in item && "type" in item) {
+      const { urn, type } = item;
+      if (typeof urn === "string" && typeof type === "string") {
+        out.push({ urn, type });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The URNs a flip of `services` changes: each service's `<svc>-ingress` and `<svc>-active`,
+ * found in the exported state by type and `::<name>` suffix (the blue/green contract).
+ * Throws RefusedError when any is missing: a targeted up with a wrong target list would
+ * silently do nothing, which is worse than refusing.
+ */
+export function flipTargets(state: StackState, services: readonly string[]): string[] {
+  const resources = stateResources(state);
+  const urns: string[] = [];
+  const missing: string[] = [];
+  for (const svc of services) {
+    for (const [type, name] of [
+      [INGRESS_TYPE, `${svc}-ingress`],
+      [SERVICE_TYPE, `${svc}-active`],
+    ] as const) {
+      const found = resources.filter((r) => r.type === type && r.urn.endsWith(`::${name}`));
+      if (found.length !== 1) {
+        missing.push(`${name} (${type}): ${found.length === 0 ? "not in state" : `${found.length} matches`}`);
+      } else {
+        urns.push(found[0]?.urn ?? "");
+      }
+    }
+  }
+  if (missing.length > 0) {
+    throw new RefusedError(`cannot compute the flip target: ${missing.join("; ")}`, [
+      "the stack has not been deployed with blue/green services yet: run `npm run platform -- up <stack>` first",
+    ]);
+  }
+  return urns;
+}
+
+export interface PendingOperation {
+  readonly type: string;
+  readonly urn: string;
+}
+
+/** Operations an interrupted update left in the state (`deployment.pending_operations`). */
+export function pendingOperations(state: StackState): PendingOperation[] {
+  const deployment = state.deployment;
+  if (deployment === null || typeof deployment !== "object" || !("pending_operations" in deployment)) {
+    return [];
+  }
+  const list: unknown = deployment.pending_operations;
+  if (!Array.isArray(list)) {
+    return [];
+  }
+  return (list as unknown[]).map((op): PendingOperation => {
+    const o = op !== null && typeof op === "object" ? op : {};
+    const type = "type" in o && typeof o.type === "string" ? o.type : "unknown";
+    const resource = "resource" in o && o.resource !== null && typeof o.resource === "object" ? o.resource : {};
+    const urn = "urn" in resource && typeof resource.urn === "string" ? resource.urn : "(unknown urn)";
+    return { type, urn };
+  });
+}
+
+export function pendingRemediation(stack: string, ops: readonly PendingOperation[]): string[] {
+  const onlyCreates = ops.every((o) => o.type === "creating");
+  return [
+    ...ops.map((o) => `pending ${o.type}: ${o.urn}`),
+    "an earlier update was interrupted; the cloud may hold resources the state does not know (or the reverse)",
+    onlyCreates
+      ? `all are pending creates: check each in the AWS console, then \`pulumi refresh --clear-pending-creates --stack ${stack}\` (or import the ones that exist)`
+      : `inspect and repair the state: \`pulumi stack export --stack ${stack} > state.json\`, remove the entries from pending_operations after checking each resource, \`pulumi stack import --stack ${stack} --file state.json\``,
+    "then re-run this command",
+  ];
+}

@@ -1,0 +1,260 @@
+/**
+ * The real PlatformStack: a thin adapter over the Automation API's LocalWorkspace and Stack.
+ *
+ * One LocalWorkspace per stack, project directory = the repository root (Pulumi.yaml and the
+ * committed Pulumi.<stack>.yaml files), so config the driver writes lands in the stack file
+ * CI commits back. Default backend: a `file://` directory in the repo (`.pulumi-state/`,
+ * git-ignored) with the passphrase secrets provider, so no Pulumi Cloud account is needed;
+ * PULUMI_BACKEND_URL and PULUMI_CONFIG_PASSPHRASE(_FILE) override.
+ */
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { pathToFileURL } from "url";
+import { LocalWorkspace, PulumiCommand, Stack, StackNotFoundError } from "@pulumi/pulumi/automation";
+import { UsageError } from "./errors";
+import { Json, OperationOptions, PlatformStack, PreviewOutcome, StackState, UpOutcome } from "./types";
+
+export const REPO_ROOT = path.resolve(__dirname, "..");
+
+export interface WorkspaceSettings {
+  readonly repoRoot: string;
+  /** What the CLI gets as PULUMI_BACKEND_URL. */
+  readonly backendUrl: string;
+  /** The local state directory when the backend is `file://`, else undefined. */
+  readonly stateDir?: string;
+  /** Where pre-operation backups are written (under the state dir, or `.pulumi-state/backups`). */
+  readonly backupDir: string;
+  /** Where a missing Pulumi CLI is installed (git-ignored `.cache/`). */
+  readonly cliRoot: string;
+  /** Environment for every Pulumi CLI call (process env plus the defaults above). */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** Pure: the workspace settings for `env`; tested without touching the disk. */
+export function resolveWorkspaceSettings(env: NodeJS.ProcessEnv, repoRoot: string = REPO_ROOT): WorkspaceSettings {
+  const explicit = env["PULUMI_BACKEND_URL"];
+  const defaultDir = path.join(repoRoot, ".pulumi-state");
+  const backendUrl = explicit !== undefined && explicit !== "" ? explicit : pathToFileURL(defaultDir).href;
+  let stateDir: string | undefined;
+  if (backendUrl.startsWith("file://")) {
+    const rest = backendUrl.slice("file://".length);
+    // `file://~/x` is the Pulumi spelling of a home-relative directory.
+    stateDir = rest.startsWith("~") ? path.join(env["HOME"] ?? "", rest.slice(1)) : decodeURIComponent(new URL(backendUrl).pathname);
+  }
+  const merged: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v !== undefined) {
+      merged[k] = v;
+    }
+  }
+  merged["PULUMI_BACKEND_URL"] = backendUrl;
+  // CI output must not be interleaved with "a new version is available" banners.
+  merged["PULUMI_SKIP_UPDATE_CHECK"] = "true";
+  return {
+    repoRoot,
+    backendUrl,
+    stateDir,
+    backupDir: path.join(stateDir ?? defaultDir, "backups"),
+    cliRoot: env["PLATFORM_PULUMI_ROOT"] ?? path.join(repoRoot, ".cache", "pulumi"),
+    env: merged,
+  };
+}
+
+/** The passphrase provider needs one of the two variables (an empty passphrase is allowed, but must be explicit). */
+export function checkPassphrase(settings: WorkspaceSettings): void {
+  const env = settings.env;
+  const usesPassphrase = !/^https?:\/\//.test(settings.backendUrl);
+  if (usesPassphrase && env["PULUMI_CONFIG_PASSPHRASE"] === undefined && env["PULUMI_CONFIG_PASSPHRASE_FILE"] === undefined) {
+    throw new UsageError("PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE must be set (the stack's secrets are encrypted with it)", [
+      "locally: export PULUMI_CONFIG_PASSPHRASE=... (ask the platform team); in CI it comes from a repository secret",
+    ]);
+  }
+}
+
+/** The subset of PulumiCommand's static API used here, injectable for tests. */
+export interface PulumiInstaller {
+  get(opts?: { root?: string }): Promise<PulumiCommand>;
+  install(opts: { root: string }): Promise<PulumiCommand>;
+}
+
+/**
+ * The Pulumi CLI: from PATH, else from the cache directory, else installed there. The
+ * installed version is the Automation API's default, i.e. the version of @pulumi/pulumi
+ * pinned by package-lock.json, so the CLI and the SDK that drives it always match.
+ */
+export async function ensurePulumiCommand(root: string, installer: PulumiInstaller = PulumiCommand): Promise<PulumiCommand> {
+  try {
+    return await installer.get();
+  } catch {
+    // not on PATH
+  }
+  try {
+    return await installer.get({ root });
+  } catch {
+    // not cached yet
+  }
+  try {
+    fs.mkdirSync(root, { recursive: true });
+    return await installer.install({ root });
+  } catch (err) {
+    throw new UsageError(`the pulumi CLI is not installed and could not be downloaded into ${root}: ${err instanceof Error ? err.message : String(err)}`, [
+      "install it (https://www.pulumi.com/docs/iac/download-install/) and make sure `pulumi` is on PATH, or allow downloads from get.pulumi.com",
+      "`npm run platform -- plan <stack>` works offline without it",
+    ]);
+  }
+}
+
+function parseConfigText(text: string): Json {
+  try {
+    return JSON.parse(text) as Json;
+  } catch {
+    return text;
+  }
+}
+
+function run(command: string, args: readonly string[], cwd: string, env: Readonly<Record<string, string>>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, [...args], { cwd, env, maxBuffer: 512 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err !== null) {
+        reject(new Error(`${path.basename(command)} ${args.join(" ")} failed: ${stderr.trim() || err.message}`));
+      } else {
+        resolve(stdout);
+      }
+    });
+  });
+}
+
+export class AutomationStack implements PlatformStack {
+  constructor(
+    private readonly stack: Stack,
+    private readonly command: PulumiCommand,
+    private readonly settings: WorkspaceSettings,
+  ) {}
+
+  get name(): string {
+    return this.stack.name;
+  }
+
+  async getConfig(key: string): Promise<Json | undefined> {
+    let entry: { value: string; secret?: boolean };
+    try {
+      entry = await this.stack.getConfig(key);
+    } catch (err) {
+      // `pulumi config get` exits non-zero for a key that is not set.
+      if (err instanceof Error && /not found/i.test(err.message)) {
+        return undefined;
+      }
+      throw err;
+    }
+    // Structured values arrive as JSON text; plain ones as strings.
+    return parseConfigText(entry.value);
+  }
+
+  async setConfig(values: Readonly<Record<string, Json>>): Promise<void> {
+    // `config set-all --json` takes the `pulumi config --json` shape; `objectValue` makes the
+    // CLI write a YAML structure (not a JSON string) into Pulumi.<stack>.yaml, so the file
+    // stays reviewable and the program reads it with the same schema as before.
+    const payload: Record<string, { value: string; objectValue?: Json; secret: boolean }> = {};
+    for (const [key, value] of Object.entries(values)) {
+      payload[key] =
+        value !== null && typeof value === "object"
+          ? { value: JSON.stringify(value), objectValue: value, secret: false }
+          : { value: String(value), secret: false };
+    }
+    await this.stack.setAllConfigJson(JSON.stringify(payload));
+  }
+
+  async outputs(): Promise<Record<string, unknown>> {
+    const out = await this.stack.outputs();
+    const plain: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(out)) {
+      // The driver only needs non-secret outputs (names, colors, URLs).
+      if (!v.secret) {
+        plain[k] = v.value;
+      }
+    }
+    return plain;
+  }
+
+  async preview(opts: OperationOptions): Promise<PreviewOutcome> {
+    const res = await this.stack.preview({
+      message: opts.message,
+      policyPacks: opts.policyPacks !== undefined ? [...opts.policyPacks] : undefined,
+      policyPackConfigs: opts.policyPackConfigs !== undefined ? [...opts.policyPackConfigs] : undefined,
+      target: opts.target !== undefined ? [...opts.target] : undefined,
+      expectNoChanges: opts.expectNoChanges,
+      signal: opts.signal,
+      onEvent: opts.onEvent,
+      onOutput: opts.onOutput,
+      color: "never",
+      suppressProgress: true,
+    });
+    return { changeSummary: res.changeSummary };
+  }
+
+  async up(opts: OperationOptions): Promise<UpOutcome> {
+    const res = await this.stack.up({
+      message: opts.message,
+      policyPacks: opts.policyPacks !== undefined ? [...opts.policyPacks] : undefined,
+      policyPackConfigs: opts.policyPackConfigs !== undefined ? [...opts.policyPackConfigs] : undefined,
+      target: opts.target !== undefined ? [...opts.target] : undefined,
+      expectNoChanges: opts.expectNoChanges,
+      signal: opts.signal,
+      onEvent: opts.onEvent,
+      onOutput: opts.onOutput,
+      color: "never",
+      suppressProgress: true,
+      // Never refresh implicitly: a refresh of the whole stack can take minutes and adopt
+      // out-of-band changes nobody reviewed.
+      refresh: false,
+    });
+    const outputs: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(res.outputs)) {
+      if (!v.secret) {
+        outputs[k] = v.value;
+      }
+    }
+    return { result: res.summary.result, resourceChanges: res.summary.resourceChanges ?? {}, outputs };
+  }
+
+  async exportStack(): Promise<StackState> {
+    // Not Stack.exportStack(): that passes --show-secrets and would write decrypted secrets
+    // into every backup. Without it, secrets stay ciphertext and the file can be re-imported.
+    const text = await run(this.command.command, ["stack", "export", "--stack", this.stack.name], this.settings.repoRoot, this.settings.env);
+    const parsed: unknown = JSON.parse(text);
+    if (parsed === null || typeof parsed !== "object" || !("version" in parsed) || typeof parsed.version !== "number" || !("deployment" in parsed)) {
+      throw new Error(`unexpected output of pulumi stack export for ${this.stack.name}`);
+    }
+    return { version: parsed.version, deployment: parsed.deployment };
+  }
+}
+
+export interface OpenOptions {
+  /** `up`/`preview` may create a missing stack; everything else requires it to exist. */
+  readonly create: boolean;
+}
+
+/** Opens `name` in its own LocalWorkspace rooted at the repository. */
+export async function openLocalStack(name: string, settings: WorkspaceSettings, opts: OpenOptions, command?: PulumiCommand): Promise<PlatformStack> {
+  if (!fs.existsSync(path.join(settings.repoRoot, `Pulumi.${name}.yaml`))) {
+    throw new UsageError(`unknown stack "${name}": there is no Pulumi.${name}.yaml in ${settings.repoRoot}`);
+  }
+  checkPassphrase(settings);
+  if (settings.stateDir !== undefined) {
+    fs.mkdirSync(settings.stateDir, { recursive: true });
+  }
+  const pulumiCommand = command ?? (await ensurePulumiCommand(settings.cliRoot));
+  const wsOpts = { workDir: settings.repoRoot, pulumiCommand, envVars: { ...settings.env }, secretsProvider: "passphrase" };
+  try {
+    const stack = opts.create
+      ? await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: settings.repoRoot }, wsOpts)
+      : await LocalWorkspace.selectStack({ stackName: name, workDir: settings.repoRoot }, wsOpts);
+    return new AutomationStack(stack, pulumiCommand, settings);
+  } catch (err) {
+    if (err instanceof StackNotFoundError) {
+      throw new UsageError(`stack "${name}" does not exist in ${settings.backendUrl}`, [`create it with \`npm run platform -- up ${name}\``]);
+    }
+    throw err;
+  }
+}

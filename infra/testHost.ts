@@ -1,0 +1,739 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { planRoutes } from "./lib/albRouting";
+
+/** One service's container on the test host. The lead maps `platform:services` onto this. */
+export interface TestHostService {
+  /** DNS label; names the container, its systemd unit, log stream and target group. */
+  readonly name: string;
+  /** Port the container listens on. Services may share it: each gets its own host port. */
+  readonly port: number;
+  /** ALB health check path, e.g. `/actuator/health`. */
+  readonly healthPath: string;
+  /** Path prefixes routed to the service, e.g. `["/", "/student"]`; `/` is the catch-all. */
+  readonly paths: readonly string[];
+  /** The active color's image, pinned by tag or digest. */
+  readonly image: string;
+  /**
+   * Plain, non-secret environment variables. Default: none. User data is readable by anyone
+   * with ec2:DescribeInstanceAttribute, so secrets never go here.
+   */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Whether the service uses the images bucket (gets `IMAGE_BUCKET`). Default: false. */
+  readonly imageBucketAccess?: boolean;
+  /**
+   * Run with a read-only root filesystem (a tmpfs on /tmp). Default: true. Turn off for images
+   * that write elsewhere at runtime (e.g. stock nginx writes /var/cache/nginx).
+   */
+  readonly readOnlyRootFilesystem?: boolean;
+}
+
+export interface TestHostDatabase {
+  /** RDS `endpoint` (`host:port`) or `address` (`host`). */
+  readonly endpoint: pulumi.Input<string>;
+  /** Secrets Manager secret holding `{ "username", "password" }` (RDS-managed master secret). */
+  readonly secretArn: pulumi.Input<string>;
+  /** Database (schema) name the services use. */
+  readonly name: string;
+  /** Default: 3306 (MariaDB). */
+  readonly port?: number;
+  /**
+   * Customer-managed KMS key the secret is encrypted with (`Database.kmsKeyArn`). Default: none,
+   * i.e. the aws/secretsmanager key, which needs no grant.
+   */
+  readonly secretKmsKeyArn?: pulumi.Input<string>;
+}
+
+export interface TestHostImageBucket {
+  readonly name: pulumi.Input<string>;
+  readonly arn: pulumi.Input<string>;
+  /** SSE-KMS key of the bucket (`ImageBucket.kmsKeyArn`). Default: none (SSE-S3, no grant needed). */
+  readonly kmsKeyArn?: pulumi.Input<string>;
+}
+
+export interface TestHostArgs {
+  readonly vpcId: pulumi.Input<string>;
+  /** Public subnets: the ALB spans all of them, the instance goes in the first. */
+  readonly publicSubnetIds: pulumi.Input<string[]>;
+  /** The VPC block; database egress is limited to it. */
+  readonly vpcCidr: pulumi.Input<string>;
+  /** Default: `t3.small`. Graviton types (`t4g.*`, `m7g.*`) get the arm64 AMI. */
+  readonly instanceType?: string;
+  /** Default: 30. */
+  readonly rootVolumeGb?: number;
+  /** Public name of the environment, e.g. `test.karina-univ.com`. */
+  readonly hostname: string;
+  /** Validated ACM certificate covering `hostname` (see `Certificate`). */
+  readonly certificateArn: pulumi.Input<string>;
+  /** Route 53 public zone for the alias record. */
+  readonly zoneId: pulumi.Input<string>;
+  readonly services: readonly TestHostService[];
+  /** Default: no database (no DB_* variables, no secret access, no 3306 egress). */
+  readonly database?: TestHostDatabase;
+  /** Default: none. Access is granted to the host when any service has `imageBucketAccess`. */
+  readonly imageBucket?: TestHostImageBucket;
+  /** Retention of the container log group, in days. Default: 30. */
+  readonly logRetentionDays?: number;
+  /** The only repositories the host may pull from (see `ecrRepositoryArnsForImages`). */
+  readonly ecrRepositoryArns: pulumi.Input<string>[];
+  /** WAFv2 web ACL (REGIONAL) to associate with the ALB. Default: none. */
+  readonly webAclArn?: pulumi.Input<string>;
+  /** Pin the AMI (e.g. while a new AL2023 release is investigated). Default: latest AL2023. */
+  readonly amiId?: pulumi.Input<string>;
+  /** First host port; services get consecutive ports in order. Default: 8001. */
+  readonly hostPortBase?: number;
+  /** Default: `/platform/<name>/containers`. */
+  readonly logGroupName?: string;
+  /** ALB deletion protection. Default: false (test environments are torn down freely). */
+  readonly deletionProtection?: boolean;
+}
+
+/**
+ * Host ports in service order: base, base+1, ... Appending a service keeps every existing port;
+ * reordering or removing one renumbers the later ones, which replaces their target groups
+ * (create-before-delete, so routing never points at a missing group).
+ */
+export function assignHostPorts(names: readonly string[], base = 8001): Record<string, number> {
+  if (!Number.isInteger(base) || base < 1024 || base + names.length - 1 > 65535) {
+    throw new Error(`host ports ${base}-${base + names.length - 1} are outside 1024-65535`);
+  }
+  const ports: Record<string, number> = {};
+  names.forEach((n, i) => {
+    if (n in ports) {
+      throw new Error(`service "${n}" is listed twice`);
+    }
+    ports[n] = base + i;
+  });
+  return ports;
+}
+
+/** Public SSM parameter of the latest Amazon Linux 2023 AMI for the instance type's architecture. */
+export function amiParameterFor(instanceType: string): string {
+  const m = /^([a-z]+)(\d+)([a-z-]*)\.[a-z0-9]+$/.exec(instanceType);
+  if (m === null) {
+    throw new Error(`"${instanceType}" is not an EC2 instance type (family.size, e.g. t3.small)`);
+  }
+  // The attribute letters after the generation number carry "g" for Graviton (t4g, m7gd, c6gn);
+  // the family letter itself does not (g5 is an x86 GPU family).
+  const arch = m[3].includes("g") ? "arm64" : "x86_64";
+  return `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${arch}`;
+}
+
+export interface EcrImage {
+  readonly registry: string;
+  readonly accountId: string;
+  readonly region: string;
+  readonly partition: string;
+  readonly repository: string;
+}
+
+/** Splits an ECR image reference; `undefined` for other registries (pulled without a login). */
+export function parseEcrImage(image: string): EcrImage | undefined {
+  const slash = image.indexOf("/");
+  if (slash < 0) {
+    return undefined;
+  }
+  const registry = image.slice(0, slash);
+  const m = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(registry);
+  if (m === null) {
+    return undefined;
+  }
+  const repository = image.slice(slash + 1).replace(/@sha256:[a-f0-9]{64}$/, "").replace(/:[A-Za-z0-9_][A-Za-z0-9_.-]*$/, "");
+  return { registry, accountId: m[1], region: m[2], partition: m[3] === undefined ? "aws" : "aws-cn", repository };
+}
+
+/** The repository ARNs the images come from: exactly what the host role needs to pull. */
+export function ecrRepositoryArnsForImages(images: readonly string[]): string[] {
+  const arns = images
+    .map(parseEcrImage)
+    .filter((e): e is EcrImage => e !== undefined)
+    .map((e) => `arn:${e.partition}:ecr:${e.region}:${e.accountId}:repository/${e.repository}`);
+  return [...new Set(arns)];
+}
+
+/** `host` of `host:port` (RDS `endpoint`) or the address itself. */
+export function endpointHost(endpoint: string): string {
+  return endpoint.replace(/:\d+$/, "");
+}
+
+/** Single-quotes a word for bash. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Variables the host sets itself; a service's own `env` may not redefine them. */
+export const RESERVED_ENV = ["AWS_REGION", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USERNAME", "DB_PASSWORD", "IMAGE_BUCKET"] as const;
+
+export interface UserDataService {
+  readonly name: string;
+  readonly port: number;
+  readonly hostPort: number;
+  readonly image: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly readOnlyRootFilesystem: boolean;
+  /** Set when the service gets the images bucket. */
+  readonly imageBucket?: string;
+}
+
+export interface UserDataParams {
+  readonly region: string;
+  readonly logGroupName: string;
+  readonly services: readonly UserDataService[];
+  readonly database?: { readonly host: string; readonly port: number; readonly name: string; readonly secretArn: string };
+}
+
+const LIB = "/usr/local/lib/platform";
+const EOF = "PLATFORM_EOF";
+
+function file(path: string, mode: string, content: string): string {
+  return [`cat > ${path} <<'${EOF}'`, content.trimEnd(), EOF, `chmod ${mode} ${path}`, ""].join("\n");
+}
+
+function runScript(s: UserDataService, p: UserDataParams): string {
+  const args: string[] = [
+    "exec /usr/bin/docker run --rm",
+    `--name ${shellQuote(s.name)}`,
+    `-p ${s.hostPort}:${s.port}`,
+    "--security-opt no-new-privileges",
+    ...(s.readOnlyRootFilesystem ? ["--read-only --tmpfs /tmp:rw,nosuid,nodev,size=256m"] : []),
+    "--log-driver=awslogs",
+    `--log-opt awslogs-region=${shellQuote(p.region)}`,
+    `--log-opt awslogs-group=${shellQuote(p.logGroupName)}`,
+    `--log-opt awslogs-stream=${shellQuote(s.name)}`,
+    `-e AWS_REGION=${shellQuote(p.region)}`,
+  ];
+  if (p.database !== undefined) {
+    args.push(
+      "--env-file /run/platform/db.env",
+      `-e DB_HOST=${shellQuote(p.database.host)}`,
+      `-e DB_PORT=${p.database.port}`,
+      `-e DB_NAME=${shellQuote(p.database.name)}`,
+    );
+  }
+  if (s.imageBucket !== undefined) {
+    args.push(`-e IMAGE_BUCKET=${shellQuote(s.imageBucket)}`);
+  }
+  for (const [k, v] of Object.entries(s.env)) {
+    args.push(`-e ${shellQuote(`${k}=${v}`)}`);
+  }
+  args.push(shellQuote(s.image));
+  return ["#!/bin/bash", "set -euo pipefail", args.join(" \\\n  ")].join("\n");
+}
+
+function unit(s: UserDataService, withDatabase: boolean): string {
+  return [
+    "[Unit]",
+    `Description=Platform service ${s.name} (container)`,
+    "Requires=docker.service",
+    "After=docker.service network-online.target",
+    "Wants=network-online.target",
+    "",
+    "[Service]",
+    `ExecStartPre=-/usr/bin/docker rm -f ${s.name}`,
+    // Re-read on every start: a restart picks up a rotated password.
+    ...(withDatabase ? [`ExecStartPre=${LIB}/db-env.sh`] : []),
+    `ExecStart=${LIB}/run-${s.name}.sh`,
+    `ExecStop=/usr/bin/docker stop ${s.name}`,
+    "Restart=always",
+    "RestartSec=5",
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+  ].join("\n");
+}
+
+/** Throws on names that cannot name a container/unit and on env keys the host owns. */
+export function checkServiceNamesAndEnv(services: ReadonlyArray<{ readonly name: string; readonly env?: Readonly<Record<string, string>> }>): void {
+  for (const s of services) {
+    if (!/^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(s.name)) {
+      throw new Error(`service name "${s.name}" must be a DNS label (it names a container and a systemd unit)`);
+    }
+    for (const k of Object.keys(s.env ?? {})) {
+      if ((RESERVED_ENV as readonly string[]).includes(k)) {
+        throw new Error(`service "${s.name}" sets ${k}, which the test host sets itself; remove it from the service's env`);
+      }
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
+        throw new Error(`service "${s.name}" has an invalid environment variable name "${k}"`);
+      }
+    }
+  }
+}
+
+/**
+ * The instance's first-boot script. It carries no secret: the database password is fetched at
+ * runtime with the instance role into /run (tmpfs, root only), so it never reaches the user data
+ * (readable through the EC2 API), the disk, or the Pulumi state.
+ */
+export function renderUserData(p: UserDataParams): string {
+  checkServiceNamesAndEnv(p.services);
+  const db = p.database;
+  const registries = new Map<string, string>();
+  for (const s of p.services) {
+    const ecr = parseEcrImage(s.image);
+    if (ecr !== undefined) {
+      registries.set(ecr.registry, ecr.region);
+    }
+  }
+  const units = p.services.map((s) => `platform-svc-${s.name}.service`);
+
+  const parts: string[] = [
+    "#!/bin/bash",
+    "# Rendered by infra/testHost.ts. cloud-init runs it once, on the instance's first boot; the",
+    "# systemd units it installs bring the containers back after a reboot. Any change of this",
+    "# script replaces the instance (userDataReplaceOnChange).",
+    "set -euo pipefail",
+    "",
+    // The AL2023 repositories are served over HTTPS from S3, so egress 443 suffices.
+    "dnf install -y docker jq",
+    "systemctl enable --now docker",
+    "",
+    "retry() { for attempt in 1 2 3 4 5; do \"$@\" && return 0; sleep $((attempt * 10)); done; echo \"failed: $*\" >&2; return 1; }",
+    "ecr_login() { aws ecr get-login-password --region \"$2\" | docker login --username AWS --password-stdin \"$1\"; }",
+    "",
+    `install -d -m 0755 ${LIB}`,
+  ];
+
+  if (db !== undefined) {
+    parts.push(
+      file(
+        `${LIB}/db-env.sh`,
+        "0700",
+        [
+          "#!/bin/bash",
+          "set -euo pipefail",
+          "umask 077",
+          "install -d -m 0700 /run/platform",
+          `aws secretsmanager get-secret-value --region ${shellQuote(p.region)} --secret-id ${shellQuote(db.secretArn)} --query SecretString --output text \\`,
+          `  | jq -r '"DB_USERNAME=\\(.username)", "DB_PASSWORD=\\(.password)"' > /run/platform/db.env.new`,
+          "mv /run/platform/db.env.new /run/platform/db.env",
+        ].join("\n"),
+      ),
+      // RDS rotates a managed master secret (every 7 days by default). Pooled connections survive
+      // a rotation but new ones fail, so restart the services when the secret changed.
+      file(
+        `${LIB}/db-refresh.sh`,
+        "0700",
+        [
+          "#!/bin/bash",
+          "set -euo pipefail",
+          "before=$(sha256sum /run/platform/db.env 2>/dev/null || true)",
+          `${LIB}/db-env.sh`,
+          "after=$(sha256sum /run/platform/db.env)",
+          "if [ \"$before\" != \"$after\" ]; then systemctl restart 'platform-svc-*.service'; fi",
+        ].join("\n"),
+      ),
+      file(
+        "/etc/systemd/system/platform-db-refresh.service",
+        "0644",
+        ["[Unit]", "Description=Restart the platform services when the database secret rotated", "", "[Service]", "Type=oneshot", `ExecStart=${LIB}/db-refresh.sh`].join("\n"),
+      ),
+      file(
+        "/etc/systemd/system/platform-db-refresh.timer",
+        "0644",
+        ["[Unit]", "Description=Check the database secret for rotation", "", "[Timer]", "OnBootSec=15min", "OnUnitActiveSec=15min", "", "[Install]", "WantedBy=timers.target"].join("\n"),
+      ),
+    );
+  }
+
+  for (const s of p.services) {
+    parts.push(file(`${LIB}/run-${s.name}.sh`, "0700", runScript(s, p)));
+    parts.push(file(`/etc/systemd/system/platform-svc-${s.name}.service`, "0644", unit(s, db !== undefined)));
+  }
+
+  for (const [registry, region] of registries) {
+    parts.push(`retry ecr_login ${shellQuote(registry)} ${shellQuote(region)}`);
+  }
+  for (const s of p.services) {
+    parts.push(`retry docker pull ${shellQuote(s.image)}`);
+  }
+  // The login token stays valid for 12 hours; nothing needs it after the pulls (restarts reuse
+  // the local images), so do not leave it on disk.
+  for (const registry of registries.keys()) {
+    parts.push(`docker logout ${shellQuote(registry)}`);
+  }
+  parts.push("", "systemctl daemon-reload");
+  if (db !== undefined) {
+    parts.push("systemctl enable --now platform-db-refresh.timer");
+  }
+  if (units.length > 0) {
+    // --no-block: a failing first start (e.g. the new instance role not yet usable for Secrets Manager) is
+    // retried by Restart=always instead of aborting this script.
+    parts.push(`systemctl enable ${units.join(" ")}`, `systemctl start --no-block ${units.join(" ")}`);
+  }
+  return parts.join("\n") + "\n";
+}
+
+/**
+ * The test environment's compute: one EC2 instance in a public subnet running every service's
+ * container, behind an internet-facing ALB that terminates TLS and routes by path.
+ *
+ * Nothing reaches the instance except the ALB (no SSH: operators use SSM Session Manager), and
+ * the instance reaches only HTTPS endpoints and the database.
+ */
+export class TestHost extends pulumi.ComponentResource {
+  readonly url: pulumi.Output<string>;
+  readonly albDnsName: pulumi.Output<string>;
+  readonly albArn: pulumi.Output<string>;
+  /** For CloudWatch alarms on the ALB's metrics. */
+  readonly albArnSuffix: pulumi.Output<string>;
+  readonly instanceId: pulumi.Output<string>;
+  /** The instance's security group: the database admits this. */
+  readonly securityGroupId: pulumi.Output<string>;
+  readonly albSecurityGroupId: pulumi.Output<string>;
+  readonly targetGroupArns: Record<string, pulumi.Output<string>>;
+  readonly hostPorts: Record<string, number>;
+  readonly logGroupName: pulumi.Output<string>;
+
+  constructor(name: string, args: TestHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:compute:TestHost", name, args, opts);
+
+    const instanceType = args.instanceType ?? "t3.small";
+    const rootVolumeGb = args.rootVolumeGb ?? 30;
+    const logRetentionDays = args.logRetentionDays ?? 30;
+    const dbPort = args.database?.port ?? 3306;
+    if (args.services.length === 0) {
+      throw new Error("TestHost needs at least one service");
+    }
+    const hostPorts = assignHostPorts(
+      args.services.map((s) => s.name),
+      args.hostPortBase ?? 8001,
+    );
+    checkServiceNamesAndEnv(args.services);
+    const routes = planRoutes(args.services.map((s) => ({ service: s.name, paths: s.paths })));
+    // One instance role serves every container that can reach IMDS, so a per-service grant is not
+    // possible on a shared host: the bucket is granted to the host when any service needs it
+    // (only the services that asked get IMAGE_BUCKET), and otherwise not at all.
+    const bucketUsers = args.services.filter((s) => s.imageBucketAccess ?? false).map((s) => s.name);
+    if (bucketUsers.length > 0 && args.imageBucket === undefined) {
+      throw new Error(`services ${bucketUsers.join(", ")} have imageBucketAccess but no imageBucket was given; enable the images bucket or drop the flag`);
+    }
+    const bucket = bucketUsers.length > 0 ? args.imageBucket : undefined;
+
+    const partition = aws.getPartitionOutput({}, { parent: this }).partition;
+    const region = aws.getRegionOutput({}, { parent: this }).region;
+
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-containers`,
+      { name: args.logGroupName ?? `/platform/${name}/containers`, retentionInDays: logRetentionDays },
+      { parent: this },
+    );
+
+    // --- IAM --------------------------------------------------------------------------------
+    const role = new aws.iam.Role(
+      `${name}-instance`,
+      {
+        description: "Test host: SSM sessions, ECR pulls, container logs, the database secret",
+        assumeRolePolicy: aws.iam.getPolicyDocumentOutput(
+          { statements: [{ actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["ec2.amazonaws.com"] }] }] },
+          { parent: this },
+        ).json,
+      },
+      { parent: this },
+    );
+    // Session Manager replaces SSH: no key pair, no port 22, and every session is attributable to an
+    // IAM identity in CloudTrail.
+    const ssm = new aws.iam.RolePolicyAttachment(
+      `${name}-ssm`,
+      { role: role.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore` },
+      { parent: this },
+    );
+
+    const statements: aws.types.input.iam.GetPolicyDocumentStatementArgs[] = [
+      // GetAuthorizationToken has no resource-level permissions: AWS only accepts "*" for it.
+      // The token alone pulls nothing; the repository statement below decides what can be pulled.
+      { sid: "EcrLogin", actions: ["ecr:GetAuthorizationToken"], resources: ["*"] },
+      {
+        sid: "ContainerLogs",
+        actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        resources: [pulumi.interpolate`${logGroup.arn}:*`],
+      },
+    ];
+    if (args.ecrRepositoryArns.length > 0) {
+      statements.push({
+        sid: "EcrPull",
+        actions: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+        resources: args.ecrRepositoryArns,
+      });
+    }
+    // Key grants only through the one service that needs them (kms:ViaService): the role cannot
+    // use the keys to decrypt anything else.
+    const viaService = (service: string): aws.types.input.iam.GetPolicyDocumentStatementConditionArgs[] => [
+      { test: "StringEquals", variable: "kms:ViaService", values: [pulumi.interpolate`${service}.${region}.amazonaws.com`] },
+    ];
+    if (args.database !== undefined) {
+      statements.push({ sid: "DatabaseSecret", actions: ["secretsmanager:GetSecretValue"], resources: [args.database.secretArn] });
+      if (args.database.secretKmsKeyArn !== undefined) {
+        statements.push({
+          sid: "DatabaseSecretKey",
+          actions: ["kms:Decrypt"],
+          resources: [args.database.secretKmsKeyArn],
+          conditions: viaService("secretsmanager"),
+        });
+      }
+    }
+    if (bucket !== undefined) {
+      statements.push(
+        { sid: "ImagesList", actions: ["s3:ListBucket"], resources: [bucket.arn] },
+        { sid: "ImagesObjects", actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources: [pulumi.interpolate`${bucket.arn}/*`] },
+      );
+      if (bucket.kmsKeyArn !== undefined) {
+        // GenerateDataKey for PutObject, Decrypt for GetObject and multipart completion.
+        statements.push({ sid: "ImagesKey", actions: ["kms:Decrypt", "kms:GenerateDataKey"], resources: [bucket.kmsKeyArn], conditions: viaService("s3") });
+      }
+    }
+    const access = new aws.iam.RolePolicy(
+      `${name}-instance`,
+      { role: role.id, policy: aws.iam.getPolicyDocumentOutput({ statements }, { parent: this }).json },
+      { parent: this },
+    );
+    const profile = new aws.iam.InstanceProfile(`${name}-instance`, { role: role.name }, { parent: this });
+
+    // --- security groups ----------------------------------------------------------------------
+    // No inline rules: one resource per rule, so adding a rule never rewrites the others (and the
+    // provider removes AWS's default allow-all egress on creation).
+    const albSg = new aws.ec2.SecurityGroup(
+      `${name}-alb`,
+      // Security group descriptions cannot change without replacing the group: keep them constant.
+      { vpcId: args.vpcId, description: "Public ALB of the test host: HTTP/HTTPS from the internet" },
+      { parent: this },
+    );
+    const instanceSg = new aws.ec2.SecurityGroup(
+      `${name}-instance`,
+      { vpcId: args.vpcId, description: "Test host: reachable from its ALB only" },
+      { parent: this },
+    );
+
+    // The ALB is ipv4-only for now; the ::/0 rules are inert until ipAddressType becomes dualstack.
+    for (const [port, proto] of [
+      [80, "http"],
+      [443, "https"],
+    ] as const) {
+      new aws.vpc.SecurityGroupIngressRule(
+        `${name}-alb-${proto}-ipv4`,
+        { securityGroupId: albSg.id, ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv4: "0.0.0.0/0", description: `${proto.toUpperCase()} from the internet (IPv4)${port === 80 ? ", redirected to HTTPS" : ""}` },
+        { parent: this },
+      );
+      new aws.vpc.SecurityGroupIngressRule(
+        `${name}-alb-${proto}-ipv6`,
+        { securityGroupId: albSg.id, ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv6: "::/0", description: `${proto.toUpperCase()} from the internet (IPv6)${port === 80 ? ", redirected to HTTPS" : ""}` },
+        { parent: this },
+      );
+    }
+    for (const s of args.services) {
+      const port = hostPorts[s.name];
+      new aws.vpc.SecurityGroupEgressRule(
+        `${name}-alb-to-${s.name}`,
+        { securityGroupId: albSg.id, ipProtocol: "tcp", fromPort: port, toPort: port, referencedSecurityGroupId: instanceSg.id, description: `Requests and health checks to ${s.name} on the test host` },
+        { parent: this },
+      );
+      new aws.vpc.SecurityGroupIngressRule(
+        `${name}-from-alb-${s.name}`,
+        { securityGroupId: instanceSg.id, ipProtocol: "tcp", fromPort: port, toPort: port, referencedSecurityGroupId: albSg.id, description: `${s.name} (host port ${port}) from the ALB only` },
+        { parent: this },
+      );
+    }
+    // There is no NAT and there are no VPC endpoints in test, so ECR, S3 (image layers, dnf
+    // repositories), SSM, Secrets Manager and CloudWatch Logs are reached on their public HTTPS
+    // endpoints. DNS, NTP and IMDS are link-local and not subject to security groups.
+    new aws.vpc.SecurityGroupEgressRule(
+      `${name}-egress-https`,
+      { securityGroupId: instanceSg.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0", description: "HTTPS to AWS APIs (ECR, S3, SSM, Secrets Manager, Logs) and package repositories" },
+      { parent: this },
+    );
+    if (args.database !== undefined) {
+      new aws.vpc.SecurityGroupEgressRule(
+        `${name}-egress-database`,
+        { securityGroupId: instanceSg.id, ipProtocol: "tcp", fromPort: dbPort, toPort: dbPort, cidrIpv4: args.vpcCidr, description: "MariaDB inside the VPC" },
+        { parent: this },
+      );
+    }
+
+    // --- the instance -------------------------------------------------------------------------
+    // The latest AL2023 is resolved at every `pulumi up`, and a new release replaces the instance
+    // on the next up (visible in the preview). Deliberately no ignoreChanges: ["ami"]: it would
+    // also keep the old AMI when the instance is replaced for a new image list, so the host would
+    // never be patched. The test host is cattle (every deploy rebuilds it), and `amiId` pins an AMI
+    // when a release must be held back.
+    const ami = args.amiId ?? aws.ssm.getParameterOutput({ name: amiParameterFor(instanceType) }, { parent: this }).value;
+    const subnetId = pulumi.output(args.publicSubnetIds).apply((ids) => {
+      if (ids.length === 0) {
+        throw new Error("TestHost needs at least one public subnet");
+      }
+      return ids[0];
+    });
+
+    const database = args.database;
+    const userData = pulumi
+      .all([
+        region,
+        logGroup.name,
+        database === undefined ? undefined : pulumi.output(database.endpoint),
+        database === undefined ? undefined : pulumi.output(database.secretArn),
+        bucket === undefined ? undefined : pulumi.output(bucket.name),
+      ])
+      .apply(([r, logGroupName, endpoint, secretArn, bucketName]) =>
+        renderUserData({
+          region: r,
+          logGroupName,
+          database:
+            database !== undefined && endpoint !== undefined && secretArn !== undefined
+              ? { host: endpointHost(endpoint), port: dbPort, name: database.name, secretArn }
+              : undefined,
+          services: args.services.map((s) => ({
+            name: s.name,
+            port: s.port,
+            hostPort: hostPorts[s.name],
+            image: s.image,
+            env: s.env ?? {},
+            readOnlyRootFilesystem: s.readOnlyRootFilesystem ?? true,
+            imageBucket: (s.imageBucketAccess ?? false) ? bucketName : undefined,
+          })),
+        }),
+      );
+
+    // IMDSv2 only. Hop limit: the containers run in bridge networking (services share container
+    // port 8080, so host networking would collide), which puts them one hop behind the instance.
+    // They need the instance role only to call S3 for the images bucket; without that grant the
+    // limit stays 1 and containers cannot reach the credentials at all (the awslogs driver runs in
+    // dockerd on the host and is unaffected).
+    const hopLimit = bucket !== undefined ? 2 : 1;
+    const instance = new aws.ec2.Instance(
+      `${name}-instance`,
+      {
+        ami,
+        instanceType,
+        subnetId,
+        vpcSecurityGroupIds: [instanceSg.id],
+        iamInstanceProfile: profile.name,
+        // Only because test has no NAT: the instance needs a public address for outbound HTTPS.
+        // Its security group admits nothing from the internet.
+        associatePublicIpAddress: true,
+        monitoring: true,
+        metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: hopLimit, instanceMetadataTags: "disabled" },
+        rootBlockDevice: { volumeType: "gp3", volumeSize: rootVolumeGb, encrypted: true, deleteOnTermination: true },
+        userData,
+        // A new image list is a new host, built from scratch (cloud-init runs user data once).
+        userDataReplaceOnChange: true,
+        tags: { Name: `${name}-test-host` },
+      },
+      // The first boot pulls from ECR and reads the secret: the grants must exist by then.
+      { parent: this, dependsOn: [access, ssm] },
+    );
+
+    // --- the ALB ------------------------------------------------------------------------------
+    const alb = new aws.lb.LoadBalancer(
+      `${name}-alb`,
+      {
+        loadBalancerType: "application",
+        internal: false,
+        ipAddressType: "ipv4",
+        securityGroups: [albSg.id],
+        subnets: args.publicSubnetIds,
+        // Requests with header names that are not valid HTTP are dropped rather than forwarded
+        // (request smuggling hardening).
+        dropInvalidHeaderFields: true,
+        enableDeletionProtection: args.deletionProtection ?? false,
+      },
+      { parent: this },
+    );
+
+    const targetGroups: Record<string, aws.lb.TargetGroup> = {};
+    for (const s of args.services) {
+      const tg = new aws.lb.TargetGroup(
+        `${name}-${s.name}`,
+        {
+          vpcId: args.vpcId,
+          targetType: "instance",
+          protocol: "HTTP",
+          port: hostPorts[s.name],
+          // One host, so draining only matters for in-flight requests during a replacement.
+          deregistrationDelay: 30,
+          healthCheck: { enabled: true, path: s.healthPath, matcher: "200-399", interval: 15, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 },
+        },
+        { parent: this },
+      );
+      targetGroups[s.name] = tg;
+      new aws.lb.TargetGroupAttachment(
+        `${name}-${s.name}`,
+        { targetGroupArn: tg.arn, targetId: instance.id, port: hostPorts[s.name] },
+        { parent: this },
+      );
+    }
+
+    new aws.lb.Listener(
+      `${name}-http`,
+      {
+        loadBalancerArn: alb.arn,
+        port: 80,
+        protocol: "HTTP",
+        defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
+      },
+      { parent: this },
+    );
+    const https = new aws.lb.Listener(
+      `${name}-https`,
+      {
+        loadBalancerArn: alb.arn,
+        port: 443,
+        protocol: "HTTPS",
+        // TLS 1.3 and 1.2 with forward-secret ciphers only.
+        sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        certificateArn: args.certificateArn,
+        defaultActions: [{ type: "fixed-response", fixedResponse: { contentType: "text/plain", messageBody: "Not Found", statusCode: "404" } }],
+      },
+      { parent: this },
+    );
+    // One rule per path (a path pattern condition takes at most five values), named after the
+    // path so moving a path to another service is an in-place update.
+    for (const route of routes) {
+      new aws.lb.ListenerRule(
+        `${name}-route-${route.slug}`,
+        {
+          listenerArn: https.arn,
+          priority: route.priority,
+          conditions: [{ pathPattern: { values: route.patterns } }],
+          actions: [{ type: "forward", targetGroupArn: targetGroups[route.service].arn }],
+        },
+        { parent: this },
+      );
+    }
+
+    // IPv4 only (A record), matching the ALB's ipAddressType; add an AAAA alias with dualstack.
+    new aws.route53.Record(
+      `${name}-alias`,
+      {
+        zoneId: args.zoneId,
+        name: args.hostname,
+        type: "A",
+        aliases: [{ name: alb.dnsName, zoneId: alb.zoneId, evaluateTargetHealth: true }],
+      },
+      { parent: this },
+    );
+
+    if (args.webAclArn !== undefined) {
+      new aws.wafv2.WebAclAssociation(`${name}-waf`, { resourceArn: alb.arn, webAclArn: args.webAclArn }, { parent: this });
+    }
+
+    this.url = pulumi.output(`https://${args.hostname}`);
+    this.albDnsName = alb.dnsName;
+    this.albArn = alb.arn;
+    this.albArnSuffix = alb.arnSuffix;
+    this.instanceId = instance.id;
+    this.securityGroupId = instanceSg.id;
+    this.albSecurityGroupId = albSg.id;
+    this.targetGroupArns = Object.fromEntries(Object.entries(targetGroups).map(([k, tg]) => [k, tg.arn]));
+    this.hostPorts = hostPorts;
+    this.logGroupName = logGroup.name;
+
+    this.registerOutputs({
+      url: this.url,
+      albDnsName: this.albDnsName,
+      albArn: this.albArn,
+      instanceId: this.instanceId,
+      securityGroupId: this.securityGroupId,
+      albSecurityGroupId: this.albSecurityGroupId,
+      targetGroupArns: this.targetGroupArns,
+      logGroupName: this.logGroupName,
+    });
+  }
+}

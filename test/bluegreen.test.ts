@@ -1,0 +1,123 @@
+import { strict as assert } from "assert";
+import {
+  colorWeights,
+  drainTiming,
+  forwardAction,
+  idleColor,
+  ingressOrder,
+  orderedPrefixes,
+  prefixOf,
+  shadows,
+} from "../infra/lib/bluegreen";
+
+describe("blue/green logic", () => {
+  it("idle is the other color; weights are 100/0 by the active one", () => {
+    assert.equal(idleColor("blue"), "green");
+    assert.equal(idleColor("green"), "blue");
+    assert.deepEqual(colorWeights("blue"), { blue: 100, green: 0 });
+    assert.deepEqual(colorWeights("green"), { blue: 0, green: 100 });
+  });
+
+  it("the forward action names both colors' services and differs between colors only in the weights", () => {
+    const blue = forwardAction("student", 8080, "blue");
+    const green = forwardAction("student", 8080, "green");
+    assert.deepEqual(blue, {
+      Type: "forward",
+      ForwardConfig: {
+        TargetGroups: [
+          { ServiceName: "student-blue", ServicePort: "8080", Weight: 100 },
+          { ServiceName: "student-green", ServicePort: "8080", Weight: 0 },
+        ],
+        TargetGroupStickinessConfig: { Enabled: false },
+      },
+    });
+    const strip = (a: Record<string, unknown>): string => JSON.stringify(a).replace(/"Weight":\d+/g, "");
+    assert.equal(strip(blue), strip(green));
+  });
+
+  const prefixCases: Array<[string, string]> = [
+    ["/", "/"],
+    ["/*", "/"],
+    ["/student", "/student"],
+    ["/student/", "/student"],
+    ["/student/*", "/student"],
+  ];
+  for (const [input, expected] of prefixCases) {
+    it(`prefixOf(${input}) = ${expected}`, () => assert.equal(prefixOf(input), expected));
+  }
+
+  const shadowCases: Array<[string, string, boolean]> = [
+    ["/", "/sugang", true],
+    ["/student", "/student/grades", true],
+    ["/student", "/students", false],
+    ["/sugang", "/", false],
+    ["/a", "/a", false],
+  ];
+  for (const [outer, inner, expected] of shadowCases) {
+    it(`${outer} ${expected ? "shadows" : "does not shadow"} ${inner}`, () => assert.equal(shadows(outer, inner), expected));
+  }
+
+  it("orders one service's prefixes longest first, deterministically", () => {
+    assert.deepEqual(orderedPrefixes(["/", "/student/*", "/admin"]), ["/student", "/admin", "/"]);
+    assert.deepEqual(orderedPrefixes(["/b", "/a", "/a/*"]), ["/a", "/b"]);
+  });
+
+  const orderCases: Array<{ name: string; services: Array<{ name: string; paths: string[] }>; expected: Record<string, number> | [string, string] }> = [
+    {
+      name: "seed 004: student owns / so it goes after subject",
+      services: [
+        { name: "student", paths: ["/", "/student", "/admin"] },
+        { name: "subject", paths: ["/sugang"] },
+      ],
+      expected: { subject: 10, student: 20 },
+    },
+    {
+      name: "independent prefixes: longest first, then by name",
+      services: [
+        { name: "b", paths: ["/bb"] },
+        { name: "a", paths: ["/aaaa"] },
+        { name: "c", paths: ["/cc"] },
+      ],
+      expected: { a: 10, b: 20, c: 30 },
+    },
+    {
+      name: "a chain: /x/y/z before /x/y before /x",
+      services: [
+        { name: "x", paths: ["/x"] },
+        { name: "xy", paths: ["/x/y"] },
+        { name: "xyz", paths: ["/x/y/z"] },
+      ],
+      expected: { xyz: 10, xy: 20, x: 30 },
+    },
+    {
+      name: "interleaved prefixes cannot be ordered",
+      services: [
+        { name: "a", paths: ["/x", "/y/z"] },
+        { name: "b", paths: ["/x/w", "/y"] },
+      ],
+      expected: ["a", "b"],
+    },
+  ];
+  for (const c of orderCases) {
+    it(`ingress order: ${c.name}`, () => {
+      const result = ingressOrder(c.services);
+      if (Array.isArray(c.expected)) {
+        assert.ok("conflict" in result);
+        assert.deepEqual(result.conflict, c.expected);
+      } else {
+        assert.ok("order" in result);
+        assert.deepEqual(Object.fromEntries(result.order), c.expected);
+      }
+    });
+  }
+
+  const timingCases = [0, 10, 20, 30, 300];
+  for (const delay of timingCases) {
+    it(`drain timing for a ${delay}s deregistration delay keeps delay <= preStop < grace`, () => {
+      const t = drainTiming(delay);
+      assert.equal(t.deregistrationDelaySeconds, delay);
+      assert.ok(t.deregistrationDelaySeconds <= t.preStopSleepSeconds);
+      assert.ok(t.preStopSleepSeconds < t.terminationGracePeriodSeconds);
+    });
+  }
+});

@@ -1,0 +1,668 @@
+import { strict as assert } from "assert";
+import type { DeclaredResource, State } from "./mocks";
+import { Evaluation, evaluateProgram, named, ofType, readStackConfig, StackConfig } from "./stack";
+import { normaliseRoutePath, pathPatterns, planRoutes, routeSlug } from "../infra/lib/albRouting";
+import { checkHostsInZone, validationNames } from "../infra/certificate";
+import {
+  amiParameterFor,
+  assignHostPorts,
+  checkServiceNamesAndEnv,
+  ecrRepositoryArnsForImages,
+  endpointHost,
+  parseEcrImage,
+  renderUserData,
+  shellQuote,
+  UserDataParams,
+} from "../infra/testHost";
+
+const T = {
+  cert: "aws:acm/certificate:Certificate",
+  certValidation: "aws:acm/certificateValidation:CertificateValidation",
+  record: "aws:route53/record:Record",
+  instance: "aws:ec2/instance:Instance",
+  sg: "aws:ec2/securityGroup:SecurityGroup",
+  ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+  egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+  lb: "aws:lb/loadBalancer:LoadBalancer",
+  tg: "aws:lb/targetGroup:TargetGroup",
+  tga: "aws:lb/targetGroupAttachment:TargetGroupAttachment",
+  listener: "aws:lb/listener:Listener",
+  rule: "aws:lb/listenerRule:ListenerRule",
+  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  waf: "aws:wafv2/webAclAssociation:WebAclAssociation",
+} as const;
+
+const SECRET_ARN = "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:rds!db-test-AbCdEf";
+const BUCKET_ARN = "arn:aws:s3:::karina-univ-test-images";
+const DB_KEY_ARN = "arn:aws:kms:ap-northeast-2:123456789012:key/db";
+const BUCKET_KEY_ARN = "arn:aws:kms:ap-northeast-2:123456789012:key/images";
+
+function obj(v: unknown): State {
+  assert.ok(v !== null && typeof v === "object" && !Array.isArray(v), `expected an object, got ${JSON.stringify(v)}`);
+  return v as State;
+}
+function list(v: unknown): unknown[] {
+  assert.ok(Array.isArray(v), `expected an array, got ${JSON.stringify(v)}`);
+  return v;
+}
+function policyStatements(r: DeclaredResource): State[] {
+  return list(obj(JSON.parse(String(r.inputs["policy"])))["Statement"]).map(obj);
+}
+
+interface Variant {
+  readonly database: boolean;
+  readonly bucket: boolean;
+  readonly webAcl: boolean;
+  readonly hosts?: readonly string[];
+}
+
+/**
+ * Builds Certificate + TestHost from the test stack's own config the way the composition root
+ * does (loadConfig, the stack's provider), under mocks.
+ */
+function evaluateTestHost(variant: Variant, mutate?: (c: StackConfig) => void): Promise<Evaluation> {
+  const config = readStackConfig("test");
+  mutate?.(config);
+  return evaluateProgram("test", config, async () => {
+    const { loadConfig } = await import("../infra/config/load");
+    const { awsProvider } = await import("../infra/providers");
+    const { Certificate } = await import("../infra/certificate");
+    const { TestHost, ecrRepositoryArnsForImages: repoArns } = await import("../infra/testHost");
+    const cfg = loadConfig();
+    const opts = { providers: { aws: awsProvider(cfg) } };
+    const hostname = `test.${cfg.domain}`;
+    const certificate = new Certificate("test-edge", { domain: cfg.domain, hosts: variant.hosts ?? [hostname] }, opts);
+    const services = cfg.services.map((s) => ({
+      name: s.name,
+      port: s.port,
+      healthPath: s.healthPath,
+      paths: s.paths,
+      image: s[s.active].image ?? "",
+      env: s.env,
+      imageBucketAccess: s.imageBucketAccess,
+    }));
+    const host = new TestHost(
+      "test-host",
+      {
+        vpcId: "vpc-0123",
+        publicSubnetIds: ["subnet-a", "subnet-c"],
+        vpcCidr: cfg.network.cidr,
+        instanceType: cfg.testHost.instanceType,
+        rootVolumeGb: cfg.testHost.rootVolumeGb,
+        hostname,
+        certificateArn: certificate.certificateArn,
+        zoneId: certificate.zoneId,
+        services,
+        database: variant.database
+          ? { endpoint: "test-db.cluster.ap-northeast-2.rds.amazonaws.com:3306", secretArn: SECRET_ARN, name: cfg.database.databaseName, secretKmsKeyArn: DB_KEY_ARN }
+          : undefined,
+        imageBucket: variant.bucket ? { name: "karina-univ-test-images", arn: BUCKET_ARN, kmsKeyArn: BUCKET_KEY_ARN } : undefined,
+        logRetentionDays: cfg.logRetentionDays,
+        ecrRepositoryArns: repoArns(services.map((s) => s.image)),
+        webAclArn: variant.webAcl ? "arn:aws:wafv2:ap-northeast-2:123456789012:regional/webacl/test/abc" : undefined,
+      },
+      opts,
+    );
+    return {
+      url: host.url,
+      albDnsName: host.albDnsName,
+      instanceId: host.instanceId,
+      securityGroupId: host.securityGroupId,
+      targetGroupArns: host.targetGroupArns,
+      certificateArn: certificate.certificateArn,
+      zoneId: certificate.zoneId,
+    };
+  });
+}
+
+describe("TestHost and Certificate (test stack)", () => {
+  let ev: Evaluation;
+  before(async () => {
+    ev = await evaluateTestHost({ database: true, bucket: true, webAcl: false });
+  });
+
+  const instance = (): DeclaredResource => named(ev, T.instance, "test-host-instance");
+  const albSg = (): DeclaredResource => named(ev, T.sg, "test-host-alb");
+  const instanceSg = (): DeclaredResource => named(ev, T.sg, "test-host-instance");
+  const sgId = (r: DeclaredResource): string => `${r.name}-id`;
+
+  describe("instance", () => {
+    it("requires IMDSv2, hop limit 2 only because containers get the bucket grant", () => {
+      const md = obj(instance().inputs["metadataOptions"]);
+      assert.equal(md["httpTokens"], "required");
+      assert.equal(md["httpEndpoint"], "enabled");
+      assert.equal(md["httpPutResponseHopLimit"], 2);
+    });
+
+    it("has an encrypted gp3 root volume of the configured size", () => {
+      const root = obj(instance().inputs["rootBlockDevice"]);
+      assert.equal(root["encrypted"], true);
+      assert.equal(root["volumeType"], "gp3");
+      assert.equal(root["volumeSize"], 30);
+    });
+
+    it("runs AL2023 from the public SSM parameter, in the first public subnet, replaced on user data change", () => {
+      const i = instance().inputs;
+      assert.equal(i["ami"], "ami-0123456789abcdef0");
+      const ssm = ev.invokes.filter((x) => x.token === "aws:ssm/getParameter:getParameter");
+      assert.deepEqual(
+        ssm.map((x) => x.inputs["name"]),
+        ["/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"],
+      );
+      assert.equal(i["subnetId"], "subnet-a");
+      assert.equal(i["instanceType"], "t3.medium");
+      assert.equal(i["associatePublicIpAddress"], true);
+      assert.equal(i["monitoring"], true);
+      assert.equal(i["userDataReplaceOnChange"], true);
+      assert.deepEqual(i["vpcSecurityGroupIds"], [sgId(instanceSg())]);
+      const profile = named(ev, "aws:iam/instanceProfile:InstanceProfile", "test-host-instance");
+      assert.equal(profile.inputs["role"], "test-host-instance");
+    });
+
+    it("user data runs each service's active image on its own host port and never carries a password", () => {
+      const userData = String(instance().inputs["userData"]);
+      assert.match(userData, /-p 8001:8080 [\s\S]*'123456789012\.dkr\.ecr\.ap-northeast-2\.amazonaws\.com\/student:1\.5\.0'/);
+      assert.match(userData, /-p 8002:8080 [\s\S]*'123456789012\.dkr\.ecr\.ap-northeast-2\.amazonaws\.com\/subject:2\.1\.0'/);
+      assert.match(userData, /retry docker pull '123456789012\.dkr\.ecr\.ap-northeast-2\.amazonaws\.com\/student:1\.5\.0'/);
+      assert.match(userData, /systemctl enable platform-svc-student\.service platform-svc-subject\.service\nsystemctl start --no-block platform-svc-student\.service platform-svc-subject\.service/);
+      assert.match(userData, /--log-driver=awslogs/);
+      assert.match(userData, /--log-opt awslogs-group='\/platform\/test-host\/containers'/);
+      assert.match(userData, /--security-opt no-new-privileges/);
+      assert.match(userData, /--read-only/);
+      // The secret is fetched at runtime by ARN; the only "password" text is the jq template.
+      assert.ok(userData.includes(`--secret-id '${SECRET_ARN}'`));
+      assert.doesNotMatch(userData, /mock-secret-value/);
+      const passwordAssignments = userData.match(/\w*PASSWORD=\S*/gi) ?? [];
+      assert.deepEqual(passwordAssignments, ["DB_PASSWORD=\\(.password)\"'"]);
+      assert.match(userData, /-e DB_HOST='test-db\.cluster\.ap-northeast-2\.rds\.amazonaws\.com'/);
+      assert.match(userData, /-e DB_NAME='sugang'/);
+      // Only the student service asked for the bucket.
+      assert.equal((userData.match(/-e IMAGE_BUCKET='karina-univ-test-images'/g) ?? []).length, 1);
+    });
+
+    it("registers the instance in every target group on the service's host port", () => {
+      const attachments = ofType(ev, T.tga).map((a) => [a.name, a.inputs["targetId"], a.inputs["port"]]);
+      assert.deepEqual(attachments, [
+        ["test-host-student", "test-host-instance-id", 8001],
+        ["test-host-subject", "test-host-instance-id", 8002],
+      ]);
+    });
+  });
+
+  describe("IAM", () => {
+    it("uses SSM Session Manager through the AWS managed policy", () => {
+      const a = named(ev, T.attachment, "test-host-ssm");
+      assert.equal(a.inputs["policyArn"], "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore");
+    });
+
+    it("grants pulls from the services' repositories only, the DB secret and the log group", () => {
+      const statements = policyStatements(named(ev, T.rolePolicy, "test-host-instance"));
+      const bySid = new Map(statements.map((s) => [String(s["Sid"]), s]));
+      assert.deepEqual(bySid.get("EcrLogin")?.["Resource"], ["*"]);
+      assert.deepEqual(bySid.get("EcrLogin")?.["Action"], ["ecr:GetAuthorizationToken"]);
+      assert.deepEqual(bySid.get("EcrPull")?.["Resource"], [
+        "arn:aws:ecr:ap-northeast-2:123456789012:repository/student",
+        "arn:aws:ecr:ap-northeast-2:123456789012:repository/subject",
+      ]);
+      assert.deepEqual(bySid.get("DatabaseSecret")?.["Resource"], [SECRET_ARN]);
+      assert.deepEqual(bySid.get("ImagesObjects")?.["Resource"], [`${BUCKET_ARN}/*`]);
+      assert.deepEqual(bySid.get("ImagesList")?.["Resource"], [BUCKET_ARN]);
+      // Both keys only through the service that needs them.
+      assert.deepEqual(bySid.get("DatabaseSecretKey")?.["Resource"], [DB_KEY_ARN]);
+      assert.deepEqual(bySid.get("DatabaseSecretKey")?.["Action"], ["kms:Decrypt"]);
+      assert.deepEqual(bySid.get("DatabaseSecretKey")?.["Condition"], { StringEquals: { "kms:ViaService": ["secretsmanager.ap-northeast-2.amazonaws.com"] } });
+      assert.deepEqual(bySid.get("ImagesKey")?.["Resource"], [BUCKET_KEY_ARN]);
+      assert.deepEqual(bySid.get("ImagesKey")?.["Condition"], { StringEquals: { "kms:ViaService": ["s3.ap-northeast-2.amazonaws.com"] } });
+      assert.deepEqual(list(bySid.get("ContainerLogs")?.["Resource"]).length, 1);
+      assert.match(String(list(bySid.get("ContainerLogs")?.["Resource"])[0]), /test-host-containers:\*$/);
+      for (const s of statements) {
+        const actions = list(s["Action"]).map(String);
+        const resources = list(s["Resource"]).map(String);
+        assert.ok(!(actions.some((a) => a.endsWith("*")) && resources.includes("*")), `wildcard action on * in ${JSON.stringify(s)}`);
+        if (resources.includes("*")) {
+          assert.deepEqual(actions, ["ecr:GetAuthorizationToken"], "only GetAuthorizationToken may use Resource *");
+        }
+      }
+    });
+
+    it("keeps container logs for the configured retention", () => {
+      const lg = named(ev, T.logGroup, "test-host-containers");
+      assert.equal(lg.inputs["retentionInDays"], 30);
+      assert.equal(lg.inputs["name"], "/platform/test-host/containers");
+    });
+  });
+
+  describe("security groups", () => {
+    it("no rule anywhere opens port 22", () => {
+      const rules = [...ofType(ev, T.ingress), ...ofType(ev, T.egress)];
+      assert.ok(rules.length > 0);
+      for (const r of rules) {
+        const from = Number(r.inputs["fromPort"]);
+        const to = Number(r.inputs["toPort"]);
+        assert.ok(!(from <= 22 && 22 <= to), `${r.name} covers port 22`);
+        assert.notEqual(r.inputs["ipProtocol"], "-1", `${r.name} allows all protocols`);
+      }
+    });
+
+    it("every rule and group is described", () => {
+      for (const r of [...ofType(ev, T.ingress), ...ofType(ev, T.egress), ...ofType(ev, T.sg)]) {
+        assert.ok(String(r.inputs["description"] ?? "").length > 10, `${r.type} ${r.name} has no description`);
+      }
+    });
+
+    it("the instance admits only the ALB security group, on each service's host port", () => {
+      const ingress = ofType(ev, T.ingress).filter((r) => r.inputs["securityGroupId"] === sgId(instanceSg()));
+      assert.deepEqual(
+        ingress.map((r) => [r.inputs["referencedSecurityGroupId"], r.inputs["fromPort"], r.inputs["toPort"], r.inputs["cidrIpv4"], r.inputs["cidrIpv6"]]),
+        [
+          [sgId(albSg()), 8001, 8001, undefined, undefined],
+          [sgId(albSg()), 8002, 8002, undefined, undefined],
+        ],
+      );
+    });
+
+    it("the instance egresses HTTPS and MariaDB inside the VPC only", () => {
+      const egress = ofType(ev, T.egress).filter((r) => r.inputs["securityGroupId"] === sgId(instanceSg()));
+      assert.deepEqual(
+        egress.map((r) => [r.inputs["fromPort"], r.inputs["toPort"], r.inputs["cidrIpv4"]]),
+        [
+          [443, 443, "0.0.0.0/0"],
+          [3306, 3306, "10.10.0.0/16"],
+        ],
+      );
+    });
+
+    it("the ALB admits 80/443 from anywhere and egresses only to the instance's service ports", () => {
+      const ingress = ofType(ev, T.ingress).filter((r) => r.inputs["securityGroupId"] === sgId(albSg()));
+      assert.deepEqual(
+        ingress.map((r) => [r.inputs["fromPort"], r.inputs["cidrIpv4"] ?? r.inputs["cidrIpv6"]]).sort(),
+        [
+          [443, "0.0.0.0/0"],
+          [443, "::/0"],
+          [80, "0.0.0.0/0"],
+          [80, "::/0"],
+        ],
+      );
+      const egress = ofType(ev, T.egress).filter((r) => r.inputs["securityGroupId"] === sgId(albSg()));
+      assert.deepEqual(
+        egress.map((r) => [r.inputs["referencedSecurityGroupId"], r.inputs["fromPort"]]),
+        [
+          [sgId(instanceSg()), 8001],
+          [sgId(instanceSg()), 8002],
+        ],
+      );
+      for (const r of ofType(ev, T.ingress)) {
+        if (r.inputs["cidrIpv4"] === "0.0.0.0/0" || r.inputs["cidrIpv6"] === "::/0") {
+          assert.equal(r.inputs["securityGroupId"], sgId(albSg()), `${r.name} opens a non-ALB group to the internet`);
+          assert.ok([80, 443].includes(Number(r.inputs["fromPort"])), `${r.name} opens port ${String(r.inputs["fromPort"])} to the internet`);
+        }
+      }
+    });
+  });
+
+  describe("ALB", () => {
+    it("is internet-facing, in every public subnet, drops invalid headers", () => {
+      const lb = named(ev, T.lb, "test-host-alb");
+      assert.equal(lb.inputs["internal"], false);
+      assert.equal(lb.inputs["loadBalancerType"], "application");
+      assert.deepEqual(lb.inputs["subnets"], ["subnet-a", "subnet-c"]);
+      assert.deepEqual(lb.inputs["securityGroups"], [sgId(albSg())]);
+      assert.equal(lb.inputs["dropInvalidHeaderFields"], true);
+      assert.equal(lb.inputs["enableDeletionProtection"], false);
+    });
+
+    it("redirects HTTP to HTTPS with a 301", () => {
+      const http = named(ev, T.listener, "test-host-http");
+      assert.equal(http.inputs["port"], 80);
+      assert.deepEqual(http.inputs["defaultActions"], [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }]);
+    });
+
+    it("terminates TLS 1.2+ with the validated certificate and answers 404 by default", () => {
+      const https = named(ev, T.listener, "test-host-https");
+      assert.equal(https.inputs["port"], 443);
+      assert.equal(https.inputs["protocol"], "HTTPS");
+      assert.equal(https.inputs["sslPolicy"], "ELBSecurityPolicy-TLS13-1-2-2021-06");
+      // The validation's ARN (not the bare certificate's): the listener waits for issuance.
+      const validation = named(ev, T.certValidation, "test-edge-validation");
+      assert.equal(https.inputs["certificateArn"], validation.inputs["certificateArn"]);
+      assert.equal(https.inputs["certificateArn"], ev.outputs["certificateArn"]);
+      const [action] = list(https.inputs["defaultActions"]).map(obj);
+      assert.equal(action["type"], "fixed-response");
+      assert.equal(obj(action["fixedResponse"])["statusCode"], "404");
+    });
+
+    it("has one target group per service, health-checked on its health path", () => {
+      const tgs = ofType(ev, T.tg);
+      assert.deepEqual(
+        tgs.map((t) => [t.name, t.inputs["port"], t.inputs["targetType"], obj(t.inputs["healthCheck"])["path"], obj(t.inputs["healthCheck"])["matcher"]]),
+        [
+          ["test-host-student", 8001, "instance", "/actuator/health", "200-399"],
+          ["test-host-subject", 8002, "instance", "/actuator/health", "200-399"],
+        ],
+      );
+      assert.ok(tgs.every((t) => t.inputs["deregistrationDelay"] === 30));
+      assert.deepEqual(Object.keys(obj(ev.outputs["targetGroupArns"])), ["student", "subject"]);
+    });
+
+    it("routes longest prefix first with the catch-all last, one rule per path", () => {
+      const rules = ofType(ev, T.rule)
+        .map((r) => ({
+          name: r.name,
+          priority: Number(r.inputs["priority"]),
+          values: obj(obj(list(r.inputs["conditions"])[0])["pathPattern"])["values"],
+          target: String(obj(list(r.inputs["actions"])[0])["targetGroupArn"]),
+          listener: r.inputs["listenerArn"],
+        }))
+        .sort((a, b) => a.priority - b.priority);
+      assert.deepEqual(
+        rules.map((r) => [r.name, r.values, r.target.split("/").pop()]),
+        [
+          ["test-host-route-student", ["/student", "/student/*"], "test-host-student"],
+          ["test-host-route-sugang", ["/sugang", "/sugang/*"], "test-host-subject"],
+          ["test-host-route-admin", ["/admin", "/admin/*"], "test-host-student"],
+          ["test-host-route-root", ["/*"], "test-host-student"],
+        ],
+      );
+      assert.ok(rules.every((r) => String(r.listener).endsWith("/test-host-https")), "every rule is on the HTTPS listener");
+      assert.equal(new Set(rules.map((r) => r.priority)).size, rules.length);
+    });
+
+    it("points the hostname at the ALB with an IPv4 alias record", () => {
+      const alias = named(ev, T.record, "test-host-alias");
+      assert.equal(alias.inputs["name"], "test.karina-univ.com");
+      assert.equal(alias.inputs["type"], "A");
+      assert.equal(alias.inputs["zoneId"], "ZKARINAUNIVCOM");
+      assert.deepEqual(alias.inputs["aliases"], [{ name: "test-host-alb-123456.ap-northeast-2.elb.amazonaws.com", zoneId: "ZWKZPGTI48KDX", evaluateTargetHealth: true }]);
+      assert.equal(ev.outputs["url"], "https://test.karina-univ.com");
+    });
+
+    it("associates no WAF unless given", () => {
+      assert.equal(ofType(ev, T.waf).length, 0);
+    });
+  });
+
+  describe("certificate", () => {
+    it("covers the host and validates by DNS in the public zone", () => {
+      const cert = named(ev, T.cert, "test-edge-certificate");
+      assert.equal(cert.inputs["domainName"], "test.karina-univ.com");
+      assert.deepEqual(cert.inputs["subjectAlternativeNames"] ?? [], []);
+      assert.equal(cert.inputs["validationMethod"], "DNS");
+      const zoneLookups = ev.invokes.filter((x) => x.token === "aws:route53/getZone:getZone").map((x) => x.inputs);
+      assert.deepEqual(zoneLookups, [{ name: "karina-univ.com", privateZone: false }]);
+    });
+
+    it("creates the validation record and waits on it", () => {
+      const rec = named(ev, T.record, "test-edge-validation-test.karina-univ.com");
+      assert.equal(rec.inputs["type"], "CNAME");
+      assert.equal(rec.inputs["name"], "_test-edge-certificate.test.karina-univ.com.");
+      assert.deepEqual(rec.inputs["records"], ["_test-edge-certificate.acm-validations.aws."]);
+      assert.equal(rec.inputs["allowOverwrite"], true);
+      assert.equal(rec.inputs["zoneId"], "ZKARINAUNIVCOM");
+      const validation = named(ev, T.certValidation, "test-edge-validation");
+      assert.deepEqual(validation.inputs["validationRecordFqdns"], ["_test-edge-certificate.test.karina-univ.com"]);
+    });
+
+    it("puts SANs on the certificate and one record per distinct validation name (wildcard shares its apex)", async () => {
+      const hosts = ["test.karina-univ.com", "*.test.karina-univ.com", "api.test.karina-univ.com"];
+      const wild = await evaluateTestHost({ database: true, bucket: true, webAcl: false, hosts });
+      const cert = named(wild, T.cert, "test-edge-certificate");
+      assert.equal(cert.inputs["domainName"], "test.karina-univ.com");
+      assert.deepEqual(cert.inputs["subjectAlternativeNames"], ["*.test.karina-univ.com", "api.test.karina-univ.com"]);
+      const records = ofType(wild, T.record).filter((r) => r.name.startsWith("test-edge-validation-"));
+      assert.deepEqual(
+        records.map((r) => [r.name, r.inputs["name"]]),
+        [
+          ["test-edge-validation-test.karina-univ.com", "_test-edge-certificate.test.karina-univ.com."],
+          ["test-edge-validation-api.test.karina-univ.com", "_test-edge-certificate.api.test.karina-univ.com."],
+        ],
+      );
+      assert.equal(list(named(wild, T.certValidation, "test-edge-validation").inputs["validationRecordFqdns"]).length, 2);
+    });
+  });
+
+  it("every AWS resource uses the stack's provider", () => {
+    for (const r of ev.resources.filter((x) => x.custom && x.type.startsWith("aws:"))) {
+      assert.match(String(r.provider), /platform-aws/, `${r.type} ${r.name} does not inherit the stack provider`);
+    }
+  });
+
+  describe("without database and bucket, with a WAF", () => {
+    let bare: Evaluation;
+    before(async () => {
+      bare = await evaluateTestHost({ database: false, bucket: false, webAcl: true }, (c) => {
+        for (const s of list(c["platform:services"]).map(obj)) {
+          delete s["imageBucketAccess"];
+        }
+      });
+    });
+
+    it("keeps the IMDS hop limit at 1: no container needs the instance role", () => {
+      assert.equal(obj(named(bare, T.instance, "test-host-instance").inputs["metadataOptions"])["httpPutResponseHopLimit"], 1);
+    });
+
+    it("has no database egress, no secret access and no DB variables", () => {
+      assert.deepEqual(
+        ofType(bare, T.egress).filter((r) => r.inputs["securityGroupId"] === "test-host-instance-id").map((r) => r.inputs["fromPort"]),
+        [443],
+      );
+      const sids = policyStatements(named(bare, T.rolePolicy, "test-host-instance")).map((s) => s["Sid"]);
+      assert.deepEqual(sids, ["EcrLogin", "ContainerLogs", "EcrPull"]);
+      const userData = String(named(bare, T.instance, "test-host-instance").inputs["userData"]);
+      assert.doesNotMatch(userData, /DB_|secretsmanager|IMAGE_BUCKET/);
+    });
+
+    it("associates the web ACL with the ALB", () => {
+      const waf = named(bare, T.waf, "test-host-waf");
+      assert.match(String(waf.inputs["resourceArn"]), /test-host-alb$/);
+      assert.match(String(waf.inputs["webAclArn"]), /webacl\/test/);
+    });
+  });
+
+  it("rejects a service env that redefines a host variable when the component is constructed", async () => {
+    await assert.rejects(
+      evaluateTestHost({ database: true, bucket: true, webAcl: false }, (c) => {
+        const services = list(c["platform:services"]).map(obj);
+        services[1]["env"] = { DB_PASSWORD: "hunter2" };
+      }),
+      /service "subject" sets DB_PASSWORD, which the test host sets itself/,
+    );
+  });
+});
+
+describe("TestHost argument checks", () => {
+  it("rejects imageBucketAccess without an images bucket", async () => {
+    await assert.rejects(
+      evaluateTestHost({ database: false, bucket: false, webAcl: false }),
+      /services student have imageBucketAccess but no imageBucket was given/,
+    );
+  });
+});
+
+describe("routing plan (pure)", () => {
+  const cases: Array<{ name: string; input: Array<{ service: string; paths: string[] }>; expect: Array<[string, string, number]> }> = [
+    {
+      name: "the course-registration routing: specific prefixes before the catch-all",
+      input: [
+        { service: "student", paths: ["/", "/student", "/admin"] },
+        { service: "subject", paths: ["/sugang"] },
+      ],
+      expect: [
+        ["/student", "student", 12100],
+        ["/sugang", "subject", 12200],
+        ["/admin", "student", 12300],
+        ["/", "student", 12800],
+      ],
+    },
+    {
+      name: "nested prefixes: the deeper one wins, wildcard and trailing slash forms normalise",
+      input: [
+        { service: "api", paths: ["/api/*"] },
+        { service: "admin-api", paths: ["/api/admin/"] },
+      ],
+      expect: [
+        ["/api/admin", "admin-api", 11900],
+        ["/api", "api", 12500],
+      ],
+    },
+    {
+      name: "same-length paths rank alphabetically",
+      input: [{ service: "a", paths: ["/bb", "/aa", "/cc"] }],
+      expect: [
+        ["/aa", "a", 12600],
+        ["/bb", "a", 12601],
+        ["/cc", "a", 12602],
+      ],
+    },
+    { name: "only the catch-all", input: [{ service: "web", paths: ["/*"] }], expect: [["/", "web", 12800]] },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      assert.deepEqual(
+        planRoutes(c.input).map((r) => [r.path, r.service, r.priority]),
+        c.expect,
+      );
+    });
+  }
+
+  it("adding a path of another length leaves every existing priority unchanged", () => {
+    const before = planRoutes([{ service: "s", paths: ["/", "/student", "/admin"] }]);
+    const after = planRoutes([{ service: "s", paths: ["/", "/student", "/admin", "/api"] }]);
+    for (const r of before) {
+      assert.equal(after.find((a) => a.path === r.path)?.priority, r.priority, r.path);
+    }
+  });
+
+  const errors: Array<[string, Array<{ service: string; paths: string[] }>, RegExp]> = [
+    ["a path routed to two services", [{ service: "a", paths: ["/x"] }, { service: "b", paths: ["/x/*"] }], /routed to both "a" and "b"/],
+    ["a path listed twice", [{ service: "a", paths: ["/x", "/x/"] }], /listed twice for service "a"/],
+    ["two paths with one rule name", [{ service: "a", paths: ["/a-b", "/a/b"] }], /same rule name "a-b"/],
+    ["a relative path", [{ service: "a", paths: ["x"] }], /must start with "\/"/],
+    ["over 100 rules", [{ service: "a", paths: Array.from({ length: 101 }, (_, i) => `/p${i}`) }], /exceed the ALB's 100 rules/],
+  ];
+  for (const [name, input, message] of errors) {
+    it(`rejects ${name}`, () => assert.throws(() => planRoutes(input), message));
+  }
+
+  const patterns: Array<[string, string[], string, string]> = [
+    ["/", ["/*"], "/", "root"],
+    ["/*", ["/*"], "/", "root"],
+    ["/student", ["/student", "/student/*"], "/student", "student"],
+    ["/student/*", ["/student", "/student/*"], "/student", "student"],
+    ["/api/v1/", ["/api/v1", "/api/v1/*"], "/api/v1", "api-v1"],
+  ];
+  for (const [path, values, normalised, slug] of patterns) {
+    it(`${path} -> ${JSON.stringify(values)}`, () => {
+      assert.deepEqual(pathPatterns(path), values);
+      assert.equal(normaliseRoutePath(path), normalised);
+      assert.equal(routeSlug(path), slug);
+    });
+  }
+});
+
+describe("test host helpers (pure)", () => {
+  it("assigns host ports in service order from the base", () => {
+    const table: Array<[string[], number | undefined, Record<string, number>]> = [
+      [["student", "subject"], undefined, { student: 8001, subject: 8002 }],
+      [["web"], 9000, { web: 9000 }],
+      [[], undefined, {}],
+    ];
+    for (const [names, base, expected] of table) {
+      assert.deepEqual(assignHostPorts(names, base), expected);
+    }
+    assert.throws(() => assignHostPorts(["a", "a"]), /"a" is listed twice/);
+    assert.throws(() => assignHostPorts(["a", "b"], 65535), /outside 1024-65535/);
+    assert.throws(() => assignHostPorts(["a"], 80), /outside 1024-65535/);
+  });
+
+  it("picks the AMI architecture from the instance type", () => {
+    const table: Array<[string, string]> = [
+      ["t3.medium", "x86_64"],
+      ["t3a.small", "x86_64"],
+      ["m7i-flex.large", "x86_64"],
+      ["g5.xlarge", "x86_64"],
+      ["t4g.small", "arm64"],
+      ["m7gd.large", "arm64"],
+      ["c6gn.medium", "arm64"],
+    ];
+    for (const [type, arch] of table) {
+      assert.equal(amiParameterFor(type), `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${arch}`, type);
+    }
+    assert.throws(() => amiParameterFor("medium"), /not an EC2 instance type/);
+  });
+
+  it("parses ECR images into repository ARNs and ignores other registries", () => {
+    const table: Array<[string, string | undefined]> = [
+      ["123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/student:1.5.0", "arn:aws:ecr:ap-northeast-2:123456789012:repository/student"],
+      ["123456789012.dkr.ecr.us-east-1.amazonaws.com/team/chat@sha256:" + "a".repeat(64), "arn:aws:ecr:us-east-1:123456789012:repository/team/chat"],
+      ["123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app:1", "arn:aws-cn:ecr:cn-north-1:123456789012:repository/app"],
+      ["docker.io/library/nginx:1.27", undefined],
+      ["nginx:1.27", undefined],
+    ];
+    for (const [image, arn] of table) {
+      assert.deepEqual(ecrRepositoryArnsForImages([image]), arn === undefined ? [] : [arn], image);
+    }
+    assert.equal(parseEcrImage("123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/student:1.5.0")?.registry, "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com");
+    assert.deepEqual(
+      ecrRepositoryArnsForImages(["123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/a:1", "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/a:2"]),
+      ["arn:aws:ecr:ap-northeast-2:123456789012:repository/a"],
+    );
+  });
+
+  it("takes the host of an RDS endpoint and quotes shell words", () => {
+    assert.equal(endpointHost("db.example.rds.amazonaws.com:3306"), "db.example.rds.amazonaws.com");
+    assert.equal(endpointHost("db.example.rds.amazonaws.com"), "db.example.rds.amazonaws.com");
+    assert.equal(shellQuote("it's"), `'it'\\''s'`);
+    assert.equal(shellQuote("$(rm -rf /)"), `'$(rm -rf /)'`);
+  });
+
+  it("rejects env that clashes with host variables or is not a variable name", () => {
+    assert.throws(() => checkServiceNamesAndEnv([{ name: "a", env: { AWS_REGION: "x" } }]), /sets AWS_REGION/);
+    assert.throws(() => checkServiceNamesAndEnv([{ name: "a", env: { "BAD-NAME": "x" } }]), /invalid environment variable name/);
+    assert.throws(() => checkServiceNamesAndEnv([{ name: "A_b", env: {} }]), /must be a DNS label/);
+  });
+
+  it("renders user data: quoted env, optional flags, one login per ECR registry", () => {
+    const params: UserDataParams = {
+      region: "ap-northeast-2",
+      logGroupName: "/platform/x/containers",
+      services: [
+        { name: "web", port: 80, hostPort: 8001, image: "docker.io/library/nginx:1.27", env: { GREETING: "it's $HOME" }, readOnlyRootFilesystem: false },
+        { name: "api", port: 8080, hostPort: 8002, image: "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/api:1", env: {}, readOnlyRootFilesystem: true },
+        { name: "worker", port: 8080, hostPort: 8003, image: "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/worker:1", env: {}, readOnlyRootFilesystem: true },
+      ],
+    };
+    const ud = renderUserData(params);
+    assert.ok(ud.startsWith("#!/bin/bash\n"));
+    assert.ok(ud.includes(`-e 'GREETING=it'\\''s $HOME'`));
+    assert.equal((ud.match(/retry ecr_login /g) ?? []).length, 1);
+    assert.equal((ud.match(/docker logout /g) ?? []).length, 1);
+    assert.equal((ud.match(/--read-only/g) ?? []).length, 2);
+    assert.doesNotMatch(ud, /DB_|db-env|platform-db-refresh/);
+    // Heredocs are quoted: nothing inside is expanded when cloud-init writes the files.
+    assert.equal((ud.match(/<<'PLATFORM_EOF'/g) ?? []).length, 6);
+    assert.equal((ud.match(/^PLATFORM_EOF$/gm) ?? []).length, 6);
+  });
+});
+
+describe("certificate helpers (pure)", () => {
+  const table: Array<[string[], string[]]> = [
+    [["test.karina-univ.com"], ["test.karina-univ.com"]],
+    [["karina-univ.com", "*.karina-univ.com"], ["karina-univ.com"]],
+    [["*.karina-univ.com", "karina-univ.com", "log.karina-univ.com"], ["karina-univ.com", "log.karina-univ.com"]],
+    [["*.test.karina-univ.com"], ["test.karina-univ.com"]],
+  ];
+  for (const [hosts, names] of table) {
+    it(`validation names of ${hosts.join(", ")}`, () => assert.deepEqual(validationNames(hosts), names));
+  }
+
+  it("rejects hosts outside the zone, duplicates and an empty list", () => {
+    assert.doesNotThrow(() => checkHostsInZone("karina-univ.com", ["karina-univ.com", "*.karina-univ.com", "test.karina-univ.com"]));
+    assert.throws(() => checkHostsInZone("karina-univ.com", ["test.example.com"]), /not in the hosted zone "karina-univ.com"/);
+    assert.throws(() => checkHostsInZone("karina-univ.com", ["evilkarina-univ.com"]), /not in the hosted zone/);
+    assert.throws(() => checkHostsInZone("karina-univ.com", ["a.karina-univ.com", "A.karina-univ.com"]), /lists a host twice/);
+    assert.throws(() => checkHostsInZone("karina-univ.com", []), /at least one host/);
+  });
+});
+
