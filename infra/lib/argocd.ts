@@ -132,8 +132,16 @@ export function argoCdProblems(settings: ArgoCdSettings, serviceNames: readonly 
   return problems;
 }
 
+/** An `Application` object as the Kubernetes API takes it. */
+export interface ApplicationManifest {
+  readonly apiVersion: "argoproj.io/v1alpha1";
+  readonly kind: "Application";
+  readonly metadata: { name: string; namespace: string; labels: Record<string, string>; finalizers: string[] };
+  readonly spec: Record<string, unknown>;
+}
+
 /** The `Application` object (argoproj.io/v1alpha1) for one spec: automated sync with prune and self-heal. */
-export function applicationManifest(app: ArgoCdApplicationSpec, argocdNamespace: string = ARGOCD_NAMESPACE): Record<string, unknown> {
+export function applicationManifest(app: ArgoCdApplicationSpec, argocdNamespace: string = ARGOCD_NAMESPACE): ApplicationManifest {
   const source: Record<string, unknown> = {
     repoURL: app.repoURL,
     targetRevision: app.targetRevision,

@@ -1,0 +1,190 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { Cluster } from "../cluster";
+import type { ResourceRequirements } from "./clusterAutoscaler";
+import controllerPolicy from "./policies/aws-load-balancer-controller-v2.12.0.iam_policy.json";
+
+/**
+ * The controller's published IAM policy for exactly the controller version the pinned chart runs
+ * (see ./policies/README.md). Vendored, not fetched: what the role may do is reviewable in Git.
+ */
+export const CONTROLLER_POLICY: string = JSON.stringify(controllerPolicy);
+
+/** The chart values this add-on sets (kubernetes-sigs/aws-load-balancer-controller `helm/aws-load-balancer-controller/values.yaml`). */
+export type AwsLoadBalancerControllerValues = {
+  clusterName: pulumi.Input<string>;
+  region: string;
+  vpcId: pulumi.Input<string>;
+  serviceAccount: { create: boolean; name: string; annotations: Record<string, pulumi.Input<string>> };
+  replicaCount: number;
+  podDisruptionBudget: { maxUnavailable: number } | Record<string, never>;
+  resources: ResourceRequirements;
+  enableServiceMutatorWebhook: boolean;
+  ingressClass: string;
+  createIngressClassResource: boolean;
+  keepTLSSecret: boolean;
+  defaultTags: Record<string, string>;
+  priorityClassName: string;
+  podSecurityContext: Record<string, unknown>;
+  securityContext: Record<string, unknown>;
+  topologySpreadConstraints: Array<Record<string, unknown>>;
+};
+
+export interface AwsLoadBalancerControllerProps {
+  /** The cluster to install into; its name, k8s provider and OIDC provider are used. */
+  readonly cluster: Cluster;
+  /** The cluster's region. Required: with IMDS hop limit 1 the pod cannot look it up. */
+  readonly region: string;
+  /** The cluster's VPC. Required for the same reason as `region`. */
+  readonly vpcId: pulumi.Input<string>;
+  /** Replicas (one leader, the others on standby). Default: 2, with a PodDisruptionBudget. */
+  readonly replicas?: number;
+  /** Tags the controller puts on every ALB, target group and security group it creates. Default: none. */
+  readonly tags?: Readonly<Record<string, string>>;
+  /** Chart version. Default: `defaults.version`; must match the vendored IAM policy's controller version. */
+  readonly version?: string;
+  /** Chart name. Default: `aws-load-balancer-controller`. */
+  readonly chart?: string;
+  /** Chart repository. Default: the official `https://aws.github.io/eks-charts`. */
+  readonly repository?: string;
+  /** Namespace. Default: `kube-system`. */
+  readonly namespace?: string;
+  /** Helm release name. Default: `aws-load-balancer-controller`. */
+  readonly release?: string;
+  /** Service account the IRSA role is pinned to. Default: `aws-load-balancer-controller`. */
+  readonly serviceAccountName?: string;
+  /** Container resources. Default: `defaults.resources`. */
+  readonly resources?: ResourceRequirements;
+}
+
+export const defaults = {
+  chart: "aws-load-balancer-controller",
+  repository: "https://aws.github.io/eks-charts",
+  // Chart 1.12.0 runs controller v2.12.0. Upgrade hazard: the IAM policy is versioned with the
+  // controller (./policies/README.md); bumping the chart without the policy breaks reconciles
+  // with AccessDenied on the API calls the new version added. Also read the release notes for
+  // changed annotation semantics: the blue/green flip relies on the weighted forward action.
+  version: "1.12.0",
+  appVersion: "v2.12.0",
+  namespace: "kube-system",
+  release: "aws-load-balancer-controller",
+  serviceAccountName: "aws-load-balancer-controller",
+  replicas: 2,
+  resources: {
+    requests: { cpu: "100m", memory: "128Mi" },
+    // The controller caches every Service, Endpoint and Pod it targets; memory grows with the
+    // cluster, so the limit leaves room rather than OOM-killing the ingress reconciler.
+    limits: { cpu: "500m", memory: "512Mi" },
+  } satisfies ResourceRequirements,
+};
+
+/** `{ ...defaults, ...props }` where a prop explicitly set to `undefined` keeps the default. */
+function withDefaults<D extends object, P extends object>(base: D, props: P): D & P {
+  const defined = Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined));
+  return { ...base, ...defined } as D & P;
+}
+
+/**
+ * The AWS Load Balancer Controller: turns the stack's Ingresses (one IngressGroup, one ALB) into
+ * an ALB with pod-IP target groups, and injects the target-health readiness gate into pods of
+ * labelled namespaces. Its IRSA role carries the controller's published policy.
+ *
+ * Ordering the program must keep: every Ingress depends on `release` (its validating webhook and
+ * the `alb` IngressClass come from the chart), and on destroy the Ingresses go first, so the
+ * controller is still running to delete the ALB and its target groups.
+ */
+export class AwsLoadBalancerController extends pulumi.ComponentResource {
+  readonly release: k8s.helm.v3.Release;
+  readonly roleArn: pulumi.Output<string>;
+  /** The IngressClass the chart creates; Ingresses set `spec.ingressClassName` to it. */
+  readonly ingressClassName: string;
+
+  constructor(name: string, props: AwsLoadBalancerControllerProps, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:addons:AwsLoadBalancerController", name, { clusterName: props.cluster.clusterName, region: props.region }, opts);
+
+    const p = withDefaults(defaults, props);
+    const cluster = props.cluster;
+    if (!Number.isInteger(p.replicas) || p.replicas < 1) {
+      throw new pulumi.ResourceError(`replicas must be a positive integer, got ${p.replicas}`, this);
+    }
+
+    const role = cluster.irsaRole(
+      `${name}-irsa`,
+      {
+        namespace: p.namespace,
+        serviceAccount: p.serviceAccountName,
+        description: `aws-load-balancer-controller ${defaults.appVersion} of EKS cluster ${cluster.clusterName}`,
+        // The published policy: it scopes every mutating call to resources tagged
+        // `elbv2.k8s.aws/cluster` (i.e. created by a controller); its unscoped statements are
+        // Describe/Get calls and the few creates AWS cannot scope by resource.
+        inlinePolicies: { controller: CONTROLLER_POLICY },
+      },
+      { parent: this },
+    );
+
+    const ha = p.replicas > 1;
+    const selector = { "app.kubernetes.io/name": "aws-load-balancer-controller", "app.kubernetes.io/instance": p.release };
+    const values: AwsLoadBalancerControllerValues = {
+      clusterName: cluster.clusterName,
+      // Both are discovered from IMDS by default; node launch templates set hop limit 1, so the
+      // pod cannot reach IMDS and would crash-loop without them.
+      region: p.region,
+      vpcId: p.vpcId,
+      serviceAccount: {
+        create: true,
+        name: p.serviceAccountName,
+        annotations: { "eks.amazonaws.com/role-arn": role.roleArn },
+      },
+      // Two replicas everywhere, not only in prod: the chart's pod mutating webhook (readiness
+      // gate injection) fails closed, so while the only controller pod is being rescheduled no
+      // pod can be created in the app namespace, including the new pods of a deploy.
+      replicaCount: p.replicas,
+      podDisruptionBudget: ha ? { maxUnavailable: 1 } : {},
+      resources: p.resources,
+      // Off: the webhook makes this controller (and NLB) the implementation of every Service of
+      // type LoadBalancer in the cluster, including ones charts create for their own reasons.
+      // The platform only uses Ingresses, so the webhook would be an extra fail-closed admission
+      // path on every Service for nothing.
+      enableServiceMutatorWebhook: false,
+      ingressClass: "alb",
+      createIngressClassResource: true,
+      // Reuse the webhook's serving certificate on upgrades instead of regenerating it, so an
+      // upgrade does not race the API server's cached CA bundle.
+      keepTLSSecret: true,
+      defaultTags: { ...(props.tags ?? {}) },
+      priorityClassName: "system-cluster-critical",
+      // PodSecurity "restricted" (stated explicitly so a chart bump cannot loosen it).
+      podSecurityContext: { fsGroup: 65534, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+      securityContext: {
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        runAsNonRoot: true,
+        capabilities: { drop: ["ALL"] },
+        seccompProfile: { type: "RuntimeDefault" },
+      },
+      // Replicas in different zones when possible, so an AZ loss leaves a standby to take the lease.
+      topologySpreadConstraints: ha
+        ? [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } }]
+        : [],
+    };
+
+    this.release = new k8s.helm.v3.Release(
+      `${name}-release`,
+      {
+        // A fixed release name keeps the chart's object names (Deployment, webhook Service) stable.
+        name: p.release,
+        chart: p.chart,
+        version: p.version,
+        repositoryOpts: { repo: p.repository },
+        namespace: p.namespace,
+        values,
+      },
+      // dependsOn the role component: its inline policy must be attached before the first reconcile.
+      { provider: cluster.provider, parent: this, dependsOn: [role] },
+    );
+    this.roleArn = role.roleArn;
+    this.ingressClassName = values.ingressClass;
+
+    this.registerOutputs({ roleArn: this.roleArn, releaseStatus: this.release.status });
+  }
+}

@@ -1,0 +1,212 @@
+import { strict as assert } from "assert";
+import type { State } from "./mocks";
+import { Evaluation, evaluateProgram, named, ofType, readStackConfig } from "./stack";
+import { DEFAULT_COUNTED_COMMON_RULES, MANAGED_RULE_GROUPS, metricName, RATE_LIMIT_RULE, webAclRules } from "../infra/lib/waf";
+
+const T = {
+  acl: "aws:wafv2/webAcl:WebAcl",
+  logging: "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  logPolicy: "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
+  association: "aws:wafv2/webAclAssociation:WebAclAssociation",
+} as const;
+
+function obj(v: unknown): State {
+  assert.ok(v !== null && typeof v === "object" && !Array.isArray(v), `expected an object, got ${JSON.stringify(v)}`);
+  return v as State;
+}
+function list(v: unknown): unknown[] {
+  assert.ok(Array.isArray(v), `expected an array, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+describe("WAF rules (pure)", () => {
+  const rules = webAclRules({ rateLimitPer5Min: 2000, metricPrefix: "prod" });
+
+  it("evaluates IP reputation, anonymous IPs, core rules, known bad inputs, then the rate limit", () => {
+    assert.deepEqual(
+      rules.map((r) => r.name),
+      [
+        "AWS-AWSManagedRulesAmazonIpReputationList",
+        "AWS-AWSManagedRulesAnonymousIpList",
+        "AWS-AWSManagedRulesCommonRuleSet",
+        "AWS-AWSManagedRulesKnownBadInputsRuleSet",
+        RATE_LIMIT_RULE,
+      ],
+    );
+    const priorities = rules.map((r) => Number(r.priority));
+    assert.deepEqual(priorities, [...priorities].sort((a, b) => a - b), "priorities follow the list order");
+    assert.equal(new Set(priorities).size, priorities.length, "priorities are unique");
+  });
+
+  const managedCases: Array<{ group: (typeof MANAGED_RULE_GROUPS)[number]; overrides: string[] }> = [
+    { group: "AWSManagedRulesAmazonIpReputationList", overrides: [] },
+    { group: "AWSManagedRulesAnonymousIpList", overrides: [] },
+    { group: "AWSManagedRulesCommonRuleSet", overrides: ["SizeRestrictions_BODY"] },
+    { group: "AWSManagedRulesKnownBadInputsRuleSet", overrides: [] },
+  ];
+  for (const c of managedCases) {
+    it(`${c.group}: AWS managed group, group actions kept (override none), counted rules ${JSON.stringify(c.overrides)}`, () => {
+      const rule = rules.find((r) => r.name === `AWS-${c.group}`);
+      assert.ok(rule !== undefined);
+      assert.deepEqual(rule.overrideAction, { none: {} });
+      assert.equal(rule.action, undefined, "rule-group statements take an override action, never an action");
+      const statement = obj(obj(rule.statement)["managedRuleGroupStatement"]);
+      assert.equal(statement["vendorName"], "AWS");
+      assert.equal(statement["name"], c.group);
+      const overrides = (statement["ruleActionOverrides"] as Array<{ name: string; actionToUse: unknown }> | undefined) ?? [];
+      assert.deepEqual(
+        overrides.map((o) => o.name),
+        c.overrides,
+      );
+      for (const o of overrides) {
+        assert.deepEqual(o.actionToUse, { count: {} });
+      }
+      assert.deepEqual(rule.visibilityConfig, { cloudwatchMetricsEnabled: true, metricName: `prod-${c.group}`, sampledRequestsEnabled: true });
+    });
+  }
+
+  it("counts only the 8 KB body limit by default (image uploads), and nothing when told so", () => {
+    assert.deepEqual([...DEFAULT_COUNTED_COMMON_RULES], ["SizeRestrictions_BODY"]);
+    const strict = webAclRules({ rateLimitPer5Min: 2000, metricPrefix: "prod", countedCommonRules: [] });
+    const common = obj(obj(strict.find((r) => r.name === "AWS-AWSManagedRulesCommonRuleSet")?.statement)["managedRuleGroupStatement"]);
+    assert.equal(common["ruleActionOverrides"], undefined);
+  });
+
+  it("blocks an IP over the limit per 5 minutes with 429, aggregated by source IP", () => {
+    const rule = rules.find((r) => r.name === RATE_LIMIT_RULE);
+    assert.ok(rule !== undefined);
+    assert.deepEqual(rule.action, { block: { customResponse: { responseCode: 429 } } });
+    assert.deepEqual(obj(rule.statement)["rateBasedStatement"], { limit: 2000, evaluationWindowSec: 300, aggregateKeyType: "IP" });
+    assert.equal(obj(rule.visibilityConfig)["metricName"], `prod-${RATE_LIMIT_RULE}`);
+  });
+
+  const badLimits: Array<[string, number]> = [
+    ["below WAF's minimum", 9],
+    ["zero", 0],
+    ["fractional", 100.5],
+    ["above WAF's maximum", 2_000_000_001],
+  ];
+  for (const [why, limit] of badLimits) {
+    it(`rejects a rate limit ${why} (${limit})`, () => {
+      assert.throws(() => webAclRules({ rateLimitPer5Min: limit, metricPrefix: "prod" }), /outside WAF's 10 - 2,000,000,000/);
+    });
+  }
+
+  const metricCases: Array<[string, string, string]> = [
+    ["prod", "rate-limit-per-ip", "prod-rate-limit-per-ip"],
+    ["platform.prod", "AWSManagedRulesCommonRuleSet", "platform-prod-AWSManagedRulesCommonRuleSet"],
+    ["a b", "c/d", "a-b-c-d"],
+  ];
+  for (const [prefix, rule, expected] of metricCases) {
+    it(`metric name of ${prefix} + ${rule} is ${expected}`, () => {
+      assert.equal(metricName(prefix, rule), expected);
+    });
+  }
+});
+
+/** The WebAcl component (and, when `withTestHost`, the test host's ALB associated with it). */
+async function evaluateWebAcl(args: { logAllRequests?: boolean; withTestHost?: boolean }): Promise<Evaluation> {
+  const config = readStackConfig(args.withTestHost === true ? "test" : "prod");
+  return evaluateProgram(args.withTestHost === true ? "test" : "prod", config, async () => {
+    const { loadConfig } = await import("../infra/config/load");
+    const { awsProvider } = await import("../infra/providers");
+    const { WebAcl } = await import("../infra/waf");
+    const cfg = loadConfig();
+    const opts = { providers: { aws: awsProvider(cfg) } };
+    const waf = new WebAcl(`${cfg.environment}-waf`, { rateLimitPer5Min: cfg.waf.rateLimitPer5Min, logRetentionDays: cfg.logRetentionDays, logAllRequests: args.logAllRequests }, opts);
+    if (args.withTestHost === true) {
+      const { TestHost } = await import("../infra/testHost");
+      new TestHost(
+        "test-host",
+        {
+          vpcId: "vpc-0123",
+          publicSubnetIds: ["subnet-a", "subnet-c"],
+          vpcCidr: cfg.network.cidr,
+          hostname: `test.${cfg.domain}`,
+          certificateArn: "arn:aws:acm:ap-northeast-2:123456789012:certificate/test",
+          zoneId: "ZTEST",
+          services: cfg.services.map((s) => ({ name: s.name, port: s.port, healthPath: s.healthPath, paths: s.paths, image: s[s.active].image ?? "" })),
+          ecrRepositoryArns: [],
+          webAclArn: waf.arn,
+        },
+        opts,
+      );
+    }
+    return { arn: waf.arn, logGroupName: waf.logGroupName };
+  });
+}
+
+describe("WebAcl component", () => {
+  let ev: Evaluation;
+  before(async () => {
+    ev = await evaluateWebAcl({});
+  });
+
+  it("declares one REGIONAL web ACL that allows by default and carries the rule list", () => {
+    const acls = ofType(ev, T.acl);
+    assert.equal(acls.length, 1);
+    const acl = acls[0].inputs;
+    assert.equal(acl["scope"], "REGIONAL");
+    assert.deepEqual(acl["defaultAction"], { allow: {} });
+    assert.equal(acl["name"], undefined, "autonamed, so a replacement can be created before the old ACL is deleted");
+    const rules = list(acl["rules"]).map(obj);
+    assert.deepEqual(
+      rules.map((r) => [r["name"], r["priority"]]),
+      webAclRules({ rateLimitPer5Min: 2000, metricPrefix: "prod-waf" }).map((r) => [r.name, r.priority]),
+    );
+    const rate = obj(obj(rules[rules.length - 1]["statement"])["rateBasedStatement"]);
+    assert.equal(rate["limit"], 2000, "the prod stack's waf.rateLimitPer5Min");
+    assert.deepEqual(acl["visibilityConfig"], { cloudwatchMetricsEnabled: true, metricName: "prod-waf-web-acl", sampledRequestsEnabled: true });
+  });
+
+  it("logs to a CloudWatch log group named aws-waf-logs-*, with the stack's retention", () => {
+    const group = named(ev, T.logGroup, "prod-waf-waf-logs").inputs;
+    assert.match(String(group["name"]), /^aws-waf-logs-/);
+    assert.equal(group["retentionInDays"], 90);
+    const logging = named(ev, T.logging, "prod-waf-logging").inputs;
+    assert.deepEqual(logging["logDestinationConfigs"], ["arn:aws:cloudwatch:ap-northeast-2:123456789012:loggroup/prod-waf-waf-logs"]);
+    assert.equal(logging["resourceArn"], "arn:aws:wafv2:ap-northeast-2:123456789012:webacl/prod-waf-acl");
+  });
+
+  it("redacts the Authorization and Cookie headers from the logs", () => {
+    const logging = named(ev, T.logging, "prod-waf-logging").inputs;
+    assert.deepEqual(list(logging["redactedFields"]), [{ singleHeader: { name: "authorization" } }, { singleHeader: { name: "cookie" } }]);
+  });
+
+  it("keeps only blocked and counted requests in the logs by default", () => {
+    const filter = obj(named(ev, T.logging, "prod-waf-logging").inputs["loggingFilter"]);
+    assert.equal(filter["defaultBehavior"], "DROP");
+    const [only] = list(filter["filters"]).map(obj);
+    assert.equal(only["behavior"], "KEEP");
+    assert.deepEqual(
+      list(only["conditions"]).map((c) => obj(obj(c)["actionCondition"])["action"]),
+      ["BLOCK", "COUNT", "EXCLUDED_AS_COUNT"],
+    );
+  });
+
+  it("lets only the log delivery service write the WAF log group, for this account", () => {
+    const doc = obj(JSON.parse(String(named(ev, T.logPolicy, "prod-waf-waf-logs").inputs["policyDocument"])));
+    const [statement] = list(doc["Statement"]).map(obj);
+    assert.deepEqual(statement["Principal"], { Service: ["delivery.logs.amazonaws.com"] });
+    assert.deepEqual(statement["Action"], ["logs:CreateLogStream", "logs:PutLogEvents"]);
+    assert.deepEqual(statement["Resource"], ["arn:aws:cloudwatch:ap-northeast-2:123456789012:loggroup/prod-waf-waf-logs:*"]);
+    assert.deepEqual(obj(statement["Condition"])["StringEquals"], { "aws:SourceAccount": ["123456789012"] });
+  });
+
+  it("exports the web ACL's ARN", () => {
+    assert.equal(ev.outputs["arn"], "arn:aws:wafv2:ap-northeast-2:123456789012:webacl/prod-waf-acl");
+  });
+
+  it("logs every request when logAllRequests is set", async () => {
+    const all = await evaluateWebAcl({ logAllRequests: true });
+    assert.equal(named(all, T.logging, "prod-waf-logging").inputs["loggingFilter"], undefined);
+  });
+
+  it("is associated with the test stack's own ALB through TestHost's webAclArn", async () => {
+    const test = await evaluateWebAcl({ withTestHost: true });
+    const association = named(test, T.association, "test-host-waf").inputs;
+    assert.equal(association["webAclArn"], "arn:aws:wafv2:ap-northeast-2:123456789012:webacl/test-waf-acl");
+    assert.match(String(association["resourceArn"]), /loadbalancer\/test-host-alb$/);
+  });
+});
