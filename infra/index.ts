@@ -3,25 +3,31 @@
  * logic lives here; see each component for what it declares and why.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { ArgoCd } from "./addons/argocd";
+import { AwsLoadBalancerController } from "./addons/awsLoadBalancerController";
 import { ClusterAutoscaler } from "./addons/clusterAutoscaler";
 import { MetricsServer } from "./addons/metricsServer";
 import { FunctionApi } from "./api";
 import { AppNamespace } from "./apps/namespace";
 import { BlueGreenService } from "./apps/blueGreenService";
 import { Bastion } from "./bastion";
-import { loadConfig } from "./config/load";
+import { loadConfig, loadSecrets } from "./config/load";
 import { Certificate } from "./certificate";
 import { Cluster } from "./cluster";
 import { Database } from "./database";
+import { Edge } from "./edge";
 import { ingressOrder } from "./lib/bluegreen";
 import { healthUrl, stackHosts } from "./lib/hosts";
 import { Network } from "./network";
+import { declareObservability } from "./observability";
 import { awsProvider, platformTags } from "./providers";
 import { Registry } from "./registry";
 import { ImageBucket } from "./storage";
 import { ecrRepositoryArnsForImages, TestHost } from "./testHost";
+import { WebAcl } from "./waf";
 
 const cfg = loadConfig();
+const secrets = loadSecrets();
 const aws = awsProvider(cfg);
 const opts = { providers: { aws } };
 const env = cfg.environment;
@@ -130,6 +136,43 @@ if (cluster !== undefined) {
 
 const hosts = stackHosts(env, cfg.domain);
 
+// One web ACL per stack, for whichever ALB the stack has (the EKS IngressGroup's or the test host's).
+const waf = cfg.waf.enabled
+  ? new WebAcl(`${env}-waf`, { rateLimitPer5Min: cfg.waf.rateLimitPer5Min, logRetentionDays: cfg.logRetentionDays }, opts)
+  : undefined;
+
+// The EKS edge: load balancer controller, certificate, access logs and the group's ALB settings.
+// Declared before the services, whose Ingresses spread `edge.ingressGroupAnnotations`.
+const argocdExposed = cluster !== undefined && cfg.argocd.enabled && cfg.argocd.exposed;
+const argocdHost = `argocd.${hosts.live}`;
+let edge: Edge | undefined;
+if (cluster !== undefined) {
+  const lbc = new AwsLoadBalancerController(
+    `${env}-aws-load-balancer-controller`,
+    { cluster, region: cfg.region, vpcId: network.vpcId, tags: { ...platformTags(cfg), ManagedBy: "aws-load-balancer-controller" } },
+    opts,
+  );
+  const first = cfg.services[0];
+  edge = new Edge(
+    env,
+    {
+      domain: cfg.domain,
+      hosts,
+      extraHosts: argocdExposed ? [argocdHost] : [],
+      clusterName: cluster.clusterName,
+      groupName: env,
+      controller: lbc.release,
+      webAclArn: waf?.arn,
+      deletionProtection: cfg.edge.deletionProtection,
+      idleTimeoutSeconds: cfg.edge.idleTimeoutSeconds,
+      accessLogExpirationDays: cfg.edge.accessLogExpirationDays,
+      healthCheck:
+        cfg.edge.healthCheck && first !== undefined ? { path: new URL(healthUrl(hosts.live, first.paths, first.healthPath)).pathname } : undefined,
+    },
+    opts,
+  );
+}
+
 let testHost: TestHost | undefined;
 if (cfg.testHost.enabled) {
   const testHostServices = cfg.services.map((s) => ({
@@ -161,6 +204,7 @@ if (cfg.testHost.enabled) {
           : undefined,
       imageBucket: images !== undefined ? { name: images.bucketName, arn: images.bucketArn, kmsKeyArn: images.kmsKeyArn } : undefined,
       logRetentionDays: cfg.logRetentionDays,
+      webAclArn: waf?.arn,
       // Pull rights for exactly the repositories the host runs.
       ecrRepositoryArns: ecrRepositoryArnsForImages(testHostServices.map((s) => s.image)),
     },
@@ -205,7 +249,7 @@ if (cluster !== undefined) {
           previewHost: hosts.preview,
           ingressGroupName: env,
           ingressOrder: order.get(svc.name) ?? 1000,
-          ingressGroupAnnotations: {},
+          ingressGroupAnnotations: edge?.ingressGroupAnnotations ?? {},
           nodeGroup: { name: group.name, taints: group.taints },
           aws: Object.keys(policies).length > 0 ? { oidcProviderArn: cluster.oidcProviderArn, oidcProviderUrl: cluster.oidcProviderUrl, policies } : undefined,
           env: serviceEnv,
@@ -215,6 +259,46 @@ if (cluster !== undefined) {
     );
   }
 }
+
+const argocd =
+  cluster !== undefined && cfg.argocd.enabled
+    ? new ArgoCd(
+        `${env}-argocd`,
+        {
+          provider: cluster.provider,
+          highAvailability: cfg.argocd.highAvailability,
+          applications: cfg.argocd.applications,
+          serviceNames: cfg.services.map((s) => s.name),
+          expose:
+            argocdExposed && edge !== undefined
+              ? { host: argocdHost, allowedCidrs: cfg.argocd.allowedCidrs, ingressGroupName: env, ingressGroupAnnotations: edge.ingressGroupAnnotations }
+              : undefined,
+        },
+        opts,
+      )
+    : undefined;
+
+const observability = declareObservability(
+  {
+    cfg,
+    cluster,
+    vpcId: network.vpcId,
+    privateSubnetIds: network.privateSubnetIds,
+    discordWebhookUrl: secrets.discordWebhookUrl,
+    ingress:
+      edge === undefined
+        ? undefined
+        : { groupName: edge.groupName, groupAnnotations: edge.ingressGroupAnnotations, monitoringHost: hosts.monitoring, logHost: hosts.logs },
+  },
+  opts,
+);
+
+// Alias records and the health check, once every Ingress of the group is declared.
+const alb = edge?.publish([
+  ...blueGreen.map((b) => b.ingress),
+  ...(argocd?.ingress !== undefined ? [argocd.ingress] : []),
+  ...observability.ingresses,
+]);
 
 const lottery = cfg.api.enabled
   ? new FunctionApi(
@@ -259,3 +343,15 @@ export const services = cfg.services.map((s) => ({
   previewHealthUrl: cluster !== undefined ? healthUrl(hosts.preview, s.paths, s.healthPath) : undefined,
 }));
 export const releases = cfg.releases;
+export const albDnsName = alb?.dnsName;
+export const albAccessLogBucket = edge?.accessLogBucket;
+export const certificateArn = edge?.certificateArn;
+export const webAclArn = waf?.arn;
+export const argocdAdminPassword = argocd?.adminPassword;
+export const argocdUrl = argocd?.url;
+export const efsFileSystemId = observability.efsFileSystemId;
+export const grafanaPortForwardCommand = observability.grafanaPortForwardCommand;
+export const grafanaAdminSecret = observability.grafanaAdminSecret;
+export const prometheusUrl = observability.prometheusUrl;
+export const opensearchEndpoint = observability.opensearchEndpoint;
+export const logDashboardsUrl = observability.logDashboardsUrl;

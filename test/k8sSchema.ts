@@ -6,6 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { unwrapSecrets } from "./mocks";
 import { REPO_ROOT } from "./stack";
 
 interface Model {
@@ -60,7 +61,7 @@ export function validateObject(type: string, name: string, object: Record<string
   }
   const kind = type.split(":").pop() ?? "";
   try {
-    new (modelClass(file, kind))(object).validate();
+    new (modelClass(file, kind))(unwrapSecrets(object)).validate();
   } catch (err) {
     throw new Error(`${type} "${name}" is invalid: ${(err as Error).message}`);
   }

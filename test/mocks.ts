@@ -118,6 +118,21 @@ export const resourceMocks: Record<string, ResourceMock> = {
     resources: [{ autoscalingGroups: [{ name: `eks-${name}-asg` }], remoteAccessSecurityGroupId: "" }],
     status: "ACTIVE",
   }),
+  // A recognisable generated secret, so tests can scan every declared input for a leak of it.
+  "random:index/randomPassword:RandomPassword": (name) => ({
+    result: `mock-password-${name}-Zq7`,
+    bcryptHash: `$2a$10$mockbcrypt${name.replace(/[^A-Za-z0-9]/g, "")}`,
+  }),
+  "aws:opensearch/domain:Domain": (name, inputs) => {
+    const domainName = String(inputs["domainName"] ?? name);
+    return {
+      domainName,
+      arn: `arn:aws:es:${REGION}:${ACCOUNT_ID}:domain/${domainName}`,
+      endpoint: `vpc-${domainName}-mockid.${REGION}.es.amazonaws.com`,
+      dashboardEndpoint: `vpc-${domainName}-mockid.${REGION}.es.amazonaws.com/_dashboards`,
+    };
+  },
+  "aws:backup/vault:Vault": (name, inputs) => ({ name: String(inputs["name"] ?? name) }),
 };
 
 function policyDocument(inputs: State): State {
@@ -165,7 +180,42 @@ export const invokeMocks: Record<string, InvokeMock> = {
     repositoryUrl: `${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com/${String(inputs["name"])}`,
   }),
   "aws:elb/getServiceAccount:getServiceAccount": () => ({ arn: "arn:aws:iam::600734575887:root", id: "600734575887" }),
+  // The ALB the load balancer controller creates for an IngressGroup, looked up by its tags.
+  "aws:lb/getLoadBalancer:getLoadBalancer": (inputs) => {
+    const tags = (inputs["tags"] ?? {}) as Record<string, string>;
+    const lbName = `k8s-${tags["ingress.k8s.aws/stack"] ?? "group"}-0123456789`;
+    return {
+      arn: arn("elasticloadbalancing", `loadbalancer/app/${lbName}/0123456789abcdef`),
+      arnSuffix: `app/${lbName}/0123456789abcdef`,
+      dnsName: `${lbName}-123456.${REGION}.elb.amazonaws.com`,
+      // The canonical hosted zone of ALBs in ap-northeast-2.
+      zoneId: "ZWKZPGTI48KDX",
+      name: lbName,
+      tags,
+    };
+  },
 };
+
+/** Pulumi's wire sentinel marking a serialized secret value (`{ [SECRET_SIG]: SECRET_VALUE, value }`). */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+export function isSecretValue(v: unknown): v is { value: unknown } {
+  return v !== null && typeof v === "object" && SECRET_SIG in v;
+}
+
+/** Replaces serialized secrets by their plain values (for schema validation, never for display). */
+export function unwrapSecrets(v: unknown): unknown {
+  if (isSecretValue(v)) {
+    return unwrapSecrets(v.value);
+  }
+  if (Array.isArray(v)) {
+    return v.map(unwrapSecrets);
+  }
+  if (v !== null && typeof v === "object") {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
+  }
+  return v;
+}
 
 /** The awaitable form of `pulumi.runtime.waitForRPCs`, which the SDK exports but does not type. */
 export async function waitForRegistrations(): Promise<void> {

@@ -4,7 +4,7 @@
  * every change to a stack shows up as a readable diff of test/golden/<stack>.yaml.
  */
 import * as YAML from "yaml";
-import type { DeclaredResource } from "./mocks";
+import { DeclaredResource, isSecretValue } from "./mocks";
 import type { Evaluation } from "./stack";
 
 function expandJson(value: string): unknown {
@@ -20,6 +20,10 @@ function expandJson(value: string): unknown {
 }
 
 export function normalise(value: unknown): unknown {
+  if (isSecretValue(value)) {
+    // Golden files are committed: a secret input is shown as such, never by value.
+    return "[secret]";
+  }
   if (typeof value === "string") {
     return expandJson(value);
   }

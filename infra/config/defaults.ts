@@ -47,8 +47,35 @@ const common = {
   imagesBucket: { enabled: true, versioning: false, forceDestroy: false },
   api: { enabled: false, memoryMb: 256, timeoutSeconds: 10, throttleRateLimit: 50, throttleBurstLimit: 100 },
   bastion: { enabled: false, instanceType: "t3.micro", minSize: 1, maxSize: 2 },
+  observability: {
+    efs: { backup: false, backupRetentionDays: 35 },
+    monitoring: {
+      enabled: false,
+      // EFS is what the user asked for (metrics survive the loss of a node or an AZ); gp3 is the
+      // POSIX alternative Prometheus' docs prefer (see README "Prometheus storage").
+      prometheusStorage: "efs",
+      retentionDays: 15,
+      prometheusVolumeGi: 50,
+      alertmanagerVolumeGi: 2,
+      grafanaVolumeGi: 5,
+      allowedCidrs: [],
+    },
+    logging: {
+      enabled: false,
+      engineVersion: "OpenSearch_2.19",
+      instanceType: "t3.small.search",
+      instanceCount: 1,
+      volumeGb: 20,
+      dashboardsCidrs: [],
+    },
+  },
   services: [],
   releases: {},
+  edge: { deletionProtection: false, idleTimeoutSeconds: 60, accessLogExpirationDays: 90, healthCheck: true },
+  // 2000 requests per IP per 5 minutes (about 7 per second sustained): far above one student's
+  // enrolment clicks, while a scripted client hammering the registration endpoints is cut off.
+  waf: { enabled: false, rateLimitPer5Min: 2000 },
+  argocd: { enabled: false, highAvailability: false, exposed: false, allowedCidrs: [], applications: [] },
 } satisfies Record<string, ConfigValue>;
 
 const perEnvironment: Record<Environment, Record<string, ConfigValue>> = {
@@ -62,6 +89,10 @@ const perEnvironment: Record<Environment, Record<string, ConfigValue>> = {
     cluster: { enabled: true },
     database: { backupRetentionDays: 3 },
     api: { enabled: true },
+    observability: {
+      monitoring: { enabled: true, retentionDays: 7, prometheusVolumeGi: 20 },
+      logging: { enabled: true },
+    },
   },
   prod: {
     network: { privateSubnets: true, natGateways: "perAz" },
@@ -77,6 +108,14 @@ const perEnvironment: Record<Environment, Record<string, ConfigValue>> = {
     imagesBucket: { versioning: true },
     bastion: { enabled: true },
     logRetentionDays: 90,
+    edge: { deletionProtection: true, accessLogExpirationDays: 365 },
+    waf: { enabled: true },
+    argocd: { enabled: true, highAvailability: true },
+    observability: {
+      efs: { backup: true },
+      monitoring: { enabled: true, retentionDays: 30, prometheusVolumeGi: 100 },
+      logging: { enabled: true, instanceType: "m6g.large.search", instanceCount: 2, volumeGb: 100 },
+    },
   },
 };
 

@@ -194,14 +194,74 @@ export function parseConfigValue(text: string): ConfigValue {
   }
 }
 
+/**
+ * Keys that hold credentials. They never enter the schema's plain-value path (whose error
+ * messages print values); they are read with `getSecret`, so they stay secret in state and
+ * outputs, and must be stored encrypted in the stack file.
+ */
+export const SECRET_KEYS = ["discordWebhookUrl"] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+export interface PlatformSecrets {
+  /** Discord webhook Alertmanager posts alerts to (CI's deploy notifications use their own env var). */
+  readonly discordWebhookUrl?: pulumi.Output<string>;
+}
+
+/** SDK helper that exists at runtime but is not part of the typed surface. */
+function isSecretKey(key: string): boolean {
+  const runtime = pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean };
+  return runtime.isConfigSecret?.(key) ?? false;
+}
+
+/** Checks the secret keys of the running stack; values are never printed. */
+export function checkSecrets(stack: string, present: ReadonlyArray<{ key: SecretKey; secret: boolean; value: string }>): void {
+  const problems: ConfigProblem[] = [];
+  for (const p of present) {
+    const fullKey = `${CONFIG_NAMESPACE}:${p.key}`;
+    if (!p.secret) {
+      problems.push({
+        key: fullKey,
+        value: "[redacted]",
+        problem: "is stored in plain text in the stack file",
+        fix: `store it encrypted: pulumi config rm ${fullKey} && pulumi config set --secret ${fullKey} <url>`,
+      });
+    } else if (!/^https:\/\/(discord\.com|discordapp\.com)\/api\/webhooks\/\d+\/[\w-]+$/.test(p.value) && p.value !== "mock-secret-value") {
+      problems.push({
+        key: fullKey,
+        value: "[redacted]",
+        problem: "is not a Discord webhook URL",
+        fix: "copy the URL from Server Settings > Integrations > Webhooks (https://discord.com/api/webhooks/<id>/<token>)",
+      });
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(stack, problems);
+  }
+}
+
 /** The validated config of the running stack. */
 export function loadConfig(): PlatformConfig {
   const raw: Record<string, ConfigValue> = {};
   const prefix = `${CONFIG_NAMESPACE}:`;
+  const secrets: Array<{ key: SecretKey; secret: boolean; value: string }> = [];
   for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
-    if (key.startsWith(prefix)) {
-      raw[key.slice(prefix.length)] = parseConfigValue(value);
+    if (!key.startsWith(prefix)) {
+      continue;
+    }
+    const short = key.slice(prefix.length);
+    const secretKey = SECRET_KEYS.find((k) => k === short);
+    if (secretKey !== undefined) {
+      secrets.push({ key: secretKey, secret: isSecretKey(key), value });
+    } else {
+      raw[short] = parseConfigValue(value);
     }
   }
-  return parsePlatformConfig(pulumi.getStack(), raw, new pulumi.Config("aws").get("region"));
+  const cfg = parsePlatformConfig(pulumi.getStack(), raw, new pulumi.Config("aws").get("region"));
+  checkSecrets(pulumi.getStack(), secrets);
+  return cfg;
+}
+
+/** The stack's secret settings, as secret Outputs (never plain strings). */
+export function loadSecrets(): PlatformSecrets {
+  return { discordWebhookUrl: new pulumi.Config(CONFIG_NAMESPACE).getSecret("discordWebhookUrl") };
 }

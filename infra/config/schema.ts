@@ -7,6 +7,7 @@
  * every message names the key, the value and the fix.
  */
 import { z } from "zod";
+import { argoCdProblems } from "../lib/argocd";
 import { ingressOrder, prefixOf } from "../lib/bluegreen";
 import { contains, findOverlaps, parseCidr } from "../lib/cidr";
 
@@ -126,6 +127,51 @@ const release = z.strictObject({
 });
 export type ReleaseRecord = z.infer<typeof release>;
 
+/** The EKS stacks' public edge: certificate, ALB settings, access logs, DNS (infra/edge.ts). */
+const edge = z.strictObject({
+  /** ALB deletion protection; the load balancer controller cannot delete the ALB either while it is on. */
+  deletionProtection: z.boolean(),
+  idleTimeoutSeconds: z.number().int().min(1).max(4000),
+  /** Days ALB access logs are kept in S3. */
+  accessLogExpirationDays: z.number().int().min(1).max(3653),
+  /** Route 53 health check of the live host (first service's health path) with a CloudWatch alarm. */
+  healthCheck: z.boolean(),
+});
+
+/** The REGIONAL WAF web ACL on the stack's ALB (EKS ingress or test host) (infra/waf.ts). */
+const waf = z.strictObject({
+  enabled: z.boolean(),
+  /**
+   * Requests per client IP per 5 minutes. Size it for the busiest shared egress, not one user: on
+   * enrolment day a campus NAT puts hundreds of students behind one address.
+   */
+  rateLimitPer5Min: z.number().int().min(10).max(2_000_000_000),
+});
+
+const argoCdApplication = z.strictObject({
+  name: z.string().regex(DNS_LABEL),
+  repoURL: z.string().regex(/^(https:\/\/|ssh:\/\/|git@)\S+$/, "must be an https://, ssh:// or git@ repository URL"),
+  /** Directory in a Git repository. Exactly one of path and chart. */
+  path: z.string().min(1).optional(),
+  /** Chart name in a Helm repository. Exactly one of path and chart. */
+  chart: z.string().min(1).optional(),
+  targetRevision: z.string().min(1),
+  /** Destination namespace; never the services' namespace (`apps`). */
+  namespace: z.string().regex(DNS_LABEL),
+  helmValues: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** Argo CD via Helm, with Applications it syncs (infra/addons/argocd.ts). */
+const argocd = z.strictObject({
+  enabled: z.boolean(),
+  /** redis-ha and two replicas (with PDBs) of server, repo-server and ApplicationSet controller. */
+  highAvailability: z.boolean(),
+  /** Serve the UI/API at `argocd.<live host>` through the stack's ALB, for `allowedCidrs` only. */
+  exposed: z.boolean(),
+  allowedCidrs: z.array(cidrString),
+  applications: z.array(argoCdApplication),
+});
+
 /** Monitoring (kube-prometheus-stack on EFS), logging (Fluentd -> OpenSearch) and their shared file system. */
 const observability = z.strictObject({
   efs: z.strictObject({
@@ -233,6 +279,9 @@ export const platformSchema = z.strictObject({
   observability,
   services: z.array(service),
   releases: z.record(z.string().regex(DNS_LABEL), release),
+  edge,
+  waf,
+  argocd,
 });
 
 /** The schema's output before the cross-field rules narrowed it. */
@@ -299,6 +348,7 @@ export function checkPlatform(cfg: RawPlatform, ctx: Ctx): void {
 
   checkNetwork(cfg, ctx);
   checkCluster(cfg, ctx);
+  checkObservability(cfg, ctx);
 
   if (cfg.database.publiclyAccessible) {
     fail(
@@ -342,6 +392,18 @@ export function checkPlatform(cfg: RawPlatform, ctx: Ctx): void {
   }
 
   checkServices(cfg, ctx);
+  // ArgoCD never owns the blue/green services (Pulumi does): see argoCdProblems.
+  for (const p of argoCdProblems(cfg.argocd, cfg.services.map((s) => s.name))) {
+    fail(ctx, ["argocd", ...p.path], p.message, p.fix);
+  }
+  if (cfg.argocd.enabled && !cfg.cluster.enabled) {
+    fail(
+      ctx,
+      ["argocd", "enabled"],
+      "is true but cluster.enabled is false; ArgoCD runs in the EKS cluster",
+      `set argocd.enabled to false in the ${env} stack, or turn cluster.enabled on`,
+    );
+  }
   const serviceNames = new Set(cfg.services.map((s) => s.name));
   for (const name of Object.keys(cfg.releases)) {
     if (!serviceNames.has(name)) {
@@ -465,6 +527,46 @@ function checkCluster(cfg: RawPlatform, ctx: Ctx): void {
       );
     }
   });
+}
+
+function checkObservability(cfg: RawPlatform, ctx: Ctx): void {
+  const o = cfg.observability;
+  for (const part of ["monitoring", "logging"] as const) {
+    if (o[part].enabled && !cfg.cluster.enabled) {
+      fail(
+        ctx,
+        ["observability", part, "enabled"],
+        `is true but cluster.enabled is false; ${part === "monitoring" ? "Prometheus and Grafana" : "the Fluentd DaemonSet"} run in the EKS cluster`,
+        `set observability.${part}.enabled to false in the ${cfg.environment} stack, or turn cluster.enabled on`,
+      );
+    }
+  }
+  const exposures: Array<[Array<string | number>, readonly string[], string]> = [
+    [["observability", "monitoring", "allowedCidrs"], o.monitoring.allowedCidrs, "Prometheus"],
+    [["observability", "logging", "dashboardsCidrs"], o.logging.dashboardsCidrs, "OpenSearch Dashboards"],
+  ];
+  for (const [path, cidrs, what] of exposures) {
+    cidrs.forEach((text, i) => {
+      const c = parseCidr(text);
+      if (typeof c !== "string" && c.prefix === 0) {
+        fail(
+          ctx,
+          [...path, i],
+          `${text} opens ${what}, which has no login of its own, to the whole internet`,
+          "list your office/VPN egress ranges, or leave the list empty to keep it reachable only through kubectl port-forward",
+        );
+      }
+    });
+  }
+  const logging = o.logging;
+  if (logging.enabled && logging.instanceCount > 1 && logging.instanceCount % 2 !== 0) {
+    fail(
+      ctx,
+      ["observability", "logging", "instanceCount"],
+      `${logging.instanceCount} data nodes cannot be spread evenly over two availability zones (zone awareness)`,
+      `use an even count, e.g. ${logging.instanceCount + 1}, or 1 for a single-node domain`,
+    );
+  }
 }
 
 function checkServices(cfg: RawPlatform, ctx: Ctx): void {
