@@ -282,7 +282,8 @@ async function runPreview(deps: DriverDeps, stack: PlatformStack, label: string,
     if (blocking.length > 0) {
       throw new PolicyViolationError(blocking);
     }
-    throw new OperationError(`preview of "${stack.name}" failed: ${findings.errors[0] ?? firstLine(messageOf(err))}`, findings.errors.slice(1, 6));
+    const why = (findings.errors[0] ?? firstLine(messageOf(err))).replace(/\s+/g, " ").trim();
+    throw new OperationError(`preview of "${stack.name}" failed: ${why}`, findings.errors.slice(1, 6));
   } finally {
     progress.end();
   }
@@ -311,6 +312,7 @@ async function runUp(
 ): Promise<UpOutcome> {
   const events: EngineEvent[] = [];
   const progress = deps.log.operation(`${stack.name} ${phase}`, opts.expectedSteps);
+  const touchedBefore = tx.infraTouched;
   try {
     const result = await withLockRetry(deps, stack.name, phase, () => {
       tx.infraTouched = true;
@@ -328,14 +330,15 @@ async function runUp(
   } catch (err) {
     if (err instanceof LockedError) {
       // withLockRetry only gives up on lock errors: no attempt got past the lock.
-      tx.infraTouched = events.some((e) => e.resourcePreEvent !== undefined) || tx.infraTouched;
+      tx.infraTouched = touchedBefore || events.some((e) => e.resourcePreEvent !== undefined);
       throw err;
     }
     if (err instanceof DriverError) {
       throw err;
     }
     const errors = collectFindings(events).errors;
-    const why = errors[0] ?? firstLine(messageOf(err));
+    // One line: the message goes into logs, notifications and CI annotations.
+    const why = (errors[0] ?? firstLine(messageOf(err))).replace(/\s+/g, " ").trim();
     const kind = readinessFailure(errors) ? "readiness" : "update";
     throw new UpFailure(phase, `${phase} up failed (${kind}): ${why}`);
   } finally {
@@ -516,6 +519,7 @@ async function settleFailure(
   err: unknown,
   restoreConfig: (() => Promise<void>) | undefined,
   restoreInfra: (() => Promise<RestoreResult>) | undefined,
+  handle?: PlatformStack,
 ): Promise<{ readonly result: OutcomeResult; readonly exitCode: ExitCode; readonly message: string; readonly remediation: string[] }> {
   const message = messageOf(err);
   const remediation = [...remediationOf(err)];
@@ -534,6 +538,7 @@ async function settleFailure(
     if (err instanceof InterruptedError && tx.infraTouched) {
       remediation.push(
         `the stack may be part-way through the change; Pulumi.${stack}.yaml is back to the previous colors and images`,
+        ...(await stateReport(stack, handle)),
         `run \`npm run platform -- up ${stack}\` to converge to it, or re-run the command`,
         ...backupHint,
       );
@@ -566,6 +571,19 @@ async function settleFailure(
       ...backupHint,
     ],
   };
+}
+
+/** After an interrupted update: what the state says now (pending operations need repair before anything else). */
+async function stateReport(stack: string, handle: PlatformStack | undefined): Promise<string[]> {
+  if (handle === undefined) {
+    return [];
+  }
+  try {
+    const pending = pendingOperations(await handle.exportStack());
+    return pending.length === 0 ? ["the state has no pending operations: the engine stopped cleanly"] : pendingRemediation(stack, pending);
+  } catch (err) {
+    return [`could not read the state after the interrupt: ${messageOf(err)}`];
+  }
 }
 
 async function notifyOnce(
@@ -903,7 +921,7 @@ async function deploy(deps: DriverDeps, req: DeployRequest): Promise<Outcome> {
       s !== undefined && original !== undefined && p !== undefined && gate !== undefined
         ? () => restoreDeployment(deps, tx, s, original, p, gate)
         : undefined;
-    const settled = await settleFailure(deps, tx, req.stack, err, restoreConfig, restoreInfra);
+    const settled = await settleFailure(deps, tx, req.stack, err, restoreConfig, restoreInfra, s);
     return finish({
       exitCode: settled.exitCode,
       result: settled.result,
@@ -1143,7 +1161,7 @@ async function switchColor(deps: DriverDeps, kind: "flip" | "rollback", req: Fli
             return verifyRestored(deps, tx, s, [c], parseOutputs(up.outputs), gate);
           }
         : undefined;
-    const settled = await settleFailure(deps, tx, req.stack, err, restoreConfig, restoreInfra);
+    const settled = await settleFailure(deps, tx, req.stack, err, restoreConfig, restoreInfra, s);
     return finish({ exitCode: settled.exitCode, result: settled.result, message: settled.message, remediation: settled.remediation });
   }
 }
@@ -1265,8 +1283,10 @@ export interface UpRequest {
 export async function up(deps: DriverDeps, req: UpRequest): Promise<Outcome> {
   const tx = new Tx(deps);
   const base = { operation: "up", stack: req.stack, services: [] as ServiceReport[] };
+  let handle: PlatformStack | undefined;
   try {
     const s = await tx.phase("load", () => deps.openStack(req.stack));
+    handle = s;
     const state = await tx.phase("load-state", () => s.exportStack());
     await checkPending(req.stack, state);
     const what = `up ${req.stack}: ${req.message ?? "apply the program and config"}`;
@@ -1316,7 +1336,10 @@ export async function up(deps: DriverDeps, req: UpRequest): Promise<Outcome> {
     const { result, exitCode } = resultOf(err);
     const violations = err instanceof PolicyViolationError ? err.violations.map((v) => ({ ...v, enforcement: "mandatory" as const })) : undefined;
     if (err instanceof InterruptedError && tx.infraTouched) {
-      remediation.push(`the update was interrupted part-way; run \`npm run platform -- preview ${req.stack}\` to see what is left`);
+      remediation.push(
+        `the update was interrupted part-way; run \`npm run platform -- preview ${req.stack}\` to see what is left`,
+        ...(await stateReport(req.stack, handle)),
+      );
     }
     return { ...base, exitCode, result, message: messageOf(err), remediation, phases: tx.phases, backup: tx.backup, violations };
   }

@@ -156,10 +156,12 @@ export interface StackOutputs {
 
 export function parseOutputs(outputs: Record<string, unknown>): StackOutputs {
   const services = new Map<string, OutputService>();
-  const list = z.array(outputService).safeParse(outputs["services"]);
-  if (list.success) {
-    for (const s of list.data) {
-      services.set(s.name, s);
+  const list = outputs["services"];
+  // Element by element: one malformed entry (an older program version) must not hide the rest.
+  for (const item of Array.isArray(list) ? (list as unknown[]) : []) {
+    const parsed = outputService.safeParse(item);
+    if (parsed.success) {
+      services.set(parsed.data.name, parsed.data);
     }
   }
   const clusterName = outputs["clusterName"];

@@ -8,6 +8,7 @@ import {
   DescribeTagsCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
+  ElasticLoadBalancingV2ClientConfig,
   paginateDescribeTargetGroups,
   Tag,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
@@ -63,11 +64,14 @@ export function isColorTargetGroup(tags: readonly Tag[], query: Pick<TargetHealt
 export class Elbv2TargetHealthChecker implements TargetHealthChecker {
   private readonly clients = new Map<string, ElasticLoadBalancingV2Client>();
 
+  /** `clientConfig` is for endpoint overrides (VPC endpoints, tests); credentials come from the default chain. */
+  constructor(private readonly clientConfig: Omit<ElasticLoadBalancingV2ClientConfig, "region"> = {}) {}
+
   private client(region: string | undefined): ElasticLoadBalancingV2Client {
     const key = region ?? "";
     let c = this.clients.get(key);
     if (c === undefined) {
-      c = new ElasticLoadBalancingV2Client(region === undefined ? {} : { region });
+      c = new ElasticLoadBalancingV2Client(region === undefined ? { ...this.clientConfig } : { ...this.clientConfig, region });
       this.clients.set(key, c);
     }
     return c;

@@ -72,6 +72,14 @@ export function checkPassphrase(settings: WorkspaceSettings): void {
   }
 }
 
+/** `config set-all --json` (structured config writes) arrived in 3.202.0. */
+export const MIN_CLI_VERSION = "3.202.0";
+
+function supportsDriver(cmd: PulumiCommand): boolean {
+  // A CLI whose version cannot be parsed (dev builds) is given the benefit of the doubt.
+  return cmd.version === null || cmd.version === undefined || cmd.version.compare(MIN_CLI_VERSION) >= 0;
+}
+
 /** The subset of PulumiCommand's static API used here, injectable for tests. */
 export interface PulumiInstaller {
   get(opts?: { root?: string }): Promise<PulumiCommand>;
@@ -84,21 +92,22 @@ export interface PulumiInstaller {
  * pinned by package-lock.json, so the CLI and the SDK that drives it always match.
  */
 export async function ensurePulumiCommand(root: string, installer: PulumiInstaller = PulumiCommand): Promise<PulumiCommand> {
-  try {
-    return await installer.get();
-  } catch {
-    // not on PATH
-  }
-  try {
-    return await installer.get({ root });
-  } catch {
-    // not cached yet
+  for (const opts of [undefined, { root }]) {
+    try {
+      const found = await installer.get(opts);
+      if (supportsDriver(found)) {
+        return found;
+      }
+      // Too old (e.g. a stale global install): fall through to the pinned one in the cache.
+    } catch {
+      // not on PATH / not cached yet
+    }
   }
   try {
     fs.mkdirSync(root, { recursive: true });
     return await installer.install({ root });
   } catch (err) {
-    throw new UsageError(`the pulumi CLI is not installed and could not be downloaded into ${root}: ${err instanceof Error ? err.message : String(err)}`, [
+    throw new UsageError(`no pulumi CLI >= ${MIN_CLI_VERSION} is installed and it could not be downloaded into ${root}: ${err instanceof Error ? err.message : String(err)}`, [
       "install it (https://www.pulumi.com/docs/iac/download-install/) and make sure `pulumi` is on PATH, or allow downloads from get.pulumi.com",
       "`npm run platform -- plan <stack>` works offline without it",
     ]);

@@ -1,0 +1,130 @@
+/**
+ * Wires the driver to its stand-ins for one test: memory stacks, the real HTTP prober
+ * against the loopback health world, the real Discord notifier against a loopback webhook,
+ * a stub target-health checker and image resolver, virtual time for backoff.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { DriverDeps } from "../../automation/driver";
+import { UsageError } from "../../automation/errors";
+import { HttpHealthProber } from "../../automation/health";
+import { ImageResolver } from "../../automation/imageResolver";
+import { parseImageRef } from "../../automation/images";
+import { DiscordNotifier } from "../../automation/notify";
+import { createLogger } from "../../automation/progress";
+import { TargetHealthChecker, TargetHealthQuery, TargetHealthResult } from "../../automation/targetHealth";
+import { systemClock } from "../../automation/types";
+import { FakeClock, HealthWorld, Loopback, startServer } from "./loopback";
+import { MemoryStack } from "./memoryStack";
+
+export class StubTargetHealth implements TargetHealthChecker {
+  readonly queries: TargetHealthQuery[] = [];
+  verdict: (q: TargetHealthQuery) => TargetHealthResult = () => ({ healthy: true, detail: "2 target(s) healthy" });
+
+  check(query: TargetHealthQuery): Promise<TargetHealthResult> {
+    this.queries.push(query);
+    return Promise.resolve(this.verdict(query));
+  }
+}
+
+export class MapResolver implements ImageResolver {
+  readonly tags = new Map<string, string>();
+  readonly calls: string[] = [];
+
+  resolve(ref: string): Promise<string> {
+    this.calls.push(ref);
+    if (parseImageRef(ref)?.digest !== undefined) {
+      return Promise.resolve(ref);
+    }
+    const d = this.tags.get(ref);
+    return d === undefined ? Promise.reject(new UsageError(`tag ${ref} not found`)) : Promise.resolve(d);
+  }
+}
+
+export const TEST_GATE = { successes: 2, latencyMs: 200, timeoutMs: 500, intervalMs: 5 };
+
+export interface WebhookPost {
+  readonly embeds: ReadonlyArray<{
+    readonly title: string;
+    readonly description?: string;
+    readonly url?: string;
+    readonly fields: ReadonlyArray<{ readonly name: string; readonly value: string }>;
+  }>;
+  readonly allowed_mentions?: { readonly parse: readonly string[] };
+}
+
+export class Harness {
+  readonly clock = new FakeClock();
+  readonly targetHealth = new StubTargetHealth();
+  readonly resolver = new MapResolver();
+  readonly logs: string[] = [];
+  readonly summaries: string[] = [];
+  readonly controller = new AbortController();
+  readonly backupDir: string;
+  webhookStatus = 204;
+
+  private constructor(
+    readonly world: HealthWorld,
+    readonly webhook: Loopback,
+  ) {
+    this.backupDir = fs.mkdtempSync(path.join(os.tmpdir(), "platform-backups-"));
+  }
+
+  static async start(): Promise<Harness> {
+    const world = new HealthWorld();
+    await world.start();
+    let h: Harness | undefined;
+    const webhook = await startServer(() => ({ status: h?.webhookStatus ?? 204 }));
+    h = new Harness(world, webhook);
+    return h;
+  }
+
+  get webhookUrl(): string {
+    return `${this.webhook.url}/api/webhooks/1234/secret-token`;
+  }
+
+  posts(): WebhookPost[] {
+    return this.webhook.requests.filter((r) => r.method === "POST").map((r) => JSON.parse(r.body) as WebhookPost);
+  }
+
+  backups(stack: string): string[] {
+    const dir = path.join(this.backupDir, stack);
+    return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+  }
+
+  deps(overrides: Partial<DriverDeps> = {}): DriverDeps {
+    return {
+      openStack: (name) => {
+        const s = this.world.stacks.get(name);
+        return s === undefined ? Promise.reject(new UsageError(`unknown stack "${name}"`)) : Promise.resolve(s);
+      },
+      prober: new HttpHealthProber(systemClock),
+      targetHealth: this.targetHealth,
+      resolver: this.resolver,
+      notifier: new DiscordNotifier(this.webhookUrl, this.clock, ["hunter2-passphrase"]),
+      clock: this.clock,
+      log: createLogger({ write: (t) => this.logs.push(t), live: false, clock: this.clock }),
+      signal: this.controller.signal,
+      backupDir: this.backupDir,
+      run: { runUrl: "https://github.com/acme/platform/actions/runs/42", actor: "ci-bot" },
+      policyFor: () => ({ packs: ["/repo/policy"], configs: [] }),
+      backoff: { attempts: 4, initialMs: 1_000, factor: 2, maxMs: 10_000, jitter: 0 },
+      random: () => 0.5,
+      healthGate: TEST_GATE,
+      targetHealthWait: { timeoutMs: 30_000, intervalMs: 5_000 },
+      stepSummary: (md) => this.summaries.push(md),
+      ...overrides,
+    };
+  }
+
+  add(stack: MemoryStack): MemoryStack {
+    return this.world.add(stack);
+  }
+
+  async close(): Promise<void> {
+    await this.world.close();
+    await this.webhook.close();
+    fs.rmSync(this.backupDir, { recursive: true, force: true });
+  }
+}

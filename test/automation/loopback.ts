@@ -1,0 +1,170 @@
+/**
+ * Real HTTP servers on 127.0.0.1 (random port) for the health gates, the webhook and the
+ * registry: the code under test makes real requests, only the far end is local.
+ */
+import * as http from "http";
+import { AddressInfo } from "net";
+import { Clock } from "../../automation/types";
+import { MemoryStack } from "./memoryStack";
+
+export interface Reply {
+  readonly status: number;
+  readonly body?: string;
+  readonly headers?: Record<string, string>;
+  /** Delay before answering (to exceed a latency bound). */
+  readonly delayMs?: number;
+}
+
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: string;
+}
+
+export interface Loopback {
+  readonly url: string;
+  readonly requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+export async function startServer(handle: (req: RecordedRequest) => Reply): Promise<Loopback> {
+  const requests: RecordedRequest[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const recorded: RecordedRequest = { method: req.method ?? "GET", path: req.url ?? "/", headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
+      requests.push(recorded);
+      const reply = handle(recorded);
+      const send = (): void => {
+        if (!res.destroyed) {
+          res.writeHead(reply.status, { "content-type": "application/json", ...reply.headers });
+          res.end(reply.body ?? "");
+        }
+      };
+      if (reply.delayMs !== undefined && reply.delayMs > 0) {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          send();
+        }, reply.delayMs);
+        timers.add(t);
+      } else {
+        send();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const t of timers) {
+          clearTimeout(t);
+        }
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * The services' health endpoints: `/<stack>/<live|preview>/<service>/<healthPath>` answers
+ * for the image the memory stack has deployed behind that host (live = active color,
+ * preview = idle color). Images in `unhealthy` answer 503, in `slow` answer late.
+ */
+export class HealthWorld {
+  readonly stacks = new Map<string, MemoryStack>();
+  readonly unhealthy = new Set<string>();
+  readonly slow = new Set<string>();
+  /** Images that pass through the preview host but fail through the live one (e.g. a live-only dependency). */
+  readonly unhealthyLive = new Set<string>();
+  /** Everything behind the live host fails (e.g. the ALB listener is broken). */
+  liveDown = false;
+  slowMs = 400;
+  private server?: Loopback;
+
+  get url(): string {
+    if (this.server === undefined) {
+      throw new Error("HealthWorld not started");
+    }
+    return this.server.url;
+  }
+
+  get requests(): RecordedRequest[] {
+    return this.server?.requests ?? [];
+  }
+
+  async start(): Promise<void> {
+    this.server = await startServer((req) => this.answer(req.path));
+  }
+
+  add(stack: MemoryStack): MemoryStack {
+    this.stacks.set(stack.name, stack);
+    return stack;
+  }
+
+  async close(): Promise<void> {
+    await this.server?.close();
+  }
+
+  /** The image that answers on `host` for `service` of `stack` right now. */
+  imageBehind(stack: string, host: string, service: string): string | undefined {
+    const s = this.stacks.get(stack);
+    const svc = s?.deployed().find((x) => x.name === service);
+    if (s === undefined || svc === undefined) {
+      return undefined;
+    }
+    const color = host === "live" || !s.blueGreen ? svc.active : svc.active === "blue" ? "green" : "blue";
+    return svc[color];
+  }
+
+  private answer(path: string): Reply {
+    const [, stack = "", host = "", service = ""] = path.split("/");
+    const image = this.imageBehind(stack, host, service);
+    if (image === undefined) {
+      return { status: 404, body: '{"status":"NOT_FOUND"}' };
+    }
+    if (this.unhealthy.has(image) || (host === "live" && (this.liveDown || this.unhealthyLive.has(image)))) {
+      return { status: 503, body: '{"status":"DOWN"}' };
+    }
+    return { status: 200, body: '{"status":"UP"}', delayMs: this.slow.has(image) ? this.slowMs : undefined };
+  }
+}
+
+/** Virtual time: sleeps return at once (recorded), `now` advances by them. */
+export class FakeClock implements Clock {
+  readonly sleeps: number[] = [];
+  private offset = 0;
+
+  now(): number {
+    return Date.now() + this.offset;
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted === true) {
+      return Promise.reject(signal.reason);
+    }
+    this.sleeps.push(ms);
+    this.offset += ms;
+    return Promise.resolve();
+  }
+}
+
+/** Deterministic 64-hex digests for test images. */
+export function digest(seed: string): string {
+  let hex = "";
+  for (let i = 0; hex.length < 64; i++) {
+    hex += ((seed.charCodeAt(i % seed.length) * 31 + i * 7) % 256).toString(16).padStart(2, "0");
+  }
+  return `sha256:${hex.slice(0, 64)}`;
+}
+
+export const REGISTRY = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com";
+
+export function image(service: string, version: string): string {
+  return `${REGISTRY}/${service}@${digest(`${service}:${version}`)}`;
+}
