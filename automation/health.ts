@@ -4,7 +4,7 @@
  * probes will flap under real traffic; the latency bound catches a color that is up but
  * still warming (JIT, connection pools) and would time out real users after a flip.
  */
-import { z } from "zod";
+import { healthGateSchema } from "../infra/config/schema";
 import { UsageError } from "./errors";
 import { httpRequest, HttpTimeoutError } from "./http";
 import { Clock, Json } from "./types";
@@ -23,16 +23,9 @@ export interface HealthGateSettings {
 /** Defaults sized for a Spring Boot service behind an ALB: 5 x 2 s apart, each under 2 s, within 3 minutes. */
 export const DEFAULT_HEALTH_GATE: HealthGateSettings = { successes: 5, latencyMs: 2_000, timeoutMs: 180_000, intervalMs: 2_000 };
 
-const gateConfig = z.strictObject({
-  successes: z.number().int().min(1).max(100).optional(),
-  latencyMs: z.number().int().min(10).max(60_000).optional(),
-  timeoutSeconds: z.number().int().min(1).max(3_600).optional(),
-  intervalMs: z.number().int().min(0).max(60_000).optional(),
-});
-
 /** Reads the optional `platform:healthGate` config key over the defaults. */
 export function healthGateFromConfig(raw: Json | undefined): HealthGateSettings {
-  const parsed = gateConfig.safeParse(raw ?? {});
+  const parsed = healthGateSchema.safeParse(raw ?? {});
   if (!parsed.success) {
     throw new UsageError(
       `platform:healthGate is invalid: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,

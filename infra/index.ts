@@ -8,7 +8,7 @@ import { AwsLoadBalancerController } from "./addons/awsLoadBalancerController";
 import { ClusterAutoscaler } from "./addons/clusterAutoscaler";
 import { MetricsServer } from "./addons/metricsServer";
 import { FunctionApi } from "./api";
-import { AppNamespace } from "./apps/namespace";
+import { AppNamespace, APPS_NAMESPACE } from "./apps/namespace";
 import { BlueGreenService } from "./apps/blueGreenService";
 import { Bastion } from "./bastion";
 import { loadConfig, loadSecrets } from "./config/load";
@@ -215,7 +215,7 @@ if (cfg.testHost.enabled) {
 
 const blueGreen: BlueGreenService[] = [];
 if (cluster !== undefined) {
-  const appsNamespace = new AppNamespace("apps", { name: "apps" }, { ...opts, provider: cluster.provider });
+  const appsNamespace = new AppNamespace("apps", { name: APPS_NAMESPACE }, { ...opts, provider: cluster.provider });
   // Validated in config (interleaving prefixes are rejected there), so an order always exists.
   const routed = ingressOrder(cfg.services);
   const order = "order" in routed ? routed.order : new Map<string, number>();
@@ -244,7 +244,7 @@ if (cluster !== undefined) {
         svc.name,
         {
           service: svc,
-          namespace: appsNamespace.name,
+          namespace: appsNamespace,
           liveHost: hosts.live,
           previewHost: hosts.preview,
           ingressGroupName: env,
@@ -339,6 +339,7 @@ export const services = cfg.services.map((s) => ({
   blue: { image: s.blue.image },
   green: { image: s.green.image },
   healthPath: s.healthPath,
+  namespace: cluster !== undefined ? APPS_NAMESPACE : undefined,
   liveHealthUrl: healthUrl(hosts.live, s.paths, s.healthPath),
   previewHealthUrl: cluster !== undefined ? healthUrl(hosts.preview, s.paths, s.healthPath) : undefined,
 }));

@@ -343,3 +343,30 @@ describe("release records", () => {
     assert.match(err.message, /platform:releases\.teacher: records a release of "teacher", which is not in services/);
   });
 });
+
+describe("secret config keys", () => {
+  const url = "https://discord.com/api/webhooks/123456789/s3cr3t-token";
+
+  it("rejects a Discord webhook stored in plain text, without printing it", async () => {
+    const { error, evaluation } = await settleStack("prod", (c) => (c["platform:discordWebhookUrl"] = url));
+    assert.ok(error instanceof Error && error.name === "ConfigError", String(error));
+    assert.match(error.message, /platform:discordWebhookUrl: is stored in plain text in the stack file \(value: "\[redacted\]"\)\. Fix: store it encrypted: pulumi config rm platform:discordWebhookUrl && pulumi config set --secret/);
+    assert.ok(!error.message.includes("s3cr3t-token"), "the secret must never appear in the message");
+    assert.deepEqual(evaluation.resources.map((r) => r.type), ["pulumi:pulumi:Stack"]);
+  });
+
+  it("accepts an encrypted webhook and hands it to Alertmanager only through a Kubernetes Secret", async () => {
+    const { error, evaluation } = await settleStack("prod", (c) => (c["platform:discordWebhookUrl"] = { secure: "v1:AAAA" }));
+    assert.equal(error, undefined);
+    const secrets = evaluation.resources.filter((r) => r.type === "kubernetes:core/v1:Secret" && r.name.endsWith("alertmanager-discord"));
+    assert.equal(secrets.length, 1, "the Discord receiver is configured");
+    const inPlain = evaluation.resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release" && JSON.stringify(r.inputs).includes("mock-secret-value"));
+    assert.deepEqual(inPlain.map((r) => r.name), [], "the URL never reaches Helm values");
+  });
+
+  it("without a webhook, Alertmanager gets no Discord receiver and the stack still deploys", async () => {
+    const ev = await settleStack("prod");
+    assert.equal(ev.error, undefined);
+    assert.equal(ev.evaluation.resources.filter((r) => r.name.endsWith("alertmanager-discord")).length, 0);
+  });
+});

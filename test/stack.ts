@@ -14,6 +14,9 @@ export const PROJECT = "platform";
 export const STACKS = ["test", "staging", "prod"] as const;
 export type StackName = (typeof STACKS)[number];
 
+/** What every `secure:` stack-file value decrypts to under the harness. */
+export const MOCK_SECRET_VALUE = "https://discord.com/api/webhooks/0/mock-secret-value";
+
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 /** The stack file's `config:` map, keys fully qualified (`platform:services`, `aws:region`). */
 export type StackConfig = Record<string, Json>;
@@ -29,7 +32,8 @@ function toRuntimeConfig(config: StackConfig): { values: Record<string, string>;
   const secretKeys: string[] = [];
   for (const [key, value] of Object.entries(config)) {
     if (value !== null && typeof value === "object" && !Array.isArray(value) && "secure" in value) {
-      values[key] = "mock-secret-value";
+      // The decrypted value a `secure:` entry stands for; shaped like the only secret key's value.
+      values[key] = MOCK_SECRET_VALUE;
       secretKeys.push(key);
     } else {
       values[key] = typeof value === "string" ? value : JSON.stringify(value);

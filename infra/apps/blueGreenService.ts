@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Color, ServiceConfig } from "../config/schema";
 import { IrsaRole } from "../irsa";
+import type { AppNamespace } from "./namespace";
 import { COLOR_LIST, colorName, DrainTiming, drainTiming, forwardAction, idleColor, liveActionName, orderedPrefixes } from "../lib/bluegreen";
 
 /** Label every node of a managed node group carries (infra/cluster.ts); services pin to it. */
@@ -13,7 +14,7 @@ export interface BlueGreenServiceArgs {
   /** The service's entry of `platform:services` (validated). */
   readonly service: ServiceConfig;
   /** Namespace the service runs in; it must carry the pod-readiness-gate-inject label. */
-  readonly namespace: pulumi.Input<string>;
+  readonly namespace: AppNamespace;
   /** Host of the live rules, e.g. `staging.example.com` (the apex in prod). */
   readonly liveHost: string;
   /** Host that reaches the idle color only, e.g. `preview.staging.example.com`. */
@@ -86,7 +87,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
         {
           oidcProviderArn: args.aws.oidcProviderArn,
           oidcProviderUrl: args.aws.oidcProviderUrl,
-          namespace: "apps",
+          namespace: args.namespace.plainName,
           serviceAccount: svc.name,
           inlinePolicies: args.aws.policies,
           description: `Pods of service ${svc.name}`,
@@ -99,7 +100,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
       {
         metadata: {
           name: svc.name,
-          namespace: args.namespace,
+          namespace: args.namespace.name,
           labels,
           annotations: roleArn !== undefined ? { "eks.amazonaws.com/role-arn": roleArn } : {},
         },
@@ -195,7 +196,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
       const deployment = new k8s.apps.v1.Deployment(
         `${name}-${color}`,
         {
-          metadata: { name: colorName(svc.name, color), namespace: args.namespace, labels: colorLabels(color) },
+          metadata: { name: colorName(svc.name, color), namespace: args.namespace.name, labels: colorLabels(color) },
           spec: {
             // Set to the HPA minimum: Pulumi only re-applies a Deployment when its spec changes,
             // which for a color happens only while it is idle (promotion stages into the idle
@@ -218,7 +219,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
         {
           metadata: {
             name: colorName(svc.name, color),
-            namespace: args.namespace,
+            namespace: args.namespace.name,
             labels: colorLabels(color),
             annotations: {
               "alb.ingress.kubernetes.io/healthcheck-path": svc.healthPath,
@@ -241,7 +242,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
       new k8s.policy.v1.PodDisruptionBudget(
         `${name}-${color}`,
         {
-          metadata: { name: colorName(svc.name, color), namespace: args.namespace, labels: colorLabels(color) },
+          metadata: { name: colorName(svc.name, color), namespace: args.namespace.name, labels: colorLabels(color) },
           spec: { maxUnavailable: 1, selector: { matchLabels: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: color } } },
         },
         { parent: this },
@@ -251,7 +252,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
         new k8s.autoscaling.v2.HorizontalPodAutoscaler(
           `${name}-${color}`,
           {
-            metadata: { name: colorName(svc.name, color), namespace: args.namespace, labels: colorLabels(color) },
+            metadata: { name: colorName(svc.name, color), namespace: args.namespace.name, labels: colorLabels(color) },
             spec: {
               scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
               minReplicas: svc.autoscaling.minReplicas,
@@ -275,7 +276,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
     this.activeService = new k8s.core.v1.Service(
       `${name}-active`,
       {
-        metadata: { name: svc.name, namespace: args.namespace, labels },
+        metadata: { name: svc.name, namespace: args.namespace.name, labels },
         spec: {
           type: "ClusterIP",
           selector: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: active },
@@ -292,7 +293,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
       {
         metadata: {
           name: svc.name,
-          namespace: args.namespace,
+          namespace: args.namespace.name,
           labels,
           annotations: {
             ...args.ingressGroupAnnotations,

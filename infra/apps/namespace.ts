@@ -1,6 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
+export { APPS_NAMESPACE } from "../lib/bluegreen";
+
 export type PodSecurityLevel = "restricted" | "baseline" | "privileged";
 
 export interface AppNamespaceArgs {
@@ -18,7 +20,10 @@ export interface AppNamespaceArgs {
 
 /** A namespace with its Pod Security admission level and the ALB readiness-gate label. */
 export class AppNamespace extends pulumi.ComponentResource {
+  /** The namespace's name as an Output: use it in objects so they wait for the namespace. */
   readonly name: pulumi.Output<string>;
+  /** The same name as a plain string, for values needed at plan time (IRSA trust subjects). */
+  readonly plainName: string;
 
   constructor(name: string, args: AppNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:apps:AppNamespace", name, {}, opts);
@@ -34,6 +39,7 @@ export class AppNamespace extends pulumi.ComponentResource {
     }
     const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: args.name, labels } }, { parent: this });
     this.name = ns.metadata.name;
+    this.plainName = args.name;
     this.registerOutputs({ name: this.name });
   }
 }

@@ -225,7 +225,7 @@ export function checkSecrets(stack: string, present: ReadonlyArray<{ key: Secret
         problem: "is stored in plain text in the stack file",
         fix: `store it encrypted: pulumi config rm ${fullKey} && pulumi config set --secret ${fullKey} <url>`,
       });
-    } else if (!/^https:\/\/(discord\.com|discordapp\.com)\/api\/webhooks\/\d+\/[\w-]+$/.test(p.value) && p.value !== "mock-secret-value") {
+    } else if (!/^https:\/\/(discord\.com|discordapp\.com)\/api\/webhooks\/\d+\/[\w-]+$/.test(p.value)) {
       problems.push({
         key: fullKey,
         value: "[redacted]",

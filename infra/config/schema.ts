@@ -204,6 +204,17 @@ const observability = z.strictObject({
 });
 export type ObservabilityConfig = z.infer<typeof observability>;
 
+/**
+ * The driver's HTTP health gate (automation/health.ts): N consecutive successes, each within a
+ * latency bound, before a deadline. Declared here so the stack file is validated in one place.
+ */
+export const healthGateSchema = z.strictObject({
+  successes: z.number().int().min(1).max(100).optional(),
+  latencyMs: z.number().int().min(10).max(60_000).optional(),
+  timeoutSeconds: z.number().int().min(1).max(3_600).optional(),
+  intervalMs: z.number().int().min(0).max(60_000).optional(),
+});
+
 export const platformSchema = z.strictObject({
   environment: z.string(),
   availabilityZones: z.array(z.string().regex(AZ)).min(1),
@@ -279,6 +290,7 @@ export const platformSchema = z.strictObject({
   observability,
   services: z.array(service),
   releases: z.record(z.string().regex(DNS_LABEL), release),
+  healthGate: healthGateSchema,
   edge,
   waf,
   argocd,

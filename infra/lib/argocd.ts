@@ -3,8 +3,9 @@
  * `Application` manifests. No Pulumi imports; tested table-driven (test/argocd.test.ts).
  */
 
-/** Namespace of the blue/green services (infra/apps): Pulumi owns everything in it. */
-export const APPS_NAMESPACE = "apps";
+import { APPS_NAMESPACE } from "./bluegreen";
+
+export { APPS_NAMESPACE };
 
 /** Namespace ArgoCD itself runs in; Applications must be created here. */
 export const ARGOCD_NAMESPACE = "argocd";

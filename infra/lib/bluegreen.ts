@@ -4,6 +4,9 @@
  */
 import type { Color } from "../config/schema";
 
+/** The namespace the blue/green services run in; Pulumi owns it, ArgoCD may never target it. */
+export const APPS_NAMESPACE = "apps";
+
 export const COLOR_LIST: readonly Color[] = ["blue", "green"];
 
 export function idleColor(active: Color): Color {
