@@ -74,6 +74,8 @@ export interface RuleContext {
   readonly settings: RuleSettings;
   /** The documented exception covering `resource`, if any (only `exceptionAware` rules need it). */
   exceptionFor(resource: Pick<PolicyResource, "type" | "name">): RuleException | undefined;
+  /** Records that an exception let `resource` pass, so the offline plan lists it (exceptionAware rules). */
+  recordExemption(resource: Pick<PolicyResource, "type" | "name">, exception: RuleException): void;
 }
 
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
@@ -209,11 +211,14 @@ export function exceptionMatches(exception: RuleException, resource: Pick<Policy
   return pattern.includes("::") ? globMatch(pattern, `${resource.type}::${resource.name}`) : globMatch(pattern, resource.name);
 }
 
-function contextFor(environment: Environment, settings: RuleSettings): RuleContext {
+function contextFor(rule: Rule, environment: Environment, settings: RuleSettings, used: Exemption[]): RuleContext {
   return {
     environment,
     settings,
     exceptionFor: (resource) => settings.exceptions.find((e) => exceptionMatches(e, resource)),
+    recordExemption: (resource, exception) => {
+      used.push({ policy: rule.name, resource: { type: resource.type, name: resource.name }, exception });
+    },
   };
 }
 
@@ -229,9 +234,9 @@ export interface RuleOutcome {
   readonly exempted: readonly Exemption[];
 }
 
-function settle(rule: Rule, findings: readonly Finding[], ctx: RuleContext): RuleOutcome {
+function settle(rule: Rule, findings: readonly Finding[], ctx: RuleContext, used: readonly Exemption[]): RuleOutcome {
   const reported: Array<{ message: string; resource?: Pick<PolicyResource, "type" | "name" | "urn"> }> = [];
-  const exempted: Exemption[] = [];
+  const exempted: Exemption[] = [...used];
   for (const f of findings) {
     const exception = rule.exceptionAware || f.resource === undefined ? undefined : ctx.exceptionFor(f.resource);
     if (exception !== undefined && f.resource !== undefined) {
@@ -248,13 +253,11 @@ export function applyResourceRule(rule: ResourceRule, resource: PolicyResource, 
   if (!rule.resourceTypes.includes(resource.type) || !appliesIn(rule, environment)) {
     return { reported: [], exempted: [] };
   }
-  const ctx = contextFor(environment, settings);
+  const used: Exemption[] = [];
+  const ctx = contextFor(rule, environment, settings, used);
   const where = { type: resource.type, name: resource.name, urn: resource.urn };
-  return settle(
-    rule,
-    rule.check(resource, ctx).map((f) => ({ ...f, resource: f.resource ?? where })),
-    ctx,
-  );
+  const findings = rule.check(resource, ctx).map((f) => ({ ...f, resource: f.resource ?? where }));
+  return settle(rule, findings, ctx, used);
 }
 
 /** Runs a stack rule over every resource of the stack. */
@@ -262,12 +265,14 @@ export function applyStackRule(rule: StackRule, resources: readonly PolicyResour
   if (!appliesIn(rule, environment)) {
     return { reported: [], exempted: [] };
   }
-  const ctx = contextFor(environment, settings);
-  return settle(rule, rule.check(resources, ctx), ctx);
+  const used: Exemption[] = [];
+  const ctx = contextFor(rule, environment, settings, used);
+  const findings = rule.check(resources, ctx);
+  return settle(rule, findings, ctx, used);
 }
 
 /** The description CrossGuard shows above every message of the rule. */
-export function describe(rule: Rule): string {
+export function describeRule(rule: Rule): string {
   const ids = rule.scannerIds.length > 0 ? ` [${rule.scannerIds.join(", ")}]` : "";
   return `${rule.description}${ids}`;
 }

@@ -12,7 +12,8 @@ import { buildPolicies } from "./pack";
 
 new PolicyPack("platform", {
   description: "Security and operability rules of the platform's AWS and Kubernetes resources, enforced per environment.",
-  // Without a config file every rule blocks; the config files lower test to advisory.
+  // Each rule carries its own default (mandatory, except the advisory Prometheus-on-EFS report);
+  // the per-stack config files set the levels actually used (test: advisory).
   enforcementLevel: "mandatory",
   policies: buildPolicies(),
 });

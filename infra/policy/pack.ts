@@ -15,7 +15,7 @@ import type {
 import {
   applyResourceRule,
   applyStackRule,
-  describe,
+  describeRule,
   environmentOf,
   PolicyResource,
   resolveSettings,
@@ -40,7 +40,7 @@ function report(outcome: RuleOutcome, reportViolation: ReportViolation, urnOf: (
 function common(rule: Rule): Omit<ResourceValidationPolicy, "validateResource"> {
   return {
     name: rule.name,
-    description: describe(rule),
+    description: describeRule(rule),
     enforcementLevel: rule.enforcementLevel,
     severity: rule.severity,
     url: rule.docs,

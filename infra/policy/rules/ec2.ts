@@ -54,9 +54,13 @@ export const ec2ImdsHopLimit: ResourceRule = {
       return [];
     }
     const hops = num(options["httpPutResponseHopLimit"]);
+    if (hops !== undefined && hops <= 1) {
+      return [];
+    }
     const exception = ctx.exceptionFor(r);
     const allowed = exception === undefined ? 1 : Math.min(exception.maxHopLimit ?? MAX_EXCEPTION_HOP_LIMIT, MAX_EXCEPTION_HOP_LIMIT);
-    if (hops !== undefined && hops <= allowed) {
+    if (hops !== undefined && hops <= allowed && exception !== undefined) {
+      ctx.recordExemption(r, exception);
       return [];
     }
     return [

@@ -348,12 +348,13 @@ export const wafAlbAssociation: StackRule = {
     }
     for (const alb of albIngresses(resources).filter((i) => i.scheme === "internet-facing")) {
       const arn = alb.wafAclArn;
+      // "none" is the controller's sentinel for "disassociate any WebACL".
       // The annotation may still be unknown in a preview; the Ingress's metadata then depends on the ACL.
       const refs =
-        arn === undefined
+        arn === undefined || arn === "none"
           ? []
           : [{ label: arn, is: (acl: PolicyResource) => refersTo(arn, acl) || (acl.urn !== undefined && (alb.ingress.propertyDependencies?.["metadata"] ?? []).includes(acl.urn)) }];
-      verify(where(alb.ingress), refs, `no ${ALB_ANNOTATION}wafv2-acl-arn on the Ingress${alb.group === undefined ? "" : ` or its group ${alb.group}`}`);
+      verify(where(alb.ingress), refs, arn === "none" ? `${ALB_ANNOTATION}wafv2-acl-arn is "none"` : `no ${ALB_ANNOTATION}wafv2-acl-arn on the Ingress${alb.group === undefined ? "" : ` or its group ${alb.group}`}`);
     }
     return findings;
   },

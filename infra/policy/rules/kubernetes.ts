@@ -61,7 +61,7 @@ export const k8sPodSecurityRestricted: ResourceRule = {
   description:
     "Workloads outside the documented privileged namespaces meet the restricted Pod Security profile, and only those namespaces may be labelled privileged.",
   docs: "https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted",
-  scannerIds: ["CKV_K8S_20", "CKV_K8S_23", "CKV_K8S_28", "CKV_K8S_31", "CKV_K8S_37", "CKV_K8S_16"],
+  scannerIds: ["CKV_K8S_16", "CKV_K8S_17", "CKV_K8S_18", "CKV_K8S_19", "CKV_K8S_20", "CKV_K8S_23", "CKV_K8S_28", "CKV_K8S_31", "CKV_K8S_37"],
   enforcementLevel: "mandatory",
   severity: "high",
   resourceTypes: [...WORKLOAD_TYPES, NAMESPACE],

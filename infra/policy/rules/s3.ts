@@ -117,7 +117,7 @@ export const s3BucketVersioning: StackRule = {
       .map((b) => ({
         resource: where(b),
         problem: "versioning is not Enabled, so an overwritten or deleted object is gone",
-        fix: 'declare an aws.s3.BucketVersioning for it with versioningConfiguration.status "Enabled" (platform:imagesBucket.versioning) and expire noncurrent versions with a lifecycle rule',
+        fix: 'declare an aws.s3.BucketVersioning for it with versioningConfiguration.status "Enabled" (the images bucket: platform:imagesBucket.versioning) and expire noncurrent versions with a lifecycle rule',
       })),
 };
 
