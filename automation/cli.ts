@@ -396,7 +396,7 @@ export function resolvePolicy(repoRoot: string, stack: string, env: NodeJS.Proce
   let packs = [...req.policyPacks];
   if (packs.length === 0) {
     const fromEnv = env["PLATFORM_POLICY_PACK"];
-    const dflt = path.join(repoRoot, "policy");
+    const dflt = path.join(repoRoot, "infra", "policy");
     if (fromEnv !== undefined && fromEnv !== "") {
       packs = [fromEnv];
     } else if (fs.existsSync(path.join(dflt, "PulumiPolicy.yaml"))) {

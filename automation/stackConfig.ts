@@ -164,7 +164,9 @@ export function parseOutputs(outputs: Record<string, unknown>): StackOutputs {
       services.set(parsed.data.name, parsed.data);
     }
   }
-  const clusterName = outputs["clusterName"];
+  // `cluster.name` is the EKS cluster's name (absent in the test environment, which has none).
+  const cluster = outputs["cluster"];
+  const clusterName = cluster !== null && typeof cluster === "object" ? (cluster as Record<string, unknown>)["name"] : undefined;
   return { services, clusterName: typeof clusterName === "string" ? clusterName : undefined };
 }
 

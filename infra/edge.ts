@@ -41,6 +41,11 @@ export interface EdgeArgs {
   readonly accessLogExpirationDays?: number;
   /** Let `pulumi destroy` delete the log bucket with its logs (disposable stacks only). Default: false. */
   readonly forceDestroyLogs?: boolean;
+  /**
+   * Version the access-log bucket, so a deleted or overwritten log survives for the expiration
+   * period (evidence after an incident). Default: false; prod turns it on.
+   */
+  readonly accessLogVersioning?: boolean;
   /** Route 53 health check of the live host, with a CloudWatch alarm. Default: none. */
   readonly healthCheck?: EdgeHealthCheck;
 }
@@ -103,12 +108,19 @@ export class Edge extends pulumi.ComponentResource {
       { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
       { parent: this },
     );
+    const versioning = args.accessLogVersioning ?? false;
+    if (versioning) {
+      new aws.s3.BucketVersioning(`${name}-alb-logs`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, { parent: this });
+    }
     new aws.s3.BucketLifecycleConfiguration(
       `${name}-alb-logs`,
       {
         bucket: bucket.id,
         rules: [
           { id: "expire-access-logs", status: "Enabled", filter: {}, expiration: { days: expirationDays } },
+          ...(versioning
+            ? [{ id: "expire-noncurrent-logs", status: "Enabled", filter: {}, noncurrentVersionExpiration: { noncurrentDays: expirationDays } }]
+            : []),
           { id: "abort-incomplete-multipart-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
         ],
       },

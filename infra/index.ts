@@ -166,6 +166,7 @@ if (cluster !== undefined) {
       deletionProtection: cfg.edge.deletionProtection,
       idleTimeoutSeconds: cfg.edge.idleTimeoutSeconds,
       accessLogExpirationDays: cfg.edge.accessLogExpirationDays,
+      accessLogVersioning: prod,
       healthCheck:
         cfg.edge.healthCheck && first !== undefined ? { path: new URL(healthUrl(hosts.live, first.paths, first.healthPath)).pathname } : undefined,
     },
@@ -314,45 +315,56 @@ const lottery = cfg.api.enabled
     )
   : undefined;
 
+// Outputs are grouped by concern; a group's fields are undefined where the stack lacks the
+// feature (a top-level undefined output would only produce a warning on every run).
 export const environment = env;
-export const vpcId = network.vpcId;
-export const publicSubnetIds = network.publicSubnetIds;
-export const privateSubnetIds = network.privateSubnetIds;
-export const clusterName = cluster?.name;
-export const kubeconfig = cluster?.kubeconfig;
-export const nodeGroupNames = cluster?.nodeGroupNames;
-export const repositoryUrls = registry.repositoryUrls;
-export const imagesBucketName = images?.bucketName;
-export const databaseEndpoint = database?.endpoint;
-export const databaseName = database?.databaseName;
-export const databaseMasterSecretArn = database?.masterUserSecretArn;
-export const bastionAsgName = bastion?.asgName;
-export const databaseTunnelCommand = bastion?.databaseTunnelCommand;
-export const apiUrl = lottery?.url;
 export const url = testHost?.url ?? `https://${hosts.live}`;
-export const liveHost = hosts.live;
-export const previewHost = cluster !== undefined ? hosts.preview : undefined;
-export const testHostInstanceId = testHost?.instanceId;
+const hostNames = { live: hosts.live, ...(cluster !== undefined ? { preview: hosts.preview } : {}) };
+/** The blue/green state the automation driver reads (automation/stackConfig.ts `parseOutputs`). */
 export const services = cfg.services.map((s) => ({
   name: s.name,
   active: s.active,
   blue: { image: s.blue.image },
   green: { image: s.green.image },
   healthPath: s.healthPath,
-  namespace: cluster !== undefined ? APPS_NAMESPACE : undefined,
+  ...(cluster !== undefined ? { namespace: APPS_NAMESPACE, previewHealthUrl: healthUrl(hosts.preview, s.paths, s.healthPath) } : {}),
   liveHealthUrl: healthUrl(hosts.live, s.paths, s.healthPath),
-  previewHealthUrl: cluster !== undefined ? healthUrl(hosts.preview, s.paths, s.healthPath) : undefined,
 }));
+/** The promotion record (`platform:releases`), so `pulumi stack output` shows what was verified here. */
 export const releases = cfg.releases;
-export const albDnsName = alb?.dnsName;
-export const albAccessLogBucket = edge?.accessLogBucket;
-export const certificateArn = edge?.certificateArn;
-export const webAclArn = waf?.arn;
-export const argocdAdminPassword = argocd?.adminPassword;
-export const argocdUrl = argocd?.url;
-export const efsFileSystemId = observability.efsFileSystemId;
-export const grafanaPortForwardCommand = observability.grafanaPortForwardCommand;
-export const grafanaAdminSecret = observability.grafanaAdminSecret;
-export const prometheusUrl = observability.prometheusUrl;
-export const opensearchEndpoint = observability.opensearchEndpoint;
-export const logDashboardsUrl = observability.logDashboardsUrl;
+const networkInfo = { vpcId: network.vpcId, publicSubnetIds: network.publicSubnetIds, privateSubnetIds: network.privateSubnetIds };
+const registryInfo = { repositoryUrls: registry.repositoryUrls, imagesBucket: images?.bucketName };
+const databaseInfo = {
+  endpoint: database?.endpoint,
+  name: database?.databaseName,
+  masterSecretArn: database?.masterUserSecretArn,
+  bastionAsgName: bastion?.asgName,
+  tunnelCommand: bastion?.databaseTunnelCommand,
+};
+const clusterInfo = { name: cluster?.name, kubeconfig: cluster?.kubeconfig, nodeGroupNames: cluster?.nodeGroupNames };
+const edgeInfo = {
+  albDnsName: alb?.dnsName,
+  accessLogBucket: edge?.accessLogBucket,
+  certificateArn: edge?.certificateArn,
+  webAclArn: waf?.arn,
+  testHostInstanceId: testHost?.instanceId,
+  apiUrl: lottery?.url,
+};
+const observabilityInfo = {
+  efsFileSystemId: observability.efsFileSystemId,
+  grafanaPortForwardCommand: observability.grafanaPortForwardCommand,
+  grafanaAdminSecret: observability.grafanaAdminSecret,
+  prometheusUrl: observability.prometheusUrl,
+  opensearchEndpoint: observability.opensearchEndpoint,
+  logDashboardsUrl: observability.logDashboardsUrl,
+};
+export const gitops = { argocdUrl: argocd?.url, argocdAdminPassword: argocd?.adminPassword };
+export {
+  hostNames as hosts,
+  networkInfo as network,
+  registryInfo as registry,
+  databaseInfo as database,
+  clusterInfo as cluster,
+  edgeInfo as edge,
+  observabilityInfo as observability,
+};

@@ -20,6 +20,8 @@ export interface DeclaredResource {
   /** Provider reference (`urn::id`), when one was passed or inherited. */
   readonly provider?: string;
   readonly custom: boolean;
+  /** Type of the parent resource (from the URN the mock monitor minted), e.g. `platform:data:Database`. */
+  readonly parentType?: string;
 }
 
 export interface MockContext {

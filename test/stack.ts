@@ -69,6 +69,28 @@ function clearProgramModules(): void {
 }
 
 /**
+ * Adds each resource's parent type, read from the URNs the mock monitor minted
+ * (`urn:pulumi:<stack>::<project>::<parentType>$<type>::<name>`).
+ */
+function withParents(resources: readonly DeclaredResource[]): DeclaredResource[] {
+  const monitor = pulumi.runtime.getMonitor() as unknown as { resources?: Map<string, { urn: string }> } | undefined;
+  const parents = new Map<string, string>();
+  for (const urn of monitor?.resources?.keys() ?? []) {
+    const parts = urn.split("::");
+    const name = parts.slice(3).join("::");
+    const chain = (parts[2] ?? "").split("$");
+    const type = chain[chain.length - 1];
+    if (chain.length > 1) {
+      parents.set(`${type}::${name}`, chain[chain.length - 2]);
+    }
+  }
+  return resources.map((r) => {
+    const parentType = parents.get(`${r.type}::${r.name}`);
+    return parentType !== undefined ? { ...r, parentType } : r;
+  });
+}
+
+/**
  * Runs `program` under fresh mocks with `config` as the stack's config and returns what it
  * declared. `program` is called after `setMocks`, so it may import the program's modules.
  */
@@ -105,14 +127,15 @@ export async function settleProgram(
     }
   });
   await waitForRegistrations();
+  const resources = withParents(mocks.resources);
   if (programError !== undefined) {
-    return { error: programError, evaluation: { stack, resources: [...mocks.resources], outputs: {}, invokes: [...mocks.invokes] } };
+    return { error: programError, evaluation: { stack, resources, outputs: {}, invokes: [...mocks.invokes] } };
   }
   const outputs: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(exported ?? {})) {
     outputs[k] = await awaitOutput(v as pulumi.Input<unknown>);
   }
-  return { evaluation: { stack, resources: [...mocks.resources], outputs, invokes: [...mocks.invokes] } };
+  return { evaluation: { stack, resources, outputs, invokes: [...mocks.invokes] } };
 }
 
 /**

@@ -314,7 +314,7 @@ export class MemoryStack implements PlatformStack {
     const base = this.opts.baseUrl.replace(/\/$/, "");
     return {
       environment: this.opts.environment,
-      clusterName: this.blueGreen ? `${this.name}-cluster` : undefined,
+      cluster: this.blueGreen ? { name: `${this.name}-cluster` } : undefined,
       services: this.deployed().map((s) => ({
         name: s.name,
         active: s.active,
