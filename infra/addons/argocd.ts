@@ -4,6 +4,8 @@ import * as random from "@pulumi/random";
 import { AppNamespace } from "../apps/namespace";
 import { APPS_NAMESPACE, ARGOCD_NAMESPACE, applicationManifest, applicationOwnershipProblems } from "../lib/argocd";
 import type { ArgoCdApplicationSpec } from "../lib/argocd";
+import { withDefaults } from "../lib/defaults";
+import { pinnedRelease } from "./helm";
 
 export { APPS_NAMESPACE, applicationOwnershipProblems, argoCdProblems } from "../lib/argocd";
 export type { ArgoCdApplicationSpec } from "../lib/argocd";
@@ -98,11 +100,6 @@ export const defaults = {
   release: "argocd",
 };
 
-/** `{ ...defaults, ...props }` where a prop explicitly set to `undefined` keeps the default. */
-function withDefaults<D extends object, P extends object>(base: D, props: P): D & P {
-  const defined = Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined));
-  return { ...base, ...defined } as D & P;
-}
 
 /**
  * Argo CD in its own `argocd` namespace (PodSecurity restricted), with Applications declared from
@@ -192,18 +189,7 @@ export class ArgoCd extends pulumi.ComponentResource {
       },
     };
 
-    this.release = new k8s.helm.v3.Release(
-      `${name}-release`,
-      {
-        name: p.release,
-        chart: p.chart,
-        version: p.version,
-        repositoryOpts: { repo: p.repository },
-        namespace: ARGOCD_NAMESPACE,
-        values,
-      },
-      { ...k8sOpts, dependsOn: [namespace] },
-    );
+    this.release = pinnedRelease(name, p, ARGOCD_NAMESPACE, values, { ...k8sOpts, dependsOn: [namespace] });
 
     if (expose !== undefined) {
       const serviceName = "argocd-server";

@@ -3,6 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Cluster } from "../cluster";
 import type { ResourceRequirements } from "./clusterAutoscaler";
 import controllerPolicy from "./policies/aws-load-balancer-controller-v2.12.0.iam_policy.json";
+import { withDefaults } from "../lib/defaults";
+import { pinnedRelease } from "./helm";
 
 /**
  * The controller's published IAM policy for exactly the controller version the pinned chart runs
@@ -78,11 +80,6 @@ export const defaults = {
   } satisfies ResourceRequirements,
 };
 
-/** `{ ...defaults, ...props }` where a prop explicitly set to `undefined` keeps the default. */
-function withDefaults<D extends object, P extends object>(base: D, props: P): D & P {
-  const defined = Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined));
-  return { ...base, ...defined } as D & P;
-}
 
 /**
  * The AWS Load Balancer Controller: turns the stack's Ingresses (one IngressGroup, one ALB) into
@@ -168,20 +165,8 @@ export class AwsLoadBalancerController extends pulumi.ComponentResource {
         : [],
     };
 
-    this.release = new k8s.helm.v3.Release(
-      `${name}-release`,
-      {
-        // A fixed release name keeps the chart's object names (Deployment, webhook Service) stable.
-        name: p.release,
-        chart: p.chart,
-        version: p.version,
-        repositoryOpts: { repo: p.repository },
-        namespace: p.namespace,
-        values,
-      },
-      // dependsOn the role component: its inline policy must be attached before the first reconcile.
-      { provider: cluster.provider, parent: this, dependsOn: [role] },
-    );
+    // dependsOn the role component: its inline policy must be attached before the first reconcile.
+    this.release = pinnedRelease(name, p, p.namespace, values, { provider: cluster.provider, parent: this, dependsOn: [role] });
     this.roleArn = role.roleArn;
     this.ingressClassName = values.ingressClass;
 

@@ -2,6 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Cluster } from "../cluster";
+import { withDefaults } from "../lib/defaults";
+import { pinnedRelease } from "./helm";
 
 /** Container resources as the chart takes them. */
 export type ResourceRequirements = {
@@ -75,11 +77,6 @@ export const defaults = {
   } as Record<string, string | number | boolean>,
 };
 
-/** `{ ...defaults, ...props }` where a prop explicitly set to `undefined` keeps the default. */
-function withDefaults<D extends object, P extends object>(base: D, props: P): D & P {
-  const defined = Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined));
-  return { ...base, ...defined } as D & P;
-}
 
 /**
  * Kubernetes Cluster Autoscaler for the cluster's managed node groups: discovers the node
@@ -188,20 +185,8 @@ export class ClusterAutoscaler extends pulumi.ComponentResource {
       priorityClassName: "system-cluster-critical",
     };
 
-    this.release = new k8s.helm.v3.Release(
-      `${name}-release`,
-      {
-        // A fixed release name keeps the chart's object names (Deployment, ServiceAccount) stable.
-        name: p.release,
-        chart: p.chart,
-        version: p.version,
-        repositoryOpts: { repo: p.repository },
-        namespace: p.namespace,
-        values,
-      },
-      // dependsOn the role component: its inline policy must be attached before the pod's first AWS call.
-      { provider: cluster.provider, parent: this, dependsOn: [role] },
-    );
+    // dependsOn the role component: its inline policy must be attached before the pod's first AWS call.
+    this.release = pinnedRelease(name, p, p.namespace, values, { provider: cluster.provider, parent: this, dependsOn: [role] });
     this.roleArn = role.roleArn;
 
     this.registerOutputs({ roleArn: this.roleArn, releaseStatus: this.release.status });

@@ -2,6 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Cluster } from "../cluster";
+import { withDefaults } from "../lib/defaults";
+import { irsaManagedAddon } from "./eksAddon";
 
 export interface EbsCsiDriverProps {
   /** The cluster to install into (its name, Kubernetes version, OIDC provider and k8s provider are used). */
@@ -23,11 +25,6 @@ export const defaults = {
   serviceAccountName: "ebs-csi-controller-sa",
 };
 
-/** `{ ...defaults, ...props }` where a prop explicitly set to `undefined` keeps the default. */
-function withDefaults<D extends object, P extends object>(base: D, props: P): D & P {
-  const defined = Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined));
-  return { ...base, ...defined } as D & P;
-}
 
 /**
  * The Amazon EBS CSI driver as an EKS managed add-on with its own IRSA role, and an encrypted
@@ -45,39 +42,22 @@ export class EbsCsiDriver extends pulumi.ComponentResource {
 
     const p = withDefaults(defaults, props);
     const cluster = props.cluster;
-    const partition = aws.getPartitionOutput({}, { parent: this }).partition;
-
-    const role = cluster.irsaRole(
-      `${name}-irsa`,
+    const { addon, roleArn } = irsaManagedAddon(
+      name,
+      cluster,
       {
+        addonName: "aws-ebs-csi-driver",
+        addonVersion: p.addonVersion,
         namespace: p.namespace,
         serviceAccount: p.serviceAccountName,
-        description: `EBS CSI controller of EKS cluster ${cluster.clusterName}`,
         // AWS's policy for the driver: volume and snapshot writes are conditioned on the tags the driver sets.
-        managedPolicyArns: { ebs: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy` },
+        managedPolicy: "AmazonEBSCSIDriverPolicy",
+        policyKey: "ebs",
+        description: `EBS CSI controller of EKS cluster ${cluster.clusterName}`,
       },
-      { parent: this },
+      this,
     );
-
-    const addonVersion =
-      p.addonVersion ??
-      aws.eks
-        .getAddonVersionOutput({ addonName: "aws-ebs-csi-driver", kubernetesVersion: cluster.version, mostRecent: false }, { parent: this })
-        .apply((v) => v.version);
-
-    this.addon = new aws.eks.Addon(
-      `${name}-addon`,
-      {
-        // Waits for the node groups: the add-on is ACTIVE only once its pods run.
-        clusterName: pulumi.all([cluster.name, cluster.nodeGroupNames]).apply(([clusterName]) => clusterName),
-        addonName: "aws-ebs-csi-driver",
-        addonVersion,
-        serviceAccountRoleArn: role.roleArn,
-        resolveConflictsOnCreate: "OVERWRITE",
-        resolveConflictsOnUpdate: "OVERWRITE",
-      },
-      { parent: this, dependsOn: [role] },
-    );
+    this.addon = addon;
 
     const storageClass = new k8s.storage.v1.StorageClass(
       `${name}-storage-class`,
@@ -99,7 +79,7 @@ export class EbsCsiDriver extends pulumi.ComponentResource {
       { provider: cluster.provider, parent: this },
     );
 
-    this.roleArn = role.roleArn;
+    this.roleArn = roleArn;
     this.storageClassName = pulumi.all([storageClass.metadata.name, this.addon.id]).apply(([className]) => className);
 
     this.registerOutputs({ roleArn: this.roleArn, storageClassName: this.storageClassName });

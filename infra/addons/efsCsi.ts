@@ -2,6 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Cluster } from "../cluster";
+import { withDefaults } from "../lib/defaults";
+import { irsaManagedAddon } from "./eksAddon";
 
 export interface EfsCsiDriverProps {
   /** The cluster to install into (its name, Kubernetes version, OIDC provider and k8s provider are used). */
@@ -59,11 +61,6 @@ export const defaults = {
   serviceAccountName: "efs-csi-controller-sa",
 };
 
-/** `{ ...defaults, ...props }` where a prop explicitly set to `undefined` keeps the default. */
-function withDefaults<D extends object, P extends object>(base: D, props: P): D & P {
-  const defined = Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined));
-  return { ...base, ...defined } as D & P;
-}
 
 /**
  * The Amazon EFS CSI driver as an EKS managed add-on (AWS patches it; its controller gets AWS
@@ -82,42 +79,23 @@ export class EfsCsiDriver extends pulumi.ComponentResource {
 
     const p = withDefaults(defaults, props);
     const cluster = props.cluster;
-    const partition = aws.getPartitionOutput({}, { parent: this }).partition;
-
-    const role = cluster.irsaRole(
-      `${name}-irsa`,
+    const { addon, roleArn } = irsaManagedAddon(
+      name,
+      cluster,
       {
+        addonName: "aws-efs-csi-driver",
+        addonVersion: p.addonVersion,
         namespace: p.namespace,
         serviceAccount: p.serviceAccountName,
-        description: `EFS CSI controller of EKS cluster ${cluster.clusterName}`,
         // AWS's policy for the driver: access point create/delete is limited to file systems and
         // access points tagged by the driver (efs.csi.aws.com/cluster), describe calls are read-only.
-        managedPolicyArns: { efs: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy` },
+        managedPolicy: "AmazonEFSCSIDriverPolicy",
+        policyKey: "efs",
+        description: `EFS CSI controller of EKS cluster ${cluster.clusterName}`,
       },
-      { parent: this },
+      this,
     );
-
-    const addonVersion =
-      p.addonVersion ??
-      aws.eks
-        .getAddonVersionOutput({ addonName: "aws-efs-csi-driver", kubernetesVersion: cluster.version, mostRecent: false }, { parent: this })
-        .apply((v) => v.version);
-
-    this.addon = new aws.eks.Addon(
-      `${name}-addon`,
-      {
-        // The node group names carry the dependency on the nodes: EKS reports the add-on ACTIVE
-        // only once its pods run, so creating it on a cluster without nodes times out.
-        clusterName: pulumi.all([cluster.name, cluster.nodeGroupNames]).apply(([clusterName]) => clusterName),
-        addonName: "aws-efs-csi-driver",
-        addonVersion,
-        serviceAccountRoleArn: role.roleArn,
-        resolveConflictsOnCreate: "OVERWRITE",
-        resolveConflictsOnUpdate: "OVERWRITE",
-      },
-      // dependsOn the role component: its policy attachment must exist before the controller's first call.
-      { parent: this, dependsOn: [role] },
-    );
+    this.addon = addon;
 
     const storageClass = new k8s.storage.v1.StorageClass(
       `${name}-storage-class`,
@@ -140,7 +118,7 @@ export class EfsCsiDriver extends pulumi.ComponentResource {
       { provider: cluster.provider, parent: this },
     );
 
-    this.roleArn = role.roleArn;
+    this.roleArn = roleArn;
     this.storageClassName = pulumi.all([storageClass.metadata.name, this.addon.id]).apply(([className]) => className);
 
     this.registerOutputs({ roleArn: this.roleArn, storageClassName: this.storageClassName, addonVersion: this.addon.addonVersion });

@@ -2,6 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Cluster } from "../cluster";
 import type { ResourceRequirements } from "./clusterAutoscaler";
+import { withDefaults } from "../lib/defaults";
+import { pinnedRelease } from "./helm";
 
 /** The chart values this add-on sets (kubernetes-sigs/metrics-server `charts/metrics-server/values.yaml`). */
 export type MetricsServerValues = {
@@ -49,11 +51,6 @@ export const defaults = {
   } satisfies ResourceRequirements,
 };
 
-/** `{ ...defaults, ...props }` where a prop explicitly set to `undefined` keeps the default. */
-function withDefaults<D extends object, P extends object>(base: D, props: P): D & P {
-  const defined = Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined));
-  return { ...base, ...defined } as D & P;
-}
 
 /**
  * Kubernetes Metrics Server: the `metrics.k8s.io` API that HorizontalPodAutoscalers and
@@ -93,19 +90,7 @@ export class MetricsServer extends pulumi.ComponentResource {
       priorityClassName: "system-cluster-critical",
     };
 
-    this.release = new k8s.helm.v3.Release(
-      `${name}-release`,
-      {
-        // A fixed release name keeps the chart's object names (and the APIService's target) stable.
-        name: p.release,
-        chart: p.chart,
-        version: p.version,
-        repositoryOpts: { repo: p.repository },
-        namespace: p.namespace,
-        values,
-      },
-      { provider: props.cluster.provider, parent: this },
-    );
+    this.release = pinnedRelease(name, p, p.namespace, values, { provider: props.cluster.provider, parent: this });
 
     this.registerOutputs({ releaseStatus: this.release.status });
   }

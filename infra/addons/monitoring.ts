@@ -3,6 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { Cluster } from "../cluster";
 import type { ResourceRequirements } from "./clusterAutoscaler";
+import { withDefaults } from "../lib/defaults";
+import { pinnedRelease } from "./helm";
 
 type Values = Record<string, unknown>;
 
@@ -132,11 +134,6 @@ export const defaults = {
 /** Prometheus' HTTP port on the `kps-prometheus` Service. */
 export const PROMETHEUS_PORT = 9090;
 
-/** `{ ...defaults, ...props }` where a prop explicitly set to `undefined` keeps the default. */
-function withDefaults<D extends object, P extends object>(base: D, props: P): D & P {
-  const defined = Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined));
-  return { ...base, ...defined } as D & P;
-}
 
 /** Pod Security Admission labels: enforce, warn and audit at one level. */
 function podSecurity(level: "restricted" | "privileged"): Record<string, string> {
@@ -384,22 +381,8 @@ export class Monitoring extends pulumi.ComponentResource {
       },
     };
 
-    this.release = new k8s.helm.v3.Release(
-      `${name}-release`,
-      {
-        // A fixed release name: the chart's object names and the CRD ownership annotations depend on it.
-        name: p.release,
-        chart: p.chart,
-        version: p.version,
-        repositoryOpts: { repo: p.repository },
-        namespace: namespace.metadata.name,
-        values,
-        // First install creates and binds three volumes and waits for the StatefulSets.
-        timeout: 900,
-        maxHistory: 10,
-      },
-      k8sOpts,
-    );
+    // First install creates and binds three volumes and waits for the StatefulSets.
+    this.release = pinnedRelease(name, p, namespace.metadata.name, values, k8sOpts, { timeout: 900 });
 
     if (exposed && props.monitoringHost !== undefined && props.ingressGroupName !== undefined) {
       const serviceName = `${p.fullnameOverride}-prometheus`;

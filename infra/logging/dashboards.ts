@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResourceRequirements } from "../addons/clusterAutoscaler";
 import type { Cluster } from "../cluster";
+import { withDefaults } from "../lib/defaults";
 
 /** Port the proxy listens on (its default). */
 export const PROXY_PORT = 8080;
@@ -50,11 +51,6 @@ export const defaults = {
   } satisfies ResourceRequirements,
 };
 
-/** `{ ...defaults, ...props }` where a prop explicitly set to `undefined` keeps the default. */
-function withDefaults<D extends object, P extends object>(base: D, props: P): D & P {
-  const defined = Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined));
-  return { ...base, ...defined } as D & P;
-}
 
 /**
  * OpenSearch Dashboards at `https://<host>/_dashboards` for a list of source CIDRs.

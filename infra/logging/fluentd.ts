@@ -4,6 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResourceRequirements } from "../addons/clusterAutoscaler";
 import type { Cluster } from "../cluster";
+import { withDefaults } from "../lib/defaults";
 
 /** Where file buffers and tail positions live on every node (a hostPath, so they outlive the pod). */
 export const BUFFER_DIR = "/var/log/fluentd-buffers";
@@ -175,11 +176,6 @@ export const defaults = {
   serviceAccountName: "fluentd",
 };
 
-/** `{ ...defaults, ...props }` where a prop explicitly set to `undefined` keeps the default. */
-function withDefaults<D extends object, P extends object>(base: D, props: P): D & P {
-  const defined = Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined));
-  return { ...base, ...defined } as D & P;
-}
 
 /**
  * Fluentd as a DaemonSet on every node (tainted ones included), written as plain manifests:
