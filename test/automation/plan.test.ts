@@ -1,0 +1,215 @@
+/**
+ * `plan <stack>`: offline (the driver's dependencies are never built: the context's `deps`
+ * throws), for every shipped stack; what it prints and returns as JSON; the Mermaid diagram; an
+ * invalid config (exit 1, the key named) and a mandatory policy violation (exit 2, the rule named).
+ */
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { main } from "../../automation/cli";
+import { CommandContext } from "../../automation/commands";
+import { renderMermaid } from "../../automation/diagram";
+import { ExitCode } from "../../automation/exitCodes";
+import { componentGraph, plan, PlanReport, securityGroupRelations } from "../../automation/plan";
+import { DeclaredResource } from "../mocks";
+import { Json, readStackConfig, REPO_ROOT, STACKS } from "../stack";
+
+type Obj = { [key: string]: Json };
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function cli(argv: string[]): Promise<Run> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const ctx: CommandContext = {
+    io: { stdout: (t) => stdout.push(t), stderr: (t) => stderr.push(t), env: {}, isTTY: false },
+    signal: new AbortController().signal,
+    deps: () => {
+      throw new Error("plan must not build the driver's dependencies (Automation API, Pulumi CLI)");
+    },
+  };
+  const code = await main(argv, ctx);
+  return { code, stdout: stdout.join(""), stderr: stderr.join("") };
+}
+
+function servicesOf(stack: string): Obj[] {
+  return readStackConfig(stack)["platform:services"] as Obj[];
+}
+
+describe("automation: plan (offline)", () => {
+  for (const stack of STACKS) {
+    it(`plan ${stack}: exit 0, names every service with both colors and their images`, async () => {
+      const run = await cli(["plan", stack]);
+      assert.equal(run.code, ExitCode.Ok, run.stderr + run.stdout);
+      assert.equal(run.stderr, "");
+      const out = run.stdout;
+      assert.match(out, new RegExp(`^plan ${stack} \\(environment ${stack};`));
+      assert.match(out, /Resources by component/);
+      assert.match(out, /Resources by type:/);
+      for (const s of servicesOf(stack)) {
+        const name = String(s["name"]);
+        const active = String(s["active"]);
+        const block = out.slice(out.indexOf(`  ${name}: active ${active}\n`));
+        assert.ok(out.includes(`  ${name}: active ${active}\n`), `${name} with its active color`);
+        for (const color of ["blue", "green"]) {
+          const image = (s[color] as Obj)["image"];
+          const line = new RegExp(`\\n    ${color} +${image === undefined ? "\\(none\\)" : String(image).replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`);
+          assert.match(block, line, `${name}: ${color}`);
+        }
+      }
+      assert.match(out, /Kubernetes objects: \d+ validated against the upstream schemas, 0 invalid/);
+      assert.match(out, /Policy pack \(\d+ rules, config infra\/policy\/config\/\w+\.json\): 0 mandatory/);
+      assert.match(out, new RegExp(`✔ plan ${stack}: ok \\(exit 0\\)\\n$`));
+      if (stack === "test") {
+        assert.match(out, /~ exempted ec2-no-public-ip on aws:ec2\/instance:Instance::test-host-instance: test has no NAT gateway/, "exemptions are listed");
+      } else {
+        assert.match(out, /\n {2}platform:apps:BlueGreenService student +\d+ +\d+\n {4}platform:iam:IrsaRole student-irsa /, "nested components under their parent");
+      }
+    });
+  }
+
+  it("--json prints the whole report; --diagram writes a Mermaid flowchart", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
+    const file = path.join(dir, "docs", "prod.mmd");
+    const run = await cli(["plan", "prod", "--json", "--diagram", file]);
+    assert.equal(run.code, ExitCode.Ok, run.stderr);
+    const report = JSON.parse(run.stdout) as PlanReport;
+    assert.equal(report.operation, "plan");
+    assert.equal(report.stack, "prod");
+    assert.equal(report.environment, "prod");
+    assert.equal(report.result, "ok");
+    assert.equal(report.diagram, file);
+
+    // Every counted resource is in exactly one component or at the stack level.
+    const own = report.components.reduce((n, c) => n + c.resources, 0) + Object.values(report.stackLevel).reduce((a, b) => a + b, 0);
+    assert.equal(own, report.resources.counted);
+    assert.equal(report.types.reduce((n, t) => n + t.count, 0), report.resources.counted);
+    const db = report.components.find((c) => c.type === "platform:data:Database");
+    assert.equal(db?.name, "prod-db");
+    assert.equal(db?.area, "data");
+    assert.equal(db?.types["aws:rds/instance:Instance"], 1);
+    const irsa = report.components.find((c) => c.id === "platform:iam:IrsaRole::student-irsa");
+    assert.equal(irsa?.parent, "platform:apps:BlueGreenService::student");
+    const student = report.components.find((c) => c.id === "platform:apps:BlueGreenService::student");
+    assert.equal(student?.total, (student?.resources ?? 0) + (irsa?.resources ?? 0));
+
+    assert.deepEqual(
+      report.services.map((s) => [s.name, s.active, s.blue, s.green]),
+      servicesOf("prod").map((s) => [s["name"], s["active"], (s["blue"] as Obj)["image"], (s["green"] as Obj)["image"]]),
+    );
+    assert.ok(report.kubernetes.validated > 0);
+    assert.deepEqual(report.kubernetes.invalid, []);
+    assert.deepEqual(report.policy.mandatory, []);
+    assert.equal(report.policy.environment, "prod");
+    // The database admits the cluster and the bastion, nothing else.
+    assert.deepEqual(
+      report.relations.filter((r) => r.to === "platform:data:Database::prod-db").map((r) => [r.from, r.label]),
+      [
+        ["platform:cluster:Cluster::prod", "tcp 3306"],
+        ["platform:compute:Bastion::prod-bastion", "tcp 3306"],
+      ],
+    );
+
+    const mermaid = fs.readFileSync(file, "utf8");
+    assert.ok(mermaid.startsWith("flowchart"), mermaid.slice(0, 40));
+    for (const area of ["addons", "apps", "cluster", "data", "edge", "network"]) {
+      assert.match(mermaid, new RegExp(`\\n  subgraph area_${area}\\["${area}"\\]\\n`));
+    }
+    assert.match(mermaid, /\["Database<br\/>prod-db<br\/>\d+ resources"\]/);
+    const node = (label: string): string => /\n {4}(c\d+)\[/.exec(mermaid.slice(mermaid.indexOf(label) - 40))?.[1] ?? assert.fail(label);
+    assert.ok(mermaid.includes(`  ${node('"BlueGreenService<br/>student')} --> ${node('"IrsaRole<br/>student-irsa')}\n`), "parent -> child");
+    assert.ok(mermaid.includes(`  ${node('"Bastion<br/>prod-bastion')} -.->|"tcp 3306"| ${node('"Database<br/>prod-db')}\n`), "bastion -> database");
+    assert.equal((mermaid.match(/\n {2}subgraph /g) ?? []).length, (mermaid.match(/\n {2}end\n/g) ?? []).length);
+  });
+
+  it("an invalid stack config prints the ConfigError and exits 1", async () => {
+    const out = await plan({ stack: "prod", mutate: (c) => void ((c["platform:network"] as Obj)["cidr"] = "10.30.0.0/33") }).then(
+      () => assert.fail("plan accepted an invalid CIDR"),
+      (err: unknown) => err,
+    );
+    assert.ok(out instanceof Error);
+    assert.match(out.message, /Invalid config for stack "prod" \(1 problem\):\n {2}- platform:network\.cidr: /);
+    assert.equal((out as Error & { exitCode?: number }).exitCode, ExitCode.Error);
+
+    const missing = await cli(["plan", "nowhere"]);
+    assert.equal(missing.code, ExitCode.Error);
+    assert.match(missing.stderr, /no stack "nowhere": there is no Pulumi\.nowhere\.yaml[\s\S]*stacks with a config file: prod, staging, test/);
+  });
+
+  it("a mandatory policy violation exits 2 and names the rule and the resource", async () => {
+    const out = await plan({ stack: "prod", mutate: (c) => void ((c["platform:imagesBucket"] as Obj)["versioning"] = false) });
+    assert.equal(out.exitCode, ExitCode.PolicyViolation);
+    assert.match(out.human, /\n {2}⛔ mandatory s3-bucket-versioning on aws:s3\/bucket:Bucket::prod-images: /);
+    assert.match(out.human, /⛔ plan prod: policy violation \(exit 2\)\n$/);
+    const report = out.json as PlanReport;
+    assert.deepEqual(report.policy.mandatory.map((v) => v.policy), ["s3-bucket-versioning"]);
+  });
+
+  it("groups resources by component instance and finds the security-group paths (synthetic)", () => {
+    const r = (type: string, name: string, parentType: string | undefined, inputs: Record<string, unknown> = {}): DeclaredResource => ({
+      type,
+      name,
+      inputs,
+      custom: !type.startsWith("platform:") && !type.startsWith("pulumi:pulumi"),
+      ...(parentType !== undefined ? { parentType } : {}),
+    });
+    const resources = [
+      r("pulumi:pulumi:Stack", "platform-x", undefined),
+      r("platform:data:Database", "x-db", "pulumi:pulumi:Stack"),
+      r("aws:ec2/securityGroup:SecurityGroup", "x-db-sg", "platform:data:Database"),
+      r("platform:compute:Bastion", "x-bastion", "pulumi:pulumi:Stack"),
+      r("platform:compute:Bastion", "x-bastion-2", "pulumi:pulumi:Stack"),
+      r("aws:ec2/securityGroup:SecurityGroup", "x-bastion-2-sg", "platform:compute:Bastion"),
+      r("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "x-db-from-bastion", "platform:data:Database", {
+        referencedSecurityGroupId: "x-bastion-2-sg-id",
+        securityGroupId: "x-db-sg-id",
+        ipProtocol: "tcp",
+        fromPort: 3306,
+        toPort: 3306,
+      }),
+      r("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "x-db-https", "platform:data:Database", {
+        cidrIpv4: "0.0.0.0/0",
+        securityGroupId: "x-db-sg-id",
+        ipProtocol: "tcp",
+        fromPort: 443,
+        toPort: 443,
+      }),
+    ];
+    const graph = componentGraph(resources);
+    assert.deepEqual(
+      graph.components.map((c) => [c.id, c.resources]),
+      [
+        ["platform:compute:Bastion::x-bastion", 0],
+        ["platform:compute:Bastion::x-bastion-2", 1],
+        ["platform:data:Database::x-db", 3],
+      ],
+      "the longest matching name prefix picks the instance",
+    );
+    const relations = securityGroupRelations(resources, graph);
+    assert.deepEqual(relations, [
+      { from: "internet", to: "platform:data:Database::x-db", label: "tcp 443" },
+      { from: "platform:compute:Bastion::x-bastion-2", to: "platform:data:Database::x-db", label: "tcp 3306" },
+    ]);
+    const mermaid = renderMermaid({ stack: "x", components: graph.components, relations });
+    assert.match(mermaid, /^flowchart LR\n/);
+    assert.match(mermaid, /\n {2}internet\(\("Internet"\)\)\n/);
+    assert.match(mermaid, /\n {2}internet -\.->\|"tcp 443"\| c2\n/);
+  });
+
+  it("`npm run platform -- plan test` works as a subprocess without a Pulumi CLI on PATH", function () {
+    this.timeout(90_000);
+    const env = { ...process.env, PATH: path.dirname(process.execPath), PULUMI_HOME: fs.mkdtempSync(path.join(os.tmpdir(), "no-pulumi-")) };
+    const npm = path.join(path.dirname(process.execPath), "npm");
+    const command = fs.existsSync(npm) ? npm : "npm";
+    const res = spawnSync(command, ["run", "--silent", "platform", "--", "plan", "test"], { cwd: REPO_ROOT, env, encoding: "utf8", timeout: 80_000 });
+    assert.equal(res.status, 0, `${res.stderr}\n${res.stdout}`);
+    assert.match(res.stdout, /✔ plan test: ok \(exit 0\)/);
+    assert.match(res.stdout, /student: active blue/);
+  });
+});
