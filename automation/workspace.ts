@@ -187,33 +187,13 @@ export class AutomationStack implements PlatformStack {
   }
 
   async preview(opts: OperationOptions): Promise<PreviewOutcome> {
-    const res = await this.stack.preview({
-      message: opts.message,
-      policyPacks: opts.policyPacks !== undefined ? [...opts.policyPacks] : undefined,
-      policyPackConfigs: opts.policyPackConfigs !== undefined ? [...opts.policyPackConfigs] : undefined,
-      target: opts.target !== undefined ? [...opts.target] : undefined,
-      expectNoChanges: opts.expectNoChanges,
-      signal: opts.signal,
-      onEvent: opts.onEvent,
-      onOutput: opts.onOutput,
-      color: "never",
-      suppressProgress: true,
-    });
+    const res = await this.stack.preview(operationArgs(opts));
     return { changeSummary: res.changeSummary };
   }
 
   async up(opts: OperationOptions): Promise<UpOutcome> {
     const res = await this.stack.up({
-      message: opts.message,
-      policyPacks: opts.policyPacks !== undefined ? [...opts.policyPacks] : undefined,
-      policyPackConfigs: opts.policyPackConfigs !== undefined ? [...opts.policyPackConfigs] : undefined,
-      target: opts.target !== undefined ? [...opts.target] : undefined,
-      expectNoChanges: opts.expectNoChanges,
-      signal: opts.signal,
-      onEvent: opts.onEvent,
-      onOutput: opts.onOutput,
-      color: "never",
-      suppressProgress: true,
+      ...operationArgs(opts),
       // Never refresh implicitly: a refresh of the whole stack can take minutes and adopt
       // out-of-band changes nobody reviewed.
       refresh: false,
@@ -266,4 +246,20 @@ export async function openLocalStack(name: string, settings: WorkspaceSettings, 
     }
     throw err;
   }
+}
+
+/** The Automation API options preview and up share: plain output for CI logs, our own progress. */
+function operationArgs(opts: OperationOptions) {
+  return {
+    message: opts.message,
+    policyPacks: opts.policyPacks !== undefined ? [...opts.policyPacks] : undefined,
+    policyPackConfigs: opts.policyPackConfigs !== undefined ? [...opts.policyPackConfigs] : undefined,
+    target: opts.target !== undefined ? [...opts.target] : undefined,
+    expectNoChanges: opts.expectNoChanges,
+    signal: opts.signal,
+    onEvent: opts.onEvent,
+    onOutput: opts.onOutput,
+    color: "never" as const,
+    suppressProgress: true,
+  };
 }

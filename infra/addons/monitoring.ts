@@ -5,6 +5,7 @@ import type { Cluster } from "../cluster";
 import type { ResourceRequirements } from "./clusterAutoscaler";
 import { withDefaults } from "../lib/defaults";
 import { pinnedRelease } from "./helm";
+import { podSecurityLabels } from "../lib/podSecurity";
 
 type Values = Record<string, unknown>;
 
@@ -135,16 +136,6 @@ export const defaults = {
 export const PROMETHEUS_PORT = 9090;
 
 
-/** Pod Security Admission labels: enforce, warn and audit at one level. */
-function podSecurity(level: "restricted" | "privileged"): Record<string, string> {
-  return {
-    "pod-security.kubernetes.io/enforce": level,
-    "pod-security.kubernetes.io/enforce-version": "latest",
-    "pod-security.kubernetes.io/warn": level,
-    "pod-security.kubernetes.io/audit": level,
-  };
-}
-
 /** `/` stays `/`; anything else loses its trailing slash: `/prometheus/` -> `/prometheus`. */
 function normalisePath(path: string): string {
   if (!path.startsWith("/")) {
@@ -202,7 +193,7 @@ export class Monitoring extends pulumi.ComponentResource {
     // ALB target when exposed).
     const namespace = new k8s.core.v1.Namespace(
       `${name}-ns`,
-      { metadata: { name: p.namespace, labels: { ...podSecurity("restricted"), "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled" } } },
+      { metadata: { name: p.namespace, labels: { ...podSecurityLabels("restricted"), "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled" } } },
       k8sOpts,
     );
     // node-exporter reads the host's /proc, /sys and root filesystem with hostNetwork and hostPID:
@@ -211,7 +202,7 @@ export class Monitoring extends pulumi.ComponentResource {
     // covers node-exporter alone instead of all of monitoring.
     const nodeExporterNamespace = new k8s.core.v1.Namespace(
       `${name}-node-exporter-ns`,
-      { metadata: { name: p.nodeExporterNamespace, labels: podSecurity("privileged") } },
+      { metadata: { name: p.nodeExporterNamespace, labels: podSecurityLabels("privileged") } },
       k8sOpts,
     );
 

@@ -1,9 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { PodSecurityLevel, podSecurityLabels } from "../lib/podSecurity";
 
 export { APPS_NAMESPACE } from "../lib/bluegreen";
 
-export type PodSecurityLevel = "restricted" | "baseline" | "privileged";
+export type { PodSecurityLevel };
 
 export interface AppNamespaceArgs {
   /** Kubernetes name of the namespace. */
@@ -28,12 +29,7 @@ export class AppNamespace extends pulumi.ComponentResource {
   constructor(name: string, args: AppNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:apps:AppNamespace", name, {}, opts);
     const level = args.podSecurity ?? "restricted";
-    const labels: Record<string, string> = {
-      "pod-security.kubernetes.io/enforce": level,
-      "pod-security.kubernetes.io/enforce-version": "latest",
-      "pod-security.kubernetes.io/warn": level,
-      "pod-security.kubernetes.io/audit": level,
-    };
+    const labels = podSecurityLabels(level);
     if (args.albReadinessGate ?? true) {
       labels["elbv2.k8s.aws/pod-readiness-gate-inject"] = "enabled";
     }

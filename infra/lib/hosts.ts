@@ -4,6 +4,7 @@
  * under the live host, so one certificate and one hosted zone cover the stack.
  */
 import type { Environment } from "../config/schema";
+import { orderedPrefixes } from "./bluegreen";
 
 export interface StackHosts {
   /** Where the services are served. */
@@ -32,7 +33,6 @@ export function stackHosts(environment: Environment, domain: string): StackHosts
  * endpoint as `/sugang/actuator/health`; the one owning `/` serves it at the root).
  */
 export function healthUrl(host: string, paths: readonly string[], healthPath: string): string {
-  const prefixes = paths.map((p) => p.replace(/\/\*$/, "").replace(/\/+$/, "")).sort((a, b) => b.length - a.length || a.localeCompare(b));
-  const prefix = prefixes[0] ?? "";
-  return `https://${host}${prefix}${healthPath}`;
+  const longest = orderedPrefixes(paths)[0] ?? "/";
+  return `https://${host}${longest === "/" ? "" : longest}${healthPath}`;
 }

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ResourceRequirements } from "../addons/clusterAutoscaler";
 import type { Cluster } from "../cluster";
 import { withDefaults } from "../lib/defaults";
+import { podSecurityLabels } from "../lib/podSecurity";
 
 /** Port the proxy listens on (its default). */
 export const PROXY_PORT = 8080;
@@ -85,10 +86,7 @@ export class LogDashboards extends pulumi.ComponentResource {
         metadata: {
           name: p.namespace,
           labels: {
-            "pod-security.kubernetes.io/enforce": "restricted",
-            "pod-security.kubernetes.io/enforce-version": "latest",
-            "pod-security.kubernetes.io/warn": "restricted",
-            "pod-security.kubernetes.io/audit": "restricted",
+            ...podSecurityLabels("restricted"),
             // The proxy pods are ALB targets: readiness gates keep a rollout from outrunning registration.
             "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled",
           },

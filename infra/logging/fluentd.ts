@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ResourceRequirements } from "../addons/clusterAutoscaler";
 import type { Cluster } from "../cluster";
 import { withDefaults } from "../lib/defaults";
+import { podSecurityLabels } from "../lib/podSecurity";
 
 /** Where file buffers and tail positions live on every node (a hostPath, so they outlive the pod). */
 export const BUFFER_DIR = "/var/log/fluentd-buffers";
@@ -206,10 +207,7 @@ export class Fluentd extends pulumi.ComponentResource {
         metadata: {
           name: p.namespace,
           labels: {
-            "pod-security.kubernetes.io/enforce": "privileged",
-            "pod-security.kubernetes.io/enforce-version": "latest",
-            "pod-security.kubernetes.io/warn": "privileged",
-            "pod-security.kubernetes.io/audit": "privileged",
+            ...podSecurityLabels("privileged"),
           },
         },
       },
