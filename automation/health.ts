@@ -57,6 +57,8 @@ export interface HealthProber {
   probe(url: string, settings: HealthGateSettings, signal: AbortSignal): Promise<HealthResult>;
 }
 
+const DEADLINE = Symbol("deadline");
+
 export class HttpHealthProber implements HealthProber {
   constructor(private readonly clock: Clock) {}
 
@@ -65,7 +67,7 @@ export class HttpHealthProber implements HealthProber {
     const deadline = started + settings.timeoutMs;
     let attempts = 0;
     let consecutive = 0;
-    let reason = "no probe completed";
+    let reason = "no probe completed before the deadline";
     for (;;) {
       if (signal.aborted) {
         throw signal.reason;
@@ -75,7 +77,13 @@ export class HttpHealthProber implements HealthProber {
         break;
       }
       attempts++;
-      const failure = await this.once(url, Math.min(settings.latencyMs, remaining), settings.latencyMs, signal);
+      const budget = Math.min(settings.latencyMs, remaining);
+      const failure = await this.once(url, budget, settings.latencyMs, signal);
+      if (failure === DEADLINE) {
+        // The gate's deadline, not the service, cut this probe short: it says nothing about
+        // latency, so it must not replace the last real failure in the verdict.
+        break;
+      }
       if (failure === undefined) {
         consecutive++;
         if (consecutive >= settings.successes) {
@@ -100,8 +108,8 @@ export class HttpHealthProber implements HealthProber {
     };
   }
 
-  /** One probe; undefined on success, else why it failed. */
-  private async once(url: string, timeoutMs: number, boundMs: number, signal: AbortSignal): Promise<string | undefined> {
+  /** One probe; undefined on success, DEADLINE when the gate's deadline cut it short, else why it failed. */
+  private async once(url: string, timeoutMs: number, boundMs: number, signal: AbortSignal): Promise<string | typeof DEADLINE | undefined> {
     try {
       const res = await httpRequest({ url, timeoutMs, signal, maxBodyBytes: 4096, headers: { accept: "application/json, */*" } });
       if (res.status < 200 || res.status > 299) {
@@ -116,7 +124,7 @@ export class HttpHealthProber implements HealthProber {
         throw signal.reason;
       }
       if (err instanceof HttpTimeoutError) {
-        return `no response within the ${boundMs} ms latency bound`;
+        return timeoutMs < boundMs ? DEADLINE : `no response within the ${boundMs} ms latency bound`;
       }
       const code = err instanceof Error && "code" in err && typeof err.code === "string" ? err.code : undefined;
       return code ?? (err instanceof Error ? err.message : String(err));

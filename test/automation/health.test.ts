@@ -56,6 +56,23 @@ describe("automation: HTTP health gate (loopback)", function () {
     assert.ok(elapsed < 300 + 300 + 200, `bounded: ${elapsed} ms`);
   });
 
+  it("a probe cut short by the deadline keeps the last real failure as the reason", async () => {
+    // The second probe starts with ~240 ms left of the gate and a 300 ms latency bound; the
+    // server would answer in 280 ms, so only the deadline stops it. That is not a latency failure.
+    const s = await scripted([{ status: 503 }, { status: 200, delayMs: 280 }]);
+    const r = await prober.probe(s.url, { successes: 1, latencyMs: 300, timeoutMs: 250, intervalMs: 5 }, new AbortController().signal);
+    assert.equal(r.ok, false);
+    assert.equal(r.attempts, 2);
+    assert.equal(r.reason, "0/1 consecutive successes within 250 ms; last failure: HTTP 503");
+  });
+
+  it("a server that never answers before the deadline says so", async () => {
+    const s = await scripted([{ status: 200, delayMs: 500 }]);
+    const r = await prober.probe(s.url, { successes: 1, latencyMs: 300, timeoutMs: 100, intervalMs: 5 }, new AbortController().signal);
+    assert.equal(r.ok, false);
+    assert.equal(r.reason, "0/1 consecutive successes within 100 ms; last failure: no probe completed before the deadline");
+  });
+
   it("a response slower than the latency bound is a failure", async () => {
     const s = await scripted([{ status: 200, delayMs: 250 }]);
     const r = await prober.probe(s.url, { successes: 1, latencyMs: 100, timeoutMs: 400, intervalMs: 5 }, new AbortController().signal);
