@@ -84,7 +84,8 @@ export class HealthWorld {
   readonly unhealthyLive = new Set<string>();
   /** Everything behind the live host fails (e.g. the ALB listener is broken). */
   liveDown = false;
-  slowMs = 400;
+  /** Over TEST_GATE.latencyMs, so every probe of a slow image fails on latency. */
+  slowMs = 1_500;
   private server?: Loopback;
 
   get url(): string {
