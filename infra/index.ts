@@ -324,8 +324,9 @@ const hostNames = { live: hosts.live, ...(cluster !== undefined ? { preview: hos
 export const services = cfg.services.map((s) => ({
   name: s.name,
   active: s.active,
-  blue: { image: s.blue.image },
-  green: { image: s.green.image },
+  // `parked` only when set, so the output of a stack that never parks stays as it was.
+  blue: { image: s.blue.image, ...(s.blue.parked === true ? { parked: true } : {}) },
+  green: { image: s.green.image, ...(s.green.parked === true ? { parked: true } : {}) },
   healthPath: s.healthPath,
   ...(cluster !== undefined ? { namespace: APPS_NAMESPACE, previewHealthUrl: healthUrl(hosts.preview, s.paths, s.healthPath) } : {}),
   liveHealthUrl: healthUrl(hosts.live, s.paths, s.healthPath),

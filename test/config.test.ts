@@ -183,6 +183,13 @@ const cases: Case[] = [
     expect: ['is empty but green is the active color of service "subject"', "(value: unset)", "Fix: set services[1].green.image"],
   },
   {
+    name: "active color parked",
+    stack: "staging",
+    mutate: (c) => (obj(service(c, 0)["blue"])["parked"] = true),
+    key: "platform:services[0].blue.parked",
+    expect: ['is true but blue is the active color of service "student": it would serve traffic with no pods', "(value: true)", "Fix: remove services[0].blue.parked"],
+  },
+  {
     name: "image reference without tag or digest",
     stack: "prod",
     mutate: (c) => (obj(service(c, 0)["blue"])["image"] = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/student"),

@@ -4,8 +4,8 @@
  */
 import { strict as assert } from "assert";
 import type { DeclaredResource } from "./mocks";
-import { flipDiff, resourceKey } from "./offline";
-import { Json, readStackConfig } from "./stack";
+import { diffEvaluations, flipDiff, resourceKey } from "./offline";
+import { evaluateStack, Json, readStackConfig } from "./stack";
 import { normalise } from "./summary";
 
 type Obj = { [key: string]: Json };
@@ -48,3 +48,46 @@ for (const stack of ["staging", "prod"] as const) {
     }
   });
 }
+
+/** Sets `<color>.parked` of `service` in the stack config. */
+function parking(service: string, color: "blue" | "green", parked: boolean): (config: { [key: string]: Json }) => void {
+  return (config) => {
+    const entry = (config["platform:services"] as Obj[]).find((s) => s["name"] === service);
+    assert.ok(entry !== undefined, `no service ${service}`);
+    const spec = entry[color] as Obj;
+    if (parked) {
+      spec["parked"] = true;
+    } else {
+      delete spec["parked"];
+    }
+  };
+}
+
+describe("parked colors (staging)", () => {
+  const services = readStackConfig("staging")["platform:services"] as Obj[];
+  const [first, second] = services;
+  assert.ok(first !== undefined && second !== undefined, "staging declares two services");
+  const other = String(second["name"]);
+  const otherIdle = second["active"] === "blue" ? "green" : "blue";
+
+  it("a parked color stays parked when another service flips: the flip still changes only the Ingress and the active Service", async () => {
+    const svc = String(first["name"]);
+    const { diff } = await flipDiff("staging", svc, parking(other, otherIdle, true));
+    assert.deepEqual([diff.added, diff.removed], [[], []]);
+    assert.deepEqual(
+      [...diff.changed.keys()].sort(),
+      [`kubernetes:core/v1:Service::${svc}-active`, `kubernetes:networking.k8s.io/v1:Ingress::${svc}-ingress`].sort(),
+    );
+  });
+
+  it("parking the idle color scales its Deployment to 0 and removes its HPA, nothing else", async () => {
+    const warm = await evaluateStack("staging");
+    const parked = await evaluateStack("staging", parking(other, otherIdle, true));
+    const diff = diffEvaluations(warm, parked);
+    assert.deepEqual(diff.added, []);
+    assert.deepEqual(diff.removed, [`kubernetes:autoscaling/v2:HorizontalPodAutoscaler::${other}-${otherIdle}`]);
+    assert.deepEqual([...diff.changed], [[`kubernetes:apps/v1:Deployment::${other}-${otherIdle}`, ["spec.replicas"]]]);
+    const deployment = parked.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name === `${other}-${otherIdle}`);
+    assert.equal((deployment?.inputs["spec"] as Obj | undefined)?.["replicas"], 0);
+  });
+});

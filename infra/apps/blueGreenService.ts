@@ -187,7 +187,9 @@ export class BlueGreenService extends pulumi.ComponentResource {
       volumes: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }],
     });
 
-    const parked = (color: Color): boolean => color === idle && svc.idle === "parked";
+    // Keyed on the color's own flag, not on `idle`: a parked color must stay parked when
+    // `active` changes, or a flip would scale deployments instead of moving only the weights.
+    const parked = (color: Color): boolean => svc[color].parked === true;
     const colorLabels = (color: Color): Record<string, string> => ({ ...labels, [COLOR_LABEL]: color });
 
     const deployments = {} as Record<Color, k8s.apps.v1.Deployment>;

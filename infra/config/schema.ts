@@ -74,6 +74,11 @@ export type NodeGroupConfig = z.infer<typeof nodeGroup>;
 
 const colorSpec = z.strictObject({
   image: z.string().optional(),
+  /**
+   * The color runs no pods (0 replicas, no HPA). Written by the automation driver when the
+   * service's `idle` is `parked`; only the idle color can be parked. Default: false.
+   */
+  parked: z.boolean().optional(),
 });
 
 const service = z.strictObject({
@@ -105,7 +110,11 @@ const service = z.strictObject({
     .optional(),
   /** Node group (its `name`) the pods must run on: node affinity on `platform.io/node-group`. Default: the first group. */
   nodeGroup: z.string().regex(DNS_LABEL).optional(),
-  /** `warm` keeps the idle color at full size (instant flip back); `parked` scales it to 0 after a flip. */
+  /**
+   * What happens to the idle color after a successful promotion or flip. `warm` (default) keeps
+   * it at full size, so a rollback is one targeted `up` with no scale-up; `parked` has the driver
+   * scale it to 0 (`<color>.parked`), trading an instant rollback for half the pods.
+   */
   idle: z.enum(["warm", "parked"]).optional(),
   /** Plain, non-secret environment variables for the container. */
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional(),
@@ -607,6 +616,14 @@ function checkServices(cfg: RawPlatform, ctx: Ctx): void {
           `set services[${i}].${color}.image to the image that should serve traffic, or make the other color active`,
         );
       }
+    }
+    if ((COLORS as readonly string[]).includes(s.active) && s[s.active as Color].parked === true) {
+      fail(
+        ctx,
+        at(s.active, "parked"),
+        `is true but ${s.active} is the active color of service "${s.name}": it would serve traffic with no pods`,
+        `remove services[${i}].${s.active}.parked, or flip with \`npm run platform -- flip <stack> --service ${s.name}\` (it unparks the target color first)`,
+      );
     }
     for (const color of COLORS) {
       const image = s[color].image;
