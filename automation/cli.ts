@@ -64,8 +64,8 @@ export function renderOutcome(o: Outcome): string {
     const rows = o.status.map((s) => [
       s.service,
       s.deployedActive !== undefined && s.deployedActive !== s.active ? `${s.active} (deployed: ${s.deployedActive})` : s.active,
-      shortImage(s.blue),
-      shortImage(s.green),
+      `${shortImage(s.blue)}${s.parked.includes("blue") ? " (parked)" : ""}`,
+      `${shortImage(s.green)}${s.parked.includes("green") ? " (parked)" : ""}`,
       s.release !== undefined ? `${shortImage(s.release.image)} ${s.release.verifiedAt} (${s.release.source})` : "-",
       s.converged ? "in sync" : "config differs",
     ]);

@@ -14,7 +14,7 @@
  *   seconds after SIGTERM, and a half-finished restore is worse than a clear report);
  * - promote, release, flip and rollback send exactly one notification, whatever the outcome.
  */
-import { Color } from "../infra/config/schema";
+import { Color, COLORS } from "../infra/config/schema";
 import { BackoffPolicy, backoffDelays, DEFAULT_BACKOFF } from "./backoff";
 import { writeBackup } from "./backup";
 import {
@@ -54,6 +54,7 @@ import {
   deployModeOf,
   flipEdits,
   flipTargets,
+  parkEdits,
   pendingOperations,
   pendingRemediation,
   planFlip,
@@ -70,6 +71,7 @@ import {
   healthUrl,
   Host,
   imageOf,
+  isParked,
   OutputService,
   parseOutputs,
   parseReleases,
@@ -131,6 +133,10 @@ export interface ServiceStatus {
   readonly deployedActive?: Color;
   readonly blue?: string;
   readonly green?: string;
+  /** Colors scaled to 0 (`<color>.parked`). */
+  readonly parked: readonly Color[];
+  /** The idle-color policy: `parked` has the driver park the idle color after a switch. */
+  readonly idle: "warm" | "parked";
   readonly converged: boolean;
   readonly release?: ReleaseEntry;
   readonly liveUrl?: string;
@@ -471,6 +477,11 @@ function checkConverged(stack: string, services: readonly ServiceEntry[], output
       if (deployed !== undefined && configured !== undefined && deployed !== configured) {
         problems.push(`${s.name}: ${color} is ${shortImage(configured)} in config but ${shortImage(deployed)} in the stack`);
       }
+      // A color the config thinks is running but the stack has parked would take traffic with no pods.
+      const deployedParked = out[color]?.parked ?? false;
+      if (deployedParked !== isParked(s, color)) {
+        problems.push(`${s.name}: ${color} is ${isParked(s, color) ? "parked" : "running"} in config but ${deployedParked ? "parked" : "running"} in the stack`);
+      }
     }
   }
   if (problems.length > 0) {
@@ -763,7 +774,8 @@ function reportOf(c: ServiceChange): ServiceReport {
 /**
  * Stage into the idle color (config + one `up`, the Kubernetes provider awaiting readiness),
  * gate through the preview host, flip with one targeted `up`, gate through the live host and
- * the ALB's target health, record the digests. In `test` (one host, no blue/green) the
+ * the ALB's target health, record the digests, and park the colors left idle where the
+ * service's `idle` is `parked` (one more `up`). In `test` (one host, no blue/green) the
  * active color's image is replaced and gated through the live host instead.
  */
 async function deploy(deps: DriverDeps, req: DeployRequest): Promise<Outcome> {
@@ -841,6 +853,7 @@ async function deploy(deps: DriverDeps, req: DeployRequest): Promise<Outcome> {
       runUp(deps, tx, s, mode === "single" ? "deploy" : "stage", { message: operationMessage(deps, what), expectedSteps: expected }),
     );
     let outputs = parseOutputs(stagedUp.outputs);
+    let servicesNow = staged;
 
     if (mode === "blue-green") {
       const stagedOutputs = outputs;
@@ -855,6 +868,7 @@ async function deploy(deps: DriverDeps, req: DeployRequest): Promise<Outcome> {
       );
       const flipped = editServices(current.raw, mergeEdits(stagingEdits(p), flipEdits(p.changes)));
       await tx.phase("flip-config", () => s.setConfig({ [SERVICES_KEY]: flipped }));
+      servicesNow = flipped;
       const flipMsg = `${req.sourceLabel}: flip ${p.changes.map((c) => `${c.service} ${c.fromColor}->${c.toColor}`).join(", ")}`;
       const flipUp = await tx.phase("flip", () => runUp(deps, tx, s, "flip", { message: operationMessage(deps, flipMsg), target: urns }));
       const flipOutputs = parseOutputs(flipUp.outputs);
@@ -902,10 +916,16 @@ async function deploy(deps: DriverDeps, req: DeployRequest): Promise<Outcome> {
         services: p.changes.map(reportOf),
       });
     }
+    const done = `${what}${mode === "blue-green" ? "; traffic flipped" : ""}; verified and recorded`;
+    const toPark = mode === "blue-green" ? parkEdits(affected, p.changes) : new Map<string, ServiceEdit>();
+    const parked = toPark.size > 0 ? await parkIdle(deps, tx, s, servicesNow, toPark, req.sourceLabel) : undefined;
+    if (parked !== undefined && !parked.ok) {
+      return finish({ ...parkFailure(req.stack, done, parked), services: p.changes.map(reportOf), changes: pv.summary, violations: pv.findings.violations });
+    }
     return finish({
       exitCode: ExitCode.Ok,
       result: "succeeded",
-      message: `${what}${mode === "blue-green" ? "; traffic flipped" : ""}; verified and recorded`,
+      message: parked !== undefined ? `${done}; ${parked.detail}` : done,
       remediation: [],
       services: p.changes.map(reportOf),
       changes: pv.summary,
@@ -1020,6 +1040,52 @@ async function verifyRestored(
     : { ok: false, detail: `restore not verified: ${problems.join("; ")}` };
 }
 
+interface ParkResult {
+  readonly ok: boolean;
+  readonly detail: string;
+  /** Set when the park step was interrupted. */
+  readonly interrupted?: InterruptedError;
+}
+
+/**
+ * The optional park step after a verified switch: scale the colors it left idle to 0 for
+ * services whose `idle` is `parked` (config + one full `up`; the HPA goes with it). It never
+ * undoes the switch: traffic already runs on verified pods, so a failed park puts the config
+ * back to `base` (idle color warm) and reports, and the next `up` converges to that.
+ */
+async function parkIdle(deps: DriverDeps, tx: Tx, stack: PlatformStack, base: Json, edits: ReadonlyMap<string, ServiceEdit>, label: string): Promise<ParkResult> {
+  const what = [...edits].map(([svc, e]) => `${svc} ${COLORS.filter((c) => e.parked?.[c] === true).join("+")}`).join(", ");
+  try {
+    await tx.phase("park", async () => {
+      await stack.setConfig({ [SERVICES_KEY]: editServices(base, edits) });
+      await runUp(deps, tx, stack, "park", { message: operationMessage(deps, `${label}: park idle ${what}`) });
+    });
+    return { ok: true, detail: `parked ${what}` };
+  } catch (err) {
+    let configNote = "the config keeps the idle color warm";
+    try {
+      await stack.setConfig({ [SERVICES_KEY]: base });
+    } catch (configErr) {
+      configNote = `the config could not be put back (${messageOf(configErr)}): \`git checkout Pulumi.${stack.name}.yaml\``;
+    }
+    const interrupted = err instanceof InterruptedError ? err : deps.signal.aborted ? new InterruptedError(interruptOf(deps.signal)) : undefined;
+    return { ok: false, detail: `parking ${what} failed: ${messageOf(err)}; ${configNote}`, interrupted };
+  }
+}
+
+/** The outcome fields of a switch that was verified but whose park step failed. */
+function parkFailure(stack: string, done: string, park: ParkResult): { exitCode: ExitCode; result: OutcomeResult; message: string; remediation: string[] } {
+  return {
+    exitCode: park.interrupted?.exitCode ?? ExitCode.OperationFailed,
+    result: park.interrupted !== undefined ? "interrupted" : "failed",
+    message: `${done}; ${park.detail}`,
+    remediation: [
+      "traffic is on the verified color; nothing was rolled back",
+      `\`npm run platform -- up ${stack}\` converges the idle color back to warm (or re-run the command after fixing the cause)`,
+    ],
+  };
+}
+
 /* ----------------------------------------------------------------------------------------
  * flip / rollback.
  * -------------------------------------------------------------------------------------- */
@@ -1033,7 +1099,11 @@ export interface FlipRequest {
   readonly force?: boolean;
 }
 
-/** Moves one service's traffic to the other color with exactly one targeted `up`. */
+/**
+ * Moves one service's traffic to the other color with exactly one targeted `up`. A parked
+ * target is first scaled up (one full `up`) and gated through the preview host; with
+ * `idle: parked` the color left idle is parked afterwards.
+ */
 export function flip(deps: DriverDeps, req: FlipRequest): Promise<Outcome> {
   return switchColor(deps, "flip", req);
 }
@@ -1051,6 +1121,8 @@ async function switchColor(deps: DriverDeps, kind: "flip" | "rollback", req: Fli
   let urns: string[] | undefined;
   let change: (Pick<ServiceChange, "service" | "fromColor" | "oldImage"> & { readonly toColor: Color; readonly newImage?: string }) | undefined;
   let settings: HealthGateSettings | undefined;
+  /** The target color was parked and this run started scaling it up. */
+  let unparked = false;
 
   const finish = (o: Omit<Outcome, "notification" | "operation" | "stack" | "phases" | "backup" | "services">): Promise<Outcome> =>
     notifyOnce(deps, kind, req.stack, undefined, started, {
@@ -1096,8 +1168,18 @@ async function switchColor(deps: DriverDeps, kind: "flip" | "rollback", req: Fli
     checkConverged(req.stack, [svc], outputs, () => [planned.from, planned.to]);
     urns = [...flipTargets(state, [svc.name]), ...stackUrn(state)];
     const targetUrns = urns;
+    const previewGate = async (): Promise<void> => {
+      const after = unparkedOutputs ?? outputs;
+      await tx.phase("preview-health", () =>
+        healthGate(deps, "preview-health", "preview", [{ service: svc.name, url: healthUrl(after.services.get(svc.name), svc, "preview") }], gate),
+      );
+    };
+    let unparkedOutputs: StackOutputs | undefined;
 
-    if (req.force !== true) {
+    if (planned.targetParked) {
+      // A parked color runs no pods: nothing to probe yet. It is scaled up (and gated) below.
+      deps.log.info(`${svc.name}: ${planned.to} is parked; it is scaled up and gated before traffic moves`);
+    } else if (req.force !== true) {
       // The idle color is reachable through the preview host: prove it answers before moving traffic to it.
       try {
         await tx.phase("preview-health", () =>
@@ -1115,7 +1197,26 @@ async function switchColor(deps: DriverDeps, kind: "flip" | "rollback", req: Fli
 
     tx.backup = await tx.phase("backup", () => Promise.resolve(writeBackup(deps.backupDir, req.stack, kind, state, deps.clock.now())));
     deps.log.info(`backup of "${req.stack}" written to ${tx.backup}`);
-    const edited = editServices(current.raw, new Map([[svc.name, { active: planned.to }]]));
+    const unpark: ServiceEdit = planned.targetParked ? { parked: { [planned.to]: false } } : {};
+    if (planned.targetParked) {
+      unparked = true;
+      const woken = editServices(current.raw, new Map([[svc.name, unpark]]));
+      await tx.phase("unpark-config", async () => {
+        tx.configTouched = true;
+        await s.setConfig({ [SERVICES_KEY]: woken });
+      });
+      // A full up: the Deployment's replicas and the HPA change, and the Kubernetes provider
+      // awaits the new pods' readiness before the up returns.
+      const woke = await tx.phase("unpark", () =>
+        runUp(deps, tx, s, "unpark", { message: operationMessage(deps, `${kind} ${svc.name}: unpark ${planned.to} before moving traffic to it`) }),
+      );
+      const wokeOutputs = parseOutputs(woke.outputs);
+      unparkedOutputs = wokeOutputs.services.size > 0 ? wokeOutputs : outputs;
+      if (req.force !== true) {
+        await previewGate();
+      }
+    }
+    const edited = editServices(current.raw, new Map([[svc.name, { ...unpark, active: planned.to }]]));
     await tx.phase("flip-config", async () => {
       tx.configTouched = true;
       await s.setConfig({ [SERVICES_KEY]: edited });
@@ -1132,23 +1233,31 @@ async function switchColor(deps: DriverDeps, kind: "flip" | "rollback", req: Fli
         { service: svc.name, color: planned.to, out: liveOutputs.services.get(svc.name) },
       ]),
     );
-    return finish({ exitCode: ExitCode.Ok, result: "succeeded", message: `${what}: verified`, remediation: [] });
+    const done = `${what}: verified`;
+    const toPark = parkEdits(current.services, [{ service: svc.name, fromColor: planned.from, toColor: planned.to }]);
+    const parked = toPark.size > 0 ? await parkIdle(deps, tx, s, edited, toPark, kind) : undefined;
+    if (parked !== undefined && !parked.ok) {
+      return finish(parkFailure(req.stack, done, parked));
+    }
+    return finish({ exitCode: ExitCode.Ok, result: "succeeded", message: parked !== undefined ? `${done}; ${parked.detail}` : done, remediation: [] });
   } catch (err) {
     const s = stack;
     const orig = original;
     const c = change;
-    const targets = urns;
+    // After an unpark the restore must scale the color down again: a full up, not the flip's targets.
+    const targets = unparked ? undefined : urns;
     const gate = settings;
     const restoreConfig = s !== undefined && orig !== undefined ? () => s.setConfig({ [SERVICES_KEY]: orig }) : undefined;
     const restoreInfra =
-      s !== undefined && orig !== undefined && c !== undefined && targets !== undefined && gate !== undefined
+      s !== undefined && orig !== undefined && c !== undefined && (targets !== undefined || unparked) && gate !== undefined
         ? async (): Promise<RestoreResult> => {
             await s.setConfig({ [SERVICES_KEY]: orig });
             tx.configTouched = false;
             const t0 = deps.clock.now();
             let up: UpOutcome;
             try {
-              // Undoing a flip is itself a flip: the same targeted up, back to the previous color.
+              // Undoing a flip is itself a flip: the same targeted up, back to the previous color
+              // (a full up when this run unparked the target, so that it is parked again).
               up = await runUp(deps, tx, s, "restore", {
                 message: operationMessage(deps, `restore ${c.service} to ${c.fromColor} after failed ${kind}`),
                 target: targets,
@@ -1183,13 +1292,16 @@ export async function status(deps: DriverDeps, req: { readonly stack: string }):
         out === undefined ||
         ((out.active === undefined || out.active === sv.active) &&
           (out.blue?.image === undefined || out.blue.image === imageOf(sv, "blue")) &&
-          (out.green?.image === undefined || out.green.image === imageOf(sv, "green")));
+          (out.green?.image === undefined || out.green.image === imageOf(sv, "green")) &&
+          COLORS.every((c) => (out[c]?.parked ?? false) === isParked(sv, c)));
       return {
         service: sv.name,
         active: sv.active,
         deployedActive: out?.active,
         blue: imageOf(sv, "blue"),
         green: imageOf(sv, "green"),
+        parked: COLORS.filter((c) => isParked(sv, c)),
+        idle: sv.idle ?? "warm",
         converged,
         release: releases[sv.name],
         liveUrl: out?.liveUrl,

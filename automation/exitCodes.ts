@@ -19,7 +19,10 @@ export const ExitCode = {
   Drift: 6,
   /** The stack stayed locked by someone else's update after every retry. Nothing was changed by us; their update was not cancelled. */
   Locked: 7,
-  /** A plain `preview` or `up` failed (program error, provider error). `up` has no automatic restore: inspect and re-run. */
+  /**
+   * A plain `preview` or `up` failed (program error, provider error). `up` has no automatic restore: inspect and re-run.
+   * Also the park step after a verified switch: traffic stays on the verified color, the idle one stays warm.
+   */
   OperationFailed: 8,
   /** Interrupted by SIGINT (128 + 2). */
   Interrupted: 130,
@@ -39,7 +42,7 @@ export const EXIT_CODE_TABLE: ReadonlyArray<readonly [ExitCode, string]> = [
   [ExitCode.Refused, "refused by a safety check before any change"],
   [ExitCode.Drift, "--expect-no-changes and the preview found changes"],
   [ExitCode.Locked, "stack locked by another update after all retries; nothing changed, their update not cancelled"],
-  [ExitCode.OperationFailed, "preview/up failed (no automatic restore for a plain up)"],
+  [ExitCode.OperationFailed, "preview/up failed (no automatic restore for a plain up), or the park step after a verified switch failed"],
   [ExitCode.Interrupted, "interrupted by SIGINT"],
   [ExitCode.Terminated, "interrupted by SIGTERM"],
 ];

@@ -209,6 +209,8 @@ export interface PlanService {
   readonly active?: "blue" | "green";
   readonly blue?: string;
   readonly green?: string;
+  /** Colors scaled to 0 (`<color>.parked`). */
+  readonly parked: ReadonlyArray<"blue" | "green">;
   /** The digest this stack verified last (`platform:releases`), if any. */
   readonly release?: ReleaseEntry;
 }
@@ -345,6 +347,7 @@ function servicesOf(stack: string, ev: Evaluation): PlanService[] {
     active: s.active,
     blue: s.blue?.image,
     green: s.green?.image,
+    parked: (["blue", "green"] as const).filter((c) => s[c]?.parked === true),
     release: releases[s.name],
   }));
 }
@@ -441,7 +444,7 @@ export function renderPlan(report: PlanReport): string {
     lines.push(`  ${s.name}: active ${s.active ?? "?"}`);
     for (const color of ["blue", "green"] as const) {
       const image = s[color];
-      const state = image === undefined ? "" : color === s.active ? "  (live)" : "  (idle)";
+      const state = image === undefined ? "" : color === s.active ? "  (live)" : s.parked.includes(color) ? "  (idle, parked)" : "  (idle)";
       lines.push(`    ${color.padEnd(5)}  ${shortImage(image)}${state}`);
     }
     lines.push(`    verified: ${s.release !== undefined ? `${shortImage(s.release.image)} at ${s.release.verifiedAt} (${s.release.source})` : "no release recorded"}`);

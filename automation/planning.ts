@@ -5,7 +5,7 @@
 import { Color } from "../infra/config/schema";
 import { RefusedError, UsageError } from "./errors";
 import { parseImageRef, sameDigest } from "./images";
-import { imageOf, otherColor, ServiceEdit, ServiceEntry } from "./stackConfig";
+import { imageOf, isParked, otherColor, ServiceEdit, ServiceEntry } from "./stackConfig";
 import { StackState } from "./types";
 
 /** test runs one host per service with only the active color; staging/prod run blue/green. */
@@ -34,6 +34,8 @@ export interface ServiceChange {
   readonly oldImage: string | undefined;
   /** Image in `slot` before (restored on failure). */
   readonly slotImageBefore: string | undefined;
+  /** `slot` was parked before: staging unparks it (and a restore parks it again). */
+  readonly slotParked: boolean;
   readonly newImage: string;
 }
 
@@ -79,15 +81,31 @@ export function planStaging(stack: string, mode: DeployMode, services: readonly 
       slot,
       oldImage: live,
       slotImageBefore: imageOf(svc, slot),
+      slotParked: isParked(svc, slot),
       newImage: item.image,
     });
   }
   return { mode, changes, unchanged };
 }
 
-/** Config edits that put the new images into their slots (no traffic moves). */
+/** Config edits that put the new images into their slots, unparking parked ones (no traffic moves). */
 export function stagingEdits(plan: StagingPlan): Map<string, ServiceEdit> {
-  return new Map(plan.changes.map((c) => [c.service, { [c.slot]: c.newImage }] as const));
+  return new Map(
+    plan.changes.map((c): [string, ServiceEdit] => [c.service, { [c.slot]: c.newImage, ...(c.slotParked ? { parked: { [c.slot]: false } } : {}) }]),
+  );
+}
+
+/**
+ * Config edits that park the colors a verified switch left idle, for the services whose
+ * `idle` policy is `parked`. Empty when there is nothing to park (the park step is skipped).
+ */
+export function parkEdits(services: readonly ServiceEntry[], switched: readonly Pick<ServiceChange, "service" | "fromColor" | "toColor">[]): Map<string, ServiceEdit> {
+  const policy = new Map(services.map((s) => [s.name, s.idle] as const));
+  return new Map(
+    switched
+      .filter((c) => c.fromColor !== c.toColor && policy.get(c.service) === "parked")
+      .map((c): [string, ServiceEdit] => [c.service, { parked: { [c.fromColor]: true } }]),
+  );
 }
 
 /** Config edits that move traffic to the staged colors. */
@@ -96,9 +114,12 @@ export function flipEdits(changes: readonly Pick<ServiceChange, "service" | "toC
 }
 
 /** Plans an operator flip of one service; `to` defaults to the idle color. */
-export function planFlip(service: ServiceEntry, to: Color | undefined): { readonly from: Color; readonly to: Color; readonly image: string | undefined } {
+export function planFlip(
+  service: ServiceEntry,
+  to: Color | undefined,
+): { readonly from: Color; readonly to: Color; readonly image: string | undefined; readonly targetParked: boolean } {
   const target = to ?? otherColor(service.active);
-  return { from: service.active, to: target, image: imageOf(service, target) };
+  return { from: service.active, to: target, image: imageOf(service, target), targetParked: target !== service.active && isParked(service, target) };
 }
 
 export const INGRESS_TYPE = "kubernetes:networking.k8s.io/v1:Ingress";

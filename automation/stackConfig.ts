@@ -1,8 +1,8 @@
 /**
  * The parts of a stack's config and outputs the driver reads and writes, pure.
  *
- * `platform:services` is parsed loosely: the driver changes only `active` and `<color>.image`
- * and writes every other field back exactly as it found it, so fields added to the schema
+ * `platform:services` is parsed loosely: the driver changes only `active`, `<color>.image` and
+ * `<color>.parked` and writes every other field back exactly as it found it, so fields added to the schema
  * later (replicas, env, ...) survive a promotion without the driver knowing about them.
  */
 import { z } from "zod";
@@ -15,13 +15,14 @@ export const RELEASES_KEY = "platform:releases";
 export const ENVIRONMENT_KEY = "platform:environment";
 export const HEALTH_GATE_KEY = "platform:healthGate";
 
-const colorSpec = z.looseObject({ image: z.string().optional() });
+const colorSpec = z.looseObject({ image: z.string().optional(), parked: z.boolean().optional() });
 const serviceEntry = z.looseObject({
   name: z.string().min(1),
   healthPath: z.string().startsWith("/"),
   active: z.enum(COLORS),
   blue: colorSpec,
   green: colorSpec,
+  idle: z.enum(["warm", "parked"]).optional(),
 });
 export type ServiceEntry = z.infer<typeof serviceEntry>;
 
@@ -67,6 +68,11 @@ export function imageOf(service: ServiceEntry, color: Color): string | undefined
   return image === undefined || image === "" ? undefined : image;
 }
 
+/** The color runs no pods (`<color>.parked`, written by the driver's park step). */
+export function isParked(service: ServiceEntry, color: Color): boolean {
+  return service[color].parked === true;
+}
+
 export function otherColor(color: Color): Color {
   return color === "blue" ? "green" : "blue";
 }
@@ -76,6 +82,8 @@ export interface ServiceEdit {
   readonly active?: Color;
   readonly blue?: string;
   readonly green?: string;
+  /** `true` parks the color, `false` removes the flag (the color runs at its HPA minimum). */
+  readonly parked?: Partial<Record<Color, boolean>>;
 }
 
 /** Returns a copy of the raw `platform:services` value with `edits` applied by service name. */
@@ -103,6 +111,12 @@ export function editServices(raw: Json, edits: ReadonlyMap<string, ServiceEdit>)
         const spec = next[color];
         next[color] = { ...(isJsonObject(spec) ? spec : {}), image };
       }
+      const parked = edit.parked?.[color];
+      if (parked !== undefined) {
+        const spec = next[color];
+        const { parked: _old, ...rest } = isJsonObject(spec) ? spec : {};
+        next[color] = parked ? { ...rest, parked: true } : rest;
+      }
     }
     return next;
   });
@@ -129,6 +143,8 @@ export function editReleases(raw: Json | undefined, records: ReadonlyMap<string,
 /** The `services` stack output, per the blue/green contract; every field optional but `name`. */
 const outputColor = z.looseObject({
   image: z.string().optional(),
+  /** Present (true) only when the color was deployed parked. */
+  parked: z.boolean().optional(),
   /** Optional: lets the target-health check skip target-group discovery. */
   targetGroupArn: z.string().optional(),
   /** Kubernetes name of the color's Service (default `<svc>-<color>`), for target-group discovery. */

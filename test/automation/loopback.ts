@@ -112,19 +112,28 @@ export class HealthWorld {
     await this.server?.close();
   }
 
-  /** The image that answers on `host` for `service` of `stack` right now. */
+  /** The image that answers on `host` for `service` of `stack` right now (undefined when parked: no pods). */
   imageBehind(stack: string, host: string, service: string): string | undefined {
+    const behind = this.colorBehind(stack, host, service);
+    return behind === undefined || behind.parked ? undefined : behind.image;
+  }
+
+  private colorBehind(stack: string, host: string, service: string): { readonly image: string | undefined; readonly parked: boolean } | undefined {
     const s = this.stacks.get(stack);
     const svc = s?.deployed().find((x) => x.name === service);
     if (s === undefined || svc === undefined) {
       return undefined;
     }
     const color = host === "live" || !s.blueGreen ? svc.active : svc.active === "blue" ? "green" : "blue";
-    return svc[color];
+    return { image: svc[color], parked: svc.parked.includes(color) };
   }
 
   private answer(path: string): Reply {
     const [, stack = "", host = "", service = ""] = path.split("/");
+    if (this.colorBehind(stack, host, service)?.parked === true) {
+      // What an ALB answers for a target group with no registered targets.
+      return { status: 503, body: "503 Service Temporarily Unavailable" };
+    }
     const image = this.imageBehind(stack, host, service);
     if (image === undefined) {
       return { status: 404, body: '{"status":"NOT_FOUND"}' };

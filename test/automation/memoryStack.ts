@@ -20,6 +20,8 @@ export interface ServiceSeed {
   readonly blue?: string;
   readonly green?: string;
   readonly healthPath?: string;
+  /** A color scaled to 0 (`<color>.parked`). */
+  readonly parked?: Color;
   /** Extra fields the driver must preserve untouched. */
   readonly extra?: JsonObject;
 }
@@ -80,15 +82,15 @@ export interface MemoryStackOptions {
 const PROJECT = "platform";
 
 function seedToJson(s: ServiceSeed): JsonObject {
-  const color = (image: string | undefined): JsonObject => (image === undefined ? {} : { image });
+  const color = (c: Color, image: string | undefined): JsonObject => ({ ...(image === undefined ? {} : { image }), ...(s.parked === c ? { parked: true } : {}) });
   return {
     name: s.name,
     port: 8080,
     healthPath: s.healthPath ?? "/health",
     paths: [`/${s.name}`],
     active: s.active,
-    blue: color(s.blue),
-    green: color(s.green),
+    blue: color("blue", s.blue),
+    green: color("green", s.green),
     ...(s.extra ?? {}),
   };
 }
@@ -98,6 +100,7 @@ interface ServiceView {
   readonly active: Color;
   readonly blue?: string;
   readonly green?: string;
+  readonly parked: readonly Color[];
   readonly healthPath: string;
 }
 
@@ -107,11 +110,16 @@ function viewServices(raw: Json | undefined): ServiceView[] {
   }
   return raw.filter(isJsonObject).map((s) => {
     const img = (c: Json | undefined): string | undefined => (isJsonObject(c) && typeof c["image"] === "string" ? c["image"] : undefined);
+    const parked = (["blue", "green"] as const).filter((c) => {
+      const spec = s[c];
+      return isJsonObject(spec) && spec["parked"] === true;
+    });
     return {
       name: String(s["name"]),
       active: s["active"] === "green" ? "green" : "blue",
       blue: img(s["blue"]),
       green: img(s["green"]),
+      parked,
       healthPath: typeof s["healthPath"] === "string" ? s["healthPath"] : "/health",
     };
   });
@@ -256,7 +264,7 @@ export class MemoryStack implements PlatformStack {
       }
       if (target === undefined) {
         for (const c of ["blue", "green"] as const) {
-          if (old[c] !== s[c]) {
+          if (old[c] !== s[c] || old.parked.includes(c) !== s.parked.includes(c)) {
             steps.push(
               this.blueGreen
                 ? this.step("update", this.deploymentUrn(s.name, c), "kubernetes:apps/v1:Deployment")
@@ -318,8 +326,8 @@ export class MemoryStack implements PlatformStack {
       services: this.deployed().map((s) => ({
         name: s.name,
         active: s.active,
-        blue: { image: s.blue },
-        green: { image: s.green },
+        blue: { image: s.blue, ...(s.parked.includes("blue") ? { parked: true } : {}) },
+        green: { image: s.green, ...(s.parked.includes("green") ? { parked: true } : {}) },
         healthPath: s.healthPath,
         liveUrl: `${base}/${this.name}/live/${s.name}`,
         previewUrl: this.blueGreen ? `${base}/${this.name}/preview/${s.name}` : undefined,

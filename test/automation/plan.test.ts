@@ -142,6 +142,21 @@ describe("automation: plan (offline)", () => {
     assert.match(missing.stderr, /no stack "nowhere": there is no Pulumi\.nowhere\.yaml[\s\S]*stacks with a config file: prod, staging, test/);
   });
 
+  it("marks a parked idle color, and a parked color passes the policy pack (0 replicas, no HPA)", async () => {
+    const out = await plan({
+      stack: "staging",
+      mutate: (c) => {
+        const subject = (c["platform:services"] as Obj[]).find((s) => s["name"] === "subject");
+        assert.ok(subject !== undefined);
+        const idle = subject["active"] === "blue" ? "green" : "blue";
+        (subject[idle] as Obj)["parked"] = true;
+      },
+    });
+    assert.equal(out.exitCode, ExitCode.Ok, out.human);
+    assert.match(out.human, /\n  subject: active (blue|green)\n(    .*\n)*    (blue|green) +\S+  \(idle, parked\)\n/);
+    assert.equal((out.json as PlanReport).services.find((s) => s.name === "subject")?.parked.length, 1);
+  });
+
   it("a mandatory policy violation exits 2 and names the rule and the resource", async () => {
     const out = await plan({ stack: "prod", mutate: (c) => void ((c["platform:imagesBucket"] as Obj)["versioning"] = false) });
     assert.equal(out.exitCode, ExitCode.PolicyViolation);

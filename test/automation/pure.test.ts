@@ -17,7 +17,7 @@ import { DEFAULT_HEALTH_GATE, healthGateFromConfig } from "../../automation/heal
 import { splitRepository } from "../../automation/imageResolver";
 import { parseImageRef, sameDigest, shortImage } from "../../automation/images";
 import { discordEmbed, DeploymentReport, formatDuration, redact } from "../../automation/notify";
-import { deployModeOf, flipEdits, flipTargets, pendingOperations, pendingRemediation, planFlip, planStaging, stagingEdits } from "../../automation/planning";
+import { deployModeOf, flipEdits, flipTargets, parkEdits, pendingOperations, pendingRemediation, planFlip, planStaging, stagingEdits } from "../../automation/planning";
 import { editReleases, editServices, healthUrl, joinUrl, parseOutputs, parseServices, ServiceEntry } from "../../automation/stackConfig";
 import { isColorTargetGroup } from "../../automation/targetHealth";
 import { checkPassphrase, resolveWorkspaceSettings } from "../../automation/workspace";
@@ -104,9 +104,37 @@ describe("automation: pure logic", () => {
       assert.throws(() => planStaging("stk", "single", [svc("s", "blue", S1)], [{ service: "s", image: "r/s:1" }]), /pinned by digest/);
     });
     it("plans flips to the idle color by default", () => {
-      assert.deepEqual(planFlip(svc("s", "blue", S1, S2), undefined), { from: "blue", to: "green", image: S2 });
-      assert.deepEqual(planFlip(svc("s", "green", S1, S2), "green"), { from: "green", to: "green", image: S2 });
-      assert.deepEqual(planFlip(svc("s", "green", S1), undefined), { from: "green", to: "blue", image: S1 });
+      assert.deepEqual(planFlip(svc("s", "blue", S1, S2), undefined), { from: "blue", to: "green", image: S2, targetParked: false });
+      assert.deepEqual(planFlip(svc("s", "green", S1, S2), "green"), { from: "green", to: "green", image: S2, targetParked: false });
+      assert.deepEqual(planFlip(svc("s", "green", S1), undefined), { from: "green", to: "blue", image: S1, targetParked: false });
+    });
+
+    const parkedSvc = (active: "blue" | "green", parked: "blue" | "green" | undefined, idle?: "warm" | "parked"): ServiceEntry => ({
+      name: "s",
+      healthPath: "/h",
+      active,
+      blue: { image: S1, ...(parked === "blue" ? { parked: true } : {}) },
+      green: { image: S2, ...(parked === "green" ? { parked: true } : {}) },
+      ...(idle !== undefined ? { idle } : {}),
+    });
+    const parkCases: ReadonlyArray<{ name: string; service: ServiceEntry; staging: object; flipParked: boolean; park: object | undefined }> = [
+      { name: "warm idle: staging only sets the image, nothing to park", service: parkedSvc("blue", undefined), staging: { green: S3 }, flipParked: false, park: undefined },
+      { name: "warm policy, idle parked by hand: staging unparks, nothing parked after", service: parkedSvc("blue", "green", "warm"), staging: { green: S3, parked: { green: false } }, flipParked: true, park: undefined },
+      { name: "parked policy: staging unparks the slot, the old color is parked after", service: parkedSvc("blue", "green", "parked"), staging: { green: S3, parked: { green: false } }, flipParked: true, park: { parked: { blue: true } } },
+      { name: "parked policy, green active: parks blue's counterpart", service: parkedSvc("green", "blue", "parked"), staging: { blue: S3, parked: { blue: false } }, flipParked: true, park: { parked: { green: true } } },
+    ];
+    for (const c of parkCases) {
+      it(`park: ${c.name}`, () => {
+        const plan = planStaging("stk", "blue-green", [c.service], [{ service: "s", image: S3 }]);
+        assert.deepEqual(stagingEdits(plan).get("s"), c.staging);
+        assert.equal(planFlip(c.service, undefined).targetParked, c.flipParked);
+        assert.deepEqual(parkEdits([c.service], plan.changes).get("s"), c.park);
+      });
+    }
+    it("park: nothing to park when the color did not change (single mode, no-op flips)", () => {
+      const service = parkedSvc("blue", undefined, "parked");
+      assert.equal(parkEdits([service], [{ service: "s", fromColor: "blue", toColor: "blue" }]).size, 0);
+      assert.equal(planFlip(parkedSvc("blue", "blue"), "blue").targetParked, false, "the active color is never a parked target");
     });
     it("derives the deploy mode from the environment", () => {
       assert.equal(deployModeOf("test", "anything"), "single");
@@ -264,6 +292,14 @@ describe("automation: pure logic", () => {
       assert.ok(first !== null && typeof first === "object" && !Array.isArray(first));
       assert.deepEqual(out, [{ ...first, active: "green", green: { image: "r/a@x" } }, raw[1]]);
       assert.equal(first["active"], "blue", "input not mutated");
+    });
+    it("sets and clears parked without touching the color's other fields", () => {
+      const parked = editServices(raw, new Map([["a", { parked: { green: true } }]]));
+      assert.deepEqual((parked as Array<Record<string, Json>>)[0]?.["green"], { parked: true });
+      const back = editServices(parked, new Map([["a", { parked: { green: false }, green: "r/a@y" }]]));
+      assert.deepEqual((back as Array<Record<string, Json>>)[0]?.["green"], { image: "r/a@y" }, "the flag is removed, not set to false");
+      const blue = editServices(raw, new Map([["a", { parked: { blue: false } }]]));
+      assert.deepEqual(blue, raw, "clearing an absent flag changes nothing");
     });
     it("refuses edits to unknown services", () => assert.throws(() => editServices(raw, new Map([["zz", { active: "blue" as const }]])), /no service named zz/));
     it("parses and validates the services value", () => {
