@@ -23,7 +23,7 @@ export interface ClusterArgs {
   readonly privateSubnetIds: pulumi.Input<string[]>;
   /** Subnets of internet-facing load balancers. */
   readonly publicSubnetIds: pulumi.Input<string[]>;
-  /** Kubernetes minor version of the control plane and the node groups, e.g. `1.33`. */
+  /** Kubernetes minor version of the control plane and the node groups, e.g. `1.35`. */
   readonly version: string;
   /**
    * EKS cluster name, used by kubeconfigs (`aws eks update-kubeconfig --name`), the control

@@ -102,7 +102,7 @@ describe("Cluster", () => {
       assert.equal(eks.length, 1);
       const c = eks[0].inputs;
       assert.equal(c["name"], CLUSTER_NAME);
-      assert.equal(c["version"], "1.33");
+      assert.equal(c["version"], "1.35");
       assert.equal(c["skipDefaultNodeGroup"], true);
       assert.equal(c["skipDefaultSecurityGroups"], true);
       assert.equal(c["authenticationMode"], "API");
@@ -168,7 +168,7 @@ describe("Cluster", () => {
       assert.equal(coredns["clusterName"], CLUSTER_NAME);
       assert.equal(coredns["resolveConflictsOnCreate"], "OVERWRITE");
       const lookup = ev.invokes.find((i) => i.token === "aws:eks/getAddonVersion:getAddonVersion");
-      assert.deepEqual(lookup?.inputs, { addonName: "coredns", kubernetesVersion: "1.33", mostRecent: false });
+      assert.deepEqual(lookup?.inputs, { addonName: "coredns", kubernetesVersion: "1.35", mostRecent: false });
     });
   });
 
@@ -300,7 +300,7 @@ describe("Cluster", () => {
       const config = prodConfig((cluster) => {
         cluster["version"] = "1.34";
       });
-      await assert.rejects(evaluateCluster(config), /chart 9\.50\.1 runs autoscaler 1\.33\.x but the cluster runs Kubernetes 1\.34/);
+      await assert.rejects(evaluateCluster(config), /chart 9\.59\.0 runs autoscaler 1\.35\.x but the cluster runs Kubernetes 1\.34/);
     });
   });
 
@@ -346,7 +346,7 @@ describe("Cluster", () => {
     it("installs the pinned official chart through the cluster's k8s provider", () => {
       const r = named(ev, RELEASE, "prod-cluster-autoscaler-release");
       assert.equal(r.inputs["chart"], "cluster-autoscaler");
-      assert.equal(r.inputs["version"], "9.50.1");
+      assert.equal(r.inputs["version"], "9.59.0");
       assert.deepEqual(r.inputs["repositoryOpts"], { repo: "https://kubernetes.github.io/autoscaler" });
       assert.equal(r.inputs["namespace"], "kube-system");
       assert.equal(r.inputs["name"], "cluster-autoscaler");

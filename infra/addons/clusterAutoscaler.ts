@@ -54,12 +54,12 @@ export interface ClusterAutoscalerProps {
 export const defaults = {
   chart: "cluster-autoscaler",
   repository: "https://kubernetes.github.io/autoscaler",
-  // Chart 9.50.1 ships cluster-autoscaler 1.33.x (charts 9.47.0-9.50.x are the 1.33 line, 9.51.0+
-  // is 1.34). Upgrade hazard: the autoscaler simulates the scheduler of its own Kubernetes
-  // minor, so it must match the cluster's minor. Bump this together with `cluster.version`
-  // (the constructor refuses a mismatch) and read the chart's release notes for renamed values.
-  version: "9.50.1",
-  kubernetesMinor: "1.33",
+  // Chart 9.59.0 ships cluster-autoscaler 1.35.x (appVersion 1.35.0). Upgrade hazard: the
+  // autoscaler simulates the scheduler of its own Kubernetes minor, so it must match the
+  // cluster's minor. Bump this together with `cluster.version` (the constructor refuses a
+  // mismatch) and read the chart's release notes for renamed values.
+  version: "9.59.0",
+  kubernetesMinor: "1.35",
   namespace: "kube-system",
   release: "cluster-autoscaler",
   serviceAccountName: "cluster-autoscaler",

@@ -20,9 +20,10 @@ const common = {
   network: { subnetPrefix: 20 },
   cluster: {
     enabled: false,
-    // EKS standard support for 1.33 runs to mid-2026 with extended support after; bump
-    // one minor at a time (the control plane cannot skip versions).
-    version: "1.33",
+    // 1.35: in EKS standard support until 2027-03-27 (1.33 left it on 2026-07-29 and bills the
+    // extended-support surcharge). Bump one minor at a time (the control plane cannot skip
+    // versions), together with the cluster autoscaler's chart (infra/addons/clusterAutoscaler.ts).
+    version: "1.35",
     publicAccessCidrs: [],
     adminRoleArns: [],
     nodeGroups: [],

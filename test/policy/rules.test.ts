@@ -200,7 +200,7 @@ const EKS_CLUSTER = "aws:eks/cluster:Cluster";
 
 function eksComponent(patch: Props = {}): OfflineResource {
   return r(EKS_COMPONENT, "prod-eks", {
-    version: "1.33",
+    version: "1.35",
     enabledClusterLogTypes: ["api", "audit", "authenticator", "controllerManager", "scheduler"],
     encryptionConfigKeyArn: "arn:aws:kms:ap-northeast-2:123456789012:key/secrets",
     endpointPrivateAccess: true,
@@ -212,7 +212,7 @@ function eksComponent(patch: Props = {}): OfflineResource {
 
 function eksCluster(patch: Props = {}): OfflineResource {
   return r(EKS_CLUSTER, "prod-eks-eksCluster", {
-    version: "1.33",
+    version: "1.35",
     enabledClusterLogTypes: ["api", "audit", "authenticator", "controllerManager", "scheduler"],
     encryptionConfig: { provider: { keyArn: "arn:aws:kms:::key/secrets" }, resources: ["secrets"] },
     vpcConfig: { endpointPrivateAccess: true, endpointPublicAccess: false },

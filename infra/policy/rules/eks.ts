@@ -20,7 +20,9 @@ export const EKS_LOG_TYPES = ["api", "audit", "authenticator", "controllerManage
  * retires a version (the calendar is on the docs page of the rule) and bump clusters one minor at a
  * time: the control plane cannot skip versions.
  */
-export const EKS_SUPPORTED_VERSIONS = ["1.30", "1.31", "1.32", "1.33", "1.34"] as const;
+// As of 2026-11: 1.31's extended support ends 2026-11-26; 1.32 and 1.33 are in extended support;
+// 1.34 (standard until 2026-12-02) and 1.35 (until 2027-03-27) in standard support.
+export const EKS_SUPPORTED_VERSIONS = ["1.32", "1.33", "1.34", "1.35"] as const;
 
 interface ClusterView {
   readonly logTypes: string[];
