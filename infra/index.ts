@@ -17,7 +17,7 @@ import { Cluster } from "./cluster";
 import { Database } from "./database";
 import { Edge } from "./edge";
 import { ingressOrder } from "./lib/bluegreen";
-import { healthUrl, stackHosts } from "./lib/hosts";
+import { healthUrl, publicHealthPath, stackHosts } from "./lib/hosts";
 import { Network } from "./network";
 import { declareObservability } from "./observability";
 import { awsProvider, platformTags } from "./providers";
@@ -168,7 +168,7 @@ if (cluster !== undefined) {
       accessLogExpirationDays: cfg.edge.accessLogExpirationDays,
       accessLogVersioning: prod,
       healthCheck:
-        cfg.edge.healthCheck && first !== undefined ? { path: new URL(healthUrl(hosts.live, first.paths, first.healthPath)).pathname } : undefined,
+        cfg.edge.healthCheck && first !== undefined ? { path: publicHealthPath(first, cfg.services) } : undefined,
     },
     opts,
   );
@@ -328,8 +328,8 @@ export const services = cfg.services.map((s) => ({
   blue: { image: s.blue.image, ...(s.blue.parked === true ? { parked: true } : {}) },
   green: { image: s.green.image, ...(s.green.parked === true ? { parked: true } : {}) },
   healthPath: s.healthPath,
-  ...(cluster !== undefined ? { namespace: APPS_NAMESPACE, previewHealthUrl: healthUrl(hosts.preview, s.paths, s.healthPath) } : {}),
-  liveHealthUrl: healthUrl(hosts.live, s.paths, s.healthPath),
+  ...(cluster !== undefined ? { namespace: APPS_NAMESPACE, previewHealthUrl: healthUrl(hosts.preview, s, cfg.services) } : {}),
+  liveHealthUrl: healthUrl(hosts.live, s, cfg.services),
 }));
 /** The promotion record (`platform:releases`), so `pulumi stack output` shows what was verified here. */
 export const releases = cfg.releases;

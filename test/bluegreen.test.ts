@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { healthUrl, publicHealthPath, RoutedHealth, routeOwner } from "../infra/lib/hosts";
 import {
   colorWeights,
   drainTiming,
@@ -118,6 +119,38 @@ describe("blue/green logic", () => {
       assert.equal(t.deregistrationDelaySeconds, delay);
       assert.ok(t.deregistrationDelaySeconds <= t.preStopSleepSeconds);
       assert.ok(t.preStopSleepSeconds < t.terminationGracePeriodSeconds);
+    });
+  }
+});
+
+describe("health paths through the ALB", () => {
+  // Seed 004's routing: student owns /, /student and /admin; subject owns /sugang.
+  const student = { name: "student", paths: ["/", "/student", "/admin"], healthPath: "/actuator/health" };
+  const subject = { name: "subject", paths: ["/sugang"], healthPath: "/actuator/health" };
+  const seed004 = [student, subject];
+  const cases: ReadonlyArray<{ name: string; path: string; services?: ReadonlyArray<{ name: string; paths: readonly string[] }>; owner: string | undefined }> = [
+    { name: "the catch-all owner gets unclaimed paths", path: "/actuator/health", owner: "student" },
+    { name: "a longer prefix wins over /", path: "/sugang/actuator/health", owner: "subject" },
+    { name: "a prefix matches itself", path: "/sugang", owner: "subject" },
+    { name: "a prefix does not match a longer word", path: "/sugangs/x", owner: "student" },
+    { name: "no catch-all: an unclaimed path has no owner", path: "/actuator/health", services: [subject], owner: undefined },
+    { name: "/* and / are the same prefix", path: "/x", services: [{ name: "a", paths: ["/*"] }], owner: "a" },
+  ];
+  for (const c of cases) {
+    it(`routeOwner: ${c.name}`, () => assert.equal(routeOwner(c.path, c.services ?? seed004), c.owner));
+  }
+
+  const healthCases: ReadonlyArray<{ name: string; service: RoutedHealth; all?: readonly RoutedHealth[]; want: string }> = [
+    { name: "the service owning / is probed at its own health path", service: student, want: "/actuator/health" },
+    { name: "a service under a prefix is probed under it (context path)", service: subject, want: "/sugang/actuator/health" },
+    { name: "a health path already under the service's prefix is kept", service: { ...subject, healthPath: "/sugang/health" }, want: "/sugang/health" },
+    { name: "the longest of several prefixes is used", service: { name: "a", paths: ["/a", "/abc"], healthPath: "/h" }, all: [{ name: "a", paths: ["/a", "/abc"], healthPath: "/h" }], want: "/abc/h" },
+    { name: "an explicit publicHealthPath wins", service: { ...subject, publicHealthPath: "/sugang/internal/ready" }, want: "/sugang/internal/ready" },
+  ];
+  for (const c of healthCases) {
+    it(`publicHealthPath: ${c.name}`, () => {
+      assert.equal(publicHealthPath(c.service, c.all ?? seed004), c.want);
+      assert.equal(healthUrl("preview.staging.example.com", c.service, c.all ?? seed004), `https://preview.staging.example.com${c.want}`);
     });
   }
 });

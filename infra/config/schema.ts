@@ -85,6 +85,12 @@ const service = z.strictObject({
   name: z.string().regex(DNS_LABEL),
   port: z.number().int(),
   healthPath: z.string().startsWith("/"),
+  /**
+   * The path the driver's health gates and the Route 53 health check request through the ALB.
+   * Default: `healthPath` when the ALB routes it to this service (e.g. it owns `/`), else
+   * `healthPath` under the service's longest prefix (a context path, `/sugang/actuator/health`).
+   */
+  publicHealthPath: z.string().startsWith("/").optional(),
   paths: z.array(z.string().startsWith("/")).min(1),
   active: z.string(),
   blue: colorSpec,

@@ -27,12 +27,47 @@ export function stackHosts(environment: Environment, domain: string): StackHosts
   };
 }
 
+export interface RoutedHealth {
+  readonly name: string;
+  readonly paths: readonly string[];
+  /** Where the pod serves its health endpoint (the target group's health check path). */
+  readonly healthPath: string;
+  /** Explicit path to probe through the ALB; wins over the derivation below. */
+  readonly publicHealthPath?: string;
+}
+
+/** The service the ALB sends `path` to: the owner of the longest matching prefix. */
+export function routeOwner(path: string, services: readonly Pick<RoutedHealth, "name" | "paths">[]): string | undefined {
+  let best: { readonly prefix: string; readonly owner: string } | undefined;
+  for (const s of services) {
+    for (const prefix of orderedPrefixes(s.paths)) {
+      const matches = prefix === "/" || path === prefix || path.startsWith(`${prefix}/`);
+      if (matches && (best === undefined || prefix.length > best.prefix.length)) {
+        best = { prefix, owner: s.name };
+      }
+    }
+  }
+  return best?.owner;
+}
+
 /**
- * The URL that reaches `healthPath` of a service through a host: under the service's longest
- * prefix, because the ALB routes by prefix (a service behind `/sugang` serves its health
- * endpoint as `/sugang/actuator/health`; the one owning `/` serves it at the root).
+ * The path that reaches a service's health endpoint through the ALB, which routes by prefix.
+ * When the routing already sends `healthPath` to the service (it owns `/`, or a prefix of the
+ * health path), that is the path; otherwise the service must serve it under its own longest
+ * prefix (a Spring context path: `/sugang/actuator/health`). `publicHealthPath` overrides both.
  */
-export function healthUrl(host: string, paths: readonly string[], healthPath: string): string {
-  const longest = orderedPrefixes(paths)[0] ?? "/";
-  return `https://${host}${longest === "/" ? "" : longest}${healthPath}`;
+export function publicHealthPath(service: RoutedHealth, all: readonly Pick<RoutedHealth, "name" | "paths">[]): string {
+  if (service.publicHealthPath !== undefined) {
+    return service.publicHealthPath;
+  }
+  if (routeOwner(service.healthPath, all) === service.name) {
+    return service.healthPath;
+  }
+  const longest = orderedPrefixes(service.paths)[0] ?? "/";
+  return `${longest === "/" ? "" : longest}${service.healthPath}`;
+}
+
+/** The URL that reaches a service's health endpoint through `host` (see `publicHealthPath`). */
+export function healthUrl(host: string, service: RoutedHealth, all: readonly Pick<RoutedHealth, "name" | "paths">[]): string {
+  return `https://${host}${publicHealthPath(service, all)}`;
 }
