@@ -183,6 +183,13 @@ const cases: Case[] = [
     expect: ['is empty but green is the active color of service "subject"', "(value: unset)", "Fix: set services[1].green.image"],
   },
   {
+    name: "publicHealthPath without a leading slash",
+    stack: "prod",
+    mutate: (c) => (service(c, 1)["publicHealthPath"] = "sugang/actuator/health"),
+    key: "platform:services[1].publicHealthPath",
+    expect: ['must start with "/"', '(value: "sugang/actuator/health")'],
+  },
+  {
     name: "active color parked",
     stack: "staging",
     mutate: (c) => (obj(service(c, 0)["blue"])["parked"] = true),
