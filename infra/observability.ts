@@ -114,6 +114,8 @@ export function declareObservability(inputs: ObservabilityInputs, opts: pulumi.C
         instanceType: o.logging.instanceType,
         instanceCount: o.logging.instanceCount,
         volumeGb: o.logging.volumeGb,
+        // null in config removes an environment default; the component takes absent as none.
+        dedicatedMasters: o.logging.dedicatedMasters ?? undefined,
         logRetentionDays: cfg.logRetentionDays,
         protect: prod,
       },

@@ -414,6 +414,19 @@ for (const stack of ["staging", "prod"] as const) {
         }
       });
 
+      it(stack === "prod" ? "has three dedicated m6g.large master nodes" : "has no dedicated master nodes", () => {
+        const cluster = o(domain["clusterConfig"]);
+        if (stack === "prod") {
+          assert.equal(cluster["dedicatedMasterEnabled"], true);
+          assert.equal(cluster["dedicatedMasterType"], "m6g.large.search");
+          assert.equal(cluster["dedicatedMasterCount"], 3);
+        } else {
+          assert.equal(cluster["dedicatedMasterEnabled"], false);
+          assert.equal(cluster["dedicatedMasterType"], undefined);
+          assert.equal(cluster["dedicatedMasterCount"], undefined);
+        }
+      });
+
       it("publishes its application logs to CloudWatch, which a scoped resource policy allows", () => {
         assert.deepEqual(domain["logPublishingOptions"], [
           { logType: "ES_APPLICATION_LOGS", cloudwatchLogGroupArn: `arn:aws:cloudwatch:${REGION}:123456789012:loggroup/${env}-logs-application-logs`, enabled: true },
@@ -689,6 +702,23 @@ describe("observability variants", () => {
       const spec = o(o(o(named(ev, RELEASE, "staging-monitoring-release").inputs["values"])["prometheus"])["prometheusSpec"]);
       assert.equal(spec["externalUrl"], undefined);
     }
+  });
+
+  it("passes configured dedicated masters through to the domain, and null drops prod's default", async () => {
+    const masters = async (stack: string, value: Json | undefined): Promise<Obj> => {
+      const { ev } = await evaluateObservability(
+        stack,
+        stackConfig(stack, (obs) => {
+          if (value !== undefined) {
+            obs["logging"]["dedicatedMasters"] = value;
+          }
+        }),
+      );
+      const cluster = o(named(ev, DOMAIN, `${stack}-logs-domain`).inputs["clusterConfig"]);
+      return { enabled: cluster["dedicatedMasterEnabled"], type: cluster["dedicatedMasterType"], count: cluster["dedicatedMasterCount"] };
+    };
+    assert.deepEqual(await masters("staging", { instanceType: "t3.medium.search", count: 5 }), { enabled: true, type: "t3.medium.search", count: 5 });
+    assert.deepEqual(await masters("prod", null), { enabled: false, type: undefined, count: undefined });
   });
 
   it("declares the retention Job only where logging is on", async () => {
