@@ -269,13 +269,20 @@ export class LogRetention extends pulumi.ComponentResource {
           name: rendered.hash.apply((hash) => `${policyId}-${hash.slice(0, 10)}`),
           namespace: namespace.metadata.name,
           labels,
-          annotations: { "platform.io/pod-template-sha256": rendered.hash },
+          annotations: {
+            "platform.io/pod-template-sha256": rendered.hash,
+            // A Job that failed in an earlier update is re-created (and re-run) by the next one,
+            // instead of Pulumi waiting again on the failed one.
+            "pulumi.com/replaceUnready": "true",
+          },
         },
         spec: {
           // Each attempt is a new pod, whose log stays for inspection; the exponential back-off
           // (10s, 20s, ...) covers a new role's IAM propagation and a 409 from a concurrent write.
           backoffLimit: 4,
-          activeDeadlineSeconds: 600,
+          // Below the provider's 10-minute wait for a Job, so a stuck run fails as
+          // DeadlineExceeded on the Job rather than as a timeout of the update.
+          activeDeadlineSeconds: 480,
           // No ttlSecondsAfterFinished: Pulumi owns this object, so the TTL controller deleting
           // it would turn every refresh into a diff that re-creates (and re-runs) it. The finished
           // Job and its pod stay for `kubectl logs` until the next change replaces them.

@@ -702,7 +702,7 @@ describe("policy pack rules", () => {
         apiVersion: "batch/v1",
         kind: "Job",
         metadata: { name: "logs-retention-0123456789", namespace: "log-retention" },
-        spec: { backoffLimit: 4, activeDeadlineSeconds: 600, template: { spec: podSpec } },
+        spec: { backoffLimit: 4, activeDeadlineSeconds: 480, template: { spec: podSpec } },
       });
       const cronJob = r("kubernetes:batch/v1:CronJob", "nightly", {
         apiVersion: "batch/v1",
