@@ -7,7 +7,7 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { DeclaredResource, REGION } from "./mocks";
-import { Evaluation, evaluateProgram, Json, named, ofType, readStackConfig, StackConfig } from "./stack";
+import { Evaluation, evaluateProgram, Json, named, ofType, readStackConfig, settleProgram, StackConfig } from "./stack";
 
 const ROLE = "aws:iam/role:Role";
 const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
@@ -720,6 +720,23 @@ describe("observability variants", () => {
     };
     assert.deepEqual(await masters("staging", { instanceType: "t3.medium.search", count: 5 }), { enabled: true, type: "t3.medium.search", count: 5 });
     assert.deepEqual(await masters("prod", null), { enabled: false, type: undefined, count: undefined });
+  });
+
+  it("the retention component itself refuses a retention or prefix the config would have rejected", async () => {
+    for (const [props, message] of [
+      [{ retentionDays: 0 }, /retentionDays 0 is not a whole number of days from 1 to 365/],
+      [{ retentionDays: 7, indexPrefix: "Logs-*" }, /indexPrefix "Logs-\*" is not a usable index prefix/],
+    ] as const) {
+      const { error, evaluation } = await settleProgram("staging", stackConfig("staging"), async () => {
+        const { Cluster } = await import("../infra/cluster");
+        const { LogRetention } = await import("../infra/logging/retention");
+        const cluster = new Cluster("staging", { clusterName: "platform-staging", vpcId: "vpc-1", privateSubnetIds: PRIVATE_SUBNETS, publicSubnetIds: [], version: "1.33" });
+        new LogRetention("staging-log-retention", { cluster, region: REGION, opensearchEndpoint: "vpc-x", opensearchDomainArn: "arn:aws:es:::domain/x", ...props });
+        return {};
+      });
+      assert.match(String(error), message);
+      assert.deepEqual(ofType(evaluation, JOB), []);
+    }
   });
 
   it("declares the retention Job only where logging is on", async () => {

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ResourceRequirements } from "../addons/clusterAutoscaler";
 import type { Cluster } from "../cluster";
 import { withDefaults } from "../lib/defaults";
-import { contentHash, indexPattern, retentionPolicy, retentionPolicyId } from "../lib/ism";
+import { contentHash, indexPattern, IsmPolicyDocument, retentionPolicy, retentionPolicyId } from "../lib/ism";
 import { podSecurityLabels } from "../lib/podSecurity";
 import { defaults as dashboardsDefaults, PROXY_PORT } from "./dashboards";
 
@@ -151,7 +151,7 @@ export class LogRetention extends pulumi.ComponentResource {
   /** The policy's id on the domain. */
   readonly policyId: string;
   /** The policy document the Job PUTs. */
-  readonly policy: ReturnType<typeof retentionPolicy>;
+  readonly policy: IsmPolicyDocument;
 
   constructor(name: string, props: LogRetentionProps, opts?: pulumi.ComponentResourceOptions) {
     super("platform:logging:LogRetention", name, { retentionDays: props.retentionDays }, opts);
@@ -160,9 +160,14 @@ export class LogRetention extends pulumi.ComponentResource {
     const cluster = props.cluster;
     const k8sOpts = { provider: cluster.provider, parent: this };
     const labels = { "app.kubernetes.io/name": "ism-policy", "app.kubernetes.io/part-of": "logging" };
+    let policy: IsmPolicyDocument;
+    try {
+      policy = retentionPolicy({ indexPrefix: p.indexPrefix, retentionDays: props.retentionDays });
+    } catch (err) {
+      throw new pulumi.ResourceError(err instanceof Error ? err.message : String(err), this);
+    }
     const policyId = retentionPolicyId(p.indexPrefix);
     const pattern = indexPattern(p.indexPrefix);
-    const policy = retentionPolicy({ indexPrefix: p.indexPrefix, retentionDays: props.retentionDays });
 
     const namespace = new k8s.core.v1.Namespace(
       `${name}-ns`,
