@@ -1,8 +1,8 @@
 /**
  * Wiring of the observability components from the validated config (issue 4): the shared EFS
- * file system and its CSI driver, kube-prometheus-stack, and Fluentd -> OpenSearch with the
- * Dashboards proxy. A plain function the composition root calls, so the tests evaluate exactly
- * the wiring the program uses; every resource lives in the components.
+ * file system and its CSI driver, kube-prometheus-stack, and Fluentd -> OpenSearch with its
+ * index retention and the Dashboards proxy. A plain function the composition root calls, so the
+ * tests evaluate exactly the wiring the program uses; every resource lives in the components.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { EbsCsiDriver } from "./addons/ebsCsi";
@@ -12,8 +12,9 @@ import type { Cluster } from "./cluster";
 import type { PlatformConfig } from "./config/schema";
 import { SharedFileSystem } from "./efs";
 import { LogDashboards } from "./logging/dashboards";
-import { Fluentd } from "./logging/fluentd";
+import { defaults as fluentdDefaults, Fluentd } from "./logging/fluentd";
 import { LogStore } from "./logging/opensearch";
+import { LogRetention } from "./logging/retention";
 
 export interface ObservabilityInputs {
   readonly cfg: PlatformConfig;
@@ -113,14 +114,31 @@ export function declareObservability(inputs: ObservabilityInputs, opts: pulumi.C
         instanceType: o.logging.instanceType,
         instanceCount: o.logging.instanceCount,
         volumeGb: o.logging.volumeGb,
+        // null in config removes an environment default; the component takes absent as none.
+        dedicatedMasters: o.logging.dedicatedMasters ?? undefined,
         logRetentionDays: cfg.logRetentionDays,
         protect: prod,
       },
       opts,
     );
+    // One prefix for the writer and the retention policy: indices of any other prefix would
+    // never be deleted.
+    const indexPrefix = fluentdDefaults.indexPrefix;
     new Fluentd(
       `${env}-fluentd`,
-      { cluster, region: cfg.region, opensearchEndpoint: logStore.endpoint, opensearchDomainArn: logStore.domainArn },
+      { cluster, region: cfg.region, opensearchEndpoint: logStore.endpoint, opensearchDomainArn: logStore.domainArn, indexPrefix },
+      opts,
+    );
+    new LogRetention(
+      `${env}-log-retention`,
+      {
+        cluster,
+        region: cfg.region,
+        opensearchEndpoint: logStore.endpoint,
+        opensearchDomainArn: logStore.domainArn,
+        indexPrefix,
+        retentionDays: o.logging.retentionDays,
+      },
       opts,
     );
     if (inputs.ingress !== undefined && o.logging.dashboardsCidrs.length > 0) {

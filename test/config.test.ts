@@ -48,6 +48,11 @@ const arr = (v: Json | undefined): Json[] => {
 };
 const service = (c: StackConfig, i: number): Obj => obj(arr(c["platform:services"])[i]);
 const nodeGroup = (c: StackConfig, i: number): Obj => obj(arr(obj(c["platform:cluster"])["nodeGroups"])[i]);
+/** `platform:observability.logging` of the stack file, created when the file leaves it to the defaults. */
+const logging = (c: StackConfig): Obj => {
+  const observability = (c["platform:observability"] ??= {}) as Obj;
+  return obj((observability["logging"] ??= {}));
+};
 
 interface Case {
   readonly name: string;
@@ -253,6 +258,63 @@ const cases: Case[] = [
     expect: ['(value: "two weeks")', "Fix: use a number"],
   },
   {
+    name: "log retention of zero days",
+    stack: "staging",
+    mutate: (c) => (logging(c)["retentionDays"] = 0),
+    key: "platform:observability.logging.retentionDays",
+    expect: ["0 is not a whole number of days from 1 to 365", "(value: 0)", "Fix: set it to the days each daily log index is kept, from 1 to 365"],
+  },
+  {
+    name: "log retention of a fraction of a day",
+    stack: "prod",
+    mutate: (c) => (logging(c)["retentionDays"] = 0.5),
+    key: "platform:observability.logging.retentionDays",
+    expect: ["0.5 is not a whole number of days", "(value: 0.5)", "Fix: set it to the days"],
+  },
+  {
+    name: "log retention beyond a year",
+    stack: "prod",
+    mutate: (c) => (logging(c)["retentionDays"] = 400),
+    key: "platform:observability.logging.retentionDays",
+    expect: ["400 is not a whole number of days from 1 to 365", "(value: 400)", "snapshot the indices to S3"],
+  },
+  {
+    name: "log retention given as text",
+    stack: "prod",
+    mutate: (c) => (logging(c)["retentionDays"] = "30d"),
+    key: "platform:observability.logging.retentionDays",
+    expect: ['(value: "30d")', "Fix: use a number"],
+  },
+  {
+    name: "an even number of dedicated OpenSearch masters",
+    stack: "prod",
+    mutate: (c) => (logging(c)["dedicatedMasters"] = { instanceType: "m6g.large.search", count: 4 }),
+    key: "platform:observability.logging.dedicatedMasters.count",
+    expect: ["must be 3 or 5: dedicated masters form an odd quorum, and AWS recommends 3 for production domains", "(value: 4)", "Fix: use one of 3, 5"],
+  },
+  {
+    name: "a single dedicated OpenSearch master",
+    stack: "staging",
+    mutate: (c) => (logging(c)["dedicatedMasters"] = { instanceType: "t3.small.search", count: 1 }),
+    key: "platform:observability.logging.dedicatedMasters.count",
+    expect: ["must be 3 or 5", "(value: 1)", "Fix: use one of 3, 5"],
+  },
+  {
+    name: "dedicated masters of a non-OpenSearch instance type",
+    stack: "prod",
+    mutate: (c) => (logging(c)["dedicatedMasters"] = { instanceType: "m6g.large", count: 3 }),
+    key: "platform:observability.logging.dedicatedMasters.instanceType",
+    expect: ['(value: "m6g.large")', "Fix: use a value matching"],
+  },
+  {
+    // In staging: prod's default would fill in the count (defaults merge key by key).
+    name: "dedicated masters without a count",
+    stack: "staging",
+    mutate: (c) => (logging(c)["dedicatedMasters"] = { instanceType: "m6g.large.search" }),
+    key: "platform:observability.logging.dedicatedMasters.count",
+    expect: ["(value: unset)", "Fix: use one of 3, 5"],
+  },
+  {
     name: "availability zone of another region",
     stack: "prod",
     mutate: (c) => (c["platform:availabilityZones"] = ["ap-northeast-2a", "us-east-1c"]),
@@ -318,6 +380,25 @@ describe("stack config validation", () => {
     assert.equal(test.cluster.enabled, false);
     assert.equal(test.testHost.enabled, true);
     assert.equal(test.network.natGateways, "none");
+  });
+
+  it("ships log retention and dedicated OpenSearch masters per environment", () => {
+    const staging = parse("staging").observability.logging;
+    const prod = parse("prod").observability.logging;
+    assert.equal(staging.retentionDays, 7);
+    assert.equal(staging.dedicatedMasters, undefined);
+    assert.equal(prod.retentionDays, 30);
+    assert.deepEqual(prod.dedicatedMasters, { instanceType: "m6g.large.search", count: 3 });
+    assert.equal(parse("test").observability.logging.dedicatedMasters, undefined);
+  });
+
+  it("lets a stack override the retention, add masters, or drop prod's masters with null", () => {
+    assert.equal(parse("prod", (c) => (logging(c)["retentionDays"] = 90)).observability.logging.retentionDays, 90);
+    assert.deepEqual(
+      parse("staging", (c) => (logging(c)["dedicatedMasters"] = { instanceType: "t3.small.search", count: 5 })).observability.logging.dedicatedMasters,
+      { instanceType: "t3.small.search", count: 5 },
+    );
+    assert.equal(parse("prod", (c) => (logging(c)["dedicatedMasters"] = null)).observability.logging.dedicatedMasters, null);
   });
 
   it("normalises optional service fields", () => {

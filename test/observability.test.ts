@@ -7,7 +7,7 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { DeclaredResource, REGION } from "./mocks";
-import { Evaluation, evaluateProgram, Json, named, ofType, readStackConfig, StackConfig } from "./stack";
+import { Evaluation, evaluateProgram, Json, named, ofType, readStackConfig, settleProgram, StackConfig } from "./stack";
 
 const ROLE = "aws:iam/role:Role";
 const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
@@ -17,6 +17,7 @@ const SECRET = "kubernetes:core/v1:Secret";
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
 const DAEMONSET = "kubernetes:apps/v1:DaemonSet";
+const JOB = "kubernetes:batch/v1:Job";
 const DOMAIN = "aws:opensearch/domain:Domain";
 const SG = "aws:ec2/securityGroup:SecurityGroup";
 const SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
@@ -413,6 +414,19 @@ for (const stack of ["staging", "prod"] as const) {
         }
       });
 
+      it(stack === "prod" ? "has three dedicated m6g.large master nodes" : "has no dedicated master nodes", () => {
+        const cluster = o(domain["clusterConfig"]);
+        if (stack === "prod") {
+          assert.equal(cluster["dedicatedMasterEnabled"], true);
+          assert.equal(cluster["dedicatedMasterType"], "m6g.large.search");
+          assert.equal(cluster["dedicatedMasterCount"], 3);
+        } else {
+          assert.equal(cluster["dedicatedMasterEnabled"], false);
+          assert.equal(cluster["dedicatedMasterType"], undefined);
+          assert.equal(cluster["dedicatedMasterCount"], undefined);
+        }
+      });
+
       it("publishes its application logs to CloudWatch, which a scoped resource policy allows", () => {
         assert.deepEqual(domain["logPublishingOptions"], [
           { logType: "ES_APPLICATION_LOGS", cloudwatchLogGroupArn: `arn:aws:cloudwatch:${REGION}:123456789012:loggroup/${env}-logs-application-logs`, enabled: true },
@@ -507,6 +521,119 @@ for (const stack of ["staging", "prod"] as const) {
       });
     });
 
+    describe("index retention (ISM)", () => {
+      let job: Obj;
+      let pod: Obj;
+      let apply: Obj;
+      let env_: Map<string, string>;
+      const retentionDays = { staging: 7, prod: 30 }[stack];
+      const arn = `arn:aws:es:${REGION}:123456789012:domain/platform-${env}-logs`;
+      before(() => {
+        job = named(ev, JOB, `${env}-log-retention-job`).inputs;
+        pod = o(o(o(job["spec"])["template"])["spec"]);
+        [apply] = a(pod["containers"]).map(o);
+        env_ = new Map(a(apply["env"]).map(o).map((e) => [String(e["name"]), String(e["value"])]));
+      });
+
+      it("is a Job in its own namespace, which enforces the restricted level (Fluentd's is privileged)", () => {
+        const ns = o(named(ev, NAMESPACE, `${env}-log-retention-ns`).inputs["metadata"]);
+        assert.equal(ns["name"], "log-retention");
+        assert.equal(o(ns["labels"])["pod-security.kubernetes.io/enforce"], "restricted");
+        assert.equal(o(job["metadata"])["namespace"], "log-retention");
+        assert.equal(named(ev, JOB, `${env}-log-retention-job`).parentType, "platform:logging:LogRetention");
+      });
+
+      it("PUTs the retention policy with the configured days, attached to Fluentd's index prefix", async () => {
+        const { ISM_APPLY_SCRIPT } = await import("../infra/logging/retention");
+        assert.deepEqual(apply["command"], ["/bin/sh", "-c", ISM_APPLY_SCRIPT]);
+        assert.equal(env_.get("ISM_URL"), "http://127.0.0.1:8080/_plugins/_ism");
+        assert.equal(env_.get("POLICY_ID"), "logs-retention");
+        assert.equal(env_.get("INDEX_PATTERN"), "logs-*");
+        const { policy } = JSON.parse(env_.get("POLICY") ?? "{}") as { policy: { states: Obj[]; ism_template: Obj[] } };
+        assert.deepEqual(policy.ism_template, [{ index_patterns: ["logs-*"], priority: 100 }]);
+        const [hot, del] = policy.states;
+        assert.deepEqual(a(hot["transitions"]), [{ state_name: "delete", conditions: { min_index_age: `${retentionDays}d` } }]);
+        assert.deepEqual(a(del["actions"]), [{ delete: {} }]);
+        // The writer's prefix is the pattern's.
+        const conf = String(o(named(ev, "kubernetes:core/v1:ConfigMap", `${env}-fluentd-config`).inputs["data"])["fluent.conf"]);
+        assert.match(conf, /logstash_prefix logs-\$\{service\}/);
+      });
+
+      it("GETs first and passes _seq_no and _primary_term, so re-running it updates the policy in place", () => {
+        const script = String(a(apply["command"])[2]);
+        assert.ok(script.indexOf("call GET") < script.indexOf("call PUT"), "GET before PUT");
+        assert.match(script, /\?if_seq_no=\$seq_no&if_primary_term=\$primary_term/);
+      });
+
+      it("is named after a hash of its pod template, so a change replaces (and re-runs) it", () => {
+        const metadata = o(job["metadata"]);
+        const hash = String(o(metadata["annotations"])["platform.io/pod-template-sha256"]);
+        assert.match(hash, /^[0-9a-f]{64}$/);
+        assert.equal(metadata["name"], `logs-retention-${hash.slice(0, 10)}`);
+      });
+
+      it("signs through a native sidecar running the Dashboards proxy's pinned image, bound to this domain", async () => {
+        const { defaults } = await import("../infra/logging/dashboards");
+        const [proxy, ...more] = a(pod["initContainers"]).map(o);
+        assert.equal(more.length, 0);
+        assert.equal(proxy["restartPolicy"], "Always", "a native sidecar, stopped when the main container is done");
+        assert.equal(proxy["image"], defaults.image);
+        assert.deepEqual(proxy["args"], ["--name", "es", "--region", REGION, "--host", `vpc-platform-${env}-logs-mockid.${REGION}.es.amazonaws.com`]);
+        assert.deepEqual(o(o(proxy["startupProbe"])["httpGet"]), { path: "/health", port: 8080 });
+      });
+
+      it("runs under the restricted profile with requests, limits, pinned images and bounded retries", () => {
+        const podSc = o(pod["securityContext"]);
+        assert.equal(podSc["runAsNonRoot"], true);
+        assert.notEqual(podSc["runAsUser"], 0);
+        assert.deepEqual(podSc["seccompProfile"], { type: "RuntimeDefault" });
+        const containers = [...a(pod["initContainers"]), ...a(pod["containers"])].map(o);
+        assert.equal(containers.length, 2);
+        for (const c of containers) {
+          assert.deepEqual(
+            c["securityContext"],
+            { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
+            String(c["name"]),
+          );
+          const resources = o(c["resources"]);
+          for (const kind of ["requests", "limits"]) {
+            assert.ok(o(resources[kind])["cpu"] && o(resources[kind])["memory"], `${String(c["name"])} ${kind}`);
+          }
+          assert.match(String(c["image"]), /:[0-9][\w.-]*$/, "pinned to a release tag");
+        }
+        assert.equal(apply["image"], "curlimages/curl:8.11.1");
+        for (const flag of ["hostNetwork", "hostPID", "hostIPC"]) {
+          assert.equal(pod[flag], undefined, flag);
+        }
+        assert.deepEqual(a(pod["volumes"]).map(o), [{ name: "tmp", emptyDir: { sizeLimit: "16Mi" } }]);
+        assert.equal(pod["restartPolicy"], "Never");
+        const spec = o(job["spec"]);
+        assert.equal(spec["backoffLimit"], 4);
+        assert.ok((spec["activeDeadlineSeconds"] as number) < 600, "ends before the provider stops waiting for the Job (10 minutes)");
+        assert.equal(o(o(job["metadata"])["annotations"])["pulumi.com/replaceUnready"], "true");
+        assert.equal(spec["ttlSecondsAfterFinished"], undefined, "Pulumi owns the Job; see infra/logging/retention.ts");
+      });
+
+      it("has its own IRSA role, trusted by log-retention/ism-policy only, limited to the ISM API of this domain", () => {
+        const [trust] = statements(named(ev, ROLE, `${env}-log-retention-irsa-role`).inputs["assumeRolePolicy"]);
+        const issuer = String(ev.outputs["oidcProviderUrl"]);
+        assert.deepEqual(list(trust.Condition?.["StringEquals"]?.[`${issuer}:sub`]), ["system:serviceaccount:log-retention:ism-policy"]);
+        const granted = statements(named(ev, ROLE_POLICY, `${env}-log-retention-irsa-opensearch`).inputs["policy"]).map((s) => ({
+          effect: s.Effect,
+          actions: list(s.Action).sort(),
+          resources: list(s.Resource).sort(),
+        }));
+        assert.deepEqual(granted, [
+          { effect: "Allow", actions: ["es:ESHttpGet", "es:ESHttpPut"], resources: [`${arn}/_plugins/_ism/policies/logs-retention`] },
+          { effect: "Allow", actions: ["es:ESHttpPost"], resources: [`${arn}/_plugins/_ism/add/logs-*`, `${arn}/_plugins/_ism/change_policy/logs-*`] },
+        ]);
+        const sa = o(named(ev, "kubernetes:core/v1:ServiceAccount", `${env}-log-retention-sa`).inputs["metadata"]);
+        assert.equal(sa["name"], "ism-policy");
+        assert.equal(o(sa["annotations"])["eks.amazonaws.com/role-arn"], `arn:aws:iam::123456789012:role/${env}-log-retention-irsa-role`);
+        assert.equal(pod["serviceAccountName"], "ism-policy");
+      });
+    });
+
     describe("OpenSearch Dashboards", () => {
       it("is served at log.<domain> to the configured CIDRs through the SigV4 proxy", () => {
         const ingress = named(ev, INGRESS, `${env}-log-dashboards-ingress`).inputs;
@@ -526,7 +653,7 @@ for (const stack of ["staging", "prod"] as const) {
     it("declares Kubernetes objects that validate against the upstream schemas", async () => {
       const objects = ev.resources.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh/"));
       const kinds = new Set(objects.map((r) => r.type.split(":")[2]));
-      for (const kind of ["Namespace", "Secret", "StorageClass", "Ingress", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "DaemonSet", "Deployment", "Service", "PodDisruptionBudget"]) {
+      for (const kind of ["Namespace", "Secret", "StorageClass", "Ingress", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "DaemonSet", "Deployment", "Service", "PodDisruptionBudget", "Job"]) {
         assert.ok(kinds.has(kind), `no ${kind} declared`);
       }
       for (const r of objects) {
@@ -578,9 +705,81 @@ describe("observability variants", () => {
     }
   });
 
+  it("passes configured dedicated masters through to the domain, and null drops prod's default", async () => {
+    const masters = async (stack: string, value: Json | undefined): Promise<Obj> => {
+      const { ev } = await evaluateObservability(
+        stack,
+        stackConfig(stack, (obs) => {
+          if (value !== undefined) {
+            obs["logging"]["dedicatedMasters"] = value;
+          }
+        }),
+      );
+      const cluster = o(named(ev, DOMAIN, `${stack}-logs-domain`).inputs["clusterConfig"]);
+      return { enabled: cluster["dedicatedMasterEnabled"], type: cluster["dedicatedMasterType"], count: cluster["dedicatedMasterCount"] };
+    };
+    assert.deepEqual(await masters("staging", { instanceType: "t3.medium.search", count: 5 }), { enabled: true, type: "t3.medium.search", count: 5 });
+    assert.deepEqual(await masters("prod", null), { enabled: false, type: undefined, count: undefined });
+  });
+
+  it("the retention component itself refuses a retention or prefix the config would have rejected", async () => {
+    for (const [props, message] of [
+      [{ retentionDays: 0 }, /retentionDays 0 is not a whole number of days from 1 to 365/],
+      [{ retentionDays: 7, indexPrefix: "Logs-*" }, /indexPrefix "Logs-\*" is not a usable index prefix/],
+    ] as const) {
+      const { error, evaluation } = await settleProgram("staging", stackConfig("staging"), async () => {
+        const { Cluster } = await import("../infra/cluster");
+        const { LogRetention } = await import("../infra/logging/retention");
+        const cluster = new Cluster("staging", { clusterName: "platform-staging", vpcId: "vpc-1", privateSubnetIds: PRIVATE_SUBNETS, publicSubnetIds: [], version: "1.33" });
+        new LogRetention("staging-log-retention", { cluster, region: REGION, opensearchEndpoint: "vpc-x", opensearchDomainArn: "arn:aws:es:::domain/x", ...props });
+        return {};
+      });
+      assert.match(String(error), message);
+      assert.deepEqual(ofType(evaluation, JOB), []);
+    }
+  });
+
+  it("declares the retention Job only where logging is on", async () => {
+    const { ev } = await evaluateObservability(
+      "staging",
+      stackConfig("staging", (obs) => {
+        obs["logging"]["enabled"] = false;
+      }),
+    );
+    assert.deepEqual(ofType(ev, JOB), []);
+    assert.deepEqual(ofType(ev, DOMAIN), []);
+    assert.ok(!ofType(ev, NAMESPACE).some((n) => o(n.inputs["metadata"])["name"] === "log-retention"));
+    assert.ok(!ev.resources.some((r) => r.type === "platform:logging:LogRetention"));
+  });
+
+  it("gives the Job a new name when the retention changes, so Pulumi replaces it and the new policy is applied", async () => {
+    const job = async (days?: number): Promise<{ name: string; minAge: unknown }> => {
+      const { ev } = await evaluateObservability(
+        "staging",
+        stackConfig("staging", (obs) => {
+          if (days !== undefined) {
+            obs["logging"]["retentionDays"] = days;
+          }
+        }),
+      );
+      const inputs = named(ev, JOB, "staging-log-retention-job").inputs;
+      const [container] = a(o(o(o(inputs["spec"])["template"])["spec"])["containers"]).map(o);
+      const policy = a(container["env"]).map(o).find((e) => e["name"] === "POLICY");
+      const { policy: doc } = JSON.parse(String(o(policy)["value"])) as { policy: { states: Array<{ transitions: Array<{ conditions: Obj }> }> } };
+      return { name: String(o(inputs["metadata"])["name"]), minAge: doc.states[0].transitions[0].conditions["min_index_age"] };
+    };
+    const shipped = await job();
+    const again = await job(7);
+    const longer = await job(14);
+    assert.equal(shipped.minAge, "7d");
+    assert.equal(again.name, shipped.name, "the same policy keeps the same Job (no re-run)");
+    assert.equal(longer.minAge, "14d");
+    assert.notEqual(longer.name, shipped.name);
+  });
+
   it("declares nothing in the test stack (monitoring and logging are off there)", async () => {
     const { ev } = await evaluateObservability("test", stackConfig("test"));
-    const observabilityTypes = [RELEASE, DOMAIN, DAEMONSET, "aws:efs/fileSystem:FileSystem", "aws:eks/addon:Addon"];
+    const observabilityTypes = [RELEASE, DOMAIN, DAEMONSET, JOB, "aws:efs/fileSystem:FileSystem", "aws:eks/addon:Addon"];
     assert.deepEqual(ev.resources.filter((r) => observabilityTypes.includes(r.type)), []);
   });
 });

@@ -67,6 +67,8 @@ const common = {
       instanceType: "t3.small.search",
       instanceCount: 1,
       volumeGb: 20,
+      // One week of logs fits staging's 20 GB volume with room to spare; prod keeps a month.
+      retentionDays: 7,
       dashboardsCidrs: [],
     },
   },
@@ -93,7 +95,7 @@ const perEnvironment: Record<Environment, Record<string, ConfigValue>> = {
     api: { enabled: true },
     observability: {
       monitoring: { enabled: true, retentionDays: 7, prometheusVolumeGi: 20 },
-      logging: { enabled: true },
+      logging: { enabled: true, retentionDays: 7 },
     },
   },
   prod: {
@@ -116,7 +118,16 @@ const perEnvironment: Record<Environment, Record<string, ConfigValue>> = {
     observability: {
       efs: { backup: true },
       monitoring: { enabled: true, retentionDays: 30, prometheusVolumeGi: 100 },
-      logging: { enabled: true, instanceType: "m6g.large.search", instanceCount: 2, volumeGb: 100 },
+      logging: {
+        enabled: true,
+        instanceType: "m6g.large.search",
+        instanceCount: 2,
+        volumeGb: 100,
+        retentionDays: 30,
+        // AWS's recommendation for production domains: three dedicated masters, so losing a data
+        // node never costs the quorum (with two data nodes electing the master it does).
+        dedicatedMasters: { instanceType: "m6g.large.search", count: 3 },
+      },
     },
   },
 };

@@ -10,6 +10,7 @@ import { z } from "zod";
 import { argoCdProblems } from "../lib/argocd";
 import { ingressOrder, prefixOf } from "../lib/bluegreen";
 import { contains, findOverlaps, parseCidr } from "../lib/cidr";
+import { RETENTION_DAYS } from "../lib/ism";
 
 export const ENVIRONMENTS = ["test", "staging", "prod"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -187,6 +188,19 @@ const argocd = z.strictObject({
   applications: z.array(argoCdApplication),
 });
 
+/** Days a daily log index is kept; ISM deletes it afterwards (infra/lib/ism.ts). */
+const logIndexRetentionDays = z.number().superRefine((value, ctx) => {
+  if (!Number.isInteger(value) || value < RETENTION_DAYS.min || value > RETENTION_DAYS.max) {
+    ctx.addIssue({
+      code: "custom",
+      message: `${value} is not a whole number of days from ${RETENTION_DAYS.min} to ${RETENTION_DAYS.max}`,
+      params: {
+        fix: `set it to the days each daily log index is kept, from ${RETENTION_DAYS.min} to ${RETENTION_DAYS.max} (e.g. 7 in staging, 30 in prod); for longer archives snapshot the indices to S3`,
+      },
+    });
+  }
+});
+
 /** Monitoring (kube-prometheus-stack on EFS), logging (Fluentd -> OpenSearch) and their shared file system. */
 const observability = z.strictObject({
   efs: z.strictObject({
@@ -213,6 +227,22 @@ const observability = z.strictObject({
     /** Data nodes; more than one spreads them over two AZs (zone awareness), so it must be even. */
     instanceCount: z.number().int().min(1).max(80),
     volumeGb: z.number().int().min(10).max(16384),
+    /** Days each daily index (`logs-<service>-YYYY.MM.DD`) is kept before ISM deletes it. */
+    retentionDays: logIndexRetentionDays,
+    /**
+     * Dedicated master nodes, which keep cluster management off the data nodes and keep a master
+     * elected when a data node is lost. Absent: the data nodes elect one. `null` removes an
+     * environment default (prod ships 3).
+     */
+    dedicatedMasters: z
+      .strictObject({
+        instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+\.search$/),
+        count: z.literal([3, 5], {
+          error: "must be 3 or 5: dedicated masters form an odd quorum, and AWS recommends 3 for production domains",
+        }),
+      })
+      .nullable()
+      .optional(),
     /** Source CIDRs allowed to reach OpenSearch Dashboards at `log.<domain>`; empty keeps it unexposed. */
     dashboardsCidrs: z.array(cidrString),
   }),

@@ -691,6 +691,37 @@ describe("policy pack rules", () => {
     it("k8s-probes-set: readiness and liveness on long-running containers", () => {
       passes("k8s-probes-set", [deployment("student-blue")]);
       violates("k8s-probes-set", [deployment("student-blue", { container: { livenessProbe: undefined } })], { type: DEPLOYMENT, name: "student-blue" }, [/container "app" has no livenessProbe/]);
+      const noProbes = container({ readinessProbe: undefined, livenessProbe: undefined });
+      violates("k8s-probes-set", [deployment("worker", { container: noProbes })], { type: DEPLOYMENT, name: "worker" }, [/container "app" has no readinessProbe and livenessProbe/]);
+    });
+
+    it("k8s-probes-set exempts run-to-completion Jobs and CronJobs, which the other workload rules still cover", () => {
+      const noProbes = container({ readinessProbe: undefined, livenessProbe: undefined });
+      const podSpec = { restartPolicy: "Never", securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } }, containers: [noProbes] };
+      const job = r("kubernetes:batch/v1:Job", "ism-policy", {
+        apiVersion: "batch/v1",
+        kind: "Job",
+        metadata: { name: "logs-retention-0123456789", namespace: "log-retention" },
+        spec: { backoffLimit: 4, activeDeadlineSeconds: 480, template: { spec: podSpec } },
+      });
+      const cronJob = r("kubernetes:batch/v1:CronJob", "nightly", {
+        apiVersion: "batch/v1",
+        kind: "CronJob",
+        metadata: { name: "nightly", namespace: "apps" },
+        spec: { schedule: "0 3 * * *", jobTemplate: { spec: { template: { spec: podSpec } } } },
+      });
+      const typesOf = (name: string): readonly string[] => {
+        const rule = ruleNamed(name);
+        return rule.kind === "resource" ? rule.resourceTypes : [];
+      };
+      passes("k8s-probes-set", [job, cronJob]);
+      assert.ok(!typesOf("k8s-probes-set").includes("kubernetes:batch/v1:Job"));
+      for (const rule of ["k8s-pod-security-restricted", "k8s-resources-set", "k8s-image-pinned"]) {
+        passes(rule, [job, cronJob]);
+        assert.ok(typesOf(rule).includes("kubernetes:batch/v1:Job"), `${rule} covers Jobs`);
+      }
+      const rootJob = { ...job, props: { ...job.props, spec: { template: { spec: { ...podSpec, securityContext: {}, containers: [container({ securityContext: {}, readinessProbe: undefined, livenessProbe: undefined })] } } } } };
+      violates("k8s-pod-security-restricted", [rootJob], { type: "kubernetes:batch/v1:Job", name: "ism-policy" }, [/container "app" in namespace "log-retention": runAsNonRoot is not true/]);
     });
 
     it("k8s-image-pinned: no :latest or untagged images outside test", () => {

@@ -9,6 +9,14 @@ import { containersOf, k8sName, namespaceOf, ofTypes, podLabelsOf, podSpecOf, se
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
 const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
+/**
+ * Workloads whose containers run until replaced, which probes are for. Jobs and CronJobs are
+ * exempt from `k8s-probes-set` on purpose: a run-to-completion container serves no traffic for a
+ * readiness probe to gate, and a liveness probe could only kill a slow but healthy run; the
+ * Job's `activeDeadlineSeconds` and `backoffLimit` bound a hung or failing one instead (see the
+ * ISM retention Job, infra/logging/retention.ts). Every other Pod Security, resources and
+ * image rule still applies to them (`WORKLOAD_TYPES`).
+ */
 const LONG_RUNNING = ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet"];
 
 const ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
@@ -155,7 +163,7 @@ export const k8sResources: ResourceRule = {
 export const k8sProbes: ResourceRule = {
   kind: "resource",
   name: "k8s-probes-set",
-  description: "Every long-running container has a readiness and a liveness probe.",
+  description: "Every long-running container (Deployment, StatefulSet, DaemonSet; not Job or CronJob) has a readiness and a liveness probe.",
   docs: "https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/",
   scannerIds: ["CKV_K8S_8", "CKV_K8S_9"],
   enforcementLevel: "mandatory",
