@@ -4,6 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeGroupConfig } from "./config/schema";
 import { IrsaRole, IrsaRoleArgs } from "./irsa";
+import { amiTypeFor } from "./lib/instanceTypes";
 
 /** Every control plane log type EKS can ship to CloudWatch (audit and authenticator matter most in an incident). */
 export const CLUSTER_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"] as const;
@@ -326,6 +327,8 @@ export class Cluster extends pulumi.ComponentResource {
         nodeRoleArn: nodeRole.arn,
         subnetIds: args.privateSubnetIds,
         instanceTypes: [...group.instanceTypes],
+        // Validated to be the same for every instance type of the group (config/schema.ts).
+        amiType: amiTypeFor(group.instanceTypes[0] ?? ""),
         capacityType: group.capacityType,
         // diskSize must stay unset: EKS rejects it together with a launch template (the root
         // volume is sized there).

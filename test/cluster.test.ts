@@ -182,6 +182,7 @@ describe("Cluster", () => {
       assert.deepEqual(g["scalingConfig"], { minSize: 2, maxSize: 4, desiredSize: 2 });
       assert.deepEqual(g["instanceTypes"], ["t3.large"]);
       assert.equal(g["capacityType"], "ON_DEMAND");
+      assert.equal(g["amiType"], "AL2023_x86_64_STANDARD", "set explicitly, not left to EKS's default");
       assert.deepEqual(g["labels"], { workload: "app", "platform.io/node-group": "general" });
       assert.equal(g["diskSize"], undefined, "diskSize conflicts with a launch template");
       assert.deepEqual(g["launchTemplate"], { id: "prod-general-id", version: "1" });

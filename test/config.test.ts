@@ -195,6 +195,13 @@ const cases: Case[] = [
     expect: ['must start with "/"', '(value: "sugang/actuator/health")'],
   },
   {
+    name: "a node group mixing x86 and Graviton instance types",
+    stack: "prod",
+    mutate: (c) => (nodeGroup(c, 0)["instanceTypes"] = ["t3.large", "m6g.large"]),
+    key: "platform:cluster.nodeGroups[0].instanceTypes",
+    expect: ["mixes instance types that need different AMIs", "t3.large: AL2023_x86_64_STANDARD, m6g.large: AL2023_ARM_64_STANDARD", "Fix: keep one architecture"],
+  },
+  {
     name: "active color parked",
     stack: "staging",
     mutate: (c) => (obj(service(c, 0)["blue"])["parked"] = true),

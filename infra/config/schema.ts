@@ -10,6 +10,7 @@ import { z } from "zod";
 import { argoCdProblems } from "../lib/argocd";
 import { ingressOrder, prefixOf } from "../lib/bluegreen";
 import { contains, findOverlaps, parseCidr } from "../lib/cidr";
+import { amiTypeFor } from "../lib/instanceTypes";
 import { RETENTION_DAYS } from "../lib/ism";
 
 export const ENVIRONMENTS = ["test", "staging", "prod"] as const;
@@ -573,6 +574,15 @@ function checkCluster(cfg: RawPlatform, ctx: Ctx): void {
       fail(ctx, at("name"), `"${g.name}" is used by two node groups`, "give every node group a unique name");
     }
     seen.add(g.name);
+    const amiTypes = new Map(g.instanceTypes.map((t) => [t, amiTypeFor(t)] as const));
+    if (new Set(amiTypes.values()).size > 1) {
+      fail(
+        ctx,
+        at("instanceTypes"),
+        `mixes instance types that need different AMIs in node group "${g.name}" (${[...amiTypes].map(([t, a]) => `${t}: ${a}`).join(", ")})`,
+        "keep one architecture (and accelerator kind) per node group; declare another node group for the others",
+      );
+    }
     if (g.minSize > g.maxSize) {
       fail(ctx, at("minSize"), `${g.minSize} is greater than maxSize ${g.maxSize} in node group "${g.name}"`, "set minSize <= maxSize");
     } else if (g.desiredSize < g.minSize || g.desiredSize > g.maxSize) {
