@@ -5,7 +5,7 @@ import type { Cluster } from "../cluster";
 import type { ResourceRequirements } from "./clusterAutoscaler";
 import { withDefaults } from "../lib/defaults";
 import { pinnedRelease } from "./helm";
-import { podSecurityLabels } from "../lib/podSecurity";
+import { ALB_READINESS_GATE_LABEL, podSecurityLabels } from "../lib/podSecurity";
 
 type Values = Record<string, unknown>;
 
@@ -193,7 +193,7 @@ export class Monitoring extends pulumi.ComponentResource {
     // ALB target when exposed).
     const namespace = new k8s.core.v1.Namespace(
       `${name}-ns`,
-      { metadata: { name: p.namespace, labels: { ...podSecurityLabels("restricted"), "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled" } } },
+      { metadata: { name: p.namespace, labels: { ...podSecurityLabels("restricted"), ...ALB_READINESS_GATE_LABEL } } },
       k8sOpts,
     );
     // node-exporter reads the host's /proc, /sys and root filesystem with hostNetwork and hostPID:

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { PodSecurityLevel, podSecurityLabels } from "../lib/podSecurity";
+import { ALB_READINESS_GATE_LABEL, PodSecurityLevel, podSecurityLabels } from "../lib/podSecurity";
 
 export { APPS_NAMESPACE } from "../lib/bluegreen";
 
@@ -29,10 +29,7 @@ export class AppNamespace extends pulumi.ComponentResource {
   constructor(name: string, args: AppNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:apps:AppNamespace", name, {}, opts);
     const level = args.podSecurity ?? "restricted";
-    const labels = podSecurityLabels(level);
-    if (args.albReadinessGate ?? true) {
-      labels["elbv2.k8s.aws/pod-readiness-gate-inject"] = "enabled";
-    }
+    const labels = { ...podSecurityLabels(level), ...(args.albReadinessGate ?? true ? ALB_READINESS_GATE_LABEL : {}) };
     const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: args.name, labels } }, { parent: this });
     this.name = ns.metadata.name;
     this.plainName = args.name;

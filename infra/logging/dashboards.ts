@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ResourceRequirements } from "../addons/clusterAutoscaler";
 import type { Cluster } from "../cluster";
 import { withDefaults } from "../lib/defaults";
-import { podSecurityLabels } from "../lib/podSecurity";
+import { ALB_READINESS_GATE_LABEL, podSecurityLabels } from "../lib/podSecurity";
 
 /** Port the proxy listens on (its default). */
 export const PROXY_PORT = 8080;
@@ -85,11 +85,8 @@ export class LogDashboards extends pulumi.ComponentResource {
       {
         metadata: {
           name: p.namespace,
-          labels: {
-            ...podSecurityLabels("restricted"),
-            // The proxy pods are ALB targets: readiness gates keep a rollout from outrunning registration.
-            "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled",
-          },
+          // The proxy pods are ALB targets: readiness gates keep a rollout from outrunning registration.
+          labels: { ...podSecurityLabels("restricted"), ...ALB_READINESS_GATE_LABEL },
         },
       },
       k8sOpts,

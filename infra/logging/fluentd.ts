@@ -206,9 +206,7 @@ export class Fluentd extends pulumi.ComponentResource {
       {
         metadata: {
           name: p.namespace,
-          labels: {
-            ...podSecurityLabels("privileged"),
-          },
+          labels: podSecurityLabels("privileged"),
         },
       },
       k8sOpts,

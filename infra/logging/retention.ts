@@ -171,7 +171,7 @@ export class LogRetention extends pulumi.ComponentResource {
 
     const namespace = new k8s.core.v1.Namespace(
       `${name}-ns`,
-      { metadata: { name: p.namespace, labels: { ...podSecurityLabels("restricted") } } },
+      { metadata: { name: p.namespace, labels: podSecurityLabels("restricted") } },
       k8sOpts,
     );
 
