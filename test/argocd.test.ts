@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { validateObject } from "./k8sSchema";
 import type { State } from "./mocks";
-import { Evaluation, evaluateProgram, named, ofType, readStackConfig } from "./stack";
+import { evaluateProgram, Evaluation, named, obj, ofType, readStackConfig } from "./stack";
 import {
   applicationManifest,
   applicationOwnershipProblems,
@@ -23,10 +23,6 @@ const ALB = "alb.ingress.kubernetes.io";
 /** The mock's generated admin password (test/mocks.ts), to scan for leaks. */
 const PLAIN_PASSWORD = "mock-password-argocd-admin-password-Zq7";
 
-function obj(v: unknown): State {
-  assert.ok(v !== null && typeof v === "object" && !Array.isArray(v), `expected an object, got ${JSON.stringify(v)}`);
-  return v as State;
-}
 
 /** The Pulumi wire format marks a secret value with this signature key. */
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { State } from "./mocks";
 import { ACCOUNT_ID, REGION } from "./mocks";
-import { Evaluation, evaluateProgram, Json, named, ofType, readStackConfig, REPO_ROOT, StackConfig } from "./stack";
+import { evaluateProgram, Evaluation, Json, list, named, obj, ofType, readStackConfig, REPO_ROOT, StackConfig } from "./stack";
 import { ConfigError, parsePlatformConfig } from "../infra/config/load";
 import type { ConfigValue } from "../infra/config/defaults";
 import type { PlatformConfig } from "../infra/config/schema";
@@ -27,14 +27,6 @@ const T = {
 const ALB = "alb.ingress.kubernetes.io";
 const GET_LB = "aws:lb/getLoadBalancer:getLoadBalancer";
 
-function obj(v: unknown): State {
-  assert.ok(v !== null && typeof v === "object" && !Array.isArray(v), `expected an object, got ${JSON.stringify(v)}`);
-  return v as State;
-}
-function list(v: unknown): unknown[] {
-  assert.ok(Array.isArray(v), `expected an array, got ${JSON.stringify(v)}`);
-  return v;
-}
 
 describe("ALB group annotations (pure)", () => {
   const attributeCases: Array<{ name: string; deletionProtection: boolean; idle: number; expected: string }> = [

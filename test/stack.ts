@@ -7,7 +7,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { DeclaredResource, RecordingMocks, waitForRegistrations } from "./mocks";
+import { strict as assert } from "assert";
+import { DeclaredResource, RecordingMocks, State, waitForRegistrations } from "./mocks";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 export const PROJECT = "platform";
@@ -174,6 +175,18 @@ export function named(ev: Evaluation, type: string, name: string): DeclaredResou
     throw new Error(`no ${type} named "${name}" in ${ev.stack}; declared: ${all.map((r) => r.name).join(", ") || "none"}`);
   }
   return found;
+}
+
+/** Asserts that an input is an object (not an array) and returns it typed. */
+export function obj(v: unknown): State {
+  assert.ok(v !== null && typeof v === "object" && !Array.isArray(v), `expected an object, got ${JSON.stringify(v)}`);
+  return v as State;
+}
+
+/** Asserts that an input is an array and returns it. */
+export function list(v: unknown): unknown[] {
+  assert.ok(Array.isArray(v), `expected an array, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 /** Evaluations are deterministic, so each stack's is computed once per mocha run. */

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import type { DeclaredResource, State } from "./mocks";
-import { Evaluation, evaluateProgram, named, ofType, readStackConfig, StackConfig } from "./stack";
+import { evaluateProgram, Evaluation, list, named, obj, ofType, readStackConfig, StackConfig } from "./stack";
 import { normaliseRoutePath, pathPatterns, planRoutes, routeSlug } from "../infra/lib/albRouting";
 import { checkHostsInZone, validationNames } from "../infra/certificate";
 import {
@@ -39,14 +39,6 @@ const BUCKET_ARN = "arn:aws:s3:::karina-univ-test-images";
 const DB_KEY_ARN = "arn:aws:kms:ap-northeast-2:123456789012:key/db";
 const BUCKET_KEY_ARN = "arn:aws:kms:ap-northeast-2:123456789012:key/images";
 
-function obj(v: unknown): State {
-  assert.ok(v !== null && typeof v === "object" && !Array.isArray(v), `expected an object, got ${JSON.stringify(v)}`);
-  return v as State;
-}
-function list(v: unknown): unknown[] {
-  assert.ok(Array.isArray(v), `expected an array, got ${JSON.stringify(v)}`);
-  return v;
-}
 function policyStatements(r: DeclaredResource): State[] {
   return list(obj(JSON.parse(String(r.inputs["policy"])))["Statement"]).map(obj);
 }

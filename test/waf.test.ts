@@ -1,6 +1,5 @@
 import { strict as assert } from "assert";
-import type { State } from "./mocks";
-import { Evaluation, evaluateProgram, named, ofType, readStackConfig } from "./stack";
+import { evaluateProgram, Evaluation, list, named, obj, ofType, readStackConfig } from "./stack";
 import { DEFAULT_COUNTED_COMMON_RULES, MANAGED_RULE_GROUPS, metricName, RATE_LIMIT_RULE, webAclRules } from "../infra/lib/waf";
 
 const T = {
@@ -11,14 +10,6 @@ const T = {
   association: "aws:wafv2/webAclAssociation:WebAclAssociation",
 } as const;
 
-function obj(v: unknown): State {
-  assert.ok(v !== null && typeof v === "object" && !Array.isArray(v), `expected an object, got ${JSON.stringify(v)}`);
-  return v as State;
-}
-function list(v: unknown): unknown[] {
-  assert.ok(Array.isArray(v), `expected an array, got ${JSON.stringify(v)}`);
-  return v;
-}
 
 describe("WAF rules (pure)", () => {
   const rules = webAclRules({ rateLimitPer5Min: 2000, metricPrefix: "prod" });
