@@ -834,6 +834,7 @@ async function deploy(deps: DriverDeps, req: DeployRequest): Promise<Outcome> {
 
     const what = `${req.sourceLabel}: ${p.changes.map((c) => `${c.service} ${shortImage(c.newImage)} -> ${c.slot}`).join(", ")}`;
     const staged = editServices(current.raw, stagingEdits(p));
+    const flipped = editServices(current.raw, mergeEdits(stagingEdits(p), flipEdits(p.changes)));
     await tx.phase("stage-config", async () => {
       tx.configTouched = true;
       await s.setConfig({ [SERVICES_KEY]: staged });
@@ -853,7 +854,6 @@ async function deploy(deps: DriverDeps, req: DeployRequest): Promise<Outcome> {
       runUp(deps, tx, s, mode === "single" ? "deploy" : "stage", { message: operationMessage(deps, what), expectedSteps: expected }),
     );
     let outputs = parseOutputs(stagedUp.outputs);
-    let servicesNow = staged;
 
     if (mode === "blue-green") {
       const stagedOutputs = outputs;
@@ -866,9 +866,7 @@ async function deploy(deps: DriverDeps, req: DeployRequest): Promise<Outcome> {
           gate,
         ),
       );
-      const flipped = editServices(current.raw, mergeEdits(stagingEdits(p), flipEdits(p.changes)));
       await tx.phase("flip-config", () => s.setConfig({ [SERVICES_KEY]: flipped }));
-      servicesNow = flipped;
       const flipMsg = `${req.sourceLabel}: flip ${p.changes.map((c) => `${c.service} ${c.fromColor}->${c.toColor}`).join(", ")}`;
       const flipUp = await tx.phase("flip", () => runUp(deps, tx, s, "flip", { message: operationMessage(deps, flipMsg), target: urns }));
       const flipOutputs = parseOutputs(flipUp.outputs);
@@ -918,7 +916,7 @@ async function deploy(deps: DriverDeps, req: DeployRequest): Promise<Outcome> {
     }
     const done = `${what}${mode === "blue-green" ? "; traffic flipped" : ""}; verified and recorded`;
     const toPark = mode === "blue-green" ? parkEdits(affected, p.changes) : new Map<string, ServiceEdit>();
-    const parked = toPark.size > 0 ? await parkIdle(deps, tx, s, servicesNow, toPark, req.sourceLabel) : undefined;
+    const parked = toPark.size > 0 ? await parkIdle(deps, tx, s, flipped, toPark, req.sourceLabel) : undefined;
     if (parked !== undefined && !parked.ok) {
       return finish({ ...parkFailure(req.stack, done, parked), services: p.changes.map(reportOf), changes: pv.summary, violations: pv.findings.violations });
     }
@@ -1168,13 +1166,6 @@ async function switchColor(deps: DriverDeps, kind: "flip" | "rollback", req: Fli
     checkConverged(req.stack, [svc], outputs, () => [planned.from, planned.to]);
     urns = [...flipTargets(state, [svc.name]), ...stackUrn(state)];
     const targetUrns = urns;
-    const previewGate = async (): Promise<void> => {
-      const after = unparkedOutputs ?? outputs;
-      await tx.phase("preview-health", () =>
-        healthGate(deps, "preview-health", "preview", [{ service: svc.name, url: healthUrl(after.services.get(svc.name), svc, "preview") }], gate),
-      );
-    };
-    let unparkedOutputs: StackOutputs | undefined;
 
     if (planned.targetParked) {
       // A parked color runs no pods: nothing to probe yet. It is scaled up (and gated) below.
@@ -1211,9 +1202,12 @@ async function switchColor(deps: DriverDeps, kind: "flip" | "rollback", req: Fli
         runUp(deps, tx, s, "unpark", { message: operationMessage(deps, `${kind} ${svc.name}: unpark ${planned.to} before moving traffic to it`) }),
       );
       const wokeOutputs = parseOutputs(woke.outputs);
-      unparkedOutputs = wokeOutputs.services.size > 0 ? wokeOutputs : outputs;
+      const after = wokeOutputs.services.size > 0 ? wokeOutputs : outputs;
       if (req.force !== true) {
-        await previewGate();
+        // Past the first change, so a failure here restores (parks it again) instead of refusing.
+        await tx.phase("preview-health", () =>
+          healthGate(deps, "preview-health", "preview", [{ service: svc.name, url: healthUrl(after.services.get(svc.name), svc, "preview") }], gate),
+        );
       }
     }
     const edited = editServices(current.raw, new Map([[svc.name, { ...unpark, active: planned.to }]]));
