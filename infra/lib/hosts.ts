@@ -4,7 +4,7 @@
  * under the live host, so one certificate and one hosted zone cover the stack.
  */
 import type { Environment } from "../config/schema";
-import { orderedPrefixes } from "./bluegreen";
+import { orderedPrefixes, prefixOf, shadows } from "./bluegreen";
 
 export interface StackHosts {
   /** Where the services are served. */
@@ -41,7 +41,7 @@ export function routeOwner(path: string, services: readonly Pick<RoutedHealth, "
   let best: { readonly prefix: string; readonly owner: string } | undefined;
   for (const s of services) {
     for (const prefix of orderedPrefixes(s.paths)) {
-      const matches = prefix === "/" || path === prefix || path.startsWith(`${prefix}/`);
+      const matches = prefix === prefixOf(path) || shadows(prefix, path);
       if (matches && (best === undefined || prefix.length > best.prefix.length)) {
         best = { prefix, owner: s.name };
       }
