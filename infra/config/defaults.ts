@@ -95,7 +95,7 @@ const perEnvironment: Record<Environment, Record<string, ConfigValue>> = {
     api: { enabled: true },
     observability: {
       monitoring: { enabled: true, retentionDays: 7, prometheusVolumeGi: 20 },
-      logging: { enabled: true, retentionDays: 7 },
+      logging: { enabled: true },
     },
   },
   prod: {
