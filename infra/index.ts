@@ -19,6 +19,7 @@ import { Edge } from "./edge";
 import { ingressOrder } from "./lib/bluegreen";
 import { healthUrl, publicHealthPath, stackHosts } from "./lib/hosts";
 import { Network } from "./network";
+import type { ServiceOutput } from "./outputs";
 import { declareObservability } from "./observability";
 import { awsProvider, platformTags } from "./providers";
 import { Registry } from "./registry";
@@ -320,8 +321,8 @@ const lottery = cfg.api.enabled
 export const environment = env;
 export const url = testHost?.url ?? `https://${hosts.live}`;
 const hostNames = { live: hosts.live, ...(cluster !== undefined ? { preview: hosts.preview } : {}) };
-/** The blue/green state the automation driver reads (automation/stackConfig.ts `parseOutputs`). */
-export const services = cfg.services.map((s) => ({
+/** The blue/green state the automation driver reads, per the output contract (`infra/outputs.ts`). */
+export const services: ServiceOutput[] = cfg.services.map((s) => ({
   name: s.name,
   active: s.active,
   // `parked` only when set, so the output of a stack that never parks stays as it was.
