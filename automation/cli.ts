@@ -25,20 +25,22 @@ import {
   requireOpt,
   stringOpt,
   stringsOpt,
-} from "./commands";
+} from "./cli/registry";
 import { formatSummary } from "./changes";
 import { DriverDeps, flip, Outcome, PolicyOptions, preview, promote, release, rollback, RunContext, status, up } from "./driver";
 import { DriverError, Interrupt, InterruptSignal, messageOf } from "./errors";
 import { ExitCode } from "./exitCodes";
-import { HttpHealthProber } from "./health";
-import { RegistryImageResolver } from "./imageResolver";
 import { shortImage } from "./images";
 import { planCommand } from "./plan";
-import { DiscordNotifier, formatDuration, nullNotifier, secretValues } from "./notify";
-import { createLogger, isLiveTerminal } from "./progress";
-import { Elbv2TargetHealthChecker } from "./targetHealth";
-import { systemClock } from "./types";
-import { openLocalStack, resolveWorkspaceSettings } from "./workspace";
+import { FileBackupStore } from "./adapters/backup";
+import { systemClock } from "./adapters/clock";
+import { DiscordNotifier, nullNotifier, secretValues } from "./adapters/discord";
+import { Elbv2TargetHealthChecker } from "./adapters/elbv2";
+import { HttpHealthProber } from "./adapters/httpProber";
+import { createLogger, isLiveTerminal } from "./adapters/progress";
+import { RegistryImageResolver } from "./adapters/registry";
+import { openLocalStack, resolveWorkspaceSettings } from "./adapters/workspace";
+import { formatDuration } from "./format";
 
 /* ----------------------------------------------------------------------------------------
  * Rendering.
@@ -426,7 +428,7 @@ export function realDeps(io: CliIo, signal: AbortSignal, req: DepsRequest): Driv
     clock: systemClock,
     log: createLogger({ write: io.stderr, live: io.isTTY && isLiveTerminal({ isTTY: io.isTTY }, io.env), clock: systemClock, columns: io.columns }),
     signal,
-    backupDir: settings.backupDir,
+    backups: new FileBackupStore(settings.backupDir),
     run: runContextFromEnv(io.env),
     policyFor: (stack) => resolvePolicy(settings.repoRoot, stack, io.env, req),
     stepSummary: summaryFile !== undefined && summaryFile !== "" ? (md) => fs.appendFileSync(summaryFile, `${md}\n`) : undefined,

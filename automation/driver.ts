@@ -16,7 +16,6 @@
  */
 import { Color, COLORS } from "../infra/config/schema";
 import { BackoffPolicy, backoffDelays, DEFAULT_BACKOFF } from "./backoff";
-import { writeBackup } from "./backup";
 import {
   ChangeSummary,
   collectFindings,
@@ -45,10 +44,9 @@ import {
   UsageError,
 } from "./errors";
 import { ExitCode } from "./exitCodes";
-import { HealthGateSettings, healthGateFromConfig, HealthProber } from "./health";
-import { ImageResolver } from "./imageResolver";
+import { formatDuration } from "./format";
+import { healthGateFromConfig } from "./gates/health";
 import { parseImageRef, sameDigest, shortImage } from "./images";
-import { DeploymentKind, DeploymentResult, formatDuration, Notifier, NotifyOutcome, PhaseReport, ServiceReport } from "./notify";
 import {
   DeployItem,
   deployModeOf,
@@ -83,8 +81,27 @@ import {
   SERVICES_KEY,
   StackOutputs,
 } from "./stackConfig";
-import { TargetHealthChecker } from "./targetHealth";
-import { Clock, EngineEvent, Json, Logger, OperationOptions, PlatformStack, StackState, UpOutcome } from "./types";
+import {
+  BackupStore,
+  Clock,
+  DeploymentKind,
+  DeploymentResult,
+  EngineEvent,
+  HealthGateSettings,
+  HealthProber,
+  ImageResolver,
+  Logger,
+  Notifier,
+  NotifyOutcome,
+  OperationOptions,
+  PhaseReport,
+  PlatformStack,
+  ServiceReport,
+  StackState,
+  TargetHealthChecker,
+  UpOutcome,
+} from "./ports";
+import { Json } from "./types";
 
 export interface PolicyOptions {
   /** Policy pack directories passed to `preview`/`up` (`--policy-pack`). */
@@ -109,8 +126,8 @@ export interface DriverDeps {
   readonly log: Logger;
   /** Aborted by the CLI on SIGINT/SIGTERM, with an `Interrupt` as reason. */
   readonly signal: AbortSignal;
-  /** Backups go to `<backupDir>/<stack>/<timestamp>-<operation>.json`. */
-  readonly backupDir: string;
+  /** Where the pre-change state export goes. */
+  readonly backups: BackupStore;
   readonly run: RunContext;
   readonly policyFor: (stack: string) => PolicyOptions;
   readonly backoff?: BackoffPolicy;
@@ -829,7 +846,7 @@ async function deploy(deps: DriverDeps, req: DeployRequest): Promise<Outcome> {
     // Computed before any change: a missing flip target must refuse, not fail half-way.
     const urns = mode === "blue-green" ? [...flipTargets(state, [...changed]), ...stackUrn(state)] : [];
 
-    tx.backup = await tx.phase("backup", () => Promise.resolve(writeBackup(deps.backupDir, req.stack, op, state, deps.clock.now())));
+    tx.backup = await tx.phase("backup", () => Promise.resolve(deps.backups.save(req.stack, op, state, deps.clock.now())));
     deps.log.info(`backup of "${req.stack}" written to ${tx.backup}`);
 
     const what = `${req.sourceLabel}: ${p.changes.map((c) => `${c.service} ${shortImage(c.newImage)} -> ${c.slot}`).join(", ")}`;
@@ -1186,7 +1203,7 @@ async function switchColor(deps: DriverDeps, kind: "flip" | "rollback", req: Fli
       }
     }
 
-    tx.backup = await tx.phase("backup", () => Promise.resolve(writeBackup(deps.backupDir, req.stack, kind, state, deps.clock.now())));
+    tx.backup = await tx.phase("backup", () => Promise.resolve(deps.backups.save(req.stack, kind, state, deps.clock.now())));
     deps.log.info(`backup of "${req.stack}" written to ${tx.backup}`);
     const unpark: ServiceEdit = planned.targetParked ? { parked: { [planned.to]: false } } : {};
     if (planned.targetParked) {
@@ -1406,7 +1423,7 @@ export async function up(deps: DriverDeps, req: UpRequest): Promise<Outcome> {
     if (!hasChanges(pv.summary)) {
       return { ...base, exitCode: ExitCode.Ok, result: "no-op", message: "no changes", remediation: [], phases: tx.phases, changes: pv.summary, violations: pv.findings.violations };
     }
-    tx.backup = await tx.phase("backup", () => Promise.resolve(writeBackup(deps.backupDir, req.stack, "up", state, deps.clock.now())));
+    tx.backup = await tx.phase("backup", () => Promise.resolve(deps.backups.save(req.stack, "up", state, deps.clock.now())));
     deps.log.info(`backup of "${req.stack}" written to ${tx.backup}`);
     const expected = pv.findings.steps.filter((st) => st.op !== "same").length;
     const result = await tx.phase("up", () => runUp(deps, tx, s, "up", { message: operationMessage(deps, what), expectedSteps: expected }));

@@ -17,7 +17,7 @@ import { NOT_OBJECTS, validateObject } from "../test/k8sSchema";
 import { DeclaredResource, mockedOutputs } from "../test/mocks";
 import { policyInput } from "../test/offline";
 import { Evaluation, REPO_ROOT, settleStack, StackConfig } from "../test/stack";
-import { CommandOutput, CommandSpec, stringOpt } from "./commands";
+import { CommandOutput, CommandSpec, stringOpt } from "./cli/registry";
 import { componentParts, DiagramComponent, DiagramRelation, INTERNET, renderMermaid } from "./diagram";
 import { UsageError } from "./errors";
 import { ExitCode } from "./exitCodes";

@@ -6,7 +6,7 @@ import { Color } from "../infra/config/schema";
 import { RefusedError, UsageError } from "./errors";
 import { parseImageRef, sameDigest } from "./images";
 import { imageOf, isParked, otherColor, ServiceEdit, ServiceEntry } from "./stackConfig";
-import { StackState } from "./types";
+import { StackState } from "./ports";
 
 /** test runs one host per service with only the active color; staging/prod run blue/green. */
 export type DeployMode = "single" | "blue-green";

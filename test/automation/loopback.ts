@@ -4,7 +4,7 @@
  */
 import * as http from "http";
 import { AddressInfo } from "net";
-import { Clock } from "../../automation/types";
+import { Clock } from "../../automation/ports";
 import { MemoryStack } from "./memoryStack";
 
 export interface Reply {

@@ -10,7 +10,8 @@
  */
 import { ConcurrentUpdateError } from "@pulumi/pulumi/automation";
 import type { EngineEvent, OpMap, OpType } from "@pulumi/pulumi/automation";
-import { isJsonObject, Json, JsonObject, OperationOptions, PlatformStack, PreviewOutcome, StackState, UpOutcome } from "../../automation/types";
+import { OperationOptions, PlatformStack, PreviewOutcome, StackState, UpOutcome } from "../../automation/ports";
+import { isJsonObject, Json, JsonObject } from "../../automation/types";
 
 export type Color = "blue" | "green";
 

@@ -5,8 +5,8 @@
  * the same way (`registerCommand(planCommand)`), without the driver or a Pulumi CLI.
  */
 import { parseArgs, ParseArgsConfig } from "util";
-import { DriverDeps } from "./driver";
-import { formatExitCodes } from "./exitCodes";
+import { DriverDeps } from "../driver";
+import { formatExitCodes } from "../exitCodes";
 
 export interface CliIo {
   readonly stdout: (text: string) => void;

@@ -4,8 +4,8 @@
  * carriage-return redraws as thousands of lines.
  */
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { plainText, urnName } from "./changes";
-import { Clock, Logger } from "./types";
+import { plainText, urnName } from "../changes";
+import { Clock, Logger } from "../ports";
 
 export interface ProgressOptions {
   readonly write: (text: string) => void;
