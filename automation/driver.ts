@@ -66,12 +66,11 @@ import {
   editServices,
   ENVIRONMENT_KEY,
   HEALTH_GATE_KEY,
-  healthUrl,
+  colorServiceName,
+  healthUrlOf,
   Host,
   imageOf,
   isParked,
-  OutputService,
-  parseOutputs,
   parseReleases,
   parseServices,
   ReleaseEntry,
@@ -79,8 +78,9 @@ import {
   ServiceEdit,
   ServiceEntry,
   SERVICES_KEY,
-  StackOutputs,
+  readStackOutputs,
 } from "./stackConfig";
+import { ServiceOutput, StackOutputs } from "../infra/outputs";
 import {
   BackupStore,
   Clock,
@@ -156,8 +156,8 @@ export interface ServiceStatus {
   readonly idle: "warm" | "parked";
   readonly converged: boolean;
   readonly release?: ReleaseEntry;
-  readonly liveUrl?: string;
-  readonly previewUrl?: string;
+  readonly liveHealthUrl?: string;
+  readonly previewHealthUrl?: string;
 }
 
 /** What every command returns; `--json` prints it as is. */
@@ -375,17 +375,18 @@ async function runUp(
 
 interface GateCheck {
   readonly service: string;
-  readonly url: string | undefined;
+  readonly out: ServiceOutput | undefined;
 }
 
 async function healthGate(deps: DriverDeps, phase: string, host: Host, checks: readonly GateCheck[], settings: HealthGateSettings): Promise<void> {
   const results = await Promise.all(
     checks.map(async (c) => {
-      if (c.url === undefined) {
-        return `${c.service}: the stack outputs give no ${host} URL (services[].${host}Url)`;
+      const url = c.out === undefined ? undefined : healthUrlOf(c.out, host);
+      if (url === undefined) {
+        return `${c.service}: the stack outputs give no ${host} health URL (services[].${host}HealthUrl)`;
       }
-      deps.log.info(`${phase}: probing ${c.service} at ${c.url} (${settings.successes} consecutive successes, each < ${settings.latencyMs} ms)`);
-      const r = await deps.prober.probe(c.url, settings, deps.signal);
+      deps.log.info(`${phase}: probing ${c.service} at ${url} (${settings.successes} consecutive successes, each < ${settings.latencyMs} ms)`);
+      const r = await deps.prober.probe(url, settings, deps.signal);
       if (r.ok) {
         deps.log.info(`${phase}: ${c.service} healthy after ${r.attempts} probe(s)`);
         return undefined;
@@ -407,23 +408,21 @@ async function healthGate(deps: DriverDeps, phase: string, host: Host, checks: r
 interface TargetCheck {
   readonly service: string;
   readonly color: Color;
-  readonly out: OutputService | undefined;
+  readonly out: ServiceOutput | undefined;
 }
 
-async function targetHealthGate(deps: DriverDeps, stack: string, region: string | undefined, outputs: StackOutputs, checks: readonly TargetCheck[]): Promise<void> {
+async function targetHealthGate(deps: DriverDeps, stack: string, region: string | undefined, outputs: StackOutputs | undefined, checks: readonly TargetCheck[]): Promise<void> {
   const wait = deps.targetHealthWait ?? DEFAULT_TARGET_WAIT;
   const deadline = deps.clock.now() + wait.timeoutMs;
   for (const c of checks) {
-    const colorOut = c.out?.[c.color];
     const query = {
       stack,
       service: c.service,
       color: c.color,
       region,
-      clusterName: outputs.clusterName,
+      clusterName: outputs?.clusterName,
       namespace: c.out?.namespace,
-      serviceName: colorOut?.serviceName ?? `${c.service}-${c.color}`,
-      targetGroupArn: colorOut?.targetGroupArn,
+      serviceName: colorServiceName(c.service, c.color, c.out),
     };
     for (;;) {
       throwIfInterrupted(deps.signal);
@@ -478,10 +477,10 @@ async function checkPending(stack: string, state: StackState): Promise<void> {
  * with a stale config the "idle" color could be the live one, and staging into it would
  * replace the live image without any gate.
  */
-function checkConverged(stack: string, services: readonly ServiceEntry[], outputs: StackOutputs, colorsToCheck: (s: ServiceEntry) => readonly Color[]): void {
+function checkConverged(stack: string, services: readonly ServiceEntry[], outputs: StackOutputs | undefined, colorsToCheck: (s: ServiceEntry) => readonly Color[]): void {
   const problems: string[] = [];
   for (const s of services) {
-    const out = outputs.services.get(s.name);
+    const out = outputs?.services.get(s.name);
     if (out === undefined) {
       continue; // never deployed: nothing to disagree with
     }
@@ -698,7 +697,7 @@ async function verifiedSourceImages(deps: DriverDeps, from: string, only: readon
     throw new UsageError(`source stack "${from}" has no service named ${unknown.join(", ")}`);
   }
   const entries = selected.filter((s): s is ServiceEntry => typeof s !== "string");
-  checkConverged(from, entries, parseOutputs(rawOutputs), (s) => [s.active]);
+  checkConverged(from, entries, readStackOutputs(from, rawOutputs), (s) => [s.active]);
   const items: DeployItem[] = [];
   const problems: string[] = [];
   for (const s of entries) {
@@ -842,7 +841,7 @@ async function deploy(deps: DriverDeps, req: DeployRequest): Promise<Outcome> {
     }
     const changed = new Set(p.changes.map((c) => c.service));
     const affected = current.services.filter((sv) => changed.has(sv.name));
-    checkConverged(req.stack, affected, parseOutputs(rawOutputs), (sv) => [sv.active]);
+    checkConverged(req.stack, affected, readStackOutputs(req.stack, rawOutputs), (sv) => [sv.active]);
     // Computed before any change: a missing flip target must refuse, not fail half-way.
     const urns = mode === "blue-green" ? [...flipTargets(state, [...changed]), ...stackUrn(state)] : [];
 
@@ -870,7 +869,7 @@ async function deploy(deps: DriverDeps, req: DeployRequest): Promise<Outcome> {
     const stagedUp = await tx.phase(mode === "single" ? "deploy" : "stage", () =>
       runUp(deps, tx, s, mode === "single" ? "deploy" : "stage", { message: operationMessage(deps, what), expectedSteps: expected }),
     );
-    let outputs = parseOutputs(stagedUp.outputs);
+    let outputs = readStackOutputs(req.stack, stagedUp.outputs);
 
     if (mode === "blue-green") {
       const stagedOutputs = outputs;
@@ -879,15 +878,14 @@ async function deploy(deps: DriverDeps, req: DeployRequest): Promise<Outcome> {
           deps,
           "preview-health",
           "preview",
-          affected.map((sv) => ({ service: sv.name, url: healthUrl(stagedOutputs.services.get(sv.name), sv, "preview") })),
+          affected.map((sv) => ({ service: sv.name, out: stagedOutputs?.services.get(sv.name) })),
           gate,
         ),
       );
       await tx.phase("flip-config", () => s.setConfig({ [SERVICES_KEY]: flipped }));
       const flipMsg = `${req.sourceLabel}: flip ${p.changes.map((c) => `${c.service} ${c.fromColor}->${c.toColor}`).join(", ")}`;
       const flipUp = await tx.phase("flip", () => runUp(deps, tx, s, "flip", { message: operationMessage(deps, flipMsg), target: urns }));
-      const flipOutputs = parseOutputs(flipUp.outputs);
-      outputs = flipOutputs.services.size > 0 ? flipOutputs : outputs;
+      outputs = readStackOutputs(req.stack, flipUp.outputs) ?? outputs;
     }
 
     const liveOutputs = outputs;
@@ -896,7 +894,7 @@ async function deploy(deps: DriverDeps, req: DeployRequest): Promise<Outcome> {
         deps,
         "live-health",
         "live",
-        affected.map((sv) => ({ service: sv.name, url: healthUrl(liveOutputs.services.get(sv.name), sv, "live") })),
+        affected.map((sv) => ({ service: sv.name, out: liveOutputs?.services.get(sv.name) })),
         gate,
       ),
     );
@@ -907,7 +905,7 @@ async function deploy(deps: DriverDeps, req: DeployRequest): Promise<Outcome> {
           req.stack,
           region,
           liveOutputs,
-          p.changes.map((c) => ({ service: c.service, color: c.toColor, out: liveOutputs.services.get(c.service) })),
+          p.changes.map((c) => ({ service: c.service, color: c.toColor, out: liveOutputs?.services.get(c.service) })),
         ),
       );
     }
@@ -1005,21 +1003,20 @@ async function restoreDeployment(deps: DriverDeps, tx: Tx, stack: PlatformStack,
     return { ok: false, detail: `restore up failed: ${messageOf(err)}` };
   }
   tx.phases.push({ name: "restore", durationMs: deps.clock.now() - t0, ok: true });
-  return verifyRestored(deps, tx, stack, plan.changes, parseOutputs(up.outputs), gate);
+  return verifyRestored(deps, tx, plan.changes, readStackOutputs(stack.name, up.outputs), gate);
 }
 
 async function verifyRestored(
   deps: DriverDeps,
   tx: Tx,
-  stack: PlatformStack,
   changes: readonly Pick<ServiceChange, "service" | "fromColor" | "oldImage">[],
-  outputs: StackOutputs,
+  outputs: StackOutputs | undefined,
   gate: HealthGateSettings,
 ): Promise<RestoreResult> {
   const t0 = deps.clock.now();
   const problems: string[] = [];
   for (const c of changes) {
-    const out = outputs.services.get(c.service);
+    const out = outputs?.services.get(c.service);
     if (out?.active !== undefined && out.active !== c.fromColor) {
       problems.push(`${c.service} still serves ${out.active}`);
     }
@@ -1029,17 +1026,12 @@ async function verifyRestored(
     }
   }
   if (problems.length === 0) {
-    const rawServices = await stack.getConfig(SERVICES_KEY);
-    const { services } = parseServices(stack.name, rawServices);
     try {
       await healthGate(
         deps,
         "restore-health",
         "live",
-        changes.map((c) => {
-          const sv = services.find((x) => x.name === c.service);
-          return { service: c.service, url: sv === undefined ? undefined : healthUrl(outputs.services.get(c.service), sv, "live") };
-        }),
+        changes.map((c) => ({ service: c.service, out: outputs?.services.get(c.service) })),
         gate,
       );
     } catch (err) {
@@ -1179,7 +1171,7 @@ async function switchColor(deps: DriverDeps, kind: "flip" | "rollback", req: Fli
     if (planned.image === undefined) {
       throw new RefusedError(`${svc.name}: ${planned.to} has no image; there is nothing running to ${kind} to`);
     }
-    const outputs = parseOutputs(rawOutputs);
+    const outputs = readStackOutputs(req.stack, rawOutputs);
     checkConverged(req.stack, [svc], outputs, () => [planned.from, planned.to]);
     urns = [...flipTargets(state, [svc.name]), ...stackUrn(state)];
     const targetUrns = urns;
@@ -1191,7 +1183,7 @@ async function switchColor(deps: DriverDeps, kind: "flip" | "rollback", req: Fli
       // The idle color is reachable through the preview host: prove it answers before moving traffic to it.
       try {
         await tx.phase("preview-health", () =>
-          healthGate(deps, "preview-health", "preview", [{ service: svc.name, url: healthUrl(outputs.services.get(svc.name), svc, "preview") }], gate),
+          healthGate(deps, "preview-health", "preview", [{ service: svc.name, out: outputs?.services.get(svc.name) }], gate),
         );
       } catch (err) {
         if (err instanceof GateFailure) {
@@ -1218,12 +1210,11 @@ async function switchColor(deps: DriverDeps, kind: "flip" | "rollback", req: Fli
       const woke = await tx.phase("unpark", () =>
         runUp(deps, tx, s, "unpark", { message: operationMessage(deps, `${kind} ${svc.name}: unpark ${planned.to} before moving traffic to it`) }),
       );
-      const wokeOutputs = parseOutputs(woke.outputs);
-      const after = wokeOutputs.services.size > 0 ? wokeOutputs : outputs;
+      const after = readStackOutputs(req.stack, woke.outputs) ?? outputs;
       if (req.force !== true) {
         // Past the first change, so a failure here restores (parks it again) instead of refusing.
         await tx.phase("preview-health", () =>
-          healthGate(deps, "preview-health", "preview", [{ service: svc.name, url: healthUrl(after.services.get(svc.name), svc, "preview") }], gate),
+          healthGate(deps, "preview-health", "preview", [{ service: svc.name, out: after?.services.get(svc.name) }], gate),
         );
       }
     }
@@ -1234,14 +1225,13 @@ async function switchColor(deps: DriverDeps, kind: "flip" | "rollback", req: Fli
     });
     const what = `${kind} ${svc.name} ${planned.from}->${planned.to} (${shortImage(planned.image)})`;
     const up = await tx.phase("flip", () => runUp(deps, tx, s, "flip", { message: operationMessage(deps, what), target: targetUrns }));
-    const after = parseOutputs(up.outputs);
-    const liveOutputs = after.services.size > 0 ? after : outputs;
+    const liveOutputs = readStackOutputs(req.stack, up.outputs) ?? outputs;
     await tx.phase("live-health", () =>
-      healthGate(deps, "live-health", "live", [{ service: svc.name, url: healthUrl(liveOutputs.services.get(svc.name), svc, "live") }], gate),
+      healthGate(deps, "live-health", "live", [{ service: svc.name, out: liveOutputs?.services.get(svc.name) }], gate),
     );
     await tx.phase("target-health", () =>
       targetHealthGate(deps, req.stack, typeof rawRegion === "string" ? rawRegion : undefined, liveOutputs, [
-        { service: svc.name, color: planned.to, out: liveOutputs.services.get(svc.name) },
+        { service: svc.name, color: planned.to, out: liveOutputs?.services.get(svc.name) },
       ]),
     );
     const done = `${what}: verified`;
@@ -1278,7 +1268,7 @@ async function switchColor(deps: DriverDeps, kind: "flip" | "rollback", req: Fli
               return { ok: false, detail: `restore up failed: ${messageOf(restoreErr)}` };
             }
             tx.phases.push({ name: "restore", durationMs: deps.clock.now() - t0, ok: true });
-            return verifyRestored(deps, tx, s, [c], parseOutputs(up.outputs), gate);
+            return verifyRestored(deps, tx, [c], readStackOutputs(s.name, up.outputs), gate);
           }
         : undefined;
     const settled = await settleFailure(deps, tx, req.stack, err, restoreConfig, restoreInfra, s);
@@ -1296,9 +1286,9 @@ export async function status(deps: DriverDeps, req: { readonly stack: string }):
     const [rawServices, rawReleases, rawOutputs] = await Promise.all([s.getConfig(SERVICES_KEY), s.getConfig(RELEASES_KEY), s.outputs()]);
     const { services } = parseServices(req.stack, rawServices);
     const releases = parseReleases(req.stack, rawReleases);
-    const outputs = parseOutputs(rawOutputs);
+    const outputs = readStackOutputs(req.stack, rawOutputs);
     const rows: ServiceStatus[] = services.map((sv) => {
-      const out = outputs.services.get(sv.name);
+      const out = outputs?.services.get(sv.name);
       const converged =
         out === undefined ||
         ((out.active === undefined || out.active === sv.active) &&
@@ -1315,8 +1305,8 @@ export async function status(deps: DriverDeps, req: { readonly stack: string }):
         idle: sv.idle ?? "warm",
         converged,
         release: releases[sv.name],
-        liveUrl: out?.liveUrl,
-        previewUrl: out?.previewUrl,
+        liveHealthUrl: out?.liveHealthUrl,
+        previewHealthUrl: out?.previewHealthUrl,
       };
     });
     const drifted = rows.filter((r) => !r.converged).map((r) => r.service);

@@ -68,8 +68,10 @@ export interface MemoryStackOptions {
   readonly environment: "test" | "staging" | "prod";
   readonly services: readonly ServiceSeed[];
   readonly releases?: Record<string, { image: string; verifiedAt: string; source: string; runUrl?: string }>;
-  /** Loopback health server base URL; outputs point each service's live/preview URL there. */
+  /** Loopback health server base URL; outputs point each service's live/preview health URL there. */
   readonly baseUrl: string;
+  /** Outputs of an older program version that do not follow the output contract. */
+  readonly legacyOutputs?: boolean;
   readonly healthGate?: JsonObject;
   /** Left by an interrupted update. */
   readonly pendingOperations?: ReadonlyArray<{ readonly type: string; readonly urn: string }>;
@@ -319,19 +321,32 @@ export class MemoryStack implements PlatformStack {
     return Promise.resolve(this.currentOutputs());
   }
 
+  /**
+   * The outputs the program exports, in the shape of the output contract (`infra/outputs.ts`):
+   * EKS stacks (staging, prod) add the preview host's health URL, the namespace and the cluster
+   * name; the test host has neither. Health URLs point at the loopback health world.
+   */
   currentOutputs(): Record<string, unknown> {
     const base = this.opts.baseUrl.replace(/\/$/, "");
+    if (this.opts.legacyOutputs === true) {
+      // An older program: base URLs instead of health URLs, which the contract does not know.
+      return {
+        environment: this.opts.environment,
+        services: this.deployed().map((s) => ({ name: s.name, active: s.active, blue: {}, green: {}, healthPath: s.healthPath, liveUrl: `${base}/${this.name}/live/${s.name}` })),
+      };
+    }
+    const color = (s: ServiceView, c: Color): JsonObject => ({ ...(s[c] !== undefined ? { image: s[c] } : {}), ...(s.parked.includes(c) ? { parked: true } : {}) });
     return {
       environment: this.opts.environment,
-      cluster: this.blueGreen ? { name: `${this.name}-cluster` } : undefined,
+      ...(this.blueGreen ? { cluster: { name: `${this.name}-cluster` } } : {}),
       services: this.deployed().map((s) => ({
         name: s.name,
         active: s.active,
-        blue: { image: s.blue, ...(s.parked.includes("blue") ? { parked: true } : {}) },
-        green: { image: s.green, ...(s.parked.includes("green") ? { parked: true } : {}) },
+        blue: color(s, "blue"),
+        green: color(s, "green"),
         healthPath: s.healthPath,
-        liveUrl: `${base}/${this.name}/live/${s.name}`,
-        previewUrl: this.blueGreen ? `${base}/${this.name}/preview/${s.name}` : undefined,
+        liveHealthUrl: `${base}/${this.name}/live/${s.name}${s.healthPath}`,
+        ...(this.blueGreen ? { previewHealthUrl: `${base}/${this.name}/preview/${s.name}${s.healthPath}`, namespace: "apps" } : {}),
       })),
       releases: structuredClone(this.deployedReleases),
     };

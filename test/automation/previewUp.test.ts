@@ -193,5 +193,21 @@ describe("automation: preview, up, status", function () {
       const out = await status(h.deps(), { stack: "nope" });
       assert.equal(out.exitCode, ExitCode.Error);
     });
+
+    it("shows the health URLs the gates probe, as the program exports them", async () => {
+      staging();
+      const out = await status(h.deps(), { stack: "staging" });
+      assert.deepEqual(
+        out.status?.map((r) => [r.liveHealthUrl, r.previewHealthUrl]),
+        [[`${h.world.url}/staging/live/student/health`, `${h.world.url}/staging/preview/student/health`]],
+      );
+    });
+
+    it("outputs that break the output contract are an error, not an empty table", async () => {
+      h.add(new MemoryStack({ name: "prod", environment: "prod", baseUrl: h.world.url, legacyOutputs: true, services: [{ name: "student", active: "blue", blue: A }] }));
+      const out = await status(h.deps(), { stack: "prod" });
+      assert.equal(out.exitCode, ExitCode.Error);
+      assert.match(out.message, /do not follow the output contract/);
+    });
   });
 });

@@ -21,7 +21,7 @@ import { formatDuration } from "../../automation/format";
 import { DEFAULT_HEALTH_GATE, healthGateFromConfig } from "../../automation/gates/health";
 import { parseImageRef, sameDigest, shortImage } from "../../automation/images";
 import { deployModeOf, flipEdits, flipTargets, parkEdits, pendingOperations, pendingRemediation, planFlip, planStaging, stagingEdits } from "../../automation/planning";
-import { editReleases, editServices, healthUrl, joinUrl, parseOutputs, parseServices, ServiceEntry } from "../../automation/stackConfig";
+import { colorServiceName, editReleases, editServices, healthUrlOf, parseServices, readStackOutputs, ServiceEntry } from "../../automation/stackConfig";
 import { DeploymentReport } from "../../automation/ports";
 import { Json } from "../../automation/types";
 import { digest, image, REGISTRY } from "./loopback";
@@ -313,23 +313,44 @@ describe("automation: pure logic", () => {
       const out = editReleases({ x: { image: "r/x@1", verifiedAt: "t", source: "release" } }, new Map([["a", { image: "r/a@2", verifiedAt: "t2", source: "promote test->staging" }]]));
       assert.deepEqual(out, { x: { image: "r/x@1", verifiedAt: "t", source: "release" }, a: { image: "r/a@2", verifiedAt: "t2", source: "promote test->staging" } });
     });
-    it("builds health URLs from the outputs", () => {
-      const outputs = parseOutputs({
-        services: [
-          { name: "a", liveUrl: "https://k.com/student/", previewUrl: "https://preview.k.com/student", healthPath: "/actuator/health" },
-          { name: "b", liveUrl: "https://k.com", liveHealthUrl: "https://k.com/b/healthz" },
-          "garbage",
-        ],
-      });
-      const a = parseServices("s", raw).services[0];
-      const b = parseServices("s", raw).services[1];
-      assert.ok(a !== undefined && b !== undefined);
-      assert.equal(healthUrl(outputs.services.get("a"), a, "live"), "https://k.com/student/actuator/health");
-      assert.equal(healthUrl(outputs.services.get("a"), a, "preview"), "https://preview.k.com/student/actuator/health");
-      assert.equal(healthUrl(outputs.services.get("b"), b, "live"), "https://k.com/b/healthz");
-      assert.equal(healthUrl(outputs.services.get("b"), b, "preview"), undefined);
-      assert.equal(joinUrl("https://x/", "/h"), "https://x/h");
-      assert.equal(parseOutputs({}).services.size, 0, "malformed outputs read as none");
+  });
+
+  describe("stack outputs (the output contract)", () => {
+    const svc = {
+      name: "a",
+      active: "blue",
+      blue: { image: "r/a@x", serviceName: "a-blue-v2" },
+      green: {},
+      healthPath: "/actuator/health",
+      liveHealthUrl: "https://k.com/a/actuator/health",
+      previewHealthUrl: "https://preview.k.com/a/actuator/health",
+      namespace: "apps",
+    };
+    it("reads the health URLs and the cluster as the program exports them", () => {
+      const out = readStackOutputs("prod", { environment: "prod", cluster: { name: "prod-cluster" }, services: [svc] });
+      const a = out?.services.get("a");
+      assert.ok(a !== undefined);
+      assert.equal(healthUrlOf(a, "live"), "https://k.com/a/actuator/health");
+      assert.equal(healthUrlOf(a, "preview"), "https://preview.k.com/a/actuator/health");
+      assert.equal(healthUrlOf({ ...a, previewHealthUrl: undefined }, "preview"), undefined, "the test host has no preview host");
+      assert.equal(out?.clusterName, "prod-cluster");
+    });
+    it("names a color's Service from the outputs, else by the <service>-<color> convention", () => {
+      const a = readStackOutputs("prod", { environment: "prod", services: [svc] })?.services.get("a");
+      assert.equal(colorServiceName("a", "blue", a), "a-blue-v2");
+      assert.equal(colorServiceName("a", "green", a), "a-green");
+      assert.equal(colorServiceName("b", "green", undefined), "b-green");
+    });
+    it("a stack without outputs (never updated) has none; outputs that break the contract are an error", () => {
+      assert.equal(readStackOutputs("prod", {}), undefined);
+      const legacy = { environment: "prod", services: [{ name: "a", active: "blue", blue: {}, green: {}, healthPath: "/h", liveUrl: "https://k.com" }] };
+      assert.throws(
+        () => readStackOutputs("prod", legacy),
+        (e: unknown) =>
+          e instanceof UsageError &&
+          /^stack "prod": stack outputs do not follow the output contract: services\.0\.liveHealthUrl/.test(e.message) &&
+          e.remediation.some((r) => r.includes("up prod")),
+      );
     });
   });
 
