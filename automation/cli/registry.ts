@@ -5,7 +5,7 @@
  * the same way (`registerCommand(planCommand)`), without the driver or a Pulumi CLI.
  */
 import { parseArgs, ParseArgsConfig } from "util";
-import { DriverDeps } from "../driver";
+import { DriverDeps } from "../deps";
 import { formatExitCodes } from "../exitCodes";
 
 export interface CliIo {

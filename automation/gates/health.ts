@@ -1,10 +1,14 @@
 /**
- * The HTTP health gate through the live or the preview host, and its settings
- * (`platform:healthGate` over the defaults).
+ * The HTTP health gate: each service's health URL through the live or the preview host, as the
+ * program exports it, must pass the prober (N consecutive successes within a latency bound);
+ * and its settings, `platform:healthGate` over the defaults.
  */
 import { healthGateSchema } from "../../infra/config/schema";
-import { UsageError } from "../errors";
+import { StackOutputs } from "../../infra/outputs";
+import { DriverDeps } from "../deps";
+import { GateFailure, InterruptedError, interruptOf, UsageError } from "../errors";
 import { HealthGateSettings } from "../ports";
+import { healthUrlOf, Host } from "../stackConfig";
 import { Json } from "../types";
 
 /** Defaults sized for a Spring Boot service behind an ALB: 5 x 2 s apart, each under 2 s, within 3 minutes. */
@@ -26,4 +30,40 @@ export function healthGateFromConfig(raw: Json | undefined): HealthGateSettings 
     timeoutMs: c.timeoutSeconds !== undefined ? c.timeoutSeconds * 1000 : DEFAULT_HEALTH_GATE.timeoutMs,
     intervalMs: c.intervalMs ?? DEFAULT_HEALTH_GATE.intervalMs,
   };
+}
+
+/** Probes every service in parallel; throws GateFailure naming each one that did not pass. */
+export async function healthGate(
+  deps: DriverDeps,
+  phase: string,
+  host: Host,
+  outputs: StackOutputs | undefined,
+  services: readonly string[],
+  settings: HealthGateSettings,
+): Promise<void> {
+  const results = await Promise.all(
+    services.map(async (service) => {
+      const out = outputs?.services.get(service);
+      const url = out === undefined ? undefined : healthUrlOf(out, host);
+      if (url === undefined) {
+        return `${service}: the stack outputs give no ${host} health URL (services[].${host}HealthUrl)`;
+      }
+      deps.log.info(`${phase}: probing ${service} at ${url} (${settings.successes} consecutive successes, each < ${settings.latencyMs} ms)`);
+      const r = await deps.prober.probe(url, settings, deps.signal);
+      if (r.ok) {
+        deps.log.info(`${phase}: ${service} healthy after ${r.attempts} probe(s)`);
+        return undefined;
+      }
+      return `${service}: ${r.reason}`;
+    }),
+  ).catch((err: unknown) => {
+    if (deps.signal.aborted) {
+      throw new InterruptedError(interruptOf(deps.signal));
+    }
+    throw err;
+  });
+  const failures = results.filter((r): r is string => r !== undefined);
+  if (failures.length > 0) {
+    throw new GateFailure(phase, `${host} health gate failed: ${failures.join("; ")}`);
+  }
 }

@@ -3,7 +3,7 @@
  * asserted each time, and the refusals that keep traffic where it is.
  */
 import { strict as assert } from "assert";
-import { flip, rollback } from "../../automation/driver";
+import { flip, rollback } from "../../automation/commands";
 import { Interrupt } from "../../automation/errors";
 import { ExitCode } from "../../automation/exitCodes";
 import { Json } from "../../automation/types";

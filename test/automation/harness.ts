@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DriverDeps } from "../../automation/driver";
+import { DriverDeps } from "../../automation/deps";
 import { UsageError } from "../../automation/errors";
 import { FileBackupStore } from "../../automation/adapters/backup";
 import { systemClock } from "../../automation/adapters/clock";

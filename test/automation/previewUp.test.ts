@@ -3,7 +3,7 @@
  * operations, failures) and status, against the in-memory stack.
  */
 import { strict as assert } from "assert";
-import { preview, status, up } from "../../automation/driver";
+import { preview, status, up } from "../../automation/commands";
 import { Interrupt } from "../../automation/errors";
 import { ExitCode } from "../../automation/exitCodes";
 import { Harness } from "./harness";

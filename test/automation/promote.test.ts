@@ -6,7 +6,8 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { Outcome, promote, release } from "../../automation/driver";
+import { promote, release } from "../../automation/commands";
+import { Outcome } from "../../automation/outcome";
 import { Interrupt } from "../../automation/errors";
 import { ExitCode } from "../../automation/exitCodes";
 import { Json } from "../../automation/types";

@@ -20,7 +20,8 @@ import { EXIT_CODE_TABLE, ExitCode } from "../../automation/exitCodes";
 import { formatDuration } from "../../automation/format";
 import { DEFAULT_HEALTH_GATE, healthGateFromConfig } from "../../automation/gates/health";
 import { parseImageRef, sameDigest, shortImage } from "../../automation/images";
-import { deployModeOf, flipEdits, flipTargets, parkEdits, pendingOperations, pendingRemediation, planFlip, planStaging, stagingEdits } from "../../automation/planning";
+import { pendingOperations, pendingRemediation } from "../../automation/guards/pending";
+import { deployModeOf, flipEdits, flipTargets, parkEdits, planFlip, planStaging, stagingEdits, switchTargets } from "../../automation/planning";
 import { colorServiceName, editReleases, editServices, healthUrlOf, parseServices, readStackOutputs, ServiceEntry } from "../../automation/stackConfig";
 import { DeploymentReport } from "../../automation/ports";
 import { Json } from "../../automation/types";
@@ -157,6 +158,11 @@ describe("automation: pure logic", () => {
     it("finds the ingress and active Service by type and name suffix", () => {
       const rs = [u(ING, "student-ingress"), u(SVC, "student-active"), u(SVC, "student-blue"), u(ING, "substudent-ingress"), u(SVC, "xstudent-active")];
       assert.deepEqual(flipTargets(state(rs), ["student"]), [rs[0]?.urn, rs[1]?.urn]);
+    });
+    it("a switch also targets the stack resource, so that its outputs refresh", () => {
+      const rs = [u(ING, "student-ingress"), u(SVC, "student-active"), { urn: "urn:pulumi:prod::platform::pulumi:pulumi:Stack::platform-prod", type: "pulumi:pulumi:Stack" }];
+      assert.deepEqual(switchTargets(state(rs), ["student"]), [rs[0]?.urn, rs[1]?.urn, rs[2]?.urn]);
+      assert.deepEqual(switchTargets(state(rs.slice(0, 2)), ["student"]), [rs[0]?.urn, rs[1]?.urn], "no stack resource in the state: only the flip targets");
     });
     it("refuses when a target is missing or ambiguous", () => {
       assert.throws(() => flipTargets(state([u(ING, "student-ingress")]), ["student"]), (e: unknown) => e instanceof RefusedError && /student-active.*not in state/.test(e.message));
