@@ -153,7 +153,8 @@ function stateResources(state: StackState): StateResource[] {
 
 /**
  * The URNs a flip of `services` changes: each service's `<svc>-ingress` and `<svc>-active`,
- * found in the exported state by type and `::<name>` suffix (the blue/green contract).
+ * found in the exported state by type and `::<name>` suffix (the names the program's
+ * `platform:apps:BlueGreenService` gives its Ingress and its active Service).
  * Throws RefusedError when any is missing: a targeted up with a wrong target list would
  * silently do nothing, which is worse than refusing.
  */
