@@ -51,7 +51,9 @@ export type FaultKind =
   /** An advisory policy violation (preview only; does not fail). */
   | "policy-advisory"
   /** The preview plans to replace the RDS instance. */
-  | "stateful-replace";
+  | "stateful-replace"
+  /** The up succeeds but returns the outputs of an older program version (up only). */
+  | "legacy-outputs";
 
 export interface Fault {
   readonly op: Operation;
@@ -329,11 +331,7 @@ export class MemoryStack implements PlatformStack {
   currentOutputs(): Record<string, unknown> {
     const base = this.opts.baseUrl.replace(/\/$/, "");
     if (this.opts.legacyOutputs === true) {
-      // An older program: base URLs instead of health URLs, which the contract does not know.
-      return {
-        environment: this.opts.environment,
-        services: this.deployed().map((s) => ({ name: s.name, active: s.active, blue: {}, green: {}, healthPath: s.healthPath, liveUrl: `${base}/${this.name}/live/${s.name}` })),
-      };
+      return this.legacyOutputs();
     }
     const color = (s: ServiceView, c: Color): JsonObject => ({ ...(s[c] !== undefined ? { image: s[c] } : {}), ...(s.parked.includes(c) ? { parked: true } : {}) });
     return {
@@ -349,6 +347,15 @@ export class MemoryStack implements PlatformStack {
         ...(this.blueGreen ? { previewHealthUrl: `${base}/${this.name}/preview/${s.name}${s.healthPath}`, namespace: "apps" } : {}),
       })),
       releases: structuredClone(this.deployedReleases),
+    };
+  }
+
+  /** An older program's outputs: base URLs instead of health URLs, which the contract does not know. */
+  legacyOutputs(): Record<string, unknown> {
+    const base = this.opts.baseUrl.replace(/\/$/, "");
+    return {
+      environment: this.opts.environment,
+      services: this.deployed().map((s) => ({ name: s.name, active: s.active, blue: {}, green: {}, healthPath: s.healthPath, liveUrl: `${base}/${this.name}/live/${s.name}` })),
     };
   }
 
@@ -505,6 +512,7 @@ export class MemoryStack implements PlatformStack {
     }
     const changes = this.summaryOf(steps);
     opts.onEvent?.(this.event({ summaryEvent: { maybeCorrupt: false, durationSeconds: 1, resourceChanges: changes, policyPacks: {} } }));
-    return { result: "succeeded", resourceChanges: changes, outputs: this.currentOutputs() };
+    const legacy = this.takeFault("up", n, call, ["legacy-outputs"]) !== undefined;
+    return { result: "succeeded", resourceChanges: changes, outputs: legacy ? this.legacyOutputs() : this.currentOutputs() };
   }
 }

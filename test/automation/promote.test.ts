@@ -271,6 +271,15 @@ describe("automation: promote", function () {
       { name: "preview health fails", arrange: (hh) => hh.world.unhealthy.add(S2), code: ExitCode.RolledBack, result: "rolled back", ups: 2, previews: 1, message: /preview health gate failed: student: 0\/2 consecutive.*HTTP 503/ },
       { name: "preview health too slow", arrange: (hh) => hh.world.slow.add(J5), code: ExitCode.RolledBack, result: "rolled back", ups: 2, previews: 1, message: /subject: .*latency bound/ },
       { name: "flip up fails", faults: [{ op: "up", kind: "error", on: onUp(2), message: "ingress webhook denied" }], code: ExitCode.RolledBack, result: "rolled back", ups: 3, previews: 1, message: /flip up failed.*ingress webhook denied/ },
+      {
+        name: "the staging up returns outputs that break the output contract",
+        faults: [{ op: "up", kind: "legacy-outputs", on: onUp(1) }],
+        code: ExitCode.RolledBack,
+        result: "rolled back",
+        ups: 2,
+        previews: 1,
+        message: /stack outputs do not follow the output contract: services\.0\.liveHealthUrl.*restored and verified/,
+      },
       { name: "post-flip live health fails", arrange: (hh) => hh.world.unhealthyLive.add(S2), code: ExitCode.RolledBack, result: "rolled back", ups: 3, previews: 1, message: /live health gate failed: student/ },
       {
         name: "post-flip target health fails",
