@@ -7,6 +7,14 @@
 import * as fs from "fs";
 import * as path from "path";
 import { COLORS, Color } from "../infra/config/schema";
+import { FileBackupStore } from "./adapters/backup";
+import { systemClock } from "./adapters/clock";
+import { DiscordNotifier, nullNotifier, secretValues } from "./adapters/discord";
+import { Elbv2TargetHealthChecker } from "./adapters/elbv2";
+import { HttpHealthProber } from "./adapters/httpProber";
+import { createLogger, isLiveTerminal } from "./adapters/progress";
+import { RegistryImageResolver } from "./adapters/registry";
+import { openLocalStack, resolveWorkspaceSettings } from "./adapters/workspace";
 import {
   ArgumentError,
   boolOpt,
@@ -26,21 +34,13 @@ import {
   stringOpt,
   stringsOpt,
 } from "./cli/registry";
-import { flip, preview, promote, release, rollback, status, up } from "./commands";
 import { outcomeMarkdown, renderOutcome } from "./cli/render";
+import { flip, preview, promote, release, rollback, status, up } from "./commands";
 import { DriverDeps, PolicyOptions, RunContext } from "./deps";
 import { DriverError, Interrupt, InterruptSignal, messageOf } from "./errors";
 import { ExitCode } from "./exitCodes";
 import { Outcome } from "./outcome";
 import { planCommand } from "./plan";
-import { FileBackupStore } from "./adapters/backup";
-import { systemClock } from "./adapters/clock";
-import { DiscordNotifier, nullNotifier, secretValues } from "./adapters/discord";
-import { Elbv2TargetHealthChecker } from "./adapters/elbv2";
-import { HttpHealthProber } from "./adapters/httpProber";
-import { createLogger, isLiveTerminal } from "./adapters/progress";
-import { RegistryImageResolver } from "./adapters/registry";
-import { openLocalStack, resolveWorkspaceSettings } from "./adapters/workspace";
 
 function toOutput(o: Outcome): CommandOutput {
   return { exitCode: o.exitCode, human: renderOutcome(o), json: o };
