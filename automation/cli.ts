@@ -2,11 +2,19 @@
  * `npm run platform -- <command>`: the entry point CI and operators call. Parses flags with
  * node's util.parseArgs, builds the real dependencies (Automation API, HTTP prober, ELBv2,
  * registry, Discord), turns SIGINT/SIGTERM into an AbortSignal, and maps every outcome to
- * an exit code (see ./exitCodes.ts). All behaviour lives in ./driver.ts.
+ * an exit code (see ./exitCodes.ts). All behaviour lives in the command functions (./commands).
  */
 import * as fs from "fs";
 import * as path from "path";
 import { COLORS, Color } from "../infra/config/schema";
+import { FileBackupStore } from "./adapters/backup";
+import { systemClock } from "./adapters/clock";
+import { DiscordNotifier, nullNotifier, secretValues } from "./adapters/discord";
+import { Elbv2TargetHealthChecker } from "./adapters/elbv2";
+import { HttpHealthProber } from "./adapters/httpProber";
+import { createLogger, isLiveTerminal } from "./adapters/progress";
+import { RegistryImageResolver } from "./adapters/registry";
+import { openLocalStack, resolveWorkspaceSettings } from "./adapters/workspace";
 import {
   ArgumentError,
   boolOpt,
@@ -25,98 +33,14 @@ import {
   requireOpt,
   stringOpt,
   stringsOpt,
-} from "./commands";
-import { formatSummary } from "./changes";
-import { DriverDeps, flip, Outcome, PolicyOptions, preview, promote, release, rollback, RunContext, status, up } from "./driver";
+} from "./cli/registry";
+import { outcomeMarkdown, renderOutcome } from "./cli/render";
+import { flip, preview, promote, release, rollback, status, up } from "./commands";
+import { DriverDeps, PolicyOptions, RunContext } from "./deps";
 import { DriverError, Interrupt, InterruptSignal, messageOf } from "./errors";
 import { ExitCode } from "./exitCodes";
-import { HttpHealthProber } from "./health";
-import { RegistryImageResolver } from "./imageResolver";
-import { shortImage } from "./images";
+import { Outcome } from "./outcome";
 import { planCommand } from "./plan";
-import { DiscordNotifier, formatDuration, nullNotifier, secretValues } from "./notify";
-import { createLogger, isLiveTerminal } from "./progress";
-import { Elbv2TargetHealthChecker } from "./targetHealth";
-import { systemClock } from "./types";
-import { openLocalStack, resolveWorkspaceSettings } from "./workspace";
-
-/* ----------------------------------------------------------------------------------------
- * Rendering.
- * -------------------------------------------------------------------------------------- */
-
-const ICON: Record<string, string> = {
-  succeeded: "✔",
-  "no-op": "✔",
-  "rolled back": "↩",
-  "manual intervention": "✘",
-  failed: "✘",
-  refused: "⛔",
-  "policy violation": "⛔",
-  locked: "🔒",
-  drift: "≠",
-  interrupted: "■",
-};
-
-export function renderOutcome(o: Outcome): string {
-  const lines = [`${ICON[o.result] ?? "*"} ${o.operation} ${o.stack}: ${o.result} (exit ${o.exitCode})`, `  ${o.message}`];
-  if (o.status !== undefined) {
-    const header = ["SERVICE", "ACTIVE", "BLUE", "GREEN", "VERIFIED", "STATE"];
-    const rows = o.status.map((s) => [
-      s.service,
-      s.deployedActive !== undefined && s.deployedActive !== s.active ? `${s.active} (deployed: ${s.deployedActive})` : s.active,
-      `${shortImage(s.blue)}${s.parked.includes("blue") ? " (parked)" : ""}`,
-      `${shortImage(s.green)}${s.parked.includes("green") ? " (parked)" : ""}`,
-      s.release !== undefined ? `${shortImage(s.release.image)} ${s.release.verifiedAt} (${s.release.source})` : "-",
-      s.converged ? "in sync" : "config differs",
-    ]);
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-    lines.push("", ...[header, ...rows].map((r) => `  ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ")}`.trimEnd()));
-  } else if (o.services.length > 0) {
-    lines.push("  services:");
-    for (const s of o.services) {
-      const colors = s.fromColor !== undefined && s.toColor !== undefined ? ` ${s.fromColor} -> ${s.toColor}` : "";
-      const images = s.oldImage !== undefined || s.newImage !== undefined ? `  ${shortImage(s.oldImage)} -> ${shortImage(s.newImage)}` : "";
-      lines.push(`    ${s.service}${colors}${images}`);
-    }
-  }
-  if (o.changes !== undefined) {
-    lines.push(`  changes: ${formatSummary(o.changes)}`);
-  }
-  for (const h of o.hazards ?? []) {
-    lines.push(`  stateful: ${h.op} ${h.type} ${h.urn}`);
-  }
-  for (const v of o.violations ?? []) {
-    lines.push(`  policy ${v.enforcement}: ${v.policyPack}/${v.policy}${v.urn !== undefined ? ` on ${v.urn}` : ""}: ${v.message}`);
-  }
-  if (o.phases.length > 0) {
-    lines.push(`  phases: ${o.phases.map((p) => `${p.name} ${formatDuration(p.durationMs)}${p.ok ? "" : " (failed)"}`).join(", ")}`);
-  }
-  if (o.backup !== undefined) {
-    lines.push(`  backup: ${o.backup}`);
-  }
-  if (o.notification !== undefined) {
-    lines.push(`  notification: ${o.notification.detail}`);
-  }
-  if (o.remediation.length > 0) {
-    lines.push("  next steps:", ...o.remediation.map((r) => `    - ${r}`));
-  }
-  return `${lines.join("\n")}\n`;
-}
-
-/** A short Markdown record of a deployment for `$GITHUB_STEP_SUMMARY`. */
-export function outcomeMarkdown(o: Outcome): string {
-  const lines = [`### ${o.operation} \`${o.stack}\`: ${o.result} (exit ${o.exitCode})`, "", o.message.replace(/\r?\n/g, " "), ""];
-  if (o.services.length > 0) {
-    lines.push("| service | colors | image |", "|---|---|---|");
-    for (const s of o.services) {
-      lines.push(`| ${s.service} | ${s.fromColor ?? ""} → ${s.toColor ?? ""} | \`${shortImage(s.oldImage)}\` → \`${shortImage(s.newImage)}\` |`);
-    }
-  }
-  if (o.remediation.length > 0) {
-    lines.push("", ...o.remediation.map((r) => `- ${r}`));
-  }
-  return `${lines.join("\n")}\n`;
-}
 
 function toOutput(o: Outcome): CommandOutput {
   return { exitCode: o.exitCode, human: renderOutcome(o), json: o };
@@ -426,7 +350,7 @@ export function realDeps(io: CliIo, signal: AbortSignal, req: DepsRequest): Driv
     clock: systemClock,
     log: createLogger({ write: io.stderr, live: io.isTTY && isLiveTerminal({ isTTY: io.isTTY }, io.env), clock: systemClock, columns: io.columns }),
     signal,
-    backupDir: settings.backupDir,
+    backups: new FileBackupStore(settings.backupDir),
     run: runContextFromEnv(io.env),
     policyFor: (stack) => resolvePolicy(settings.repoRoot, stack, io.env, req),
     stepSummary: summaryFile !== undefined && summaryFile !== "" ? (md) => fs.appendFileSync(summaryFile, `${md}\n`) : undefined,

@@ -101,3 +101,25 @@ export class PolicyViolationError extends DriverError {
     );
   }
 }
+
+/** A gate (health, target health) failed after a change; the restore puts the previous state back. */
+export class GateFailure extends Error {
+  constructor(
+    readonly phase: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "GateFailure";
+  }
+}
+
+/** An `up` failed after it may have started changing resources; a command with a restore point restores. */
+export class UpFailure extends Error {
+  constructor(
+    readonly phase: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "UpFailure";
+  }
+}

@@ -10,6 +10,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { parseStackOutputs } from "../infra/outputs";
 import { ENVIRONMENTS, Environment, Exemption, Violation } from "../infra/policy/engine";
 import { configFile, evaluatePolicies, PolicyPackConfig } from "../infra/policy/offline";
 import { RULES } from "../infra/policy/rules";
@@ -17,12 +18,12 @@ import { NOT_OBJECTS, validateObject } from "../test/k8sSchema";
 import { DeclaredResource, mockedOutputs } from "../test/mocks";
 import { policyInput } from "../test/offline";
 import { Evaluation, REPO_ROOT, settleStack, StackConfig } from "../test/stack";
-import { CommandOutput, CommandSpec, stringOpt } from "./commands";
+import { CommandOutput, CommandSpec, stringOpt } from "./cli/registry";
 import { componentParts, DiagramComponent, DiagramRelation, INTERNET, renderMermaid } from "./diagram";
 import { UsageError } from "./errors";
 import { ExitCode } from "./exitCodes";
 import { shortImage } from "./images";
-import { parseOutputs, parseReleases, ReleaseEntry } from "./stackConfig";
+import { parseReleases, ReleaseEntry } from "./stackConfig";
 import { Json } from "./types";
 
 const STACK_TYPE = "pulumi:pulumi:Stack";
@@ -342,7 +343,7 @@ function runPolicy(ev: Evaluation, environment: string, configOverride: string |
 
 function servicesOf(stack: string, ev: Evaluation): PlanService[] {
   const releases = parseReleases(stack, ev.outputs["releases"] as Json | undefined);
-  return [...parseOutputs(ev.outputs).services.values()].map((s) => ({
+  return [...parseStackOutputs(ev.outputs).services.values()].map((s) => ({
     name: s.name,
     active: s.active,
     blue: s.blue?.image,

@@ -1,12 +1,12 @@
 /**
  * Pure planning: which color receives an image, what a flip changes, which URNs a flip
- * targets, whether the state carries pending operations. No I/O; table-tested.
+ * targets. No I/O; table-tested.
  */
 import { Color } from "../infra/config/schema";
 import { RefusedError, UsageError } from "./errors";
 import { parseImageRef, sameDigest } from "./images";
 import { imageOf, isParked, otherColor, ServiceEdit, ServiceEntry } from "./stackConfig";
-import { StackState } from "./types";
+import { StackState } from "./ports";
 
 /** test runs one host per service with only the active color; staging/prod run blue/green. */
 export type DeployMode = "single" | "blue-green";
@@ -153,7 +153,8 @@ function stateResources(state: StackState): StateResource[] {
 
 /**
  * The URNs a flip of `services` changes: each service's `<svc>-ingress` and `<svc>-active`,
- * found in the exported state by type and `::<name>` suffix (the blue/green contract).
+ * found in the exported state by type and `::<name>` suffix (the names the program's
+ * `platform:apps:BlueGreenService` gives its Ingress and its active Service).
  * Throws RefusedError when any is missing: a targeted up with a wrong target list would
  * silently do nothing, which is worse than refusing.
  */
@@ -182,38 +183,15 @@ export function flipTargets(state: StackState, services: readonly string[]): str
   return urns;
 }
 
-export interface PendingOperation {
-  readonly type: string;
-  readonly urn: string;
+/** The root stack resource, so that a targeted `up` also refreshes the stack's outputs. */
+function stackUrn(state: StackState): string[] {
+  return stateResources(state)
+    .filter((r) => r.type === "pulumi:pulumi:Stack")
+    .slice(0, 1)
+    .map((r) => r.urn);
 }
 
-/** Operations an interrupted update left in the state (`deployment.pending_operations`). */
-export function pendingOperations(state: StackState): PendingOperation[] {
-  const deployment = state.deployment;
-  if (deployment === null || typeof deployment !== "object" || !("pending_operations" in deployment)) {
-    return [];
-  }
-  const list: unknown = deployment.pending_operations;
-  if (!Array.isArray(list)) {
-    return [];
-  }
-  return (list as unknown[]).map((op): PendingOperation => {
-    const o = op !== null && typeof op === "object" ? op : {};
-    const type = "type" in o && typeof o.type === "string" ? o.type : "unknown";
-    const resource = "resource" in o && o.resource !== null && typeof o.resource === "object" ? o.resource : {};
-    const urn = "urn" in resource && typeof resource.urn === "string" ? resource.urn : "(unknown urn)";
-    return { type, urn };
-  });
-}
-
-export function pendingRemediation(stack: string, ops: readonly PendingOperation[]): string[] {
-  const onlyCreates = ops.every((o) => o.type === "creating");
-  return [
-    ...ops.map((o) => `pending ${o.type}: ${o.urn}`),
-    "an earlier update was interrupted; the cloud may hold resources the state does not know (or the reverse)",
-    onlyCreates
-      ? `all are pending creates: check each in the AWS console, then \`pulumi refresh --clear-pending-creates --stack ${stack}\` (or import the ones that exist)`
-      : `inspect and repair the state: \`pulumi stack export --stack ${stack} > state.json\`, remove the entries from pending_operations after checking each resource, \`pulumi stack import --stack ${stack} --file state.json\``,
-    "then re-run this command",
-  ];
+/** Everything a targeted switch of `services` updates: their flip targets and the stack's outputs. */
+export function switchTargets(state: StackState, services: readonly string[]): string[] {
+  return [...flipTargets(state, services), ...stackUrn(state)];
 }

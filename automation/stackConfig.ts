@@ -1,5 +1,6 @@
 /**
- * The parts of a stack's config and outputs the driver reads and writes, pure.
+ * The parts of a stack's config and outputs the driver reads and writes, pure. Outputs are
+ * read with the program's own output contract (`infra/outputs.ts`); config is parsed here.
  *
  * `platform:services` is parsed loosely: the driver changes only `active`, `<color>.image` and
  * `<color>.parked` and writes every other field back exactly as it found it, so fields added to the schema
@@ -7,6 +8,7 @@
  */
 import { z } from "zod";
 import { COLORS, Color } from "../infra/config/schema";
+import { OutputContractError, parseStackOutputs, ServiceOutput, StackOutputs } from "../infra/outputs";
 import { UsageError } from "./errors";
 import { isJsonObject, Json, JsonObject } from "./types";
 
@@ -140,68 +142,38 @@ export function editReleases(raw: Json | undefined, records: ReadonlyMap<string,
   return out;
 }
 
-/** The `services` stack output, per the blue/green contract; every field optional but `name`. */
-const outputColor = z.looseObject({
-  image: z.string().optional(),
-  /** Present (true) only when the color was deployed parked. */
-  parked: z.boolean().optional(),
-  /** Optional: lets the target-health check skip target-group discovery. */
-  targetGroupArn: z.string().optional(),
-  /** Kubernetes name of the color's Service (default `<svc>-<color>`), for target-group discovery. */
-  serviceName: z.string().optional(),
-});
-const outputService = z.looseObject({
-  name: z.string(),
-  active: z.enum(COLORS).optional(),
-  blue: outputColor.optional(),
-  green: outputColor.optional(),
-  liveUrl: z.string().optional(),
-  previewUrl: z.string().optional(),
-  /** Full URLs override `<url> + healthPath` when the routing needs them. */
-  liveHealthUrl: z.string().optional(),
-  previewHealthUrl: z.string().optional(),
-  healthPath: z.string().optional(),
-  namespace: z.string().optional(),
-});
-export type OutputService = z.infer<typeof outputService>;
-
-export interface StackOutputs {
-  readonly services: ReadonlyMap<string, OutputService>;
-  readonly clusterName?: string;
-}
-
-export function parseOutputs(outputs: Record<string, unknown>): StackOutputs {
-  const services = new Map<string, OutputService>();
-  const list = outputs["services"];
-  // Element by element: one malformed entry (an older program version) must not hide the rest.
-  for (const item of Array.isArray(list) ? (list as unknown[]) : []) {
-    const parsed = outputService.safeParse(item);
-    if (parsed.success) {
-      services.set(parsed.data.name, parsed.data);
-    }
+/**
+ * The stack's outputs per the output contract (`infra/outputs.ts`), or undefined when the stack
+ * has none (never updated). Outputs that break the contract are a clear error, never skipped:
+ * the gates would otherwise probe nothing and pass.
+ */
+export function readStackOutputs(stack: string, raw: Record<string, unknown>): StackOutputs | undefined {
+  if (Object.keys(raw).length === 0) {
+    return undefined;
   }
-  // `cluster.name` is the EKS cluster's name (absent in the test environment, which has none).
-  const cluster = outputs["cluster"];
-  const clusterName = cluster !== null && typeof cluster === "object" ? (cluster as Record<string, unknown>)["name"] : undefined;
-  return { services, clusterName: typeof clusterName === "string" ? clusterName : undefined };
-}
-
-/** `base` + `path` without a doubled or missing slash. */
-export function joinUrl(base: string, path: string): string {
-  return `${base.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`;
+  try {
+    return parseStackOutputs(raw);
+  } catch (err) {
+    if (err instanceof OutputContractError) {
+      throw new UsageError(`stack "${stack}": ${err.message}`, [
+        `the last update of "${stack}" ran a program that exports another shape; \`npm run platform -- preview ${stack}\` shows the difference, \`up ${stack}\` with this version brings the outputs back to the contract`,
+      ]);
+    }
+    throw err;
+  }
 }
 
 export type Host = "live" | "preview";
 
-/** The URL the health gate probes for `service` through `host`, or undefined when the outputs lack it. */
-export function healthUrl(out: OutputService | undefined, config: ServiceEntry, host: Host): string | undefined {
-  if (out === undefined) {
-    return undefined;
-  }
-  const explicit = host === "live" ? out.liveHealthUrl : out.previewHealthUrl;
-  if (explicit !== undefined) {
-    return explicit;
-  }
-  const base = host === "live" ? out.liveUrl : out.previewUrl;
-  return base === undefined ? undefined : joinUrl(base, out.healthPath ?? config.healthPath);
+/** The URL the health gate probes for a service through `host`, as the program exports it. */
+export function healthUrlOf(out: ServiceOutput, host: Host): string | undefined {
+  return host === "live" ? out.liveHealthUrl : out.previewHealthUrl;
+}
+
+/**
+ * Kubernetes name of a color's own Service (the backend of its ALB target group): the
+ * exported `<color>.serviceName`, else the program's `<service>-<color>` naming.
+ */
+export function colorServiceName(service: string, color: Color, out: ServiceOutput | undefined): string {
+  return out?.[color].serviceName ?? `${service}-${color}`;
 }

@@ -251,7 +251,7 @@ const observability = z.strictObject({
 export type ObservabilityConfig = z.infer<typeof observability>;
 
 /**
- * The driver's HTTP health gate (automation/health.ts): N consecutive successes, each within a
+ * The driver's HTTP health gate (automation/gates/health.ts): N consecutive successes, each within a
  * latency bound, before a deadline. Declared here so the stack file is validated in one place.
  */
 export const healthGateSchema = z.strictObject({

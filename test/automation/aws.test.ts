@@ -8,8 +8,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { UsageError } from "../../automation/errors";
-import { RegistryImageResolver } from "../../automation/imageResolver";
-import { Elbv2TargetHealthChecker } from "../../automation/targetHealth";
+import { Elbv2TargetHealthChecker } from "../../automation/adapters/elbv2";
+import { RegistryImageResolver } from "../../automation/adapters/registry";
 import { digest, Loopback, Reply, startServer } from "./loopback";
 
 const NS = 'xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"';

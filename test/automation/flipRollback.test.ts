@@ -3,7 +3,7 @@
  * asserted each time, and the refusals that keep traffic where it is.
  */
 import { strict as assert } from "assert";
-import { flip, rollback } from "../../automation/driver";
+import { flip, rollback } from "../../automation/commands";
 import { Interrupt } from "../../automation/errors";
 import { ExitCode } from "../../automation/exitCodes";
 import { Json } from "../../automation/types";
@@ -111,6 +111,18 @@ describe("automation: flip and rollback", function () {
     const out = await rollback(h.deps(), { stack: "test", service: "student" });
     assert.equal(out.exitCode, ExitCode.Error);
     assert.match(out.message, /nothing to rollback/);
+  });
+
+  it("refuses outputs that do not follow the output contract, naming the field, before any change", async () => {
+    const stack = h.add(
+      new MemoryStack({ name: "prod", environment: "prod", baseUrl: h.world.url, legacyOutputs: true, services: [{ name: "student", active: "blue", blue: A, green: B }] }),
+    );
+    const out = await flip(h.deps(), { stack: "prod", service: "student" });
+    assert.equal(out.exitCode, ExitCode.Error, out.message);
+    assert.match(out.message, /stack "prod": stack outputs do not follow the output contract: services\.0\.liveHealthUrl/);
+    assert.equal(stack.count("up") + stack.count("setConfig"), 0);
+    assert.equal(h.world.requests.length, 0, "no gate probed a guessed URL");
+    assert.equal(h.backups("prod").length, 0);
   });
 
   describe("fault matrix", () => {

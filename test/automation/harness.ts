@@ -6,15 +6,15 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DriverDeps } from "../../automation/driver";
+import { DriverDeps } from "../../automation/deps";
 import { UsageError } from "../../automation/errors";
-import { HttpHealthProber } from "../../automation/health";
-import { ImageResolver } from "../../automation/imageResolver";
+import { FileBackupStore } from "../../automation/adapters/backup";
+import { systemClock } from "../../automation/adapters/clock";
+import { DiscordNotifier } from "../../automation/adapters/discord";
+import { HttpHealthProber } from "../../automation/adapters/httpProber";
+import { createLogger } from "../../automation/adapters/progress";
 import { parseImageRef } from "../../automation/images";
-import { DiscordNotifier } from "../../automation/notify";
-import { createLogger } from "../../automation/progress";
-import { TargetHealthChecker, TargetHealthQuery, TargetHealthResult } from "../../automation/targetHealth";
-import { systemClock } from "../../automation/types";
+import { ImageResolver, TargetHealthChecker, TargetHealthQuery, TargetHealthResult } from "../../automation/ports";
 import { FakeClock, HealthWorld, Loopback, startServer } from "./loopback";
 import { MemoryStack } from "./memoryStack";
 
@@ -108,7 +108,7 @@ export class Harness {
       clock: this.clock,
       log: createLogger({ write: (t) => this.logs.push(t), live: false, clock: this.clock }),
       signal: this.controller.signal,
-      backupDir: this.backupDir,
+      backups: new FileBackupStore(this.backupDir),
       run: { runUrl: "https://github.com/acme/platform/actions/runs/42", actor: "ci-bot" },
       policyFor: () => ({ packs: ["/repo/policy"], configs: [] }),
       backoff: { attempts: 4, initialMs: 1_000, factor: 2, maxMs: 10_000, jitter: 0 },

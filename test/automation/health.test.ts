@@ -4,8 +4,8 @@
  */
 import { strict as assert } from "assert";
 import * as net from "net";
-import { HttpHealthProber } from "../../automation/health";
-import { systemClock } from "../../automation/types";
+import { systemClock } from "../../automation/adapters/clock";
+import { HttpHealthProber } from "../../automation/adapters/httpProber";
 import { Loopback, Reply, startServer } from "./loopback";
 
 const FAST = { successes: 3, latencyMs: 300, timeoutMs: 1_500, intervalMs: 5 };

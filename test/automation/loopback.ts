@@ -4,7 +4,7 @@
  */
 import * as http from "http";
 import { AddressInfo } from "net";
-import { Clock } from "../../automation/types";
+import { Clock } from "../../automation/ports";
 import { MemoryStack } from "./memoryStack";
 
 export interface Reply {
@@ -145,13 +145,18 @@ export class HealthWorld {
   }
 }
 
-/** Virtual time: sleeps return at once (recorded), `now` advances by them. */
+/**
+ * Virtual time: sleeps return at once (recorded), `now` advances by them. With `frozenAt`, time
+ * moves only by sleeps, so a test can assert the exact time a command recorded.
+ */
 export class FakeClock implements Clock {
   readonly sleeps: number[] = [];
   private offset = 0;
 
+  constructor(private readonly frozenAt?: number) {}
+
   now(): number {
-    return Date.now() + this.offset;
+    return (this.frozenAt ?? Date.now()) + this.offset;
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -10,7 +10,8 @@
  */
 import { ConcurrentUpdateError } from "@pulumi/pulumi/automation";
 import type { EngineEvent, OpMap, OpType } from "@pulumi/pulumi/automation";
-import { isJsonObject, Json, JsonObject, OperationOptions, PlatformStack, PreviewOutcome, StackState, UpOutcome } from "../../automation/types";
+import { OperationOptions, PlatformStack, PreviewOutcome, StackState, UpOutcome } from "../../automation/ports";
+import { isJsonObject, Json, JsonObject } from "../../automation/types";
 
 export type Color = "blue" | "green";
 
@@ -50,7 +51,9 @@ export type FaultKind =
   /** An advisory policy violation (preview only; does not fail). */
   | "policy-advisory"
   /** The preview plans to replace the RDS instance. */
-  | "stateful-replace";
+  | "stateful-replace"
+  /** The up succeeds but returns the outputs of an older program version (up only). */
+  | "legacy-outputs";
 
 export interface Fault {
   readonly op: Operation;
@@ -67,8 +70,10 @@ export interface MemoryStackOptions {
   readonly environment: "test" | "staging" | "prod";
   readonly services: readonly ServiceSeed[];
   readonly releases?: Record<string, { image: string; verifiedAt: string; source: string; runUrl?: string }>;
-  /** Loopback health server base URL; outputs point each service's live/preview URL there. */
+  /** Loopback health server base URL; outputs point each service's live/preview health URL there. */
   readonly baseUrl: string;
+  /** Outputs of an older program version that do not follow the output contract. */
+  readonly legacyOutputs?: boolean;
   readonly healthGate?: JsonObject;
   /** Left by an interrupted update. */
   readonly pendingOperations?: ReadonlyArray<{ readonly type: string; readonly urn: string }>;
@@ -318,21 +323,39 @@ export class MemoryStack implements PlatformStack {
     return Promise.resolve(this.currentOutputs());
   }
 
+  /**
+   * The outputs the program exports, in the shape of the output contract (`infra/outputs.ts`):
+   * EKS stacks (staging, prod) add the preview host's health URL, the namespace and the cluster
+   * name; the test host has neither. Health URLs point at the loopback health world.
+   */
   currentOutputs(): Record<string, unknown> {
     const base = this.opts.baseUrl.replace(/\/$/, "");
+    if (this.opts.legacyOutputs === true) {
+      return this.legacyOutputs();
+    }
+    const color = (s: ServiceView, c: Color): JsonObject => ({ ...(s[c] !== undefined ? { image: s[c] } : {}), ...(s.parked.includes(c) ? { parked: true } : {}) });
     return {
       environment: this.opts.environment,
-      cluster: this.blueGreen ? { name: `${this.name}-cluster` } : undefined,
+      ...(this.blueGreen ? { cluster: { name: `${this.name}-cluster` } } : {}),
       services: this.deployed().map((s) => ({
         name: s.name,
         active: s.active,
-        blue: { image: s.blue, ...(s.parked.includes("blue") ? { parked: true } : {}) },
-        green: { image: s.green, ...(s.parked.includes("green") ? { parked: true } : {}) },
+        blue: color(s, "blue"),
+        green: color(s, "green"),
         healthPath: s.healthPath,
-        liveUrl: `${base}/${this.name}/live/${s.name}`,
-        previewUrl: this.blueGreen ? `${base}/${this.name}/preview/${s.name}` : undefined,
+        liveHealthUrl: `${base}/${this.name}/live/${s.name}${s.healthPath}`,
+        ...(this.blueGreen ? { previewHealthUrl: `${base}/${this.name}/preview/${s.name}${s.healthPath}`, namespace: "apps" } : {}),
       })),
       releases: structuredClone(this.deployedReleases),
+    };
+  }
+
+  /** An older program's outputs: base URLs instead of health URLs, which the contract does not know. */
+  legacyOutputs(): Record<string, unknown> {
+    const base = this.opts.baseUrl.replace(/\/$/, "");
+    return {
+      environment: this.opts.environment,
+      services: this.deployed().map((s) => ({ name: s.name, active: s.active, blue: {}, green: {}, healthPath: s.healthPath, liveUrl: `${base}/${this.name}/live/${s.name}` })),
     };
   }
 
@@ -489,6 +512,7 @@ export class MemoryStack implements PlatformStack {
     }
     const changes = this.summaryOf(steps);
     opts.onEvent?.(this.event({ summaryEvent: { maybeCorrupt: false, durationSeconds: 1, resourceChanges: changes, policyPacks: {} } }));
-    return { result: "succeeded", resourceChanges: changes, outputs: this.currentOutputs() };
+    const legacy = this.takeFault("up", n, call, ["legacy-outputs"]) !== undefined;
+    return { result: "succeeded", resourceChanges: changes, outputs: legacy ? this.legacyOutputs() : this.currentOutputs() };
   }
 }

@@ -3,7 +3,8 @@
  * payload, retries, failures that never throw, and no secrets on the wire.
  */
 import { strict as assert } from "assert";
-import { DeploymentReport, DiscordNotifier, secretValues } from "../../automation/notify";
+import { DiscordNotifier, secretValues } from "../../automation/adapters/discord";
+import { DeploymentReport } from "../../automation/ports";
 import { FakeClock, image, Loopback, Reply, startServer } from "./loopback";
 
 const REPORT: DeploymentReport = {

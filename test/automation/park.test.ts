@@ -5,7 +5,7 @@
  * park never undoes a verified switch.
  */
 import { strict as assert } from "assert";
-import { flip, promote, rollback } from "../../automation/driver";
+import { flip, promote, rollback } from "../../automation/commands";
 import { ExitCode } from "../../automation/exitCodes";
 import { Json } from "../../automation/types";
 import { Harness } from "./harness";

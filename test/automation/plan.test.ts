@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { main } from "../../automation/cli";
-import { CommandContext } from "../../automation/commands";
+import { CommandContext } from "../../automation/cli/registry";
 import { renderMermaid } from "../../automation/diagram";
 import { ExitCode } from "../../automation/exitCodes";
 import { componentGraph, plan, PlanReport, securityGroupRelations } from "../../automation/plan";

@@ -3,7 +3,7 @@
  * operations, failures) and status, against the in-memory stack.
  */
 import { strict as assert } from "assert";
-import { preview, status, up } from "../../automation/driver";
+import { preview, status, up } from "../../automation/commands";
 import { Interrupt } from "../../automation/errors";
 import { ExitCode } from "../../automation/exitCodes";
 import { Harness } from "./harness";
@@ -192,6 +192,22 @@ describe("automation: preview, up, status", function () {
     it("an unknown stack is a usage error", async () => {
       const out = await status(h.deps(), { stack: "nope" });
       assert.equal(out.exitCode, ExitCode.Error);
+    });
+
+    it("shows the health URLs the gates probe, as the program exports them", async () => {
+      staging();
+      const out = await status(h.deps(), { stack: "staging" });
+      assert.deepEqual(
+        out.status?.map((r) => [r.liveHealthUrl, r.previewHealthUrl]),
+        [[`${h.world.url}/staging/live/student/health`, `${h.world.url}/staging/preview/student/health`]],
+      );
+    });
+
+    it("outputs that break the output contract are an error, not an empty table", async () => {
+      h.add(new MemoryStack({ name: "prod", environment: "prod", baseUrl: h.world.url, legacyOutputs: true, services: [{ name: "student", active: "blue", blue: A }] }));
+      const out = await status(h.deps(), { stack: "prod" });
+      assert.equal(out.exitCode, ExitCode.Error);
+      assert.match(out.message, /do not follow the output contract/);
     });
   });
 });

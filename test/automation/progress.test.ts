@@ -3,7 +3,7 @@
  */
 import { strict as assert } from "assert";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { createLogger, isLiveTerminal } from "../../automation/progress";
+import { createLogger, isLiveTerminal } from "../../automation/adapters/progress";
 import { FakeClock } from "./loopback";
 
 function events(): EngineEvent[] {

@@ -6,12 +6,13 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { Outcome, promote, release } from "../../automation/driver";
+import { promote, release } from "../../automation/commands";
+import { Outcome } from "../../automation/outcome";
 import { Interrupt } from "../../automation/errors";
 import { ExitCode } from "../../automation/exitCodes";
 import { Json } from "../../automation/types";
 import { Harness } from "./harness";
-import { image } from "./loopback";
+import { FakeClock, image } from "./loopback";
 import { Fault, MemoryStack } from "./memoryStack";
 
 const S0 = image("student", "1.3.0");
@@ -89,7 +90,8 @@ describe("automation: promote", function () {
 
   it("stages into the idle colors, gates, flips with one targeted up, records, notifies", async () => {
     const w = world(h);
-    const out = await promote(h.deps(), { from: "test", to: "staging" });
+    const clock = new FakeClock(Date.UTC(2026, 2, 4, 5, 6, 7, 89));
+    const out = await promote(h.deps({ clock }), { from: "test", to: "staging" });
     assert.equal(out.exitCode, ExitCode.Ok, out.message);
     assert.equal(out.result, "succeeded");
 
@@ -114,9 +116,12 @@ describe("automation: promote", function () {
       imageBucketAccess: true,
     });
 
+    // The injected clock never slept on this path, so the record carries exactly its time.
+    assert.deepEqual(clock.sleeps, []);
+    const verifiedAt = "2026-03-04T05:06:07.089Z";
     assert.deepEqual(w.staging.config.get("platform:releases"), {
-      student: { image: S2, verifiedAt: (w.staging.config.get("platform:releases") as { student: { verifiedAt: string } }).student.verifiedAt, source: "promote test->staging", runUrl: "https://github.com/acme/platform/actions/runs/42" },
-      subject: { image: J5, verifiedAt: (w.staging.config.get("platform:releases") as { subject: { verifiedAt: string } }).subject.verifiedAt, source: "promote test->staging", runUrl: "https://github.com/acme/platform/actions/runs/42" },
+      student: { image: S2, verifiedAt, source: "promote test->staging", runUrl: "https://github.com/acme/platform/actions/runs/42" },
+      subject: { image: J5, verifiedAt, source: "promote test->staging", runUrl: "https://github.com/acme/platform/actions/runs/42" },
     });
 
     // Operation counts: one policy preview, two ups (stage + targeted flip), nothing else mutating.
@@ -266,6 +271,15 @@ describe("automation: promote", function () {
       { name: "preview health fails", arrange: (hh) => hh.world.unhealthy.add(S2), code: ExitCode.RolledBack, result: "rolled back", ups: 2, previews: 1, message: /preview health gate failed: student: 0\/2 consecutive.*HTTP 503/ },
       { name: "preview health too slow", arrange: (hh) => hh.world.slow.add(J5), code: ExitCode.RolledBack, result: "rolled back", ups: 2, previews: 1, message: /subject: .*latency bound/ },
       { name: "flip up fails", faults: [{ op: "up", kind: "error", on: onUp(2), message: "ingress webhook denied" }], code: ExitCode.RolledBack, result: "rolled back", ups: 3, previews: 1, message: /flip up failed.*ingress webhook denied/ },
+      {
+        name: "the staging up returns outputs that break the output contract",
+        faults: [{ op: "up", kind: "legacy-outputs", on: onUp(1) }],
+        code: ExitCode.RolledBack,
+        result: "rolled back",
+        ups: 2,
+        previews: 1,
+        message: /stack outputs do not follow the output contract: services\.0\.liveHealthUrl.*restored and verified/,
+      },
       { name: "post-flip live health fails", arrange: (hh) => hh.world.unhealthyLive.add(S2), code: ExitCode.RolledBack, result: "rolled back", ups: 3, previews: 1, message: /live health gate failed: student/ },
       {
         name: "post-flip target health fails",

@@ -8,19 +8,22 @@ import { strict as assert } from "assert";
 import * as path from "path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { backoffDelays } from "../../automation/backoff";
-import { backupPath } from "../../automation/backup";
+import { backupPath } from "../../automation/adapters/backup";
+import { discordEmbed, redact } from "../../automation/adapters/discord";
+import { isColorTargetGroup } from "../../automation/adapters/elbv2";
+import { splitRepository } from "../../automation/adapters/registry";
+import { checkPassphrase, resolveWorkspaceSettings } from "../../automation/adapters/workspace";
 import { collectFindings, formatSummary, hasChanges, mandatory, plainText, previewMarkdown, statefulHazards, summarize, urnName } from "../../automation/changes";
 import { resolvePolicy, runContextFromEnv } from "../../automation/cli";
 import { RefusedError, UsageError } from "../../automation/errors";
 import { EXIT_CODE_TABLE, ExitCode } from "../../automation/exitCodes";
-import { DEFAULT_HEALTH_GATE, healthGateFromConfig } from "../../automation/health";
-import { splitRepository } from "../../automation/imageResolver";
+import { formatDuration } from "../../automation/format";
+import { DEFAULT_HEALTH_GATE, healthGateFromConfig } from "../../automation/gates/health";
 import { parseImageRef, sameDigest, shortImage } from "../../automation/images";
-import { discordEmbed, DeploymentReport, formatDuration, redact } from "../../automation/notify";
-import { deployModeOf, flipEdits, flipTargets, parkEdits, pendingOperations, pendingRemediation, planFlip, planStaging, stagingEdits } from "../../automation/planning";
-import { editReleases, editServices, healthUrl, joinUrl, parseOutputs, parseServices, ServiceEntry } from "../../automation/stackConfig";
-import { isColorTargetGroup } from "../../automation/targetHealth";
-import { checkPassphrase, resolveWorkspaceSettings } from "../../automation/workspace";
+import { pendingOperations, pendingRemediation } from "../../automation/guards/pending";
+import { deployModeOf, flipEdits, flipTargets, parkEdits, planFlip, planStaging, stagingEdits, switchTargets } from "../../automation/planning";
+import { colorServiceName, editReleases, editServices, healthUrlOf, parseServices, readStackOutputs, ServiceEntry } from "../../automation/stackConfig";
+import { DeploymentReport } from "../../automation/ports";
 import { Json } from "../../automation/types";
 import { digest, image, REGISTRY } from "./loopback";
 
@@ -155,6 +158,11 @@ describe("automation: pure logic", () => {
     it("finds the ingress and active Service by type and name suffix", () => {
       const rs = [u(ING, "student-ingress"), u(SVC, "student-active"), u(SVC, "student-blue"), u(ING, "substudent-ingress"), u(SVC, "xstudent-active")];
       assert.deepEqual(flipTargets(state(rs), ["student"]), [rs[0]?.urn, rs[1]?.urn]);
+    });
+    it("a switch also targets the stack resource, so that its outputs refresh", () => {
+      const rs = [u(ING, "student-ingress"), u(SVC, "student-active"), { urn: "urn:pulumi:prod::platform::pulumi:pulumi:Stack::platform-prod", type: "pulumi:pulumi:Stack" }];
+      assert.deepEqual(switchTargets(state(rs), ["student"]), [rs[0]?.urn, rs[1]?.urn, rs[2]?.urn]);
+      assert.deepEqual(switchTargets(state(rs.slice(0, 2)), ["student"]), [rs[0]?.urn, rs[1]?.urn], "no stack resource in the state: only the flip targets");
     });
     it("refuses when a target is missing or ambiguous", () => {
       assert.throws(() => flipTargets(state([u(ING, "student-ingress")]), ["student"]), (e: unknown) => e instanceof RefusedError && /student-active.*not in state/.test(e.message));
@@ -311,23 +319,44 @@ describe("automation: pure logic", () => {
       const out = editReleases({ x: { image: "r/x@1", verifiedAt: "t", source: "release" } }, new Map([["a", { image: "r/a@2", verifiedAt: "t2", source: "promote test->staging" }]]));
       assert.deepEqual(out, { x: { image: "r/x@1", verifiedAt: "t", source: "release" }, a: { image: "r/a@2", verifiedAt: "t2", source: "promote test->staging" } });
     });
-    it("builds health URLs from the outputs", () => {
-      const outputs = parseOutputs({
-        services: [
-          { name: "a", liveUrl: "https://k.com/student/", previewUrl: "https://preview.k.com/student", healthPath: "/actuator/health" },
-          { name: "b", liveUrl: "https://k.com", liveHealthUrl: "https://k.com/b/healthz" },
-          "garbage",
-        ],
-      });
-      const a = parseServices("s", raw).services[0];
-      const b = parseServices("s", raw).services[1];
-      assert.ok(a !== undefined && b !== undefined);
-      assert.equal(healthUrl(outputs.services.get("a"), a, "live"), "https://k.com/student/actuator/health");
-      assert.equal(healthUrl(outputs.services.get("a"), a, "preview"), "https://preview.k.com/student/actuator/health");
-      assert.equal(healthUrl(outputs.services.get("b"), b, "live"), "https://k.com/b/healthz");
-      assert.equal(healthUrl(outputs.services.get("b"), b, "preview"), undefined);
-      assert.equal(joinUrl("https://x/", "/h"), "https://x/h");
-      assert.equal(parseOutputs({}).services.size, 0, "malformed outputs read as none");
+  });
+
+  describe("stack outputs (the output contract)", () => {
+    const svc = {
+      name: "a",
+      active: "blue",
+      blue: { image: "r/a@x", serviceName: "a-blue-v2" },
+      green: {},
+      healthPath: "/actuator/health",
+      liveHealthUrl: "https://k.com/a/actuator/health",
+      previewHealthUrl: "https://preview.k.com/a/actuator/health",
+      namespace: "apps",
+    };
+    it("reads the health URLs and the cluster as the program exports them", () => {
+      const out = readStackOutputs("prod", { environment: "prod", cluster: { name: "prod-cluster" }, services: [svc] });
+      const a = out?.services.get("a");
+      assert.ok(a !== undefined);
+      assert.equal(healthUrlOf(a, "live"), "https://k.com/a/actuator/health");
+      assert.equal(healthUrlOf(a, "preview"), "https://preview.k.com/a/actuator/health");
+      assert.equal(healthUrlOf({ ...a, previewHealthUrl: undefined }, "preview"), undefined, "the test host has no preview host");
+      assert.equal(out?.clusterName, "prod-cluster");
+    });
+    it("names a color's Service from the outputs, else by the <service>-<color> convention", () => {
+      const a = readStackOutputs("prod", { environment: "prod", services: [svc] })?.services.get("a");
+      assert.equal(colorServiceName("a", "blue", a), "a-blue-v2");
+      assert.equal(colorServiceName("a", "green", a), "a-green");
+      assert.equal(colorServiceName("b", "green", undefined), "b-green");
+    });
+    it("a stack without outputs (never updated) has none; outputs that break the contract are an error", () => {
+      assert.equal(readStackOutputs("prod", {}), undefined);
+      const legacy = { environment: "prod", services: [{ name: "a", active: "blue", blue: {}, green: {}, healthPath: "/h", liveUrl: "https://k.com" }] };
+      assert.throws(
+        () => readStackOutputs("prod", legacy),
+        (e: unknown) =>
+          e instanceof UsageError &&
+          /^stack "prod": stack outputs do not follow the output contract: services\.0\.liveHealthUrl/.test(e.message) &&
+          e.remediation.some((r) => r.includes("up prod")),
+      );
     });
   });
 

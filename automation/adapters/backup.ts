@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { StackState } from "./types";
+import { BackupStore, StackState } from "../ports";
 
 /** `<dir>/<stack>/<UTC timestamp>-<operation>.json`; the timestamp sorts lexically. */
 export function backupPath(dir: string, stack: string, operation: string, now: number): string {
@@ -23,4 +23,13 @@ export function writeBackup(dir: string, stack: string, operation: string, state
   }
   fs.writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600, flag: "wx" });
   return file;
+}
+
+/** The backup port on the local disk (under the state directory by default). */
+export class FileBackupStore implements BackupStore {
+  constructor(private readonly dir: string) {}
+
+  save(stack: string, operation: string, state: StackState, at: number): string {
+    return writeBackup(this.dir, stack, operation, state, at);
+  }
 }

@@ -12,10 +12,11 @@ import * as fs from "fs";
 import * as path from "path";
 import { pathToFileURL } from "url";
 import { LocalWorkspace, PulumiCommand, Stack, StackNotFoundError } from "@pulumi/pulumi/automation";
-import { UsageError } from "./errors";
-import { Json, OperationOptions, PlatformStack, PreviewOutcome, StackState, UpOutcome } from "./types";
+import { UsageError } from "../errors";
+import { OperationOptions, PlatformStack, PreviewOutcome, StackState, UpOutcome } from "../ports";
+import { Json } from "../types";
 
-export const REPO_ROOT = path.resolve(__dirname, "..");
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
 export interface WorkspaceSettings {
   readonly repoRoot: string;

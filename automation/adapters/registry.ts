@@ -8,14 +8,10 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { UsageError } from "./errors";
+import { UsageError } from "../errors";
+import { isDigest, parseImageRef, pinned } from "../images";
+import { ImageResolver } from "../ports";
 import { httpRequest } from "./http";
-import { isDigest, parseImageRef, pinned } from "./images";
-
-export interface ImageResolver {
-  /** Returns `repo@sha256:<digest>` for `ref`; a digest-pinned ref is returned unchanged. */
-  resolve(ref: string, signal: AbortSignal): Promise<string>;
-}
 
 /** Splits `[registry/]name` the way the Docker CLI does (a first component with '.' or ':' or `localhost` is a registry). */
 export function splitRepository(repository: string): { readonly registry: string; readonly name: string } {

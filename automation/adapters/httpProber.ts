@@ -1,61 +1,11 @@
 /**
- * The HTTP health gate: N consecutive successes, each within a latency bound, before an
- * overall deadline. Consecutive (not "N of M") because a color that flaps under a handful of
- * probes will flap under real traffic; the latency bound catches a color that is up but
- * still warming (JIT, connection pools) and would time out real users after a flip.
+ * The HTTP prober behind the health gates: N consecutive successes, each within a latency
+ * bound, before an overall deadline. Consecutive (not "N of M") because a color that flaps
+ * under a handful of probes will flap under real traffic; the latency bound catches a color
+ * that is up but still warming (JIT, connection pools) and would time out real users after a flip.
  */
-import { healthGateSchema } from "../infra/config/schema";
-import { UsageError } from "./errors";
+import { Clock, HealthGateSettings, HealthProber, HealthResult } from "../ports";
 import { httpRequest, HttpTimeoutError } from "./http";
-import { Clock, Json } from "./types";
-
-export interface HealthGateSettings {
-  /** Consecutive successful probes required. */
-  readonly successes: number;
-  /** A probe slower than this counts as a failure. */
-  readonly latencyMs: number;
-  /** The gate fails when it has not passed within this. */
-  readonly timeoutMs: number;
-  /** Pause between probes. */
-  readonly intervalMs: number;
-}
-
-/** Defaults sized for a Spring Boot service behind an ALB: 5 x 2 s apart, each under 2 s, within 3 minutes. */
-export const DEFAULT_HEALTH_GATE: HealthGateSettings = { successes: 5, latencyMs: 2_000, timeoutMs: 180_000, intervalMs: 2_000 };
-
-/** Reads the optional `platform:healthGate` config key over the defaults. */
-export function healthGateFromConfig(raw: Json | undefined): HealthGateSettings {
-  const parsed = healthGateSchema.safeParse(raw ?? {});
-  if (!parsed.success) {
-    throw new UsageError(
-      `platform:healthGate is invalid: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
-      ["expected { successes?: int, latencyMs?: int, timeoutSeconds?: int, intervalMs?: int }"],
-    );
-  }
-  const c = parsed.data;
-  return {
-    successes: c.successes ?? DEFAULT_HEALTH_GATE.successes,
-    latencyMs: c.latencyMs ?? DEFAULT_HEALTH_GATE.latencyMs,
-    timeoutMs: c.timeoutSeconds !== undefined ? c.timeoutSeconds * 1000 : DEFAULT_HEALTH_GATE.timeoutMs,
-    intervalMs: c.intervalMs ?? DEFAULT_HEALTH_GATE.intervalMs,
-  };
-}
-
-export interface HealthResult {
-  readonly ok: boolean;
-  readonly url: string;
-  readonly attempts: number;
-  /** Consecutive successes at the end. */
-  readonly consecutive: number;
-  readonly elapsedMs: number;
-  /** Why the last failed probe failed (or "passed"). */
-  readonly reason: string;
-}
-
-export interface HealthProber {
-  /** Resolves with the verdict; rejects only when `signal` is aborted. */
-  probe(url: string, settings: HealthGateSettings, signal: AbortSignal): Promise<HealthResult>;
-}
 
 const DEADLINE = Symbol("deadline");
 

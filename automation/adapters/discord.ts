@@ -1,77 +1,15 @@
 /**
- * Deployment notifications. One Discord embed per promotion, release, flip or rollback,
- * whatever the outcome. A notification is a courtesy: its failure is reported in the
- * driver's output but never changes the deployment's result or exit code.
+ * Deployment notifications to a Discord webhook: one embed per promotion, release, flip or
+ * rollback, whatever the outcome, with secrets scrubbed from every text that leaves the machine.
  */
+import { formatDuration } from "../format";
+import { shortImage } from "../images";
+import { Clock, DeploymentReport, DeploymentResult, Notifier, NotifyOutcome } from "../ports";
 import { httpRequest } from "./http";
-import { shortImage } from "./images";
-import { Clock } from "./types";
-
-export type DeploymentKind = "promote" | "release" | "flip" | "rollback";
-
-export type DeploymentResult =
-  | "succeeded"
-  | "no-op"
-  | "rolled back"
-  | "refused"
-  | "policy violation"
-  | "failed"
-  | "manual intervention"
-  | "locked"
-  | "interrupted";
-
-export interface ServiceReport {
-  readonly service: string;
-  readonly fromColor?: string;
-  readonly toColor?: string;
-  readonly oldImage?: string;
-  readonly newImage?: string;
-}
-
-export interface PhaseReport {
-  readonly name: string;
-  readonly durationMs: number;
-  readonly ok: boolean;
-}
-
-export interface DeploymentReport {
-  readonly kind: DeploymentKind;
-  readonly stack: string;
-  /** Where the images came from: a source stack, or "release". */
-  readonly source?: string;
-  readonly services: readonly ServiceReport[];
-  readonly result: DeploymentResult;
-  readonly exitCode: number;
-  readonly startedAt: number;
-  readonly durationMs: number;
-  readonly phases: readonly PhaseReport[];
-  readonly error?: string;
-  readonly runUrl?: string;
-  readonly actor?: string;
-}
-
-export interface NotifyOutcome {
-  readonly delivered: boolean;
-  readonly detail: string;
-}
-
-export interface Notifier {
-  /** Never rejects. */
-  notify(report: DeploymentReport): Promise<NotifyOutcome>;
-}
 
 export const nullNotifier: Notifier = {
   notify: () => Promise.resolve({ delivered: false, detail: "no webhook configured (DISCORD_WEBHOOK_URL unset); skipped" }),
 };
-
-export function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) {
-    return `${s}s`;
-  }
-  const m = Math.floor(s / 60);
-  return `${m}m${String(s % 60).padStart(2, "0")}s`;
-}
 
 const WEBHOOK_URL = /https?:\/\/(?:[a-z0-9-]+\.)?discord(?:app)?\.com\/api\/webhooks\/\S+/gi;
 const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+:[^/\s@]+@/gi;

@@ -1,8 +1,6 @@
 /**
- * After a flip, the ALB's view of the newly active color: every registered target of its
- * target group(s) must be `healthy`. The HTTP gate proves one path works from outside; this
- * proves every pod behind the listener passed the ALB's own health checks, so no request is
- * routed to a pod that is still starting.
+ * Target health through ELBv2: the target group(s) of a color's Service, found by the tags the
+ * AWS Load Balancer Controller puts on them, and the health of every registered target.
  */
 import {
   DescribeTagsCommand,
@@ -12,31 +10,7 @@ import {
   paginateDescribeTargetGroups,
   Tag,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { Color } from "../infra/config/schema";
-
-export interface TargetHealthQuery {
-  readonly stack: string;
-  readonly service: string;
-  readonly color: Color;
-  readonly region?: string;
-  /** From the `clusterName` output; narrows discovery to this cluster's target groups. */
-  readonly clusterName?: string;
-  /** Kubernetes namespace of the service (from outputs), when known. */
-  readonly namespace?: string;
-  /** Kubernetes name of the color's Service; the contract names it `<svc>-<color>`. */
-  readonly serviceName: string;
-  /** When the program exports it, discovery is skipped. */
-  readonly targetGroupArn?: string;
-}
-
-export interface TargetHealthResult {
-  readonly healthy: boolean;
-  readonly detail: string;
-}
-
-export interface TargetHealthChecker {
-  check(query: TargetHealthQuery, signal: AbortSignal): Promise<TargetHealthResult>;
-}
+import { TargetHealthChecker, TargetHealthQuery, TargetHealthResult } from "../ports";
 
 /** The AWS Load Balancer Controller tags each target group `<ns>/<ingress>-<service>:<port>`. */
 export const RESOURCE_TAG = "ingress.k8s.aws/resource";

@@ -1,0 +1,115 @@
+/**
+ * flip and rollback: one service's traffic to the other color with one targeted `up`. The
+ * target color is proven healthy through the preview host first; a parked target is scaled up
+ * (one full `up`) and gated before traffic moves; with `idle: parked` the color left idle is
+ * parked afterwards.
+ */
+import { Color } from "../../infra/config/schema";
+import { DriverDeps, operationMessage } from "../deps";
+import { GateFailure, RefusedError, UsageError } from "../errors";
+import { ExitCode } from "../exitCodes";
+import { healthGate } from "../gates/health";
+import { checkConverged } from "../guards/convergence";
+import { checkPending } from "../guards/pending";
+import { shortImage } from "../images";
+import { notifyOnce, Outcome, outcomeOf, Verdict } from "../outcome";
+import { parkEdits, planFlip, switchTargets } from "../planning";
+import { transact } from "../recovery/settle";
+import { editServices, imageOf } from "../stackConfig";
+import { backupState } from "../steps/backup";
+import { LoadedStack, loadStack } from "../steps/load";
+import { settleSwitch, unparkColor } from "../steps/park";
+import { switchServices } from "../steps/switch";
+import { RestorePoint, Tx } from "../tx";
+
+export interface FlipRequest {
+  readonly stack: string;
+  readonly service: string;
+  /** Default: the idle color. */
+  readonly to?: Color;
+  /** Skip the preview-host check of the target color before the flip. */
+  readonly force?: boolean;
+}
+
+type SwitchKind = "flip" | "rollback";
+
+/** Moves one service's traffic to the other color (or to `to`). */
+export function flip(deps: DriverDeps, req: FlipRequest): Promise<Outcome> {
+  return switchColor(deps, "flip", req);
+}
+
+/** Moves traffic back to the color that is still running (the idle one). */
+export function rollback(deps: DriverDeps, req: Omit<FlipRequest, "to">): Promise<Outcome> {
+  return switchColor(deps, "rollback", req);
+}
+
+async function switchColor(deps: DriverDeps, kind: SwitchKind, req: FlipRequest): Promise<Outcome> {
+  const started = deps.clock.now();
+  const tx = new Tx(deps, [{ service: req.service }]);
+  const verdict = await transact(deps, tx, req.stack, () => switchService(deps, tx, kind, req));
+  return notifyOnce(deps, kind, undefined, started, outcomeOf(tx, kind, req.stack, verdict));
+}
+
+async function switchService(deps: DriverDeps, tx: Tx, kind: SwitchKind, req: FlipRequest): Promise<Verdict> {
+  const target = await loadStack(deps, tx, req.stack);
+  if (target.mode === "single") {
+    throw new UsageError(`stack "${req.stack}" runs one color per service (test environment): there is nothing to ${kind}`);
+  }
+  const svc = target.services.services.find((x) => x.name === req.service);
+  if (svc === undefined) {
+    throw new UsageError(`stack "${req.stack}" has no service named ${req.service}`);
+  }
+  checkPending(req.stack, target.state);
+  const planned = planFlip(svc, req.to);
+  tx.services = [{ service: svc.name, fromColor: planned.from, toColor: planned.to, oldImage: imageOf(svc, planned.from), newImage: planned.image }];
+  if (planned.to === planned.from) {
+    return { exitCode: ExitCode.Ok, result: "no-op", message: `${svc.name}: ${planned.to} is already active`, remediation: [] };
+  }
+  if (planned.image === undefined) {
+    throw new RefusedError(`${svc.name}: ${planned.to} has no image; there is nothing running to ${kind} to`);
+  }
+  checkConverged(req.stack, [svc], target.outputs, () => [planned.from, planned.to]);
+  const targets = switchTargets(target.state, [svc.name]);
+  if (planned.targetParked) {
+    // A parked color runs no pods: nothing to probe yet. It is scaled up (and gated) below.
+    deps.log.info(`${svc.name}: ${planned.to} is parked; it is scaled up and gated before traffic moves`);
+  } else if (req.force !== true) {
+    await refuseUnhealthyTarget(deps, tx, target, svc.name, planned.to);
+  }
+  await backupState(deps, tx, req.stack, kind, target.state);
+  const point: RestorePoint = {
+    stack: target.stack,
+    services: target.services.raw,
+    serving: [{ service: svc.name, color: planned.from, image: imageOf(svc, planned.from) }],
+    target: targets,
+    gate: target.gate,
+    reason: `restore ${svc.name} to ${planned.from} after failed ${kind}`,
+  };
+  // After an unpark the restore must scale the color down again: a full up, not the flip's targets.
+  tx.restorePoint = planned.targetParked ? { ...point, target: undefined } : point;
+  const label = `${kind} ${svc.name}`;
+  const outputs = planned.targetParked
+    ? await unparkColor(deps, tx, { target, service: svc.name, color: planned.to, label, force: req.force === true })
+    : target.outputs;
+  const unpark = planned.targetParked ? { parked: { [planned.to]: false } } : {};
+  const switched = editServices(target.services.raw, new Map([[svc.name, { ...unpark, active: planned.to }]]));
+  const what = `${label} ${planned.from}->${planned.to} (${shortImage(planned.image)})`;
+  const switches = [{ service: svc.name, from: planned.from, to: planned.to }];
+  await switchServices(deps, tx, { stack: target.stack, services: switched, switches, targets, message: operationMessage(deps, what), outputs, region: target.region, gate: target.gate });
+  const toPark = parkEdits(target.services.services, [{ service: svc.name, fromColor: planned.from, toColor: planned.to }]);
+  return settleSwitch(deps, tx, target.stack, switched, toPark, kind, `${what}: verified`);
+}
+
+/** Before any change, the idle color must answer through the preview host: a failed gate refuses the flip. */
+async function refuseUnhealthyTarget(deps: DriverDeps, tx: Tx, target: LoadedStack, service: string, color: Color): Promise<void> {
+  try {
+    await tx.phase("preview-health", () => healthGate(deps, "preview-health", "preview", target.outputs, [service], target.gate));
+  } catch (err) {
+    if (err instanceof GateFailure) {
+      throw new RefusedError(`${service}: ${color} is not healthy through the preview host, not flipping (${err.message})`, [
+        `check ${color}'s pods; --force skips this check`,
+      ]);
+    }
+    throw err;
+  }
+}

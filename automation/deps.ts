@@ -1,0 +1,60 @@
+/**
+ * What the driver's commands run with: the ports (./ports) and the settings of one invocation.
+ * The CLI builds it from the real adapters; the tests from stand-ins.
+ */
+import {
+  BackupStore,
+  Clock,
+  HealthGateSettings,
+  HealthProber,
+  ImageResolver,
+  Logger,
+  Notifier,
+  PlatformStack,
+  TargetHealthChecker,
+} from "./ports";
+import { BackoffPolicy } from "./backoff";
+
+export interface PolicyOptions {
+  /** Policy pack directories passed to `preview`/`up` (`--policy-pack`). */
+  readonly packs: readonly string[];
+  /** Per-stack policy config JSON files (`--policy-pack-config`). */
+  readonly configs: readonly string[];
+}
+
+export interface RunContext {
+  /** Link to the CI run, recorded in messages, release records and notifications. */
+  readonly runUrl?: string;
+  readonly actor?: string;
+}
+
+export interface DriverDeps {
+  readonly openStack: (name: string) => Promise<PlatformStack>;
+  readonly prober: HealthProber;
+  readonly targetHealth: TargetHealthChecker;
+  readonly resolver: ImageResolver;
+  readonly notifier: Notifier;
+  readonly backups: BackupStore;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Aborted by the CLI on SIGINT/SIGTERM, with an `Interrupt` as reason. */
+  readonly signal: AbortSignal;
+  readonly run: RunContext;
+  readonly policyFor: (stack: string) => PolicyOptions;
+  readonly backoff?: BackoffPolicy;
+  /** [0, 1); injectable for deterministic backoff jitter. */
+  readonly random?: () => number;
+  /** Overrides on top of the stack's `platform:healthGate` config. */
+  readonly healthGate?: Partial<HealthGateSettings>;
+  /** How long the ALB may take to report every target of the new color healthy. */
+  readonly targetHealthWait?: { readonly timeoutMs: number; readonly intervalMs: number };
+  /** Receives Markdown for `$GITHUB_STEP_SUMMARY`. */
+  readonly stepSummary?: (markdown: string) => void;
+}
+
+/** The message an operation records in the stack's history: what, by whom, from which CI run. */
+export function operationMessage(deps: DriverDeps, what: string): string {
+  const by = deps.run.actor !== undefined ? ` by ${deps.run.actor}` : "";
+  const run = deps.run.runUrl !== undefined ? ` (${deps.run.runUrl})` : "";
+  return `${what}${by}${run}`;
+}

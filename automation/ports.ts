@@ -1,0 +1,211 @@
+/**
+ * The ports: the small interfaces the driver runs against, and the data they carry. The real
+ * implementations (./adapters) wrap the Automation API, node's HTTP client, the AWS SDK, the
+ * file system and Discord; the tests use in-memory and loopback stand-ins. Nothing outside
+ * ./adapters and the CLI's wiring imports a concrete implementation.
+ */
+import type { EngineEvent, OpMap } from "@pulumi/pulumi/automation";
+import type { Color } from "../infra/config/schema";
+import type { Json } from "./types";
+
+export type { EngineEvent, OpMap };
+
+/* ---- the stack --------------------------------------------------------------------- */
+
+/** Options the driver passes to `preview` and `up`; a subset of the Automation API's. */
+export interface OperationOptions {
+  /** Recorded in the stack's history: what and why. */
+  readonly message?: string;
+  readonly policyPacks?: readonly string[];
+  readonly policyPackConfigs?: readonly string[];
+  /** URNs to operate on; everything else is left alone (used by flips). */
+  readonly target?: readonly string[];
+  readonly expectNoChanges?: boolean;
+  /** Aborting sends SIGINT to the Pulumi CLI, which finishes in-flight steps and stops. */
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (event: EngineEvent) => void;
+  readonly onOutput?: (text: string) => void;
+}
+
+export interface PreviewOutcome {
+  readonly changeSummary: OpMap;
+}
+
+export interface UpOutcome {
+  readonly result: string;
+  readonly resourceChanges: OpMap;
+  /** Plain values (secrets already unwrapped by the adapter are never logged). */
+  readonly outputs: Record<string, unknown>;
+}
+
+/** `pulumi stack export` output: `deployment` holds `resources[]` and `pending_operations[]`. */
+export interface StackState {
+  readonly version: number;
+  readonly deployment: unknown;
+}
+
+/**
+ * One Pulumi stack, as much of it as the driver needs. Deliberately no refresh, destroy or
+ * cancel: the driver never refreshes a whole stack and never cancels someone else's update.
+ */
+export interface PlatformStack {
+  readonly name: string;
+  /** A config value, structured values already parsed; undefined when the key is not set. */
+  getConfig(key: string): Promise<Json | undefined>;
+  /** Sets structured config values (written to Pulumi.<stack>.yaml by LocalWorkspace). */
+  setConfig(values: Readonly<Record<string, Json>>): Promise<void>;
+  /** The outputs of the last update, secrets unwrapped. */
+  outputs(): Promise<Record<string, unknown>>;
+  preview(opts: OperationOptions): Promise<PreviewOutcome>;
+  up(opts: OperationOptions): Promise<UpOutcome>;
+  exportStack(): Promise<StackState>;
+}
+
+/* ---- time and progress ------------------------------------------------------------- */
+
+/** Time, injectable so that backoff and timeouts run instantly in tests. */
+export interface Clock {
+  now(): number;
+  /** Resolves after `ms`, or rejects with the signal's reason when it is aborted first. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** Where human-readable progress goes (stderr in the CLI, a buffer in tests). */
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  /**
+   * Starts the progress display of one Pulumi operation; `expectedSteps` (from a preceding
+   * preview) lets it show done/total. Returns the engine-event handler and a function that
+   * ends the progress line.
+   */
+  operation(label: string, expectedSteps?: number): { readonly onEvent: (event: EngineEvent) => void; end(): void };
+}
+
+/* ---- the HTTP health prober -------------------------------------------------------- */
+
+export interface HealthGateSettings {
+  /** Consecutive successful probes required. */
+  readonly successes: number;
+  /** A probe slower than this counts as a failure. */
+  readonly latencyMs: number;
+  /** The gate fails when it has not passed within this. */
+  readonly timeoutMs: number;
+  /** Pause between probes. */
+  readonly intervalMs: number;
+}
+
+export interface HealthResult {
+  readonly ok: boolean;
+  readonly url: string;
+  readonly attempts: number;
+  /** Consecutive successes at the end. */
+  readonly consecutive: number;
+  readonly elapsedMs: number;
+  /** Why the last failed probe failed (or "passed"). */
+  readonly reason: string;
+}
+
+export interface HealthProber {
+  /** Resolves with the verdict; rejects only when `signal` is aborted. */
+  probe(url: string, settings: HealthGateSettings, signal: AbortSignal): Promise<HealthResult>;
+}
+
+/* ---- the load balancer's target health --------------------------------------------- */
+
+export interface TargetHealthQuery {
+  readonly stack: string;
+  readonly service: string;
+  readonly color: Color;
+  readonly region?: string;
+  /** From the `cluster.name` output; narrows discovery to this cluster's target groups. */
+  readonly clusterName?: string;
+  /** Kubernetes namespace of the service (from outputs), when known. */
+  readonly namespace?: string;
+  /** Kubernetes name of the color's own Service, whose target group is checked. */
+  readonly serviceName: string;
+  /** A caller that already knows the target group skips discovery. */
+  readonly targetGroupArn?: string;
+}
+
+export interface TargetHealthResult {
+  readonly healthy: boolean;
+  readonly detail: string;
+}
+
+export interface TargetHealthChecker {
+  check(query: TargetHealthQuery, signal: AbortSignal): Promise<TargetHealthResult>;
+}
+
+/* ---- the image registry ------------------------------------------------------------ */
+
+export interface ImageResolver {
+  /** Returns `repo@sha256:<digest>` for `ref`; a digest-pinned ref is returned unchanged. */
+  resolve(ref: string, signal: AbortSignal): Promise<string>;
+}
+
+/* ---- state backups ----------------------------------------------------------------- */
+
+export interface BackupStore {
+  /** Writes `state` (as exported, secrets still encrypted) and returns where it went. */
+  save(stack: string, operation: string, state: StackState, at: number): string;
+}
+
+/* ---- notifications ----------------------------------------------------------------- */
+
+export type DeploymentKind = "promote" | "release" | "flip" | "rollback";
+
+export type DeploymentResult =
+  | "succeeded"
+  | "no-op"
+  | "rolled back"
+  | "refused"
+  | "policy violation"
+  | "failed"
+  | "manual intervention"
+  | "locked"
+  | "interrupted";
+
+export interface ServiceReport {
+  readonly service: string;
+  readonly fromColor?: string;
+  readonly toColor?: string;
+  readonly oldImage?: string;
+  readonly newImage?: string;
+}
+
+export interface PhaseReport {
+  readonly name: string;
+  readonly durationMs: number;
+  readonly ok: boolean;
+}
+
+export interface DeploymentReport {
+  readonly kind: DeploymentKind;
+  readonly stack: string;
+  /** Where the images came from: a source stack, or "release". */
+  readonly source?: string;
+  readonly services: readonly ServiceReport[];
+  readonly result: DeploymentResult;
+  readonly exitCode: number;
+  readonly startedAt: number;
+  readonly durationMs: number;
+  readonly phases: readonly PhaseReport[];
+  readonly error?: string;
+  readonly runUrl?: string;
+  readonly actor?: string;
+}
+
+export interface NotifyOutcome {
+  readonly delivered: boolean;
+  readonly detail: string;
+}
+
+/**
+ * A notification is a courtesy: its failure is reported in the driver's output but never
+ * changes the deployment's result or exit code.
+ */
+export interface Notifier {
+  /** Never rejects. */
+  notify(report: DeploymentReport): Promise<NotifyOutcome>;
+}

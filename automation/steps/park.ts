@@ -1,0 +1,99 @@
+/**
+ * Parking (`services[].idle: parked`): a parked color runs no pods. `unparkColor` scales a parked
+ * target up and gates it before traffic moves to it; `settleSwitch` ends a verified switch by
+ * parking the colors it left idle, and a failed park never undoes the switch.
+ */
+import { Color, COLORS } from "../../infra/config/schema";
+import { StackOutputs } from "../../infra/outputs";
+import { DriverDeps, operationMessage } from "../deps";
+import { InterruptedError, interruptOf, messageOf } from "../errors";
+import { runUp } from "../engine";
+import { ExitCode } from "../exitCodes";
+import { healthGate } from "../gates/health";
+import { Verdict } from "../outcome";
+import { PlatformStack } from "../ports";
+import { editServices, readStackOutputs, ServiceEdit, SERVICES_KEY } from "../stackConfig";
+import { Tx } from "../tx";
+import { Json } from "../types";
+import { LoadedStack } from "./load";
+
+export interface UnparkRequest {
+  readonly target: LoadedStack;
+  readonly service: string;
+  readonly color: Color;
+  /** For the `up`'s message, e.g. "flip student". */
+  readonly label: string;
+  /** Skip the preview-host check of the woken color. */
+  readonly force: boolean;
+}
+
+/** Phases `unpark-config`, `unpark` and (unless forced) `preview-health`. Returns the outputs after the unpark. */
+export async function unparkColor(deps: DriverDeps, tx: Tx, req: UnparkRequest): Promise<StackOutputs | undefined> {
+  const { stack, services, gate } = req.target;
+  const woken = editServices(services.raw, new Map([[req.service, { parked: { [req.color]: false } }]]));
+  await tx.phase("unpark-config", () => tx.writeServices(stack, woken));
+  // A full up: the Deployment's replicas and the HPA change, and the Kubernetes provider
+  // awaits the new pods' readiness before the up returns.
+  const message = operationMessage(deps, `${req.label}: unpark ${req.color} before moving traffic to it`);
+  const woke = await tx.phase("unpark", () => runUp(deps, tx, stack, "unpark", { message }));
+  const outputs = readStackOutputs(stack.name, woke.outputs) ?? req.target.outputs;
+  if (!req.force) {
+    // Past the first change, so a failure here restores (parks it again) instead of refusing.
+    await tx.phase("preview-health", () => healthGate(deps, "preview-health", "preview", outputs, [req.service], gate));
+  }
+  return outputs;
+}
+
+interface ParkResult {
+  readonly ok: boolean;
+  readonly detail: string;
+  /** Set when the park step was interrupted. */
+  readonly interrupted?: InterruptedError;
+}
+
+/**
+ * The end of a verified switch: parks the colors it left idle where the service's `idle` is
+ * `parked` (`edits`, from `parkEdits`; empty: nothing to park) and says how it went.
+ * `base` is the switched config; `done` what was verified.
+ */
+export async function settleSwitch(deps: DriverDeps, tx: Tx, stack: PlatformStack, base: Json, edits: ReadonlyMap<string, ServiceEdit>, label: string, done: string): Promise<Verdict> {
+  if (edits.size === 0) {
+    return { exitCode: ExitCode.Ok, result: "succeeded", message: done, remediation: [] };
+  }
+  const parked = await parkIdle(deps, tx, stack, base, edits, label);
+  if (parked.ok) {
+    return { exitCode: ExitCode.Ok, result: "succeeded", message: `${done}; ${parked.detail}`, remediation: [] };
+  }
+  return {
+    exitCode: parked.interrupted?.exitCode ?? ExitCode.OperationFailed,
+    result: parked.interrupted !== undefined ? "interrupted" : "failed",
+    message: `${done}; ${parked.detail}`,
+    remediation: [
+      "traffic is on the verified color; nothing was rolled back",
+      `\`npm run platform -- up ${stack.name}\` converges the idle color back to warm (or re-run the command after fixing the cause)`,
+    ],
+  };
+}
+
+/**
+ * Scales the colors in `edits` to 0 (config + one full `up`; the HPA goes with it). It never
+ * undoes the switch: traffic already runs on verified pods, so a failed park puts the config
+ * back to `base` (idle color warm) and reports, and the next `up` converges to that.
+ */
+async function parkIdle(deps: DriverDeps, tx: Tx, stack: PlatformStack, base: Json, edits: ReadonlyMap<string, ServiceEdit>, label: string): Promise<ParkResult> {
+  const what = [...edits].map(([svc, e]) => `${svc} ${COLORS.filter((c) => e.parked?.[c] === true).join("+")}`).join(", ");
+  try {
+    await tx.phase("park", async () => {
+      await stack.setConfig({ [SERVICES_KEY]: editServices(base, edits) });
+      await runUp(deps, tx, stack, "park", { message: operationMessage(deps, `${label}: park idle ${what}`) });
+    });
+    return { ok: true, detail: `parked ${what}` };
+  } catch (err) {
+    const configNote = await stack.setConfig({ [SERVICES_KEY]: base }).then(
+      () => "the config keeps the idle color warm",
+      (configErr: unknown) => `the config could not be put back (${messageOf(configErr)}): \`git checkout Pulumi.${stack.name}.yaml\``,
+    );
+    const interrupted = err instanceof InterruptedError ? err : deps.signal.aborted ? new InterruptedError(interruptOf(deps.signal)) : undefined;
+    return { ok: false, detail: `parking ${what} failed: ${messageOf(err)}; ${configNote}`, interrupted };
+  }
+}

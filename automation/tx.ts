@@ -1,0 +1,78 @@
+/**
+ * The transaction record of one mutating command. The steps fill it in as they go (which stack,
+ * which phases ran, whether config or infrastructure was touched, the backup, how to restore),
+ * and the failure path reads only this record: a step that changes something has already said
+ * how to put it back.
+ */
+import { Color } from "../infra/config/schema";
+import { DriverDeps } from "./deps";
+import { InterruptedError, interruptOf, throwIfInterrupted } from "./errors";
+import { HealthGateSettings, PhaseReport, PlatformStack, ServiceReport } from "./ports";
+import { SERVICES_KEY } from "./stackConfig";
+import { Json } from "./types";
+
+/** A service's color and the image it runs on it. */
+export interface ServingColor {
+  readonly service: string;
+  readonly color: Color;
+  readonly image: string | undefined;
+}
+
+/** How to put a stack back to where it was before a command's first change, and how to check it. */
+export interface RestorePoint {
+  readonly stack: PlatformStack;
+  /** `platform:services` exactly as read before the first change, written back byte for byte. */
+  readonly services: Json;
+  /** What serves traffic again once restored. */
+  readonly serving: readonly ServingColor[];
+  /** URNs of a targeted restore (undoing a flip is itself a flip); undefined for a full `up`. */
+  readonly target?: readonly string[];
+  readonly gate: HealthGateSettings;
+  /** Why, for the restoring `up`'s message. */
+  readonly reason: string;
+}
+
+export class Tx {
+  readonly phases: PhaseReport[] = [];
+  /** The stack being operated on, once opened (its state is read again after an interrupt). */
+  stack?: PlatformStack;
+  /** The services the report lists; refined as the plan becomes known. */
+  services: readonly ServiceReport[];
+  backup?: string;
+  /** The stack's config file was changed. */
+  configTouched = false;
+  /** An `up` ran (or may have run) against the stack. */
+  infraTouched = false;
+  /** Set before the first change; without it a failure restores nothing. */
+  restorePoint?: RestorePoint;
+
+  constructor(
+    private readonly deps: Pick<DriverDeps, "clock" | "signal">,
+    services: readonly ServiceReport[] = [],
+  ) {
+    this.services = services;
+  }
+
+  /** Runs one named phase, recording its duration and verdict; an abort surfaces as InterruptedError. */
+  async phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    throwIfInterrupted(this.deps.signal);
+    const t0 = this.deps.clock.now();
+    try {
+      const value = await fn();
+      this.phases.push({ name, durationMs: this.deps.clock.now() - t0, ok: true });
+      return value;
+    } catch (err) {
+      this.phases.push({ name, durationMs: this.deps.clock.now() - t0, ok: false });
+      if (this.deps.signal.aborted) {
+        throw new InterruptedError(interruptOf(this.deps.signal));
+      }
+      throw err;
+    }
+  }
+
+  /** Writes `platform:services`; from here on a failure puts the file back. */
+  async writeServices(stack: PlatformStack, services: Json): Promise<void> {
+    this.configTouched = true;
+    await stack.setConfig({ [SERVICES_KEY]: services });
+  }
+}
