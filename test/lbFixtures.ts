@@ -8,6 +8,7 @@
 import type { Color } from "../infra/config/schema";
 import { colorName, forwardAction, idleColor, liveActionName, orderedPrefixes } from "../infra/lib/bluegreen";
 import { albGroupAnnotations, loadBalancerAttributes } from "../infra/lib/edge";
+import type { Pod } from "./integration/lbDouble/double";
 import type { Ingress, Service } from "./integration/lbDouble/model";
 
 export const NS = "apps";
@@ -128,5 +129,16 @@ export function colorServices(svc: FixtureService): Service[] {
       selector: { "app.kubernetes.io/name": svc.name, "platform.io/color": color },
       ports: [{ name: "http", port: svc.port, protocol: "TCP", targetPort: "http" }],
     },
+  }));
+}
+
+/** Ready pods of one color, as a Deployment of BlueGreenService would get them (kwok makes them Ready). */
+export function colorPods(svc: FixtureService, color: Color, replicas: number, image = svc.images[color]): Pod[] {
+  return Array.from({ length: replicas }, (_, i) => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: `${colorName(svc.name, color)}-${i}`, namespace: NS, labels: labels(svc, color) },
+    spec: { containers: [{ name: svc.name, image, ports: [{ name: "http", containerPort: svc.port }] }] },
+    status: { podIP: `10.0.${color === "blue" ? 1 : 2}.${i + 10}`, conditions: [{ type: "Ready", status: "True" }] },
   }));
 }
