@@ -10,6 +10,7 @@ import { colorName, forwardAction, idleColor, liveActionName, orderedPrefixes } 
 import { albGroupAnnotations, loadBalancerAttributes } from "../infra/lib/edge";
 import type { Pod } from "./integration/lbDouble/double";
 import type { Ingress, Service } from "./integration/lbDouble/model";
+import type { Evaluation } from "./stack";
 
 export const NS = "apps";
 export const LIVE_HOST = "karina-univ.com";
@@ -141,4 +142,19 @@ export function colorPods(svc: FixtureService, color: Color, replicas: number, i
     spec: { containers: [{ name: svc.name, image, ports: [{ name: "http", containerPort: svc.port }] }] },
     status: { podIP: `10.0.${color === "blue" ? 1 : 2}.${i + 10}`, conditions: [{ type: "Ready", status: "True" }] },
   }));
+}
+
+/**
+ * The Ingresses and Services a program evaluation declared (test/stack.ts), as the API server
+ * would return them after creation (a uid added; everything else as declared).
+ */
+export function declaredObjects(ev: Evaluation): { ingresses: Ingress[]; services: Service[] } {
+  const asApi = <T>(inputs: Record<string, unknown>): T => {
+    const metadata = inputs["metadata"] as { name: string; namespace?: string };
+    return { ...inputs, metadata: { ...metadata, uid: `uid-${metadata.namespace ?? ""}-${metadata.name}` } } as T;
+  };
+  return {
+    ingresses: ev.resources.filter((r) => r.type === "kubernetes:networking.k8s.io/v1:Ingress").map((r) => asApi<Ingress>(r.inputs)),
+    services: ev.resources.filter((r) => r.type === "kubernetes:core/v1:Service").map((r) => asApi<Service>(r.inputs)),
+  };
 }

@@ -25,7 +25,7 @@ import {
   sortGroupMembers,
   sortIngressPaths,
 } from "./integration/lbDouble/model";
-import { CLUSTER, colorServices, flipped, GROUP, groupAnnotations, LIVE_HOST, NS, PREVIEW_HOST, REGION, serviceIngress, STUDENT, SUBJECT } from "./lbFixtures";
+import { CLUSTER, colorServices, declaredObjects, flipped, GROUP, groupAnnotations, LIVE_HOST, NS, PREVIEW_HOST, REGION, serviceIngress, STUDENT, SUBJECT } from "./lbFixtures";
 import { obj, ofType, shippedStack } from "./stack";
 
 const ACCOUNT = "123456789012";
@@ -376,12 +376,6 @@ describe("load-balancer double: the controller's model (aws-load-balancer-contro
     const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
     const SERVICE = "kubernetes:core/v1:Service";
 
-    /** A declared resource's inputs as the API server would return the object (uid added). */
-    function asApiObject<T>(inputs: Record<string, unknown>): T {
-      const metadata = obj(inputs["metadata"]);
-      return { ...inputs, metadata: { ...metadata, uid: `uid-${String(metadata["namespace"])}-${String(metadata["name"])}` } } as T;
-    }
-
     it("the fixtures are the program's objects: same Ingress annotations and spec, same color Services", async () => {
       const ev = await shippedStack("prod");
       for (const svc of [STUDENT, SUBJECT]) {
@@ -405,8 +399,7 @@ describe("load-balancer double: the controller's model (aws-load-balancer-contro
 
     it("builds an ALB whose live rules forward each configured path of each service to its two colors, weighted by `active`", async () => {
       const ev = await shippedStack("prod");
-      const ingresses = ofType(ev, INGRESS).map((r) => asApiObject<Ingress>(r.inputs));
-      const services = ofType(ev, SERVICE).map((r) => asApiObject<Service>(r.inputs));
+      const { ingresses, services } = declaredObjects(ev);
       const a = alb({ clusterName: CLUSTER, region: REGION, accountId: ACCOUNT, groupName: "prod", ingresses, services });
       assert.deepEqual(a.members, ["apps/subject", "apps/student"]);
       const liveHost = String(obj(ingresses[0].spec?.rules?.[0] as unknown)["host"]);

@@ -182,6 +182,8 @@ export class LoadBalancerDouble {
 
   /** Everything the double observed and did, in order. */
   readonly history: DoubleEvent[] = [];
+  /** Every ELBv2 call answered: its Action and Marker (to see that a reader follows pages). */
+  readonly elbv2Calls: Array<{ readonly action: string; readonly marker?: string }> = [];
   /** Requests no rule forwarded (fixed responses, redirects, or no ALB yet). */
   readonly unrouted = { requests: 0 };
   routerUrl = "";
@@ -560,6 +562,9 @@ export class LoadBalancerDouble {
         send(403, `<ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>Credential should be scoped to a valid region, not '${scope[1]}'.</Message></Error><RequestId>0</RequestId></ErrorResponse>`);
         return;
       }
+      const body = Buffer.concat(chunks).toString("utf8");
+      const params = new URLSearchParams(body);
+      this.elbv2Calls.push({ action: params.get("Action") ?? "", marker: params.get("Marker") ?? undefined });
       handleElbv2(
         {
           alb: this.current,
@@ -567,7 +572,7 @@ export class LoadBalancerDouble {
           pageLimit: this.options.elbv2PageLimit,
           requestId: () => `lb-double-${++this.requestIds}`,
         },
-        Buffer.concat(chunks).toString("utf8"),
+        body,
       ).then(
         (reply) => send(reply.status, reply.body),
         (err: unknown) => send(500, `<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>${String(err)}</Message></Error><RequestId>0</RequestId></ErrorResponse>`),
