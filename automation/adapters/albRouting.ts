@@ -219,7 +219,7 @@ export class Elbv2LoadBalancerRouting implements LoadBalancerRouting {
     // 1. The group's ALB, by the controller's tags.
     const albs: Array<{ arn: string; name: string }> = [];
     await call("DescribeLoadBalancers", async () => {
-      for await (const page of paginateDescribeLoadBalancers({ client, pageSize: PAGE_SIZE }, {})) {
+      for await (const page of paginateDescribeLoadBalancers({ client, pageSize: PAGE_SIZE }, {}, { abortSignal: signal })) {
         for (const lb of page.LoadBalancers ?? []) {
           if (lb.Type === "application" && lb.LoadBalancerArn !== undefined) {
             albs.push({ arn: lb.LoadBalancerArn, name: lb.LoadBalancerName ?? lb.LoadBalancerArn });
@@ -242,7 +242,7 @@ export class Elbv2LoadBalancerRouting implements LoadBalancerRouting {
     // 2. The colors' target groups, by `ingress.k8s.aws/resource`.
     const tgArns: string[] = [];
     await call("DescribeTargetGroups", async () => {
-      for await (const page of paginateDescribeTargetGroups({ client, pageSize: PAGE_SIZE }, { LoadBalancerArn: lb.arn })) {
+      for await (const page of paginateDescribeTargetGroups({ client, pageSize: PAGE_SIZE }, { LoadBalancerArn: lb.arn }, { abortSignal: signal })) {
         for (const tg of page.TargetGroups ?? []) {
           if (tg.TargetGroupArn !== undefined) {
             tgArns.push(tg.TargetGroupArn);
@@ -270,7 +270,7 @@ export class Elbv2LoadBalancerRouting implements LoadBalancerRouting {
     // 3. The HTTPS listener(s) (the HTTP one only redirects when ssl-redirect is set), else HTTP.
     const listeners: Array<{ arn: string; protocol: string }> = [];
     await call("DescribeListeners", async () => {
-      for await (const page of paginateDescribeListeners({ client, pageSize: PAGE_SIZE }, { LoadBalancerArn: lb.arn })) {
+      for await (const page of paginateDescribeListeners({ client, pageSize: PAGE_SIZE }, { LoadBalancerArn: lb.arn }, { abortSignal: signal })) {
         for (const l of page.Listeners ?? []) {
           if (l.ListenerArn !== undefined) {
             listeners.push({ arn: l.ListenerArn, protocol: l.Protocol ?? "" });
@@ -289,7 +289,7 @@ export class Elbv2LoadBalancerRouting implements LoadBalancerRouting {
     for (const listener of serving) {
       const all: Rule[] = [];
       await call("DescribeRules", async () => {
-        for await (const page of paginateDescribeRules({ client, pageSize: PAGE_SIZE }, { ListenerArn: listener.arn })) {
+        for await (const page of paginateDescribeRules({ client, pageSize: PAGE_SIZE }, { ListenerArn: listener.arn }, { abortSignal: signal })) {
           all.push(...(page.Rules ?? []));
         }
       });

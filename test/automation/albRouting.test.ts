@@ -224,6 +224,12 @@ describe("automation: the ALB's live rules (ELBv2 listener-rule reader)", functi
       });
     }
 
+    it("stops when its signal is aborted", async () => {
+      const abort = new AbortController();
+      abort.abort(new Error("gate timed out"));
+      await assert.rejects(reader.liveWeights(query("student", STUDENT.paths), abort.signal), /gate timed out/);
+    });
+
     it("wraps ELBv2 errors with the call and region", async () => {
       await assert.rejects(reader.liveWeights(query("student", STUDENT.paths, { region: "us-east-1" }), signal), /^Error: ELBv2 DescribeLoadBalancers in us-east-1 failed: SignatureDoesNotMatch: Credential should be scoped to a valid region, not 'us-east-1'\./);
     });

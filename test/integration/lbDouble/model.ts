@@ -558,9 +558,10 @@ export function sortIngressPaths(paths: readonly HTTPIngressPath[]): HTTPIngress
 
 /**
  * How DescribeRules returns a condition. The controller sends only `HostHeaderConfig` /
- * `PathPatternConfig` (pkg/deploy/elbv2/listener_utils.go buildSDKRuleCondition); ELBv2 echoes
- * the values in the legacy top-level `Values` as well for these two fields (ELBv2 behaviour, as
- * in the API reference's describe-rules examples), so readers must accept either.
+ * `PathPatternConfig` (pkg/deploy/elbv2/listener_utils.go buildSDKRuleCondition); ELBv2 also
+ * fills the legacy top-level `Values` for these two fields, which is why the controller's own
+ * comparison ignores `Values` (pkg/equality/elbv2/compare_option_for_rule_conditions.go
+ * IgnoreFields(RuleCondition, "Values")). Readers must accept either.
  */
 function hostCondition(hosts: readonly string[]): RuleCondition {
   return { Field: "host-header", Values: [...hosts], HostHeaderConfig: { Values: [...hosts] } };
@@ -782,6 +783,8 @@ function build(input: ModelInput): ModelResult {
         LoadBalancerArn: lbArn,
         Port: port,
         Protocol: cfg.protocol,
+        // DescribeListeners lists only the default (first) certificate; the others are listener
+        // certificates (DescribeListenerCertificates), as the controller adds them.
         Certificates: cfg.protocol === "HTTPS" ? cfg.certificates.slice(0, 1).map((c) => ({ CertificateArn: c })) : undefined,
         SslPolicy: cfg.protocol === "HTTPS" ? cfg.sslPolicy : undefined,
         DefaultActions: defaultActions,
@@ -1174,11 +1177,17 @@ function backendAction(ctx: BuildContext, ing: Ingress, backend: IngressBackend)
       const serviceNames = new Set(action.targetGroups.flatMap((t) => (t.serviceName !== undefined ? [t.serviceName] : [])));
       const singleService = action.targetGroups.length === 1 && serviceNames.size === 1;
       for (const name of serviceNames) {
-        if (!ctx.services.has(`${ns}/${name}`)) {
+        const backend = ctx.services.get(`${ns}/${name}`);
+        if (backend === undefined) {
           if (singleService) {
             return { action: fixed503("Backend service does not exist") };
           }
           throw new ModelError(`services "${name}" not found`);
+        }
+        // buildAuthConfig merges a single backend Service's annotations in: refused like the Ingress's.
+        const auth = singleService ? annotationsOf(backend.metadata)[annotation("auth-type")] : undefined;
+        if (auth !== undefined && auth !== "none") {
+          throw new ModelError(`service ${ns}/${name}: auth-type ${auth} is not modelled by the load-balancer double`);
         }
       }
       // ELBv2 limits (API reference TargetGroupTuple / Elastic Load Balancing quotas): weights 0-999,
