@@ -1,0 +1,301 @@
+/**
+ * What the ALB itself forwards a service's live traffic to, read back through ELBv2. A flip is
+ * verified only when the listener rules say so: `up` returning means the Kubernetes API server
+ * accepted the new Ingress, and the AWS Load Balancer Controller rewrites the rules later,
+ * asynchronously (or never, when it rejects the group).
+ *
+ * How the controller lays the rules out (aws-load-balancer-controller v2.12.0, the version the
+ * program's chart 1.12.0 installs; paths in that repository):
+ * - one ALB per IngressGroup, tagged `elbv2.k8s.aws/cluster` = the cluster name and
+ *   `ingress.k8s.aws/stack` = the group name (pkg/deploy/tracking/provider.go);
+ * - every path of every rule of every member Ingress becomes its own listener rule, with a
+ *   host-header condition (the Ingress rule's host) and a path-pattern condition; a Prefix path
+ *   `/x` becomes the patterns `/x` and `/x/*`, and `/` becomes `/*`
+ *   (pkg/ingress/model_build_listener_rules.go buildPathPatternsForPrefixPathType);
+ * - a backend with `port.name: use-annotation` forwards as `actions.<name>` says: here one forward
+ *   to both colors' target groups with their weights (pkg/ingress/enhanced_backend_builder.go);
+ * - each target group is tagged `ingress.k8s.aws/resource` = `<namespace>/<ingress>-<service>:<port>`
+ *   (pkg/ingress/model_build_target_group.go buildTargetGroupResourceID), which is how a color's
+ *   group is told apart without knowing its generated name.
+ * So a service with three paths has three live rules, and the controller modifies them one
+ * ModifyRule at a time: until it is done they can disagree, and `weights` is undefined.
+ */
+import {
+  DescribeTagsCommand,
+  ElasticLoadBalancingV2Client,
+  ElasticLoadBalancingV2ClientConfig,
+  paginateDescribeListeners,
+  paginateDescribeLoadBalancers,
+  paginateDescribeRules,
+  paginateDescribeTargetGroups,
+  Rule,
+  RuleCondition,
+  Tag,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import type { Color } from "../../infra/config/schema";
+import { COLOR_LIST, colorName, prefixOf } from "../../infra/lib/bluegreen";
+
+/** pkg/deploy/tracking/provider.go (v2.12.0): the tags the controller puts on everything it creates for an Ingress. */
+export const CLUSTER_TAG = "elbv2.k8s.aws/cluster";
+export const STACK_TAG = "ingress.k8s.aws/stack";
+export const RESOURCE_TAG = "ingress.k8s.aws/resource";
+/** ELBv2 DescribeTags accepts at most 20 ARNs per call. */
+const TAGS_PER_CALL = 20;
+/** ELBv2's largest PageSize. */
+const PAGE_SIZE = 400;
+
+export interface LiveRoutingQuery {
+  readonly region: string;
+  /** The EKS cluster's name (the controller's `--cluster-name`). */
+  readonly clusterName: string;
+  /** `alb.ingress.kubernetes.io/group.name` of the stack's Ingresses. */
+  readonly ingressGroup: string;
+  readonly namespace: string;
+  readonly service: string;
+  /** Name of the service's Ingress. Default: the service's name (as infra/apps/blueGreenService.ts names it). */
+  readonly ingressName?: string;
+  /** The live host. */
+  readonly host: string;
+  /** The service's configured paths (`platform:services[].paths`). */
+  readonly paths: readonly string[];
+}
+
+export interface LiveRule {
+  readonly listenerArn: string;
+  readonly ruleArn: string;
+  readonly priority: number;
+  /** The service path this rule serves (normalised prefix, e.g. `/student`). */
+  readonly path: string;
+  readonly weights: Readonly<Record<Color, number>>;
+}
+
+export interface LiveRouting {
+  readonly loadBalancerArn: string;
+  readonly loadBalancerName: string;
+  /** Each color's target group ARN. */
+  readonly targetGroups: Readonly<Record<Color, string>>;
+  /** One live rule per path and listener, by priority. */
+  readonly rules: readonly LiveRule[];
+  /** The weights every live rule agrees on; undefined while they differ. */
+  readonly weights: Readonly<Record<Color, number>> | undefined;
+}
+
+/** The driver's port: what the load balancer forwards a service's live traffic to. */
+export interface LoadBalancerRouting {
+  liveWeights(query: LiveRoutingQuery, signal: AbortSignal): Promise<LiveRouting>;
+}
+
+/** Something the ALB does not have (yet): not found, or not laid out as the Ingress asks. */
+export class LoadBalancerRoutingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LoadBalancerRoutingError";
+  }
+}
+
+/** The color that receives all of the live traffic, if one does. */
+export function forwardedColor(weights: Readonly<Record<Color, number>> | undefined): Color | undefined {
+  if (weights === undefined) {
+    return undefined;
+  }
+  const total = COLOR_LIST.reduce((s, c) => s + weights[c], 0);
+  return total > 0 ? COLOR_LIST.find((c) => weights[c] === total) : undefined;
+}
+
+/** The path-pattern values the controller gives a Prefix path. */
+export function prefixPatterns(path: string): string[] {
+  const p = prefixOf(path);
+  return p === "/" ? ["/*"] : [p, `${p}/*`];
+}
+
+function conditionValues(rule: Rule, field: string): string[] | undefined {
+  const c: RuleCondition | undefined = (rule.Conditions ?? []).find((x) => x.Field === field);
+  if (c === undefined) {
+    return undefined;
+  }
+  // ELBv2 reports the values in the field's config and in the legacy top-level Values.
+  const values = field === "host-header" ? c.HostHeaderConfig?.Values : field === "path-pattern" ? c.PathPatternConfig?.Values : undefined;
+  return values ?? c.Values ?? [];
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+/**
+ * Picks the service's live rules out of a listener's rules and reads their weights. Pure.
+ * Throws LoadBalancerRoutingError naming the host, path and listener when a path has no rule,
+ * or when a rule for it forwards anywhere but the two colors' target groups.
+ */
+export function liveRulesOf(listenerArn: string, rules: readonly Rule[], targetGroups: Readonly<Record<Color, string>>, query: Pick<LiveRoutingQuery, "host" | "paths" | "service">): LiveRule[] {
+  const colorOf = new Map<string, Color>(COLOR_LIST.map((c) => [targetGroups[c], c]));
+  const host = query.host.toLowerCase();
+  const onHost = rules.filter((r) => r.IsDefault !== true && (conditionValues(r, "host-header") ?? []).some((h) => h.toLowerCase() === host));
+  const out: LiveRule[] = [];
+  for (const path of [...new Set(query.paths.map(prefixOf))]) {
+    const patterns = prefixPatterns(path);
+    const rule = onHost.find((r) => sameSet(conditionValues(r, "path-pattern") ?? [], patterns));
+    if (rule === undefined) {
+      throw new LoadBalancerRoutingError(
+        `no listener rule for host ${query.host} and path-pattern ${patterns.join(", ")} (service ${query.service}, path ${path}) on listener ${listenerArn}; ` +
+          `the controller has not applied the service's Ingress (or rejected its IngressGroup)`,
+      );
+    }
+    const forward = (rule.Actions ?? []).find((a) => a.Type === "forward");
+    const tuples = forward?.ForwardConfig?.TargetGroups ?? (forward?.TargetGroupArn !== undefined ? [{ TargetGroupArn: forward.TargetGroupArn, Weight: 1 }] : []);
+    const foreign = tuples.filter((t) => !colorOf.has(t.TargetGroupArn ?? ""));
+    if (forward === undefined || tuples.length === 0 || foreign.length > 0) {
+      const what = forward === undefined ? `does not forward (${(rule.Actions ?? []).map((a) => a.Type).join(", ") || "no action"})` : `forwards to ${foreign.map((t) => t.TargetGroupArn).join(", ")}`;
+      throw new LoadBalancerRoutingError(
+        `listener rule ${rule.RuleArn ?? "?"} (priority ${rule.Priority ?? "?"}) for ${query.host}${path} ${what}, not to ${query.service}'s color target groups ${COLOR_LIST.map((c) => targetGroups[c]).join(", ")}`,
+      );
+    }
+    const weights = { blue: 0, green: 0 } as Record<Color, number>;
+    for (const t of tuples) {
+      weights[colorOf.get(t.TargetGroupArn ?? "") as Color] += t.Weight ?? 1;
+    }
+    out.push({ listenerArn, ruleArn: rule.RuleArn ?? "", priority: Number(rule.Priority), path, weights });
+  }
+  return out;
+}
+
+/** The weights all rules share, or undefined when they differ (or there are none). */
+export function agreedWeights(rules: readonly LiveRule[]): Readonly<Record<Color, number>> | undefined {
+  const first = rules[0];
+  if (first === undefined) {
+    return undefined;
+  }
+  return rules.every((r) => COLOR_LIST.every((c) => r.weights[c] === first.weights[c])) ? first.weights : undefined;
+}
+
+function tagValue(tags: readonly Tag[] | undefined, k: string): string | undefined {
+  return (tags ?? []).find((t) => t.Key === k)?.Value;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** `LoadBalancerRouting` over the AWS SDK v3 ELBv2 client (credentials from the default chain). */
+export class Elbv2LoadBalancerRouting implements LoadBalancerRouting {
+  private readonly clients = new Map<string, ElasticLoadBalancingV2Client>();
+
+  /** `clientConfig` is for endpoint overrides (VPC endpoints, the test double) and credentials. */
+  constructor(private readonly clientConfig: Omit<ElasticLoadBalancingV2ClientConfig, "region"> = {}) {}
+
+  private client(region: string): ElasticLoadBalancingV2Client {
+    let c = this.clients.get(region);
+    if (c === undefined) {
+      c = new ElasticLoadBalancingV2Client({ ...this.clientConfig, region });
+      this.clients.set(region, c);
+    }
+    return c;
+  }
+
+  async liveWeights(query: LiveRoutingQuery, signal: AbortSignal): Promise<LiveRouting> {
+    const client = this.client(query.region);
+    const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+      try {
+        return await fn();
+      } catch (err) {
+        if (signal.aborted) {
+          throw signal.reason;
+        }
+        const e = err as { name?: string; message?: string };
+        throw new Error(`ELBv2 ${what} in ${query.region} failed: ${e.name ?? "Error"}: ${e.message ?? String(err)}`);
+      }
+    };
+    const tagsOf = async (arns: readonly string[]): Promise<Map<string, Tag[]>> => {
+      const out = new Map<string, Tag[]>();
+      for (let i = 0; i < arns.length; i += TAGS_PER_CALL) {
+        const res = await call("DescribeTags", () => client.send(new DescribeTagsCommand({ ResourceArns: arns.slice(i, i + TAGS_PER_CALL) }), { abortSignal: signal }));
+        for (const d of res.TagDescriptions ?? []) {
+          out.set(d.ResourceArn ?? "", d.Tags ?? []);
+        }
+      }
+      return out;
+    };
+
+    // 1. The group's ALB, by the controller's tags.
+    const albs: Array<{ arn: string; name: string }> = [];
+    await call("DescribeLoadBalancers", async () => {
+      for await (const page of paginateDescribeLoadBalancers({ client, pageSize: PAGE_SIZE }, {}, { abortSignal: signal })) {
+        for (const lb of page.LoadBalancers ?? []) {
+          if (lb.Type === "application" && lb.LoadBalancerArn !== undefined) {
+            albs.push({ arn: lb.LoadBalancerArn, name: lb.LoadBalancerName ?? lb.LoadBalancerArn });
+          }
+        }
+      }
+    });
+    const lbTags = await tagsOf(albs.map((a) => a.arn));
+    const mine = albs.filter((a) => tagValue(lbTags.get(a.arn), CLUSTER_TAG) === query.clusterName && tagValue(lbTags.get(a.arn), STACK_TAG) === query.ingressGroup);
+    if (mine.length !== 1) {
+      throw new LoadBalancerRoutingError(
+        mine.length === 0
+          ? `no ALB tagged ${CLUSTER_TAG}=${query.clusterName} and ${STACK_TAG}=${query.ingressGroup} in ${query.region} (${albs.length} ALB(s) checked): ` +
+              `the AWS Load Balancer Controller creates it when it first reconciles the IngressGroup`
+          : `${mine.length} ALBs tagged ${CLUSTER_TAG}=${query.clusterName} and ${STACK_TAG}=${query.ingressGroup} in ${query.region}: ${mine.map((a) => a.name).join(", ")}`,
+      );
+    }
+    const lb = mine[0];
+
+    // 2. The colors' target groups, by `ingress.k8s.aws/resource`.
+    const tgArns: string[] = [];
+    await call("DescribeTargetGroups", async () => {
+      for await (const page of paginateDescribeTargetGroups({ client, pageSize: PAGE_SIZE }, { LoadBalancerArn: lb.arn }, { abortSignal: signal })) {
+        for (const tg of page.TargetGroups ?? []) {
+          if (tg.TargetGroupArn !== undefined) {
+            tgArns.push(tg.TargetGroupArn);
+          }
+        }
+      }
+    });
+    const tgTags = await tagsOf(tgArns);
+    const ingress = query.ingressName ?? query.service;
+    const targetGroups = {} as Record<Color, string>;
+    for (const color of COLOR_LIST) {
+      const resourcePrefix = `${query.namespace}/${ingress}-${colorName(query.service, color)}:`;
+      const pattern = new RegExp(`^${escapeRegExp(resourcePrefix)}[^:/]+$`);
+      const found = tgArns.filter((arn) => pattern.test(tagValue(tgTags.get(arn), RESOURCE_TAG) ?? ""));
+      if (found.length !== 1) {
+        throw new LoadBalancerRoutingError(
+          found.length === 0
+            ? `no target group tagged ${RESOURCE_TAG}=${resourcePrefix}<port> on ALB ${lb.name}: the controller has not applied Ingress ${query.namespace}/${ingress}, or it does not reference Service ${colorName(query.service, color)}`
+            : `${found.length} target groups tagged ${RESOURCE_TAG}=${resourcePrefix}<port> on ALB ${lb.name}: ${found.join(", ")}`,
+        );
+      }
+      targetGroups[color] = found[0];
+    }
+
+    // 3. The HTTPS listener(s) (the HTTP one only redirects when ssl-redirect is set), else HTTP.
+    const listeners: Array<{ arn: string; protocol: string }> = [];
+    await call("DescribeListeners", async () => {
+      for await (const page of paginateDescribeListeners({ client, pageSize: PAGE_SIZE }, { LoadBalancerArn: lb.arn }, { abortSignal: signal })) {
+        for (const l of page.Listeners ?? []) {
+          if (l.ListenerArn !== undefined) {
+            listeners.push({ arn: l.ListenerArn, protocol: l.Protocol ?? "" });
+          }
+        }
+      }
+    });
+    const https = listeners.filter((l) => l.protocol === "HTTPS");
+    const serving = https.length > 0 ? https : listeners.filter((l) => l.protocol === "HTTP");
+    if (serving.length === 0) {
+      throw new LoadBalancerRoutingError(`ALB ${lb.name} has no HTTP or HTTPS listener`);
+    }
+
+    // 4. The service's live rules on each.
+    const rules: LiveRule[] = [];
+    for (const listener of serving) {
+      const all: Rule[] = [];
+      await call("DescribeRules", async () => {
+        for await (const page of paginateDescribeRules({ client, pageSize: PAGE_SIZE }, { ListenerArn: listener.arn }, { abortSignal: signal })) {
+          all.push(...(page.Rules ?? []));
+        }
+      });
+      rules.push(...liveRulesOf(listener.arn, all, targetGroups, query));
+    }
+    rules.sort((a, b) => a.priority - b.priority);
+    return { loadBalancerArn: lb.arn, loadBalancerName: lb.name, targetGroups, rules, weights: agreedWeights(rules) };
+  }
+}
