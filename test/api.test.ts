@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import type { FunctionApiArgs } from "../infra/api";
+import type { FunctionApiArgs } from "../infra/api/functionApi";
 import { ACCOUNT_ID, DeclaredResource, REGION } from "./mocks";
 import { Evaluation, evaluateProgram, named, ofType, readStackConfig } from "./stack";
 
@@ -29,7 +29,7 @@ interface Statement {
 
 function evaluateApi(args: FunctionApiArgs): Promise<Evaluation> {
   return evaluateProgram("staging", readStackConfig("staging"), async () => {
-    const { FunctionApi } = await import("../infra/api");
+    const { FunctionApi } = await import("../infra/api/functionApi");
     const api = new FunctionApi(NAME, args);
     return { url: api.url, functionName: api.functionName, functionArn: api.functionArn, executionArn: api.executionArn };
   });
@@ -69,7 +69,7 @@ describe("FunctionApi", () => {
   });
 
   it("zips a code directory that holds only the handler module, which exports `handler`", async () => {
-    const { LOTTERY_CODE_DIR } = await import("../infra/api");
+    const { LOTTERY_CODE_DIR } = await import("../infra/api/functionApi");
     assert.deepEqual(fs.readdirSync(LOTTERY_CODE_DIR), ["index.js"]);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(path.join(LOTTERY_CODE_DIR, "index.js")) as Record<string, unknown>;

@@ -48,7 +48,7 @@ async function evaluateCluster(config: StackConfig): Promise<Evaluated> {
   };
   const ev = await evaluateProgram("prod", config, async () => {
     const { parsePlatformConfig } = await import("../infra/config/load");
-    const { Cluster } = await import("../infra/cluster");
+    const { Cluster } = await import("../infra/cluster/cluster");
     const { ClusterAutoscaler } = await import("../infra/addons/clusterAutoscaler");
     const { MetricsServer } = await import("../infra/addons/metricsServer");
     const raw = Object.fromEntries(
@@ -324,7 +324,7 @@ describe("Cluster", () => {
 
     it("strips the scheme from an issuer given as a URL", async () => {
       const result = await evaluateProgram("prod", prodConfig(), async () => {
-        const { IrsaRole } = await import("../infra/irsa");
+        const { IrsaRole } = await import("../infra/iam/irsaRole");
         new IrsaRole("app", {
           oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.ap-northeast-2.amazonaws.com/id/ABC",
           oidcProviderUrl: "https://oidc.eks.ap-northeast-2.amazonaws.com/id/ABC",

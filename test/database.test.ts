@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import type { DeclaredResource, State } from "./mocks";
 import { Evaluation, evaluateProgram, named, ofType, readStackConfig } from "./stack";
-import { checkDbIdentifier, mariadbMajorVersion, mariadbParameterGroupFamily, supportsPerformanceInsights } from "../infra/database";
+import { checkDbIdentifier, mariadbMajorVersion, mariadbParameterGroupFamily, supportsPerformanceInsights } from "../infra/data/database";
 
 const RDS = "aws:rds/instance:Instance";
 const SG = "aws:ec2/securityGroup:SecurityGroup";
@@ -70,8 +70,8 @@ async function prodLike(): Promise<Run> {
   const options: DeclaredOptions[] = [];
   const ev = await evaluateProgram("prod", readStackConfig("prod"), async () => {
     recordOptions(options);
-    const { Database } = await import("../infra/database");
-    const { Bastion } = await import("../infra/bastion");
+    const { Database } = await import("../infra/data/database");
+    const { Bastion } = await import("../infra/compute/bastion");
     const db = new Database("prod-db", {
       vpcId: "vpc-prod",
       subnetIds: PROD_PRIVATE_SUBNETS,
@@ -122,7 +122,7 @@ async function testLike(): Promise<Run> {
   const options: DeclaredOptions[] = [];
   const ev = await evaluateProgram("test", readStackConfig("test"), async () => {
     recordOptions(options);
-    const { Database } = await import("../infra/database");
+    const { Database } = await import("../infra/data/database");
     const db = new Database("test-db", {
       vpcId: "vpc-test",
       subnetIds: TEST_PUBLIC_SUBNETS,
@@ -486,7 +486,7 @@ describe("database (RDS MariaDB) and bastion", () => {
     it("rejects sizes that cannot hold (min above max)", async () => {
       await assert.rejects(
         evaluateProgram("prod", readStackConfig("prod"), async () => {
-          const { Bastion } = await import("../infra/bastion");
+          const { Bastion } = await import("../infra/compute/bastion");
           new Bastion("bad", { vpcId: "v", subnetIds: [], vpcCidr: "10.0.0.0/16", instanceType: "t3.micro", minSize: 3, maxSize: 2 });
           return {};
         }),

@@ -95,7 +95,7 @@ describe("ALB group annotations (pure)", () => {
 
   it("uses the TLS 1.3/1.2 policy the test host's listener uses", () => {
     assert.equal(TLS_POLICY, "ELBSecurityPolicy-TLS13-1-2-2021-06");
-    assert.match(fs.readFileSync(path.join(REPO_ROOT, "infra", "testHost.ts"), "utf8"), new RegExp(`sslPolicy: "${TLS_POLICY}"`));
+    assert.match(fs.readFileSync(path.join(REPO_ROOT, "infra", "compute", "testHost.ts"), "utf8"), new RegExp(`sslPolicy: "${TLS_POLICY}"`));
   });
 });
 
@@ -117,10 +117,10 @@ async function evaluateEdge(stack: "staging" | "prod", mutate?: (c: StackConfig)
     const pulumi = await import("@pulumi/pulumi");
     const { loadConfig } = await import("../infra/config/load");
     const { awsProvider } = await import("../infra/providers");
-    const { Cluster } = await import("../infra/cluster");
+    const { Cluster } = await import("../infra/cluster/cluster");
     const { AwsLoadBalancerController } = await import("../infra/addons/awsLoadBalancerController");
-    const { WebAcl } = await import("../infra/waf");
-    const { Edge } = await import("../infra/edge");
+    const { WebAcl } = await import("../infra/edge/webAcl");
+    const { Edge } = await import("../infra/edge/edge");
     const { stackHosts } = await import("../infra/lib/hosts");
     const cfg = loadConfig();
     parsed = cfg;

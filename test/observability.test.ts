@@ -103,7 +103,7 @@ async function evaluateObservability(stack: string, config: StackConfig, exposed
   };
   const ev = await evaluateProgram(stack, config, async () => {
     const { parsePlatformConfig } = await import("../infra/config/load");
-    const { Cluster } = await import("../infra/cluster");
+    const { Cluster } = await import("../infra/cluster/cluster");
     const { declareObservability } = await import("../infra/observability");
     const cfg = parsePlatformConfig(stack, platformRaw(config) as never, REGION);
     const cluster = cfg.cluster.enabled
@@ -728,7 +728,7 @@ describe("observability variants", () => {
       [{ retentionDays: 7, indexPrefix: "Logs-*" }, /indexPrefix "Logs-\*" is not a usable index prefix/],
     ] as const) {
       const { error, evaluation } = await settleProgram("staging", stackConfig("staging"), async () => {
-        const { Cluster } = await import("../infra/cluster");
+        const { Cluster } = await import("../infra/cluster/cluster");
         const { LogRetention } = await import("../infra/logging/retention");
         const cluster = new Cluster("staging", { clusterName: "platform-staging", vpcId: "vpc-1", privateSubnetIds: PRIVATE_SUBNETS, publicSubnetIds: [], version: "1.33" });
         new LogRetention("staging-log-retention", { cluster, region: REGION, opensearchEndpoint: "vpc-x", opensearchDomainArn: "arn:aws:es:::domain/x", ...props });

@@ -21,7 +21,7 @@ async function evaluateRegistry(owner: boolean, keepImages = 25): Promise<Evalua
     return undefined;
   };
   const ev = await evaluateProgram("staging", readStackConfig("staging"), async () => {
-    const { Registry } = await import("../infra/registry");
+    const { Registry } = await import("../infra/registry/registry");
     const registry = new Registry("platform", { repositories: SERVICES, owner, keepImages }, { transformations: [record] });
     return { repositoryUrls: registry.repositoryUrls, repositoryArns: registry.repositoryArns };
   });
@@ -133,7 +133,7 @@ describe("Registry", () => {
     for (const [repositories, keepImages, message] of cases) {
       await assert.rejects(
         evaluateProgram("staging", readStackConfig("staging"), async () => {
-          const { Registry } = await import("../infra/registry");
+          const { Registry } = await import("../infra/registry/registry");
           new Registry("platform", { repositories, owner: true, keepImages });
           return {};
         }),

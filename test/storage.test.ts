@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import type { ImageBucketArgs } from "../infra/storage";
+import type { ImageBucketArgs } from "../infra/storage/imageBucket";
 import { REGION } from "./mocks";
 import { Evaluation, evaluateProgram, named, ofType, readStackConfig } from "./stack";
 
@@ -28,7 +28,7 @@ interface Statement {
 
 function evaluateBucket(args: ImageBucketArgs): Promise<Evaluation> {
   return evaluateProgram("staging", readStackConfig("staging"), async () => {
-    const { ImageBucket } = await import("../infra/storage");
+    const { ImageBucket } = await import("../infra/storage/imageBucket");
     const images = new ImageBucket(NAME, args);
     return { bucketName: images.bucketName, bucketArn: images.bucketArn, keyArn: images.kmsKeyArn, readWrite: images.readWritePolicy() };
   });

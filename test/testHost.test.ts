@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import type { DeclaredResource, State } from "./mocks";
 import { evaluateProgram, Evaluation, list, named, obj, ofType, readStackConfig, StackConfig } from "./stack";
 import { normaliseRoutePath, pathPatterns, planRoutes, routeSlug } from "../infra/lib/albRouting";
-import { checkHostsInZone, validationNames } from "../infra/certificate";
+import { checkHostsInZone, validationNames } from "../infra/edge/certificate";
 import {
   amiParameterFor,
   assignHostPorts,
@@ -13,7 +13,7 @@ import {
   renderUserData,
   shellQuote,
   UserDataParams,
-} from "../infra/testHost";
+} from "../infra/compute/testHost";
 
 const T = {
   cert: "aws:acm/certificate:Certificate",
@@ -60,8 +60,8 @@ function evaluateTestHost(variant: Variant, mutate?: (c: StackConfig) => void): 
   return evaluateProgram("test", config, async () => {
     const { loadConfig } = await import("../infra/config/load");
     const { awsProvider } = await import("../infra/providers");
-    const { Certificate } = await import("../infra/certificate");
-    const { TestHost, ecrRepositoryArnsForImages: repoArns } = await import("../infra/testHost");
+    const { Certificate } = await import("../infra/edge/certificate");
+    const { TestHost, ecrRepositoryArnsForImages: repoArns } = await import("../infra/compute/testHost");
     const cfg = loadConfig();
     const opts = { providers: { aws: awsProvider(cfg) } };
     const hostname = `test.${cfg.domain}`;

@@ -102,12 +102,12 @@ async function evaluateWebAcl(args: { logAllRequests?: boolean; withTestHost?: b
   return evaluateProgram(args.withTestHost === true ? "test" : "prod", config, async () => {
     const { loadConfig } = await import("../infra/config/load");
     const { awsProvider } = await import("../infra/providers");
-    const { WebAcl } = await import("../infra/waf");
+    const { WebAcl } = await import("../infra/edge/webAcl");
     const cfg = loadConfig();
     const opts = { providers: { aws: awsProvider(cfg) } };
     const waf = new WebAcl(`${cfg.environment}-waf`, { rateLimitPer5Min: cfg.waf.rateLimitPer5Min, logRetentionDays: cfg.logRetentionDays, logAllRequests: args.logAllRequests }, opts);
     if (args.withTestHost === true) {
-      const { TestHost } = await import("../infra/testHost");
+      const { TestHost } = await import("../infra/compute/testHost");
       new TestHost(
         "test-host",
         {

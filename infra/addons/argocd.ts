@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { AppNamespace } from "../apps/namespace";
+import { AppNamespace } from "../apps/appNamespace";
 import { APPS_NAMESPACE, ARGOCD_NAMESPACE, applicationManifest, applicationOwnershipProblems } from "../lib/argocd";
 import type { ArgoCdApplicationSpec } from "../lib/argocd";
 import { withDefaults } from "../lib/defaults";

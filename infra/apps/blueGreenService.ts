@@ -1,11 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Color, ServiceConfig } from "../config/schema";
-import { IrsaRole } from "../irsa";
-import type { AppNamespace } from "./namespace";
+import { IrsaRole } from "../iam/irsaRole";
+import type { AppNamespace } from "./appNamespace";
 import { COLOR_LIST, colorName, DrainTiming, drainTiming, forwardAction, idleColor, liveActionName, orderedPrefixes } from "../lib/bluegreen";
 
-/** Label every node of a managed node group carries (infra/cluster.ts); services pin to it. */
+/** Label every node of a managed node group carries (infra/cluster/cluster.ts); services pin to it. */
 export const NODE_GROUP_LABEL = "platform.io/node-group";
 export const COLOR_LABEL = "platform.io/color";
 export const NAME_LABEL = "app.kubernetes.io/name";

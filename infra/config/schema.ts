@@ -144,7 +144,7 @@ const release = z.strictObject({
 });
 export type ReleaseRecord = z.infer<typeof release>;
 
-/** The EKS stacks' public edge: certificate, ALB settings, access logs, DNS (infra/edge.ts). */
+/** The EKS stacks' public edge: certificate, ALB settings, access logs, DNS (infra/edge/edge.ts). */
 const edge = z.strictObject({
   /** ALB deletion protection; the load balancer controller cannot delete the ALB either while it is on. */
   deletionProtection: z.boolean(),
@@ -155,7 +155,7 @@ const edge = z.strictObject({
   healthCheck: z.boolean(),
 });
 
-/** The REGIONAL WAF web ACL on the stack's ALB (EKS ingress or test host) (infra/waf.ts). */
+/** The REGIONAL WAF web ACL on the stack's ALB (EKS ingress or test host) (infra/edge/webAcl.ts). */
 const waf = z.strictObject({
   enabled: z.boolean(),
   /**

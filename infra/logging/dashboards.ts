@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResourceRequirements } from "../addons/clusterAutoscaler";
-import type { Cluster } from "../cluster";
+import type { Cluster } from "../cluster/cluster";
 import { withDefaults } from "../lib/defaults";
 import { ALB_READINESS_GATE_LABEL, podSecurityLabels } from "../lib/podSecurity";
 

@@ -3,7 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResourceRequirements } from "../addons/clusterAutoscaler";
-import type { Cluster } from "../cluster";
+import type { Cluster } from "../cluster/cluster";
 import { withDefaults } from "../lib/defaults";
 import { podSecurityLabels } from "../lib/podSecurity";
 

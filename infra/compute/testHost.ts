@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { planRoutes } from "./lib/albRouting";
+import { planRoutes } from "../lib/albRouting";
 
 /** One service's container on the test host. The lead maps `platform:services` onto this. */
 export interface TestHostService {
@@ -278,6 +278,8 @@ export function renderUserData(p: UserDataParams): string {
 
   const parts: string[] = [
     "#!/bin/bash",
+    // The text names the file this renderer lived in when the shipped instances were created;
+    // any edit of the script replaces the instance (userDataReplaceOnChange), so it stays verbatim.
     "# Rendered by infra/testHost.ts. cloud-init runs it once, on the instance's first boot; the",
     "# systemd units it installs bring the containers back after a reboot. Any change of this",
     "# script replaces the instance (userDataReplaceOnChange).",

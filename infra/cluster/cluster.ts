@@ -2,9 +2,9 @@ import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { NodeGroupConfig } from "./config/schema";
-import { IrsaRole, IrsaRoleArgs } from "./irsa";
-import { amiTypeFor } from "./lib/instanceTypes";
+import type { NodeGroupConfig } from "../config/schema";
+import { IrsaRole, IrsaRoleArgs } from "../iam/irsaRole";
+import { amiTypeFor } from "../lib/instanceTypes";
 
 /** Every control plane log type EKS can ship to CloudWatch (audit and authenticator matter most in an incident). */
 export const CLUSTER_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"] as const;

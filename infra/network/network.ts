@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
-import { defaultSubnetLayout } from "./lib/cidr";
+import { defaultSubnetLayout } from "../lib/cidr";
 
 export type NatGatewayMode = "none" | "single" | "perAz";
 

@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Certificate } from "./certificate";
-import { albGroupAnnotations, loadBalancerAttributes } from "./lib/edge";
-import type { StackHosts } from "./lib/hosts";
+import { albGroupAnnotations, loadBalancerAttributes } from "../lib/edge";
+import type { StackHosts } from "../lib/hosts";
 
 /** Roles of the hosts that get an alias record to the ALB; part of the records' logical names. */
 const HOST_ROLES = ["live", "preview", "logs", "monitoring"] as const satisfies ReadonlyArray<keyof StackHosts>;

@@ -62,7 +62,7 @@ const ACCESS_LOG_FORMAT = JSON.stringify({
 
 /**
  * The daycare-admission lottery (seed 003): a Lambda function behind an HTTP API that the
- * Spring backend calls. See infra/functions/lottery/index.js for the draw itself.
+ * Spring backend calls. See functions/lottery/index.js for the draw itself.
  */
 export class FunctionApi extends pulumi.ComponentResource {
   /** The `$default` stage's invoke URL, e.g. `https://<id>.execute-api.<region>.amazonaws.com/`. */

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { webAclRules } from "./lib/waf";
+import { webAclRules } from "../lib/waf";
 
 /** Headers never written to the WAF logs: credentials and session tokens. Lower case, as WAF requires. */
 export const REDACTED_HEADERS = ["authorization", "cookie"] as const;
