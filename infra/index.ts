@@ -24,7 +24,8 @@ import { declareObservability } from "./observability";
 import { awsProvider, platformTags } from "./providers";
 import { Registry } from "./registry/registry";
 import { ImageBucket } from "./storage/imageBucket";
-import { ecrRepositoryArnsForImages, TestHost } from "./compute/testHost";
+import { TestHost } from "./compute/testHost";
+import { ecrRepositoryArnsForImages } from "./lib/ecr";
 import { WebAcl } from "./edge/webAcl";
 
 const cfg = loadConfig();

@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import type { DeclaredResource, State } from "./mocks";
 import { Evaluation, evaluateProgram, named, ofType, readStackConfig } from "./stack";
-import { checkDbIdentifier, mariadbMajorVersion, mariadbParameterGroupFamily, supportsPerformanceInsights } from "../infra/data/database";
+import { checkDbIdentifier, mariadbMajorVersion, mariadbParameterGroupFamily, supportsPerformanceInsights } from "../infra/lib/mariadb";
 
 const RDS = "aws:rds/instance:Instance";
 const SG = "aws:ec2/securityGroup:SecurityGroup";

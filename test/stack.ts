@@ -18,7 +18,8 @@ export type StackName = (typeof STACKS)[number];
 /** What every `secure:` stack-file value decrypts to under the harness. */
 export const MOCK_SECRET_VALUE = "https://discord.com/api/webhooks/0/mock-secret-value";
 
-export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+export type { Json } from "../infra/domain";
+import type { Json } from "../infra/domain";
 /** The stack file's `config:` map, keys fully qualified (`platform:services`, `aws:region`). */
 export type StackConfig = Record<string, Json>;
 

@@ -1,9 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Color, ServiceConfig } from "../config/schema";
+import type { ServiceConfig } from "../config/schema";
+import { COLORS } from "../domain";
+import type { Color } from "../domain";
 import { IrsaRole } from "../iam/irsaRole";
 import type { AppNamespace } from "./appNamespace";
-import { COLOR_LIST, colorName, DrainTiming, drainTiming, forwardAction, idleColor, liveActionName, orderedPrefixes } from "../lib/bluegreen";
+import { colorName, DrainTiming, drainTiming, forwardAction, idleColor, liveActionName, orderedPrefixes } from "../lib/bluegreen";
 
 /** Label every node of a managed node group carries (infra/cluster/cluster.ts); services pin to it. */
 export const NODE_GROUP_LABEL = "platform.io/node-group";
@@ -193,7 +195,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
     const colorLabels = (color: Color): Record<string, string> => ({ ...labels, [COLOR_LABEL]: color });
 
     const deployments = {} as Record<Color, k8s.apps.v1.Deployment>;
-    for (const color of COLOR_LIST) {
+    for (const color of COLORS) {
       const image = svc[color].image;
       const deployment = new k8s.apps.v1.Deployment(
         `${name}-${color}`,

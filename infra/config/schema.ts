@@ -7,17 +7,17 @@
  * every message names the key, the value and the fix.
  */
 import { z } from "zod";
+import { COLORS, ENVIRONMENTS } from "../domain";
+import type { Color, Environment } from "../domain";
 import { argoCdProblems } from "../lib/argocd";
 import { ingressOrder, prefixOf } from "../lib/bluegreen";
 import { contains, findOverlaps, parseCidr } from "../lib/cidr";
 import { amiTypeFor } from "../lib/instanceTypes";
 import { RETENTION_DAYS } from "../lib/ism";
 
-export const ENVIRONMENTS = ["test", "staging", "prod"] as const;
-export type Environment = (typeof ENVIRONMENTS)[number];
-
-export const COLORS = ["blue", "green"] as const;
-export type Color = (typeof COLORS)[number];
+// Re-exported so the config's consumers (the driver among them) keep one import for its vocabulary.
+export { COLORS, ENVIRONMENTS } from "../domain";
+export type { Color, Environment } from "../domain";
 
 /** A problem found in the stack config; `fix` says what to change. */
 export interface IssueParams {

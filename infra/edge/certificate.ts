@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { checkHostsInZone, validationNames } from "../lib/certificates";
 
 export interface CertificateArgs {
   /** The Route 53 public hosted zone's domain, e.g. `karina-univ.com`; every host must lie in it. */
@@ -9,39 +10,6 @@ export interface CertificateArgs {
    * the certificate's domain name, the rest its subject alternative names. Wildcards (`*.x`) allowed.
    */
   readonly hosts: readonly string[];
-}
-
-/**
- * The names ACM asks to prove by DNS, one per distinct record: `*.x` is validated by the same
- * CNAME as `x`, so a wildcard and its apex share one record (two Route 53 resources for one
- * record name would fight over it). Order follows `hosts`, duplicates dropped.
- */
-export function validationNames(hosts: readonly string[]): string[] {
-  const names: string[] = [];
-  for (const host of hosts) {
-    const name = host.toLowerCase().replace(/^\*\./, "");
-    if (!names.includes(name)) {
-      names.push(name);
-    }
-  }
-  return names;
-}
-
-/** Throws when a host is not inside the zone: ACM could never be validated through it. */
-export function checkHostsInZone(domain: string, hosts: readonly string[]): void {
-  if (hosts.length === 0) {
-    throw new Error("Certificate needs at least one host");
-  }
-  const zone = domain.toLowerCase();
-  for (const host of hosts) {
-    const h = host.toLowerCase().replace(/^\*\./, "");
-    if (h !== zone && !h.endsWith(`.${zone}`)) {
-      throw new Error(`host "${host}" is not in the hosted zone "${domain}"; a DNS-validated certificate can only cover names of its zone`);
-    }
-  }
-  if (new Set(hosts.map((h) => h.toLowerCase())).size !== hosts.length) {
-    throw new Error(`Certificate lists a host twice (${hosts.join(", ")})`);
-  }
 }
 
 /**
