@@ -327,7 +327,7 @@ export class Cluster extends pulumi.ComponentResource {
         nodeRoleArn: nodeRole.arn,
         subnetIds: args.privateSubnetIds,
         instanceTypes: [...group.instanceTypes],
-        // Validated to be the same for every instance type of the group (config/schema.ts).
+        // Validated to be the same for every instance type of the group (config/schema/cluster.ts).
         amiType: amiTypeFor(group.instanceTypes[0] ?? ""),
         capacityType: group.capacityType,
         // diskSize must stay unset: EKS rejects it together with a launch template (the root
