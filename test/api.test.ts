@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import type { FunctionApiArgs } from "../infra/api/functionApi";
-import { ACCOUNT_ID, DeclaredResource, REGION } from "./mocks";
+import { ACCOUNT_ID, DeclaredResource, REGION } from "../automation/offline/mocks";
 import { Evaluation, evaluateProgram, named, ofType, readStackConfig } from "./stack";
 
 const T = {

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { validateObject } from "./k8sSchema";
-import type { State } from "./mocks";
+import { validateObject } from "../automation/offline/k8sSchema";
+import type { State } from "../automation/offline/mocks";
 import { evaluateProgram, Evaluation, named, obj, ofType, readStackConfig } from "./stack";
 import {
   applicationManifest,

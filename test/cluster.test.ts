@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { REGION } from "./mocks";
+import { REGION } from "../automation/offline/mocks";
 import { awaitOutput, Evaluation, evaluateProgram, Json, named, ofType, readStackConfig, StackConfig } from "./stack";
 
 const EKS = "eks:index:Cluster";

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import type { DeclaredResource, State } from "./mocks";
+import type { DeclaredResource, State } from "../automation/offline/mocks";
 import { Evaluation, evaluateProgram, named, ofType, readStackConfig } from "./stack";
 import { checkDbIdentifier, mariadbMajorVersion, mariadbParameterGroupFamily, supportsPerformanceInsights } from "../infra/lib/mariadb";
 

@@ -1,8 +1,8 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import type { State } from "./mocks";
-import { ACCOUNT_ID, REGION } from "./mocks";
+import type { State } from "../automation/offline/mocks";
+import { ACCOUNT_ID, REGION } from "../automation/offline/mocks";
 import { evaluateProgram, Evaluation, Json, list, named, obj, ofType, readStackConfig, REPO_ROOT, StackConfig } from "./stack";
 import { ConfigError, parsePlatformConfig } from "../infra/config/load";
 import type { ConfigValue } from "../infra/config/defaults";

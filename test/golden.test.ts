@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT, shippedStack, STACKS } from "./stack";
-import { renderGolden } from "./summary";
+import { renderGolden } from "../automation/offline/summary";
 
 const UPDATE = process.env["UPDATE_GOLDEN"] === "1";
 

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { NOT_OBJECTS, validateObject } from "./k8sSchema";
+import { NOT_OBJECTS, validateObject } from "../automation/offline/k8sSchema";
 import { shippedStack, STACKS } from "./stack";
 
 describe("Kubernetes objects validate against the upstream schemas", () => {

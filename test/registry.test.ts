@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ACCOUNT_ID, REGION } from "./mocks";
+import { ACCOUNT_ID, REGION } from "../automation/offline/mocks";
 import { Evaluation, evaluateProgram, named, ofType, readStackConfig } from "./stack";
 
 const SERVICES = ["student", "subject", "lottery-web"] as const;

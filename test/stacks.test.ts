@@ -3,7 +3,7 @@
  */
 import { strict as assert } from "assert";
 import { REQUIRED_TAG_KEYS } from "../infra/providers";
-import { DeclaredResource } from "./mocks";
+import { DeclaredResource } from "../automation/offline/mocks";
 import { Evaluation, named, ofType, shippedStack, STACKS } from "./stack";
 
 type Obj = Record<string, unknown>;

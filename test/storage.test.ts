@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import type { ImageBucketArgs } from "../infra/storage/imageBucket";
-import { REGION } from "./mocks";
+import { REGION } from "../automation/offline/mocks";
 import { Evaluation, evaluateProgram, named, ofType, readStackConfig } from "./stack";
 
 const T = {

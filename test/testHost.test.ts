@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import type { DeclaredResource, State } from "./mocks";
+import type { DeclaredResource, State } from "../automation/offline/mocks";
 import { evaluateProgram, Evaluation, list, named, obj, ofType, readStackConfig, StackConfig } from "./stack";
 
 const T = {

@@ -3,7 +3,7 @@
  * PDB, HPA, zone spread, node affinity, and the drain timing inequality.
  */
 import { strict as assert } from "assert";
-import { DeclaredResource } from "./mocks";
+import { DeclaredResource } from "../automation/offline/mocks";
 import { Evaluation, ofType, readStackConfig, shippedStack } from "./stack";
 
 type Obj = Record<string, unknown>;

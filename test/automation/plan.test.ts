@@ -13,7 +13,7 @@ import { CommandContext } from "../../automation/commands";
 import { renderMermaid } from "../../automation/diagram";
 import { ExitCode } from "../../automation/exitCodes";
 import { componentGraph, plan, PlanReport, securityGroupRelations } from "../../automation/plan";
-import { DeclaredResource } from "../mocks";
+import { DeclaredResource } from "../../automation/offline/mocks";
 import { Json, readStackConfig, REPO_ROOT, STACKS } from "../stack";
 
 type Obj = { [key: string]: Json };

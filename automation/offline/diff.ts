@@ -1,18 +1,10 @@
 /**
- * What the offline checks share, the tests and the driver's `plan` and `npm run bench` alike:
- * the policy runner's view of an evaluation (with the state the mocks computed, so rules can
- * follow references between resources), and the resource-by-resource comparison of two
- * evaluations that defines what a blue/green flip changes.
+ * The resource-by-resource comparison of two evaluations, which defines what a blue/green flip
+ * changes (`npm run bench` reports it; the flip tests assert it).
  */
-import { fromDeclared, OfflineResource } from "../infra/policy/offline";
-import { DeclaredResource, mockedOutputs } from "./mocks";
-import { evaluateStack, Evaluation, Json, StackConfig } from "./stack";
+import type { DeclaredResource } from "./mocks";
+import { evaluateStack, Evaluation, Json, StackConfig } from "./evaluate";
 import { normalise } from "./summary";
-
-/** The policy runner's input for an evaluation. */
-export function policyInput(ev: Evaluation): OfflineResource[] {
-  return fromDeclared(ev.resources, (r) => mockedOutputs(r));
-}
 
 /** `type::name`: a resource's identity within a stack (what a URN adds is the stack and parents). */
 export function resourceKey(r: Pick<DeclaredResource, "type" | "name">): string {

@@ -2,12 +2,13 @@
  * Validates Kubernetes objects against the upstream JSON schemas shipped by `kubernetes-models`
  * (core APIs) and `@kubernetes-models/*` (CRDs such as ArgoCD's). Those packages are ESM-only
  * with an import-only exports map, so the model files are loaded by absolute path through
- * Node's require(esm) (Node >= 20.19), which keeps this test suite CommonJS.
+ * Node's require(esm) (Node >= 20.19), which keeps the driver and the tests CommonJS. They are
+ * runtime dependencies: `plan` validates every stack's objects with them.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { unwrapSecrets } from "./mocks";
-import { REPO_ROOT } from "./stack";
+import { REPO_ROOT } from "./evaluate";
 
 interface Model {
   validate(): void;
@@ -57,7 +58,7 @@ function modelClass(file: string, kind: string): ModelClass {
 export function validateObject(type: string, name: string, object: Record<string, unknown>): void {
   const file = modelFile(type);
   if (file === undefined) {
-    throw new Error(`no upstream schema for ${type} (${name}): add its model package to test/k8sSchema.ts`);
+    throw new Error(`no upstream schema for ${type} (${name}): add its model package to automation/offline/k8sSchema.ts`);
   }
   const kind = type.split(":").pop() ?? "";
   try {

@@ -5,7 +5,7 @@
  */
 import * as YAML from "yaml";
 import { DeclaredResource, isSecretValue } from "./mocks";
-import type { Evaluation } from "./stack";
+import type { Evaluation } from "./evaluate";
 
 function expandJson(value: string): unknown {
   const trimmed = value.trim();

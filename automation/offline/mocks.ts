@@ -262,7 +262,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
   call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
     const mock = invokeMocks[args.token];
     if (mock === undefined) {
-      throw new Error(`unmocked invoke ${args.token}: add it to test/mocks.ts invokeMocks`);
+      throw new Error(`unmocked invoke ${args.token}: add it to automation/offline/mocks.ts invokeMocks`);
     }
     const inputs = (args.inputs ?? {}) as State;
     this.invokes.push({ token: args.token, inputs });
