@@ -293,7 +293,7 @@ function programError(stack: string, err: unknown): UsageError {
     return new UsageError(err.message, [`fix Pulumi.${stack}.yaml, then re-run \`npm run platform -- plan ${stack}\``]);
   }
   return new UsageError(`the program failed under mocks for stack "${stack}": ${messageOf(err)}`, [
-    "run `npx mocha test/stacks.test.ts` for the full stack trace",
+    "run `PLATFORM_STACK_TRACES=1 npx mocha test/stacks.test.ts` for the full stack trace",
   ]);
 }
 

@@ -160,6 +160,27 @@ function serialized<T>(task: () => Promise<T>): Promise<T> {
 }
 
 /**
+ * The SDK captures a stack trace for every promise it creates (`new Error().stack` in
+ * `debuggablePromise`, @pulumi/pulumi 3.276.0 runtime/debuggable.js, kept for its leak report),
+ * and under ts-node each capture is source-mapped frame by frame: that was most of an
+ * evaluation's CPU time. Traces are therefore off while the program runs; the program's own
+ * errors carry their messages (ConfigError, ResourceError). PLATFORM_STACK_TRACES=1 keeps them,
+ * for debugging a failure inside the program.
+ */
+async function withoutStackTraces<T>(task: () => Promise<T>): Promise<T> {
+  if (process.env["PLATFORM_STACK_TRACES"] === "1") {
+    return task();
+  }
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return await task();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/**
  * Runs `program` under fresh mocks with `config` as the stack's config and returns what it
  * declared, and its error if it failed. Not cached: `settleStack` is the shared form.
  */
@@ -168,7 +189,7 @@ export function settleProgram(
   config: StackConfig,
   program: () => Record<string, unknown> | Promise<Record<string, unknown>> = platformProgram,
 ): Promise<Settled> {
-  return serialized(() => runProgram(stack, config, program));
+  return serialized(() => withoutStackTraces(() => runProgram(stack, config, program)));
 }
 
 async function runProgram(stack: string, config: StackConfig, program: () => Record<string, unknown> | Promise<Record<string, unknown>>): Promise<Settled> {
