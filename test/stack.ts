@@ -9,7 +9,6 @@ import type { DeclaredResource, State } from "../automation/offline/mocks";
 
 export {
   awaitOutput,
-  evaluateProgram,
   evaluateStack,
   MOCK_SECRET_VALUE,
   readStackConfig,
