@@ -136,10 +136,10 @@ export const defaults = {
 export const PROMETHEUS_PORT = 9090;
 
 
-/** `/` stays `/`; anything else loses its trailing slash: `/prometheus/` -> `/prometheus`. */
-function normalisePath(path: string): string {
+/** `/` stays `/`; anything else loses its trailing slash: `/prometheus/` -> `/prometheus`. Undefined when not absolute. */
+function normalisePath(path: string): string | undefined {
   if (!path.startsWith("/")) {
-    throw new Error(`prometheusPath "${path}" must start with "/"`);
+    return undefined;
   }
   return path === "/" ? path : path.replace(/\/+$/, "");
 }
@@ -179,6 +179,9 @@ export class Monitoring extends pulumi.ComponentResource {
     const cluster = props.cluster;
     const k8sOpts = { provider: cluster.provider, parent: this };
     const path = normalisePath(p.prometheusPath);
+    if (path === undefined) {
+      throw new pulumi.ResourceError(`prometheusPath "${p.prometheusPath}" must start with "/"`, this);
+    }
     const exposed = p.allowedCidrs.length > 0;
     if (exposed && (props.monitoringHost === undefined || props.ingressGroupName === undefined)) {
       throw new pulumi.ResourceError(

@@ -77,11 +77,11 @@ export class FunctionApi extends pulumi.ComponentResource {
 
     const functionName = args.functionName ?? `${name}-lottery`;
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(functionName)) {
-      throw new Error(`FunctionApi "${name}": function name "${functionName}" must be 1-64 letters, digits, '-' or '_'`);
+      throw new pulumi.ResourceError(`FunctionApi "${name}": function name "${functionName}" must be 1-64 letters, digits, '-' or '_'`, this);
     }
     const timeoutSeconds = args.timeoutSeconds ?? 10;
     if (timeoutSeconds < 1 || timeoutSeconds > 29) {
-      throw new Error(`FunctionApi "${name}": timeoutSeconds ${timeoutSeconds} must be 1-29 (API Gateway's integration limit is 30 s)`);
+      throw new pulumi.ResourceError(`FunctionApi "${name}": timeoutSeconds ${timeoutSeconds} must be 1-29 (API Gateway's integration limit is 30 s)`, this);
     }
     const logRetentionDays = args.logRetentionDays ?? 30;
     const tracing = args.tracing ?? true;

@@ -359,7 +359,7 @@ export class Cluster extends pulumi.ComponentResource {
     const asgName = nodeGroup.resources.apply((resources) => {
       const found = resources.flatMap((r) => r.autoscalingGroups.map((g) => g.name))[0];
       if (found === undefined) {
-        throw new Error(`node group ${group.name} of cluster ${clusterName} reports no Auto Scaling group`);
+        throw new pulumi.ResourceError(`node group ${group.name} of cluster ${clusterName} reports no Auto Scaling group`, this);
       }
       return found;
     });

@@ -54,8 +54,9 @@ export class Bastion extends pulumi.ComponentResource {
 
     const desiredCapacity = args.desiredCapacity ?? args.minSize;
     if (args.minSize < 0 || args.minSize > args.maxSize || desiredCapacity < args.minSize || desiredCapacity > args.maxSize) {
-      throw new Error(
+      throw new pulumi.ResourceError(
         `bastion sizes must satisfy 0 <= minSize <= desiredCapacity <= maxSize; got min ${args.minSize}, desired ${desiredCapacity}, max ${args.maxSize}`,
+        this,
       );
     }
     const rootVolumeGb = args.rootVolumeGb ?? 8;

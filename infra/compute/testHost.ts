@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { planRoutes } from "../lib/albRouting";
 import { assignHostPorts, checkServiceNamesAndEnv, endpointHost, renderUserData } from "../lib/hostContainers";
 import { amiParameterFor } from "../lib/instanceTypes";
+import { checkedFor } from "../resourceError";
 
 /** One service's container on the test host. The lead maps `platform:services` onto this. */
 export interface TestHostService {
@@ -120,20 +121,22 @@ export class TestHost extends pulumi.ComponentResource {
     const logRetentionDays = args.logRetentionDays ?? 30;
     const dbPort = args.database?.port ?? 3306;
     if (args.services.length === 0) {
-      throw new Error("TestHost needs at least one service");
+      throw new pulumi.ResourceError("TestHost needs at least one service", this);
     }
-    const hostPorts = assignHostPorts(
-      args.services.map((s) => s.name),
-      args.hostPortBase ?? 8001,
+    const hostPorts = checkedFor(this, () =>
+      assignHostPorts(
+        args.services.map((s) => s.name),
+        args.hostPortBase ?? 8001,
+      ),
     );
-    checkServiceNamesAndEnv(args.services);
-    const routes = planRoutes(args.services.map((s) => ({ service: s.name, paths: s.paths })));
+    checkedFor(this, () => checkServiceNamesAndEnv(args.services));
+    const routes = checkedFor(this, () => planRoutes(args.services.map((s) => ({ service: s.name, paths: s.paths }))));
     // One instance role serves every container that can reach IMDS, so a per-service grant is not
     // possible on a shared host: the bucket is granted to the host when any service needs it
     // (only the services that asked get IMAGE_BUCKET), and otherwise not at all.
     const bucketUsers = args.services.filter((s) => s.imageBucketAccess ?? false).map((s) => s.name);
     if (bucketUsers.length > 0 && args.imageBucket === undefined) {
-      throw new Error(`services ${bucketUsers.join(", ")} have imageBucketAccess but no imageBucket was given; enable the images bucket or drop the flag`);
+      throw new pulumi.ResourceError(`services ${bucketUsers.join(", ")} have imageBucketAccess but no imageBucket was given; enable the images bucket or drop the flag`, this);
     }
     const bucket = bucketUsers.length > 0 ? args.imageBucket : undefined;
 
@@ -282,10 +285,10 @@ export class TestHost extends pulumi.ComponentResource {
     // also keep the old AMI when the instance is replaced for a new image list, so the host would
     // never be patched. The test host is cattle (every deploy rebuilds it), and `amiId` pins an AMI
     // when a release must be held back.
-    const ami = args.amiId ?? aws.ssm.getParameterOutput({ name: amiParameterFor(instanceType) }, { parent: this }).value;
+    const ami = args.amiId ?? aws.ssm.getParameterOutput({ name: checkedFor(this, () => amiParameterFor(instanceType)) }, { parent: this }).value;
     const subnetId = pulumi.output(args.publicSubnetIds).apply((ids) => {
       if (ids.length === 0) {
-        throw new Error("TestHost needs at least one public subnet");
+        throw new pulumi.ResourceError("TestHost needs at least one public subnet", this);
       }
       return ids[0];
     });

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { checkDbIdentifier, mariadbMajorVersion, mariadbParameterGroupFamily, supportsPerformanceInsights } from "../lib/mariadb";
+import { checkedFor } from "../resourceError";
 
 /** MariaDB log types the instance publishes to CloudWatch Logs. */
 export type MariaDbLogType = "audit" | "error" | "general" | "slowquery";
@@ -143,13 +144,13 @@ export class Database extends pulumi.ComponentResource {
     // later create of the same group by Pulumi fails with ResourceAlreadyExists. The cost is that
     // a replacement of the instance fails on the name collision instead of creating a new, empty
     // database next to the old one, which is the behaviour a database should have anyway.
-    const identifier = checkDbIdentifier(args.identifier ?? `${pulumi.getProject()}-${name}`.toLowerCase());
+    const identifier = checkedFor(this, () => checkDbIdentifier(args.identifier ?? `${pulumi.getProject()}-${name}`.toLowerCase()));
     const auditLog = args.auditLog ?? true;
     const monitoringInterval = args.monitoringIntervalSeconds ?? 60;
     if (!ENHANCED_MONITORING_INTERVALS.includes(monitoringInterval)) {
-      throw new Error(`monitoringIntervalSeconds ${monitoringInterval} is not one of ${ENHANCED_MONITORING_INTERVALS.join(", ")}`);
+      throw new pulumi.ResourceError(`monitoringIntervalSeconds ${monitoringInterval} is not one of ${ENHANCED_MONITORING_INTERVALS.join(", ")}`, this);
     }
-    const majorVersion = mariadbMajorVersion(args.engineVersion);
+    const majorVersion = checkedFor(this, () => mariadbMajorVersion(args.engineVersion));
     this.performanceInsights = supportsPerformanceInsights(args.instanceClass);
     const partition = aws.getPartitionOutput({}, { parent: this }).partition;
 
@@ -377,10 +378,10 @@ export class Database extends pulumi.ComponentResource {
    */
   allowFrom(role: string, sourceSecurityGroupId: pulumi.Input<string>): aws.vpc.SecurityGroupIngressRule {
     if (!ROLE_NAME.test(role)) {
-      throw new Error(`database client role "${role}" must be a lower-case slug (letters, digits, hyphens; <= 31 chars)`);
+      throw new pulumi.ResourceError(`database client role "${role}" must be a lower-case slug (letters, digits, hyphens; <= 31 chars)`, this);
     }
     if (this.clientRoles.has(role)) {
-      throw new Error(`database client role "${role}" is already allowed; give each client its own role`);
+      throw new pulumi.ResourceError(`database client role "${role}" is already allowed; give each client its own role`, this);
     }
     this.clientRoles.add(role);
     return new aws.vpc.SecurityGroupIngressRule(

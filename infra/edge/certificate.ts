@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { checkHostsInZone, validationNames } from "../lib/certificates";
+import { checkedFor } from "../resourceError";
 
 export interface CertificateArgs {
   /** The Route 53 public hosted zone's domain, e.g. `karina-univ.com`; every host must lie in it. */
@@ -30,7 +31,7 @@ export class Certificate extends pulumi.ComponentResource {
 
   constructor(name: string, args: CertificateArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:edge:Certificate", name, args, opts);
-    checkHostsInZone(args.domain, args.hosts);
+    checkedFor(this, () => checkHostsInZone(args.domain, args.hosts));
 
     const zone = aws.route53.getZoneOutput({ name: args.domain, privateZone: false }, { parent: this });
 
@@ -51,7 +52,7 @@ export class Certificate extends pulumi.ComponentResource {
       const option = certificate.domainValidationOptions.apply((options) => {
         const found = options.find((o) => o.domainName === host) ?? options.find((o) => o.domainName === `*.${host}`);
         if (found === undefined) {
-          throw new Error(`ACM returned no validation option for "${host}"`);
+          throw new pulumi.ResourceError(`ACM returned no validation option for "${host}"`, this);
         }
         return found;
       });

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Certificate } from "./certificate";
 import { albGroupAnnotations, loadBalancerAttributes } from "../lib/edge";
 import type { StackHosts } from "../lib/hosts";
+import { checkedFor } from "../resourceError";
 
 /** Roles of the hosts that get an alias record to the ALB; part of the records' logical names. */
 const HOST_ROLES = ["live", "preview", "logs", "monitoring"] as const satisfies ReadonlyArray<keyof StackHosts>;
@@ -172,12 +173,14 @@ export class Edge extends pulumi.ComponentResource {
     // to) and the controller release (see `controller`), for every Ingress that spreads it.
     const controllerReady = args.controller !== undefined ? args.controller.urn : pulumi.output("");
     const attributes = pulumi.all([bucket.bucket, bucketPolicy.id, controllerReady]).apply(([bucketName]) =>
-      loadBalancerAttributes({
-        accessLogBucket: bucketName,
-        accessLogPrefix: prefix,
-        deletionProtection: args.deletionProtection ?? false,
-        idleTimeoutSeconds: args.idleTimeoutSeconds ?? 60,
-      }),
+      checkedFor(this, () =>
+        loadBalancerAttributes({
+          accessLogBucket: bucketName,
+          accessLogPrefix: prefix,
+          deletionProtection: args.deletionProtection ?? false,
+          idleTimeoutSeconds: args.idleTimeoutSeconds ?? 60,
+        }),
+      ),
     );
 
     this.ingressGroupAnnotations = albGroupAnnotations<pulumi.Input<string>>({

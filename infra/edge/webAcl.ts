@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { webAclRules } from "../lib/waf";
+import { checkedFor } from "../resourceError";
 
 /** Headers never written to the WAF logs: credentials and session tokens. Lower case, as WAF requires. */
 export const REDACTED_HEADERS = ["authorization", "cookie"] as const;
@@ -43,7 +44,7 @@ export class WebAcl extends pulumi.ComponentResource {
         description: "AWS managed rule groups and a per-IP rate limit for the stack's ALB",
         scope: "REGIONAL",
         defaultAction: { allow: {} },
-        rules: webAclRules({ rateLimitPer5Min: args.rateLimitPer5Min, metricPrefix: name, countedCommonRules: args.countedCommonRules }),
+        rules: checkedFor(this, () => webAclRules({ rateLimitPer5Min: args.rateLimitPer5Min, metricPrefix: name, countedCommonRules: args.countedCommonRules })),
         visibilityConfig: { cloudwatchMetricsEnabled: true, metricName: `${name}-web-acl`, sampledRequestsEnabled: true },
       },
       { parent: this },

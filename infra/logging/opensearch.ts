@@ -137,7 +137,7 @@ export class LogStore extends pulumi.ComponentResource {
     const subnetIds = pulumi.output(args.subnetIds).apply((ids) => {
       const wanted = zoneAware ? 2 : 1;
       if (ids.length < wanted) {
-        throw new Error(`LogStore ${name}: ${wanted} private subnet(s) needed, got ${ids.length}`);
+        throw new pulumi.ResourceError(`LogStore ${name}: ${wanted} private subnet(s) needed, got ${ids.length}`, this);
       }
       // A VPC domain takes exactly one subnet per AZ it spans.
       return ids.slice(0, wanted);

@@ -6,6 +6,7 @@ import type { Cluster } from "../cluster/cluster";
 import { withDefaults } from "../lib/defaults";
 import { contentHash, indexPattern, IsmPolicyDocument, retentionPolicy, retentionPolicyId } from "../lib/ism";
 import { podSecurityLabels } from "../lib/podSecurity";
+import { checkedFor } from "../resourceError";
 import { defaults as dashboardsDefaults, PROXY_PORT } from "./dashboards";
 
 /**
@@ -160,12 +161,7 @@ export class LogRetention extends pulumi.ComponentResource {
     const cluster = props.cluster;
     const k8sOpts = { provider: cluster.provider, parent: this };
     const labels = { "app.kubernetes.io/name": "ism-policy", "app.kubernetes.io/part-of": "logging" };
-    let policy: IsmPolicyDocument;
-    try {
-      policy = retentionPolicy({ indexPrefix: p.indexPrefix, retentionDays: props.retentionDays });
-    } catch (err) {
-      throw new pulumi.ResourceError(err instanceof Error ? err.message : String(err), this);
-    }
+    const policy: IsmPolicyDocument = checkedFor(this, () => retentionPolicy({ indexPrefix: p.indexPrefix, retentionDays: props.retentionDays }));
     const policyId = retentionPolicyId(p.indexPrefix);
     const pattern = indexPattern(p.indexPrefix);
 

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import { defaultSubnetLayout } from "../lib/cidr";
+import { checkedFor } from "../resourceError";
 
 export type NatGatewayMode = "none" | "single" | "perAz";
 
@@ -47,7 +48,7 @@ export class Network extends pulumi.ComponentResource {
     super("platform:network:Network", name, args, opts);
 
     const subnetPrefix = args.subnetPrefix ?? 20;
-    const layout = defaultSubnetLayout(args.cidr, args.availabilityZones.length, subnetPrefix);
+    const layout = checkedFor(this, () => defaultSubnetLayout(args.cidr, args.availabilityZones.length, subnetPrefix));
     const publicCidrs = args.publicSubnetCidrs ?? layout.public;
     const privateCidrs = args.privateSubnetCidrs ?? layout.private;
 

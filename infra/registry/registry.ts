@@ -76,11 +76,11 @@ export class Registry extends pulumi.ComponentResource {
     const owner = args.owner ?? false;
     const keepImages = args.keepImages ?? 50;
     if (!Number.isInteger(keepImages) || keepImages < 1) {
-      throw new Error(`Registry "${name}": keepImages must be a positive integer, got ${keepImages}`);
+      throw new pulumi.ResourceError(`Registry "${name}": keepImages must be a positive integer, got ${keepImages}`, this);
     }
     const duplicates = args.repositories.filter((r, i) => args.repositories.indexOf(r) !== i);
     if (duplicates.length > 0) {
-      throw new Error(`Registry "${name}": repository "${duplicates[0]}" is listed twice`);
+      throw new pulumi.ResourceError(`Registry "${name}": repository "${duplicates[0]}" is listed twice`, this);
     }
 
     const repos: Array<{ service: string; url: pulumi.Output<string>; arn: pulumi.Output<string> }> = [];

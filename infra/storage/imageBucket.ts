@@ -32,7 +32,7 @@ export class ImageBucket extends pulumi.ComponentResource {
     const versioning = args.versioning ?? false;
     const noncurrentDays = args.noncurrentVersionExpirationDays ?? 30;
     if (!Number.isInteger(noncurrentDays) || noncurrentDays < 1) {
-      throw new Error(`ImageBucket "${name}": noncurrentVersionExpirationDays must be a positive integer, got ${noncurrentDays}`);
+      throw new pulumi.ResourceError(`ImageBucket "${name}": noncurrentVersionExpirationDays must be a positive integer, got ${noncurrentDays}`, this);
     }
 
     // A dedicated customer-managed key rather than the aws/s3 managed key: reading an object then

@@ -110,7 +110,7 @@ export class SharedFileSystem extends pulumi.ComponentResource {
             subnetId: subnetIds.apply((ids) => {
               const id = ids[i];
               if (id === undefined) {
-                throw new Error(`SharedFileSystem ${name}: no subnet for availability zone ${az} (got ${ids.length} subnet ids)`);
+                throw new pulumi.ResourceError(`SharedFileSystem ${name}: no subnet for availability zone ${az} (got ${ids.length} subnet ids)`, this);
               }
               return id;
             }),
