@@ -1,5 +1,5 @@
 /**
- * The Environments table of PRODUCT.md, asserted against what each shipped stack declares.
+ * The environments table (README "The three environments"), asserted against what each shipped stack declares.
  */
 import { strict as assert } from "assert";
 import { REQUIRED_TAG_KEYS } from "../infra/providers";
@@ -17,7 +17,7 @@ function awsResources(ev: Evaluation): DeclaredResource[] {
   return ev.resources.filter((r) => r.type.startsWith("aws:") && r.custom);
 }
 
-describe("environments (PRODUCT.md table)", () => {
+describe("environments (the README's table)", () => {
   const evs = new Map<string, Evaluation>();
   before(async () => {
     for (const s of STACKS) {

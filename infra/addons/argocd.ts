@@ -103,7 +103,7 @@ export const defaults = {
 
 /**
  * Argo CD in its own `argocd` namespace (PodSecurity restricted), with Applications declared from
- * config. It syncs what lives in Git (e.g. seed 004's Helm chart repositories); it never owns
+ * config. It syncs what lives in Git (e.g. a team's Helm chart repositories); it never owns
  * the blue/green services, which Pulumi declares and the automation driver flips.
  *
  * The admin password is generated here and never appears in plain text outside Pulumi's

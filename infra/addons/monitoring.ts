@@ -343,7 +343,7 @@ export class Monitoring extends pulumi.ComponentResource {
         // `grafana` instead of `<release>-grafana`: the port-forward command stays short and stable.
         fullnameOverride: "grafana",
         admin: { existingSecret: grafanaSecret.metadata.name, userKey: "admin-user", passwordKey: "admin-password" },
-        // Not exposed: reached with `kubectl port-forward` only (seed 004's choice).
+        // Not exposed: reached with `kubectl port-forward` only (Grafana stays private).
         service: { type: "ClusterIP" },
         ingress: { enabled: false },
         persistence: {

@@ -61,7 +61,7 @@ const ACCESS_LOG_FORMAT = JSON.stringify({
 });
 
 /**
- * The daycare-admission lottery (seed 003): a Lambda function behind an HTTP API that the
+ * The daycare-admission lottery: a Lambda function behind an HTTP API that the
  * Spring backend calls. See functions/lottery/index.js for the draw itself.
  */
 export class FunctionApi extends pulumi.ComponentResource {
@@ -146,6 +146,7 @@ export class FunctionApi extends pulumi.ComponentResource {
       `${name}-lottery`,
       {
         name: functionName,
+        // Verbatim: the description is part of the deployed function (changing it is an update).
         description: "Daycare-admission lottery draw (seed 003), called through the HTTP API",
         runtime: aws.lambda.Runtime.NodeJS22dX,
         // Graviton: cheaper per GB-second; the code is plain JavaScript with no native modules.

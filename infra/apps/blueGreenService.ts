@@ -56,7 +56,8 @@ const TAINT_EFFECTS: Record<string, string> = {
 };
 
 /**
- * One service as a blue/green pair behind the stack's ALB (see PRODUCT.md "Blue/green").
+ * One service as a blue/green pair behind the stack's ALB: both colors registered, the listener
+ * rule weighted 100/0 to the active one (see README "Blue/green").
  *
  * Both colors always run and stay registered in their own target groups; the live rules forward
  * to both with weights 100/0 and the preview host reaches the idle color. A flip changes only

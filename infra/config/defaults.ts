@@ -1,6 +1,7 @@
 /**
  * Per-environment defaults, merged under each stack's own config before validation.
- * These are the shipped environment shapes of PRODUCT.md; every value can be overridden
+ * These are the shipped environment shapes (test: cheap, one host; staging: EKS, smaller; prod:
+ * highly available); every value can be overridden
  * per stack, and the stack files spell out the ones a reviewer should see.
  */
 import type { Environment, Json } from "../domain";

@@ -19,7 +19,7 @@ export interface LogDashboardsProps {
   readonly opensearchEndpoint: pulumi.Input<string>;
   /** OpenSearch domain ARN (`LogStore.domainArn`). */
   readonly opensearchDomainArn: pulumi.Input<string>;
-  /** Host Dashboards is served on, e.g. `log.example.com` (seed 000). */
+  /** Host Dashboards is served on, e.g. `log.example.com`. */
   readonly host: string;
   /** Source CIDRs the ALB forwards from. Must not be empty: without them there is nothing to serve. */
   readonly allowedCidrs: readonly string[];

@@ -14,7 +14,7 @@ export interface ImageBucketArgs {
 }
 
 /**
- * The bucket for user-uploaded images (seed 002): private, TLS-only, SSE-KMS with its own key.
+ * The bucket for user-uploaded images (e.g. a chat service's): private, TLS-only, SSE-KMS with its own key.
  *
  * The application reaches it with the role returned by `readWritePolicy()` (instance role on
  * the test host, IRSA roles on EKS); images are never served from the bucket directly, so all
