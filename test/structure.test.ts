@@ -28,7 +28,7 @@ function sources(dir: string): string[] {
 function localImports(file: string): string[] {
   const text = fs.readFileSync(path.join(REPO_ROOT, file), "utf8");
   const found: string[] = [];
-  for (const m of text.matchAll(/(?:from\s+|import\(|require\()"(\.{1,2}\/[^"]+)"/g)) {
+  for (const m of text.matchAll(/(?:from\s+|import\s+|import\(|require\()"(\.{1,2}\/[^"]+)"/g)) {
     const base = path.join(path.dirname(file), m[1] ?? "");
     const target = [`${base}.ts`, path.join(base, "index.ts"), base].find((c) => fs.existsSync(path.join(REPO_ROOT, c)) && fs.statSync(path.join(REPO_ROOT, c)).isFile());
     if (target !== undefined) {
