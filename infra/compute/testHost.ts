@@ -1,96 +1,24 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { planRoutes } from "../lib/albRouting";
+import { PlannedRoute, planRoutes } from "../lib/albRouting";
 import { assignHostPorts, checkServiceNamesAndEnv, endpointHost, renderUserData } from "../lib/hostContainers";
 import { amiParameterFor } from "../lib/instanceTypes";
 import { checkedFor } from "../resourceError";
+import type { TestHostArgs, TestHostImageBucket } from "./testHostArgs";
 
-/** One service's container on the test host. The lead maps `platform:services` onto this. */
-export interface TestHostService {
-  /** DNS label; names the container, its systemd unit, log stream and target group. */
+export type { TestHostArgs, TestHostDatabase, TestHostImageBucket, TestHostService } from "./testHostArgs";
+
+/** What the test host's parts share. */
+interface HostContext {
   readonly name: string;
-  /** Port the container listens on. Services may share it: each gets its own host port. */
-  readonly port: number;
-  /** ALB health check path, e.g. `/actuator/health`. */
-  readonly healthPath: string;
-  /** Path prefixes routed to the service, e.g. `["/", "/student"]`; `/` is the catch-all. */
-  readonly paths: readonly string[];
-  /** The active color's image, pinned by tag or digest. */
-  readonly image: string;
-  /**
-   * Plain, non-secret environment variables. Default: none. User data is readable by anyone
-   * with ec2:DescribeInstanceAttribute, so secrets never go here.
-   */
-  readonly env?: Readonly<Record<string, string>>;
-  /** Whether the service uses the images bucket (gets `IMAGE_BUCKET`). Default: false. */
-  readonly imageBucketAccess?: boolean;
-  /**
-   * Run with a read-only root filesystem (a tmpfs on /tmp). Default: true. Turn off for images
-   * that write elsewhere at runtime (e.g. stock nginx writes /var/cache/nginx).
-   */
-  readonly readOnlyRootFilesystem?: boolean;
+  readonly args: TestHostArgs;
+  readonly hostPorts: Record<string, number>;
+  readonly dbPort: number;
+  /** The images bucket, when a service asked for it. */
+  readonly bucket?: TestHostImageBucket;
+  readonly region: pulumi.Output<string>;
+  readonly partition: pulumi.Output<string>;
 }
-
-export interface TestHostDatabase {
-  /** RDS `endpoint` (`host:port`) or `address` (`host`). */
-  readonly endpoint: pulumi.Input<string>;
-  /** Secrets Manager secret holding `{ "username", "password" }` (RDS-managed master secret). */
-  readonly secretArn: pulumi.Input<string>;
-  /** Database (schema) name the services use. */
-  readonly name: string;
-  /** Default: 3306 (MariaDB). */
-  readonly port?: number;
-  /**
-   * Customer-managed KMS key the secret is encrypted with (`Database.kmsKeyArn`). Default: none,
-   * i.e. the aws/secretsmanager key, which needs no grant.
-   */
-  readonly secretKmsKeyArn?: pulumi.Input<string>;
-}
-
-export interface TestHostImageBucket {
-  readonly name: pulumi.Input<string>;
-  readonly arn: pulumi.Input<string>;
-  /** SSE-KMS key of the bucket (`ImageBucket.kmsKeyArn`). Default: none (SSE-S3, no grant needed). */
-  readonly kmsKeyArn?: pulumi.Input<string>;
-}
-
-export interface TestHostArgs {
-  readonly vpcId: pulumi.Input<string>;
-  /** Public subnets: the ALB spans all of them, the instance goes in the first. */
-  readonly publicSubnetIds: pulumi.Input<string[]>;
-  /** The VPC block; database egress is limited to it. */
-  readonly vpcCidr: pulumi.Input<string>;
-  /** Default: `t3.small`. Graviton types (`t4g.*`, `m7g.*`) get the arm64 AMI. */
-  readonly instanceType?: string;
-  /** Default: 30. */
-  readonly rootVolumeGb?: number;
-  /** Public name of the environment, e.g. `test.karina-univ.com`. */
-  readonly hostname: string;
-  /** Validated ACM certificate covering `hostname` (see `Certificate`). */
-  readonly certificateArn: pulumi.Input<string>;
-  /** Route 53 public zone for the alias record. */
-  readonly zoneId: pulumi.Input<string>;
-  readonly services: readonly TestHostService[];
-  /** Default: no database (no DB_* variables, no secret access, no 3306 egress). */
-  readonly database?: TestHostDatabase;
-  /** Default: none. Access is granted to the host when any service has `imageBucketAccess`. */
-  readonly imageBucket?: TestHostImageBucket;
-  /** Retention of the container log group, in days. Default: 30. */
-  readonly logRetentionDays?: number;
-  /** The only repositories the host may pull from (see `ecrRepositoryArnsForImages`). */
-  readonly ecrRepositoryArns: pulumi.Input<string>[];
-  /** WAFv2 web ACL (REGIONAL) to associate with the ALB. Default: none. */
-  readonly webAclArn?: pulumi.Input<string>;
-  /** Pin the AMI (e.g. while a new AL2023 release is investigated). Default: latest AL2023. */
-  readonly amiId?: pulumi.Input<string>;
-  /** First host port; services get consecutive ports in order. Default: 8001. */
-  readonly hostPortBase?: number;
-  /** Default: `/platform/<name>/containers`. */
-  readonly logGroupName?: string;
-  /** ALB deletion protection. Default: false (test environments are torn down freely). */
-  readonly deletionProtection?: boolean;
-}
-
 
 /**
  * The test environment's compute: one EC2 instance in a public subnet running every service's
@@ -149,7 +77,42 @@ export class TestHost extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    // --- IAM --------------------------------------------------------------------------------
+    const h: HostContext = { name, args, hostPorts, dbPort, bucket, region, partition };
+    const { access, ssm, profile } = this.instanceRole(h, logGroup);
+    const { albSg, instanceSg } = this.securityGroups(h);
+    const userData = this.userData(h, logGroup);
+    const instance = this.instance(h, { instanceType, rootVolumeGb, userData, instanceSg, profile, grants: [access, ssm] });
+    const { alb, targetGroups } = this.loadBalancer(h, albSg, instance);
+    this.routing(h, alb, targetGroups, routes);
+
+    this.url = pulumi.output(`https://${args.hostname}`);
+    this.albDnsName = alb.dnsName;
+    this.albArn = alb.arn;
+    this.albArnSuffix = alb.arnSuffix;
+    this.instanceId = instance.id;
+    this.securityGroupId = instanceSg.id;
+    this.albSecurityGroupId = albSg.id;
+    this.targetGroupArns = Object.fromEntries(Object.entries(targetGroups).map(([k, tg]) => [k, tg.arn]));
+    this.hostPorts = hostPorts;
+    this.logGroupName = logGroup.name;
+
+    this.registerOutputs({
+      url: this.url,
+      albDnsName: this.albDnsName,
+      albArn: this.albArn,
+      instanceId: this.instanceId,
+      securityGroupId: this.securityGroupId,
+      albSecurityGroupId: this.albSecurityGroupId,
+      targetGroupArns: this.targetGroupArns,
+      logGroupName: this.logGroupName,
+    });
+  }
+
+  /** The instance role: SSM sessions, pulls from the services' repositories, container logs, the database secret and the bucket. */
+  private instanceRole(
+    { name, args, bucket, region, partition }: HostContext,
+    logGroup: aws.cloudwatch.LogGroup,
+  ): { access: aws.iam.RolePolicy; ssm: aws.iam.RolePolicyAttachment; profile: aws.iam.InstanceProfile } {
     const role = new aws.iam.Role(
       `${name}-instance`,
       {
@@ -218,8 +181,11 @@ export class TestHost extends pulumi.ComponentResource {
       { parent: this },
     );
     const profile = new aws.iam.InstanceProfile(`${name}-instance`, { role: role.name }, { parent: this });
+    return { access, ssm, profile };
+  }
 
-    // --- security groups ----------------------------------------------------------------------
+  /** The ALB's and the instance's security groups, one resource per rule. */
+  private securityGroups({ name, args, hostPorts, dbPort }: HostContext): { albSg: aws.ec2.SecurityGroup; instanceSg: aws.ec2.SecurityGroup } {
     // No inline rules: one resource per rule, so adding a rule never rewrites the others (and the
     // provider removes AWS's default allow-all egress on creation).
     const albSg = new aws.ec2.SecurityGroup(
@@ -278,21 +244,11 @@ export class TestHost extends pulumi.ComponentResource {
         { parent: this },
       );
     }
+    return { albSg, instanceSg };
+  }
 
-    // --- the instance -------------------------------------------------------------------------
-    // The latest AL2023 is resolved at every `pulumi up`, and a new release replaces the instance
-    // on the next up (visible in the preview). Deliberately no ignoreChanges: ["ami"]: it would
-    // also keep the old AMI when the instance is replaced for a new image list, so the host would
-    // never be patched. The test host is cattle (every deploy rebuilds it), and `amiId` pins an AMI
-    // when a release must be held back.
-    const ami = args.amiId ?? aws.ssm.getParameterOutput({ name: checkedFor(this, () => amiParameterFor(instanceType)) }, { parent: this }).value;
-    const subnetId = pulumi.output(args.publicSubnetIds).apply((ids) => {
-      if (ids.length === 0) {
-        throw new pulumi.ResourceError("TestHost needs at least one public subnet", this);
-      }
-      return ids[0];
-    });
-
+  /** The first-boot script, rendered once the region, the log group and the database are known. */
+  private userData({ args, hostPorts, dbPort, bucket, region }: HostContext, logGroup: aws.cloudwatch.LogGroup): pulumi.Output<string> {
     const database = args.database;
     const userData = pulumi
       .all([
@@ -321,6 +277,27 @@ export class TestHost extends pulumi.ComponentResource {
           })),
         }),
       );
+    return userData;
+  }
+
+  /** The EC2 instance, in the first public subnet, IMDSv2 only. */
+  private instance(
+    { name, args, bucket }: HostContext,
+    i: { instanceType: string; rootVolumeGb: number; userData: pulumi.Output<string>; instanceSg: aws.ec2.SecurityGroup; profile: aws.iam.InstanceProfile; grants: pulumi.Resource[] },
+  ): aws.ec2.Instance {
+    const { instanceType, rootVolumeGb, userData, instanceSg, profile } = i;
+    // The latest AL2023 is resolved at every `pulumi up`, and a new release replaces the instance
+    // on the next up (visible in the preview). Deliberately no ignoreChanges: ["ami"]: it would
+    // also keep the old AMI when the instance is replaced for a new image list, so the host would
+    // never be patched. The test host is cattle (every deploy rebuilds it), and `amiId` pins an AMI
+    // when a release must be held back.
+    const ami = args.amiId ?? aws.ssm.getParameterOutput({ name: checkedFor(this, () => amiParameterFor(instanceType)) }, { parent: this }).value;
+    const subnetId = pulumi.output(args.publicSubnetIds).apply((ids) => {
+      if (ids.length === 0) {
+        throw new pulumi.ResourceError("TestHost needs at least one public subnet", this);
+      }
+      return ids[0];
+    });
 
     // IMDSv2 only. Hop limit: the containers run in bridge networking (services share container
     // port 8080, so host networking would collide), which puts them one hop behind the instance.
@@ -348,10 +325,17 @@ export class TestHost extends pulumi.ComponentResource {
         tags: { Name: `${name}-test-host` },
       },
       // The first boot pulls from ECR and reads the secret: the grants must exist by then.
-      { parent: this, dependsOn: [access, ssm] },
+      { parent: this, dependsOn: i.grants },
     );
+    return instance;
+  }
 
-    // --- the ALB ------------------------------------------------------------------------------
+  /** The internet-facing ALB and one target group per service, with the instance registered on its host port. */
+  private loadBalancer(
+    { name, args, hostPorts }: HostContext,
+    albSg: aws.ec2.SecurityGroup,
+    instance: aws.ec2.Instance,
+  ): { alb: aws.lb.LoadBalancer; targetGroups: Record<string, aws.lb.TargetGroup> } {
     const alb = new aws.lb.LoadBalancer(
       `${name}-alb`,
       {
@@ -390,7 +374,11 @@ export class TestHost extends pulumi.ComponentResource {
         { parent: this },
       );
     }
+    return { alb, targetGroups };
+  }
 
+  /** HTTP redirected to HTTPS, TLS on 443, one rule per path, the alias record and the web ACL. */
+  private routing({ name, args }: HostContext, alb: aws.lb.LoadBalancer, targetGroups: Record<string, aws.lb.TargetGroup>, routes: readonly PlannedRoute[]): void {
     new aws.lb.Listener(
       `${name}-http`,
       {
@@ -444,27 +432,5 @@ export class TestHost extends pulumi.ComponentResource {
     if (args.webAclArn !== undefined) {
       new aws.wafv2.WebAclAssociation(`${name}-waf`, { resourceArn: alb.arn, webAclArn: args.webAclArn }, { parent: this });
     }
-
-    this.url = pulumi.output(`https://${args.hostname}`);
-    this.albDnsName = alb.dnsName;
-    this.albArn = alb.arn;
-    this.albArnSuffix = alb.arnSuffix;
-    this.instanceId = instance.id;
-    this.securityGroupId = instanceSg.id;
-    this.albSecurityGroupId = albSg.id;
-    this.targetGroupArns = Object.fromEntries(Object.entries(targetGroups).map(([k, tg]) => [k, tg.arn]));
-    this.hostPorts = hostPorts;
-    this.logGroupName = logGroup.name;
-
-    this.registerOutputs({
-      url: this.url,
-      albDnsName: this.albDnsName,
-      albArn: this.albArn,
-      instanceId: this.instanceId,
-      securityGroupId: this.securityGroupId,
-      albSecurityGroupId: this.albSecurityGroupId,
-      targetGroupArns: this.targetGroupArns,
-      logGroupName: this.logGroupName,
-    });
   }
 }

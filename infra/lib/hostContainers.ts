@@ -133,6 +133,52 @@ export function checkServiceNamesAndEnv(services: ReadonlyArray<{ readonly name:
 }
 
 /**
+ * The scripts and units that keep the database credentials in /run/platform/db.env: fetched with
+ * the instance role at every service start, and refreshed when RDS rotates the secret.
+ */
+function databaseScripts(region: string, secretArn: string): string[] {
+  return [
+    file(
+      `${LIB}/db-env.sh`,
+      "0700",
+      [
+        "#!/bin/bash",
+        "set -euo pipefail",
+        "umask 077",
+        "install -d -m 0700 /run/platform",
+        `aws secretsmanager get-secret-value --region ${shellQuote(region)} --secret-id ${shellQuote(secretArn)} --query SecretString --output text \\`,
+        `  | jq -r '"DB_USERNAME=\\(.username)", "DB_PASSWORD=\\(.password)"' > /run/platform/db.env.new`,
+        "mv /run/platform/db.env.new /run/platform/db.env",
+      ].join("\n"),
+    ),
+    // RDS rotates a managed master secret (every 7 days by default). Pooled connections survive
+    // a rotation but new ones fail, so restart the services when the secret changed.
+    file(
+      `${LIB}/db-refresh.sh`,
+      "0700",
+      [
+        "#!/bin/bash",
+        "set -euo pipefail",
+        "before=$(sha256sum /run/platform/db.env 2>/dev/null || true)",
+        `${LIB}/db-env.sh`,
+        "after=$(sha256sum /run/platform/db.env)",
+        "if [ \"$before\" != \"$after\" ]; then systemctl restart 'platform-svc-*.service'; fi",
+      ].join("\n"),
+    ),
+    file(
+      "/etc/systemd/system/platform-db-refresh.service",
+      "0644",
+      ["[Unit]", "Description=Restart the platform services when the database secret rotated", "", "[Service]", "Type=oneshot", `ExecStart=${LIB}/db-refresh.sh`].join("\n"),
+    ),
+    file(
+      "/etc/systemd/system/platform-db-refresh.timer",
+      "0644",
+      ["[Unit]", "Description=Check the database secret for rotation", "", "[Timer]", "OnBootSec=15min", "OnUnitActiveSec=15min", "", "[Install]", "WantedBy=timers.target"].join("\n"),
+    ),
+  ];
+}
+
+/**
  * The instance's first-boot script. It carries no secret: the database password is fetched at
  * runtime with the instance role into /run (tmpfs, root only), so it never reaches the user data
  * (readable through the EC2 API), the disk, or the Pulumi state.
@@ -169,45 +215,7 @@ export function renderUserData(p: UserDataParams): string {
   ];
 
   if (db !== undefined) {
-    parts.push(
-      file(
-        `${LIB}/db-env.sh`,
-        "0700",
-        [
-          "#!/bin/bash",
-          "set -euo pipefail",
-          "umask 077",
-          "install -d -m 0700 /run/platform",
-          `aws secretsmanager get-secret-value --region ${shellQuote(p.region)} --secret-id ${shellQuote(db.secretArn)} --query SecretString --output text \\`,
-          `  | jq -r '"DB_USERNAME=\\(.username)", "DB_PASSWORD=\\(.password)"' > /run/platform/db.env.new`,
-          "mv /run/platform/db.env.new /run/platform/db.env",
-        ].join("\n"),
-      ),
-      // RDS rotates a managed master secret (every 7 days by default). Pooled connections survive
-      // a rotation but new ones fail, so restart the services when the secret changed.
-      file(
-        `${LIB}/db-refresh.sh`,
-        "0700",
-        [
-          "#!/bin/bash",
-          "set -euo pipefail",
-          "before=$(sha256sum /run/platform/db.env 2>/dev/null || true)",
-          `${LIB}/db-env.sh`,
-          "after=$(sha256sum /run/platform/db.env)",
-          "if [ \"$before\" != \"$after\" ]; then systemctl restart 'platform-svc-*.service'; fi",
-        ].join("\n"),
-      ),
-      file(
-        "/etc/systemd/system/platform-db-refresh.service",
-        "0644",
-        ["[Unit]", "Description=Restart the platform services when the database secret rotated", "", "[Service]", "Type=oneshot", `ExecStart=${LIB}/db-refresh.sh`].join("\n"),
-      ),
-      file(
-        "/etc/systemd/system/platform-db-refresh.timer",
-        "0644",
-        ["[Unit]", "Description=Check the database secret for rotation", "", "[Timer]", "OnBootSec=15min", "OnUnitActiveSec=15min", "", "[Install]", "WantedBy=timers.target"].join("\n"),
-      ),
-    );
+    parts.push(...databaseScripts(p.region, db.secretArn));
   }
 
   for (const s of p.services) {
