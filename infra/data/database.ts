@@ -113,6 +113,20 @@ const PARAMETERS: ReadonlyArray<{ name: string; value: string; applyMethod: "imm
   { name: "long_query_time", value: "1", applyMethod: "immediate" },
 ];
 
+/** What the RDS instance is built from (the component's other resources). */
+interface InstanceParts {
+  readonly identifier: string;
+  readonly key: aws.kms.Key;
+  readonly subnetGroup: aws.rds.SubnetGroup;
+  readonly securityGroup: aws.ec2.SecurityGroup;
+  readonly parameterGroup: aws.rds.ParameterGroup;
+  readonly optionGroup?: aws.rds.OptionGroup;
+  readonly logTypes: MariaDbLogType[];
+  readonly logGroups: aws.cloudwatch.LogGroup[];
+  readonly monitoringInterval: number;
+  readonly monitoringRoleArn?: pulumi.Output<string>;
+}
+
 /**
  * The RDS for MariaDB instance of one environment, encrypted with its own KMS key, TLS-only,
  * with a Secrets Manager-managed master password, IAM authentication, logs in CloudWatch, and a
@@ -154,25 +168,7 @@ export class Database extends pulumi.ComponentResource {
     this.performanceInsights = supportsPerformanceInsights(args.instanceClass);
     const partition = aws.getPartitionOutput({}, { parent: this }).partition;
 
-    const subnetGroup = new aws.rds.SubnetGroup(
-      `${name}-subnets`,
-      { description: `Subnets of ${identifier}`, subnetIds: args.subnetIds },
-      { parent: this },
-    );
-
-    // No inline rules: clients are added by `allowFrom` as separate rule resources, which is the
-    // only form that lets other components add rules without fighting over the group's rule set.
-    // Without an `egress` list the provider also removes AWS's default allow-all egress; the
-    // database only answers connections, and security groups are stateful.
-    const securityGroup = new aws.ec2.SecurityGroup(
-      `${name}-sg`,
-      {
-        vpcId: args.vpcId,
-        description: `MariaDB ${identifier}: clients are allowed one by one on 3306`,
-        tags: { Name: `${identifier}-db` },
-      },
-      { parent: this },
-    );
+    const { subnetGroup, securityGroup } = this.placement(name, args, identifier);
 
     // The default key policy (account root) delegates use of the key to IAM. RDS encrypts storage,
     // snapshots, Performance Insights data and the master secret with it through grants.
@@ -198,78 +194,82 @@ export class Database extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    let optionGroup: aws.rds.OptionGroup | undefined;
-    if (auditLog) {
-      // Every snapshot remembers the option group that was attached when it was taken, and RDS
-      // refuses to delete an option group that a snapshot (final, manual or automated) still
-      // uses. Pulumi therefore forgets the group instead of deleting it (a stale group is free);
-      // remove it by hand once those snapshots have expired.
-      optionGroup = new aws.rds.OptionGroup(
-        `${name}-options`,
-        {
-          engineName: "mariadb",
-          majorEngineVersion: majorVersion,
-          optionGroupDescription: `MariaDB ${majorVersion} options of ${identifier}: audit plugin`,
-          options: [
-            {
-              optionName: "MARIADB_AUDIT_PLUGIN",
-              optionSettings: [
-                // Who connected, and every schema and privilege change. Not QUERY/QUERY_DML: that
-                // would copy personal data into the logs and multiply their volume.
-                { name: "SERVER_AUDIT_EVENTS", value: "CONNECT,QUERY_DDL,QUERY_DCL" },
-                // rdsadmin's health checks every second would otherwise drown the log.
-                { name: "SERVER_AUDIT_EXCL_USERS", value: "rdsadmin" },
-              ],
-            },
-          ],
-        },
-        { parent: this, retainOnDelete: true },
-      );
-    }
+    const optionGroup = auditLog ? this.auditOptionGroup(name, identifier, majorVersion) : undefined;
 
     const logTypes: MariaDbLogType[] = auditLog ? ["audit", "error", "slowquery"] : ["error", "slowquery"];
-    const logGroups = logTypes.map(
+    const logGroups = this.logGroups(name, identifier, logTypes, args.logRetentionDays);
+
+    const monitoringRoleArn = monitoringInterval > 0 ? this.monitoringRoleArn(name, identifier, partition) : undefined;
+
+    const parts = { identifier, key, subnetGroup, securityGroup, parameterGroup, optionGroup, logTypes, logGroups, monitoringInterval, monitoringRoleArn };
+    const instance = this.rdsInstance(name, args, parts);
+
+    this.identifier = instance.identifier;
+    this.endpoint = instance.endpoint;
+    this.address = instance.address;
+    this.port = instance.port;
+    this.securityGroupId = securityGroup.id;
+    // RDS creates exactly one secret when it manages the password; the list is only empty for
+    // instances with a user-supplied password, which this component never declares.
+    this.masterUserSecretArn = instance.masterUserSecrets.apply((secrets) => secrets[0]?.secretArn ?? "");
+    this.databaseName = instance.dbName;
+    this.kmsKeyArn = key.arn;
+
+    this.registerOutputs({
+      identifier: this.identifier,
+      endpoint: this.endpoint,
+      address: this.address,
+      port: this.port,
+      securityGroupId: this.securityGroupId,
+      masterUserSecretArn: this.masterUserSecretArn,
+      databaseName: this.databaseName,
+      kmsKeyArn: this.kmsKeyArn,
+    });
+  }
+
+  /** The subnet group and the security group (no inline rules: clients come through `allowFrom`). */
+  private placement(name: string, args: DatabaseArgs, identifier: string): { subnetGroup: aws.rds.SubnetGroup; securityGroup: aws.ec2.SecurityGroup } {
+    const subnetGroup = new aws.rds.SubnetGroup(
+      `${name}-subnets`,
+      { description: `Subnets of ${identifier}`, subnetIds: args.subnetIds },
+      { parent: this },
+    );
+
+    // No inline rules: clients are added by `allowFrom` as separate rule resources, which is the
+    // only form that lets other components add rules without fighting over the group's rule set.
+    // Without an `egress` list the provider also removes AWS's default allow-all egress; the
+    // database only answers connections, and security groups are stateful.
+    const securityGroup = new aws.ec2.SecurityGroup(
+      `${name}-sg`,
+      {
+        vpcId: args.vpcId,
+        description: `MariaDB ${identifier}: clients are allowed one by one on 3306`,
+        tags: { Name: `${identifier}-db` },
+      },
+      { parent: this },
+    );
+    return { subnetGroup, securityGroup };
+  }
+
+  /**
+   * The exported logs' groups, created before the instance: RDS would create them itself on
+   * first export, with no retention.
+   */
+  private logGroups(name: string, identifier: string, logTypes: readonly MariaDbLogType[], retentionDays: number): aws.cloudwatch.LogGroup[] {
+    return logTypes.map(
       (type) =>
         new aws.cloudwatch.LogGroup(
           `${name}-log-${type}`,
-          { name: `/aws/rds/instance/${identifier}/${type}`, retentionInDays: args.logRetentionDays },
+          { name: `/aws/rds/instance/${identifier}/${type}`, retentionInDays: retentionDays },
           { parent: this },
         ),
     );
+  }
 
-    let monitoringRoleArn: pulumi.Output<string> | undefined;
-    if (monitoringInterval > 0) {
-      const monitoringRole = new aws.iam.Role(
-        `${name}-monitoring`,
-        {
-          description: `Lets RDS Enhanced Monitoring publish OS metrics of ${identifier}`,
-          assumeRolePolicy: aws.iam.getPolicyDocumentOutput(
-            {
-              statements: [
-                {
-                  actions: ["sts:AssumeRole"],
-                  principals: [{ type: "Service", identifiers: ["monitoring.rds.amazonaws.com"] }],
-                },
-              ],
-            },
-            { parent: this },
-          ).json,
-        },
-        { parent: this },
-      );
-      const attachment = new aws.iam.RolePolicyAttachment(
-        `${name}-monitoring`,
-        {
-          role: monitoringRole.name,
-          policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole`,
-        },
-        { parent: this },
-      );
-      // The ARN only after the policy is attached: RDS validates the role's permissions on create.
-      monitoringRoleArn = pulumi.all([monitoringRole.arn, attachment.id]).apply(([arn]) => arn);
-    }
-
-    const instance = new aws.rds.Instance(
+  /** The RDS instance itself: encrypted with the component's key, TLS-pinned, private, backed up. */
+  private rdsInstance(name: string, args: DatabaseArgs, p: InstanceParts): aws.rds.Instance {
+    const { identifier, key, subnetGroup, securityGroup, parameterGroup, optionGroup, logTypes, logGroups, monitoringInterval, monitoringRoleArn } = p;
+    return new aws.rds.Instance(
       `${name}-instance`,
       {
         identifier,
@@ -327,28 +327,68 @@ export class Database extends pulumi.ComponentResource {
       },
       { parent: this, protect: args.protect, dependsOn: logGroups },
     );
+  }
 
-    this.identifier = instance.identifier;
-    this.endpoint = instance.endpoint;
-    this.address = instance.address;
-    this.port = instance.port;
-    this.securityGroupId = securityGroup.id;
-    // RDS creates exactly one secret when it manages the password; the list is only empty for
-    // instances with a user-supplied password, which this component never declares.
-    this.masterUserSecretArn = instance.masterUserSecrets.apply((secrets) => secrets[0]?.secretArn ?? "");
-    this.databaseName = instance.dbName;
-    this.kmsKeyArn = key.arn;
+  /**
+   * The MariaDB audit plugin's option group. Every snapshot remembers the option group that was
+   * attached when it was taken, and RDS refuses to delete an option group that a snapshot (final,
+   * manual or automated) still uses. Pulumi therefore forgets the group instead of deleting it (a
+   * stale group is free); remove it by hand once those snapshots have expired.
+   */
+  private auditOptionGroup(name: string, identifier: string, majorVersion: string): aws.rds.OptionGroup {
+    return new aws.rds.OptionGroup(
+      `${name}-options`,
+      {
+        engineName: "mariadb",
+        majorEngineVersion: majorVersion,
+        optionGroupDescription: `MariaDB ${majorVersion} options of ${identifier}: audit plugin`,
+        options: [
+          {
+            optionName: "MARIADB_AUDIT_PLUGIN",
+            optionSettings: [
+              // Who connected, and every schema and privilege change. Not QUERY/QUERY_DML: that
+              // would copy personal data into the logs and multiply their volume.
+              { name: "SERVER_AUDIT_EVENTS", value: "CONNECT,QUERY_DDL,QUERY_DCL" },
+              // rdsadmin's health checks every second would otherwise drown the log.
+              { name: "SERVER_AUDIT_EXCL_USERS", value: "rdsadmin" },
+            ],
+          },
+        ],
+      },
+      { parent: this, retainOnDelete: true },
+    );
+  }
 
-    this.registerOutputs({
-      identifier: this.identifier,
-      endpoint: this.endpoint,
-      address: this.address,
-      port: this.port,
-      securityGroupId: this.securityGroupId,
-      masterUserSecretArn: this.masterUserSecretArn,
-      databaseName: this.databaseName,
-      kmsKeyArn: this.kmsKeyArn,
-    });
+  /** Enhanced Monitoring's role; its ARN resolves only once the policy is attached (RDS validates it on create). */
+  private monitoringRoleArn(name: string, identifier: string, partition: pulumi.Output<string>): pulumi.Output<string> {
+    const monitoringRole = new aws.iam.Role(
+      `${name}-monitoring`,
+      {
+        description: `Lets RDS Enhanced Monitoring publish OS metrics of ${identifier}`,
+        assumeRolePolicy: aws.iam.getPolicyDocumentOutput(
+          {
+            statements: [
+              {
+                actions: ["sts:AssumeRole"],
+                principals: [{ type: "Service", identifiers: ["monitoring.rds.amazonaws.com"] }],
+              },
+            ],
+          },
+          { parent: this },
+        ).json,
+      },
+      { parent: this },
+    );
+    const attachment = new aws.iam.RolePolicyAttachment(
+      `${name}-monitoring`,
+      {
+        role: monitoringRole.name,
+        policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole`,
+      },
+      { parent: this },
+    );
+    // The ARN only after the policy is attached: RDS validates the role's permissions on create.
+    return pulumi.all([monitoringRole.arn, attachment.id]).apply(([arn]) => arn);
   }
 
   /**
