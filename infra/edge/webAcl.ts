@@ -57,37 +57,7 @@ export class WebAcl extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    // WAF writes through the log delivery service. Declared here rather than left to WAF, which
-    // would otherwise add its own account-wide resource policy at association time (the deployer
-    // would need logs:PutResourcePolicy, and there are only 10 such policies per region).
-    const { accountId } = aws.getCallerIdentityOutput({}, { parent: this });
-    const { region } = aws.getRegionOutput({}, { parent: this });
-    const { partition } = aws.getPartitionOutput({}, { parent: this });
-    const delivery = new aws.cloudwatch.LogResourcePolicy(
-      `${name}-waf-logs`,
-      {
-        policyName: `aws-waf-logs-${name}`,
-        policyDocument: aws.iam.getPolicyDocumentOutput(
-          {
-            statements: [
-              {
-                sid: "AWSWAFLogDelivery",
-                principals: [{ type: "Service", identifiers: ["delivery.logs.amazonaws.com"] }],
-                actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources: [pulumi.interpolate`${logGroup.arn}:*`],
-                conditions: [
-                  // Confused-deputy guard: only deliveries on behalf of this account's web ACLs.
-                  { test: "ArnLike", variable: "aws:SourceArn", values: [pulumi.interpolate`arn:${partition}:logs:${region}:${accountId}:*`] },
-                  { test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] },
-                ],
-              },
-            ],
-          },
-          { parent: this },
-        ).json,
-      },
-      { parent: this },
-    );
+    const delivery = this.logDelivery(name, logGroup);
 
     new aws.wafv2.WebAclLoggingConfiguration(
       `${name}-logging`,
@@ -115,5 +85,41 @@ export class WebAcl extends pulumi.ComponentResource {
     this.arn = acl.arn;
     this.logGroupName = logGroup.name;
     this.registerOutputs({ arn: this.arn, logGroupName: this.logGroupName });
+  }
+
+  /**
+   * The log group's resource policy for the log delivery service. Declared here rather than left to
+   * WAF, which would otherwise add its own account-wide resource policy at association time (the
+   * deployer would need logs:PutResourcePolicy, and there are only 10 such policies per region).
+   */
+  private logDelivery(name: string, logGroup: aws.cloudwatch.LogGroup): aws.cloudwatch.LogResourcePolicy {
+    const { accountId } = aws.getCallerIdentityOutput({}, { parent: this });
+    const { region } = aws.getRegionOutput({}, { parent: this });
+    const { partition } = aws.getPartitionOutput({}, { parent: this });
+    return new aws.cloudwatch.LogResourcePolicy(
+      `${name}-waf-logs`,
+      {
+        policyName: `aws-waf-logs-${name}`,
+        policyDocument: aws.iam.getPolicyDocumentOutput(
+          {
+            statements: [
+              {
+                sid: "AWSWAFLogDelivery",
+                principals: [{ type: "Service", identifiers: ["delivery.logs.amazonaws.com"] }],
+                actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources: [pulumi.interpolate`${logGroup.arn}:*`],
+                conditions: [
+                  // Confused-deputy guard: only deliveries on behalf of this account's web ACLs.
+                  { test: "ArnLike", variable: "aws:SourceArn", values: [pulumi.interpolate`arn:${partition}:logs:${region}:${accountId}:*`] },
+                  { test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] },
+                ],
+              },
+            ],
+          },
+          { parent: this },
+        ).json,
+      },
+      { parent: this },
+    );
   }
 }

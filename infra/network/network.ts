@@ -82,9 +82,26 @@ export class Network extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    this.flowLogs(name, vpc.vpcId, args.flowLogRetentionDays ?? 30);
+
+    this.vpcId = vpc.vpcId;
+    this.cidr = args.cidr;
+    this.publicSubnetIds = vpc.publicSubnetIds;
+    this.privateSubnetIds = args.privateSubnets ? vpc.privateSubnetIds : pulumi.output([]);
+    this.availabilityZones = args.availabilityZones;
+
+    this.registerOutputs({
+      vpcId: this.vpcId,
+      publicSubnetIds: this.publicSubnetIds,
+      privateSubnetIds: this.privateSubnetIds,
+    });
+  }
+
+  /** Rejected traffic of the VPC, logged to CloudWatch through a role that may write only there. */
+  private flowLogs(name: string, vpcId: pulumi.Output<string>, retentionDays: number): void {
     const flowLogGroup = new aws.cloudwatch.LogGroup(
       `${name}-flow-logs`,
-      { retentionInDays: args.flowLogRetentionDays ?? 30 },
+      { retentionInDays: retentionDays },
       { parent: this },
     );
     const flowLogRole = new aws.iam.Role(
@@ -126,7 +143,7 @@ export class Network extends pulumi.ComponentResource {
     new aws.ec2.FlowLog(
       `${name}-flow-log`,
       {
-        vpcId: vpc.vpcId,
+        vpcId,
         trafficType: "REJECT",
         logDestinationType: "cloud-watch-logs",
         logDestination: flowLogGroup.arn,
@@ -134,17 +151,5 @@ export class Network extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-
-    this.vpcId = vpc.vpcId;
-    this.cidr = args.cidr;
-    this.publicSubnetIds = vpc.publicSubnetIds;
-    this.privateSubnetIds = args.privateSubnets ? vpc.privateSubnetIds : pulumi.output([]);
-    this.availabilityZones = args.availabilityZones;
-
-    this.registerOutputs({
-      vpcId: this.vpcId,
-      publicSubnetIds: this.publicSubnetIds,
-      privateSubnetIds: this.privateSubnetIds,
-    });
   }
 }
