@@ -97,6 +97,67 @@ export class FunctionApi extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    const { role, rolePolicy } = this.executionRole(name, functionName, logGroup, tracing);
+
+    // Not in the VPC on purpose: the function reaches no private resource, and VPC attachment
+    // would add ENIs, NAT egress and cold-start cost for nothing.
+    const fn = new aws.lambda.Function(
+      `${name}-lottery`,
+      {
+        name: functionName,
+        // Verbatim: the description is part of the deployed function (changing it is an update).
+        description: "Daycare-admission lottery draw (seed 003), called through the HTTP API",
+        runtime: aws.lambda.Runtime.NodeJS22dX,
+        // Graviton: cheaper per GB-second; the code is plain JavaScript with no native modules.
+        architectures: ["arm64"],
+        handler: "index.handler",
+        code: new pulumi.asset.FileArchive(LOTTERY_CODE_DIR),
+        role: role.arn,
+        memorySize: args.memoryMb ?? 256,
+        timeout: timeoutSeconds,
+        reservedConcurrentExecutions: args.reservedConcurrentExecutions,
+        tracingConfig: { mode: tracing ? "Active" : "PassThrough" },
+        loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
+      },
+      // The policy must be in place before the first invocation, or its logs are lost.
+      { parent: this, dependsOn: [rolePolicy] },
+    );
+
+    const { api, stage } = this.httpApi(name, functionName, fn, { args, logRetentionDays, authorization });
+
+    // Scoped to this API (CKV_AWS_364): without sourceArn any API Gateway in any account could
+    // invoke the function.
+    new aws.lambda.Permission(
+      `${name}-lottery`,
+      {
+        action: "lambda:InvokeFunction",
+        function: fn.name,
+        principal: "apigateway.amazonaws.com",
+        sourceArn: pulumi.interpolate`${api.executionArn}/*/*`,
+      },
+      { parent: this },
+    );
+
+    this.url = stage.invokeUrl;
+    this.functionName = fn.name;
+    this.functionArn = fn.arn;
+    this.executionArn = api.executionArn;
+
+    this.registerOutputs({
+      url: this.url,
+      functionName: this.functionName,
+      functionArn: this.functionArn,
+      executionArn: this.executionArn,
+    });
+  }
+
+  /** The function's role: its own log group's streams, and X-Ray traces when tracing is on. */
+  private executionRole(
+    name: string,
+    functionName: string,
+    logGroup: aws.cloudwatch.LogGroup,
+    tracing: boolean,
+  ): { role: aws.iam.Role; rolePolicy: aws.iam.RolePolicy } {
     const role = new aws.iam.Role(
       `${name}-lottery`,
       {
@@ -139,31 +200,17 @@ export class FunctionApi extends pulumi.ComponentResource {
       { role: role.id, policy: aws.iam.getPolicyDocumentOutput({ statements }, { parent: this }).json },
       { parent: this },
     );
+    return { role, rolePolicy };
+  }
 
-    // Not in the VPC on purpose: the function reaches no private resource, and VPC attachment
-    // would add ENIs, NAT egress and cold-start cost for nothing.
-    const fn = new aws.lambda.Function(
-      `${name}-lottery`,
-      {
-        name: functionName,
-        // Verbatim: the description is part of the deployed function (changing it is an update).
-        description: "Daycare-admission lottery draw (seed 003), called through the HTTP API",
-        runtime: aws.lambda.Runtime.NodeJS22dX,
-        // Graviton: cheaper per GB-second; the code is plain JavaScript with no native modules.
-        architectures: ["arm64"],
-        handler: "index.handler",
-        code: new pulumi.asset.FileArchive(LOTTERY_CODE_DIR),
-        role: role.arn,
-        memorySize: args.memoryMb ?? 256,
-        timeout: timeoutSeconds,
-        reservedConcurrentExecutions: args.reservedConcurrentExecutions,
-        tracingConfig: { mode: tracing ? "Active" : "PassThrough" },
-        loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
-      },
-      // The policy must be in place before the first invocation, or its logs are lost.
-      { parent: this, dependsOn: [rolePolicy] },
-    );
-
+  /** The HTTP API: one Lambda proxy integration, its routes, and the auto-deployed, throttled, access-logged stage. */
+  private httpApi(
+    name: string,
+    functionName: string,
+    fn: aws.lambda.Function,
+    o: { readonly args: FunctionApiArgs; readonly logRetentionDays: number; readonly authorization: string },
+  ): { api: aws.apigatewayv2.Api; stage: aws.apigatewayv2.Stage } {
+    const { args, logRetentionDays, authorization } = o;
     const api = new aws.apigatewayv2.Api(
       `${name}-lottery`,
       {
@@ -222,30 +269,6 @@ export class FunctionApi extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-
-    // Scoped to this API (CKV_AWS_364): without sourceArn any API Gateway in any account could
-    // invoke the function.
-    new aws.lambda.Permission(
-      `${name}-lottery`,
-      {
-        action: "lambda:InvokeFunction",
-        function: fn.name,
-        principal: "apigateway.amazonaws.com",
-        sourceArn: pulumi.interpolate`${api.executionArn}/*/*`,
-      },
-      { parent: this },
-    );
-
-    this.url = stage.invokeUrl;
-    this.functionName = fn.name;
-    this.functionArn = fn.arn;
-    this.executionArn = api.executionArn;
-
-    this.registerOutputs({
-      url: this.url,
-      functionName: this.functionName,
-      functionArn: this.functionArn,
-      executionArn: this.executionArn,
-    });
+    return { api, stage };
   }
 }
