@@ -97,55 +97,9 @@ export class ImageBucket extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    new aws.s3.BucketLifecycleConfiguration(
-      `${name}-images`,
-      {
-        bucket: bucket.id,
-        rules: [
-          {
-            id: "expire-noncurrent-versions",
-            status: "Enabled",
-            filter: {},
-            noncurrentVersionExpiration: { noncurrentDays },
-            // Once a deleted image's old versions expire, its delete marker is all that is left;
-            // removing it keeps listings and LIST request costs from growing with every deletion.
-            expiration: { expiredObjectDeleteMarker: true },
-          },
-          {
-            // Parts of abandoned multipart uploads are invisible in listings but billed until aborted.
-            id: "abort-incomplete-multipart-uploads",
-            status: "Enabled",
-            filter: {},
-            abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
-          },
-        ],
-      },
-      // Versioning is configured first, as the provider documents for rules on noncurrent versions.
-      { parent: this, dependsOn: [bucketVersioning] },
-    );
+    this.lifecycle(name, bucket, noncurrentDays, bucketVersioning);
 
-    const tlsOnly = aws.iam.getPolicyDocumentOutput(
-      {
-        statements: [
-          {
-            sid: "DenyInsecureTransport",
-            effect: "Deny",
-            principals: [{ type: "*", identifiers: ["*"] }],
-            actions: ["s3:*"],
-            resources: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-            conditions: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
-          },
-        ],
-      },
-      { parent: this },
-    );
-    new aws.s3.BucketPolicy(
-      `${name}-images`,
-      { bucket: bucket.id, policy: tlsOnly.json },
-      // Serialised after the public access block: concurrent configuration calls on one bucket
-      // fail with OperationAborted ("A conflicting conditional operation is in progress").
-      { parent: this, dependsOn: [publicAccess] },
-    );
+    this.tlsOnlyPolicy(name, bucket, publicAccess);
 
     this.bucketName = bucket.bucket;
     this.bucketArn = bucket.arn;
@@ -191,5 +145,61 @@ export class ImageBucket extends pulumi.ComponentResource {
       },
       { parent: this },
     ).json;
+  }
+
+  /** Noncurrent versions expire after `noncurrentDays`; abandoned multipart uploads after a week. */
+  private lifecycle(name: string, bucket: aws.s3.Bucket, noncurrentDays: number, bucketVersioning: aws.s3.BucketVersioning): void {
+    new aws.s3.BucketLifecycleConfiguration(
+      `${name}-images`,
+      {
+        bucket: bucket.id,
+        rules: [
+          {
+            id: "expire-noncurrent-versions",
+            status: "Enabled",
+            filter: {},
+            noncurrentVersionExpiration: { noncurrentDays },
+            // Once a deleted image's old versions expire, its delete marker is all that is left;
+            // removing it keeps listings and LIST request costs from growing with every deletion.
+            expiration: { expiredObjectDeleteMarker: true },
+          },
+          {
+            // Parts of abandoned multipart uploads are invisible in listings but billed until aborted.
+            id: "abort-incomplete-multipart-uploads",
+            status: "Enabled",
+            filter: {},
+            abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+          },
+        ],
+      },
+      // Versioning is configured first, as the provider documents for rules on noncurrent versions.
+      { parent: this, dependsOn: [bucketVersioning] },
+    );
+  }
+
+  /** Denies every request that does not use TLS. */
+  private tlsOnlyPolicy(name: string, bucket: aws.s3.Bucket, publicAccess: aws.s3.BucketPublicAccessBlock): void {
+    const tlsOnly = aws.iam.getPolicyDocumentOutput(
+      {
+        statements: [
+          {
+            sid: "DenyInsecureTransport",
+            effect: "Deny",
+            principals: [{ type: "*", identifiers: ["*"] }],
+            actions: ["s3:*"],
+            resources: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
+            conditions: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
+          },
+        ],
+      },
+      { parent: this },
+    );
+    new aws.s3.BucketPolicy(
+      `${name}-images`,
+      { bucket: bucket.id, policy: tlsOnly.json },
+      // Serialised after the public access block: concurrent configuration calls on one bucket
+      // fail with OperationAborted ("A conflicting conditional operation is in progress").
+      { parent: this, dependsOn: [publicAccess] },
+    );
   }
 }

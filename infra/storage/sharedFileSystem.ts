@@ -55,25 +55,7 @@ export class SharedFileSystem extends pulumi.ComponentResource {
       { parent: this, protect },
     );
 
-    // No inline rules, so the provider also drops AWS's default allow-all egress: a mount target
-    // only answers NFS connections, and security groups are stateful.
-    const securityGroup = new aws.ec2.SecurityGroup(
-      `${name}-sg`,
-      { vpcId: args.vpcId, description: `EFS ${name}: NFS from the cluster nodes only`, tags: { Name: `${name}-efs` } },
-      { parent: this },
-    );
-    new aws.vpc.SecurityGroupIngressRule(
-      `${name}-nfs-from-nodes`,
-      {
-        securityGroupId: securityGroup.id,
-        referencedSecurityGroupId: args.nodeSecurityGroupId,
-        ipProtocol: "tcp",
-        fromPort: NFS_PORT,
-        toPort: NFS_PORT,
-        description: "NFS from the EKS nodes (EFS CSI driver mounts for pods)",
-      },
-      { parent: this },
-    );
+    const securityGroup = this.nfsSecurityGroup(name, args);
 
     const fileSystem = new aws.efs.FileSystem(
       `${name}-fs`,
@@ -99,8 +81,55 @@ export class SharedFileSystem extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    const mountTargets = this.mountTargets(name, args, fileSystem, securityGroup);
+
+    if (backup) {
+      this.backupVaultName = this.dailyBackup(name, fileSystem, { retentionDays, protect, partition });
+    }
+
+    this.fileSystemId = pulumi.all([fileSystem.id, ...mountTargets.map((m) => m.id)]).apply(([id]) => id);
+    this.fileSystemArn = fileSystem.arn;
+    this.securityGroupId = securityGroup.id;
+    this.kmsKeyArn = key.arn;
+    this.mountTargetIds = pulumi.all(mountTargets.map((m) => m.id));
+
+    this.registerOutputs({
+      fileSystemId: this.fileSystemId,
+      fileSystemArn: this.fileSystemArn,
+      securityGroupId: this.securityGroupId,
+      mountTargetIds: this.mountTargetIds,
+      backupVaultName: this.backupVaultName,
+    });
+  }
+
+  /** The mount targets' security group: NFS from the cluster nodes, nothing else. */
+  private nfsSecurityGroup(name: string, args: SharedFileSystemArgs): aws.ec2.SecurityGroup {
+    // No inline rules, so the provider also drops AWS's default allow-all egress: a mount target
+    // only answers NFS connections, and security groups are stateful.
+    const securityGroup = new aws.ec2.SecurityGroup(
+      `${name}-sg`,
+      { vpcId: args.vpcId, description: `EFS ${name}: NFS from the cluster nodes only`, tags: { Name: `${name}-efs` } },
+      { parent: this },
+    );
+    new aws.vpc.SecurityGroupIngressRule(
+      `${name}-nfs-from-nodes`,
+      {
+        securityGroupId: securityGroup.id,
+        referencedSecurityGroupId: args.nodeSecurityGroupId,
+        ipProtocol: "tcp",
+        fromPort: NFS_PORT,
+        toPort: NFS_PORT,
+        description: "NFS from the EKS nodes (EFS CSI driver mounts for pods)",
+      },
+      { parent: this },
+    );
+    return securityGroup;
+  }
+
+  /** One mount target per availability zone, in that zone's subnet. */
+  private mountTargets(name: string, args: SharedFileSystemArgs, fileSystem: aws.efs.FileSystem, securityGroup: aws.ec2.SecurityGroup): aws.efs.MountTarget[] {
     const subnetIds = pulumi.output(args.subnetIds);
-    const mountTargets = args.availabilityZones.map(
+    return args.availabilityZones.map(
       (az, i) =>
         new aws.efs.MountTarget(
           // Named after the zone, not the position: removing a zone must not renumber the others.
@@ -119,86 +148,78 @@ export class SharedFileSystem extends pulumi.ComponentResource {
           { parent: this },
         ),
     );
+  }
 
-    if (backup) {
-      const backupKey = new aws.kms.Key(
-        `${name}-backup-kms`,
-        {
-          description: `AWS Backup vault of EFS ${name}`,
-          enableKeyRotation: true,
-          deletionWindowInDays: 30,
-        },
-        // A separate key: deleting or disabling the file system's key must not also destroy its backups.
-        { parent: this, protect },
-      );
-      const vault = new aws.backup.Vault(`${name}-vault`, { kmsKeyArn: backupKey.arn }, { parent: this, protect });
-      const plan = new aws.backup.Plan(
-        `${name}-plan`,
-        {
-          rules: [
-            {
-              ruleName: "daily",
-              targetVaultName: vault.name,
-              // 18:00 UTC is 03:00 in Seoul (ap-northeast-2), the quietest hour. EFS backups are
-              // incremental and online, so the hour only limits their impact on throughput.
-              schedule: "cron(0 18 * * ? *)",
-              startWindow: 60,
-              completionWindow: 480,
-              lifecycle: { deleteAfter: retentionDays },
-            },
-          ],
-        },
-        { parent: this },
-      );
-      const role = new aws.iam.Role(
-        `${name}-backup`,
-        {
-          description: `Lets AWS Backup back up and restore EFS ${name}`,
-          assumeRolePolicy: aws.iam.getPolicyDocumentOutput(
-            { statements: [{ actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["backup.amazonaws.com"] }] }] },
-            { parent: this },
-          ).json,
-        },
-        { parent: this },
-      );
-      const backupPolicies: Record<string, string> = {
-        backup: "AWSBackupServiceRolePolicyForBackup",
-        restore: "AWSBackupServiceRolePolicyForRestores",
-      };
-      const attachments = Object.entries(backupPolicies).map(
-        ([key, policy]) =>
-          new aws.iam.RolePolicyAttachment(
-            `${name}-backup-${key}`,
-            { role: role.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/${policy}` },
-            { parent: this },
-          ),
-      );
-      new aws.backup.Selection(
-        `${name}-selection`,
-        {
-          planId: plan.id,
-          // The ARN only after the policies are attached: AWS Backup checks the role when a job starts,
-          // and a job started in between would fail with AccessDenied.
-          iamRoleArn: pulumi.all([role.arn, ...attachments.map((a) => a.id)]).apply(([arn]) => arn),
-          resources: [fileSystem.arn],
-        },
-        { parent: this },
-      );
-      this.backupVaultName = vault.name;
-    }
-
-    this.fileSystemId = pulumi.all([fileSystem.id, ...mountTargets.map((m) => m.id)]).apply(([id]) => id);
-    this.fileSystemArn = fileSystem.arn;
-    this.securityGroupId = securityGroup.id;
-    this.kmsKeyArn = key.arn;
-    this.mountTargetIds = pulumi.all(mountTargets.map((m) => m.id));
-
-    this.registerOutputs({
-      fileSystemId: this.fileSystemId,
-      fileSystemArn: this.fileSystemArn,
-      securityGroupId: this.securityGroupId,
-      mountTargetIds: this.mountTargetIds,
-      backupVaultName: this.backupVaultName,
-    });
+  /** A daily AWS Backup plan into its own vault, encrypted with a key of its own; returns the vault's name. */
+  private dailyBackup(
+    name: string,
+    fileSystem: aws.efs.FileSystem,
+    o: { readonly retentionDays: number; readonly protect: boolean; readonly partition: pulumi.Output<string> },
+  ): pulumi.Output<string> {
+    const { retentionDays, protect, partition } = o;
+    const backupKey = new aws.kms.Key(
+      `${name}-backup-kms`,
+      {
+        description: `AWS Backup vault of EFS ${name}`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+      },
+      // A separate key: deleting or disabling the file system's key must not also destroy its backups.
+      { parent: this, protect },
+    );
+    const vault = new aws.backup.Vault(`${name}-vault`, { kmsKeyArn: backupKey.arn }, { parent: this, protect });
+    const plan = new aws.backup.Plan(
+      `${name}-plan`,
+      {
+        rules: [
+          {
+            ruleName: "daily",
+            targetVaultName: vault.name,
+            // 18:00 UTC is 03:00 in Seoul (ap-northeast-2), the quietest hour. EFS backups are
+            // incremental and online, so the hour only limits their impact on throughput.
+            schedule: "cron(0 18 * * ? *)",
+            startWindow: 60,
+            completionWindow: 480,
+            lifecycle: { deleteAfter: retentionDays },
+          },
+        ],
+      },
+      { parent: this },
+    );
+    const role = new aws.iam.Role(
+      `${name}-backup`,
+      {
+        description: `Lets AWS Backup back up and restore EFS ${name}`,
+        assumeRolePolicy: aws.iam.getPolicyDocumentOutput(
+          { statements: [{ actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["backup.amazonaws.com"] }] }] },
+          { parent: this },
+        ).json,
+      },
+      { parent: this },
+    );
+    const backupPolicies: Record<string, string> = {
+      backup: "AWSBackupServiceRolePolicyForBackup",
+      restore: "AWSBackupServiceRolePolicyForRestores",
+    };
+    const attachments = Object.entries(backupPolicies).map(
+      ([key, policy]) =>
+        new aws.iam.RolePolicyAttachment(
+          `${name}-backup-${key}`,
+          { role: role.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/${policy}` },
+          { parent: this },
+        ),
+    );
+    new aws.backup.Selection(
+      `${name}-selection`,
+      {
+        planId: plan.id,
+        // The ARN only after the policies are attached: AWS Backup checks the role when a job starts,
+        // and a job started in between would fail with AccessDenied.
+        iamRoleArn: pulumi.all([role.arn, ...attachments.map((a) => a.id)]).apply(([arn]) => arn),
+        resources: [fileSystem.arn],
+      },
+      { parent: this },
+    );
+    return vault.name;
   }
 }
