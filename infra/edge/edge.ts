@@ -93,7 +93,44 @@ export class Edge extends pulumi.ComponentResource {
 
     const certificate = new Certificate(`${name}-cert`, { domain: args.domain, hosts: this.hostnames }, { parent: this });
 
-    // --- access logs ------------------------------------------------------------------------
+    const prefix = args.groupName;
+    const { bucket, bucketPolicy } = this.accessLogs(name, args, expirationDays);
+
+    // The attribute string carries the bucket policy as a dependency (the controller enables
+    // access logs when it first reconciles an Ingress, and ELB refuses a bucket it cannot write
+    // to) and the controller release (see `controller`), for every Ingress that spreads it.
+    const controllerReady = args.controller !== undefined ? args.controller.urn : pulumi.output("");
+    const attributes = pulumi.all([bucket.bucket, bucketPolicy.id, controllerReady]).apply(([bucketName]) =>
+      checkedFor(this, () =>
+        loadBalancerAttributes({
+          accessLogBucket: bucketName,
+          accessLogPrefix: prefix,
+          deletionProtection: args.deletionProtection ?? false,
+          idleTimeoutSeconds: args.idleTimeoutSeconds ?? 60,
+        }),
+      ),
+    );
+
+    this.ingressGroupAnnotations = albGroupAnnotations<pulumi.Input<string>>({
+      certificateArn: certificate.certificateArn,
+      attributes,
+      webAclArn: args.webAclArn,
+    });
+    this.certificateArn = certificate.certificateArn;
+    this.zoneId = certificate.zoneId;
+    this.accessLogBucket = bucket.bucket;
+    this.groupName = args.groupName;
+
+    this.registerOutputs({
+      certificateArn: this.certificateArn,
+      zoneId: this.zoneId,
+      accessLogBucket: this.accessLogBucket,
+      hostnames: this.hostnames,
+    });
+  }
+
+  /** The ALB access log bucket (private, SSE-S3, expiring) and its policy; logs go under the group's prefix. */
+  private accessLogs(name: string, args: EdgeArgs, expirationDays: number): { bucket: aws.s3.Bucket; bucketPolicy: aws.s3.BucketPolicy } {
     // Autonamed: bucket names are global across all AWS accounts.
     const bucket = new aws.s3.Bucket(`${name}-alb-logs`, { forceDestroy: args.forceDestroyLogs ?? false }, { parent: this });
     const publicAccess = new aws.s3.BucketPublicAccessBlock(
@@ -127,8 +164,12 @@ export class Edge extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    const bucketPolicy = this.accessLogPolicy(name, bucket, args.groupName, publicAccess);
+    return { bucket, bucketPolicy };
+  }
 
-    const prefix = args.groupName;
+  /** Lets the regional ELB account write this account's logs under `prefix`, over TLS only. */
+  private accessLogPolicy(name: string, bucket: aws.s3.Bucket, prefix: string, publicAccess: aws.s3.BucketPublicAccessBlock): aws.s3.BucketPolicy {
     const { accountId } = aws.getCallerIdentityOutput({}, { parent: this });
     // ap-northeast-2 (Seoul, 2016) is a region AWS documents with a regional Elastic Load
     // Balancing account (600734575887) as the log writer; the `logdelivery.elasticloadbalancing`
@@ -136,7 +177,7 @@ export class Edge extends pulumi.ComponentResource {
     // The data source returns the account of the provider's region, so the policy stays right if
     // the stack moves to another pre-2022 region.
     const elbAccount = aws.elb.getServiceAccountOutput({}, { parent: this });
-    const bucketPolicy = new aws.s3.BucketPolicy(
+    return new aws.s3.BucketPolicy(
       `${name}-alb-logs`,
       {
         bucket: bucket.id,
@@ -167,38 +208,6 @@ export class Edge extends pulumi.ComponentResource {
       // fail with OperationAborted.
       { parent: this, dependsOn: [publicAccess] },
     );
-
-    // The attribute string carries the bucket policy as a dependency (the controller enables
-    // access logs when it first reconciles an Ingress, and ELB refuses a bucket it cannot write
-    // to) and the controller release (see `controller`), for every Ingress that spreads it.
-    const controllerReady = args.controller !== undefined ? args.controller.urn : pulumi.output("");
-    const attributes = pulumi.all([bucket.bucket, bucketPolicy.id, controllerReady]).apply(([bucketName]) =>
-      checkedFor(this, () =>
-        loadBalancerAttributes({
-          accessLogBucket: bucketName,
-          accessLogPrefix: prefix,
-          deletionProtection: args.deletionProtection ?? false,
-          idleTimeoutSeconds: args.idleTimeoutSeconds ?? 60,
-        }),
-      ),
-    );
-
-    this.ingressGroupAnnotations = albGroupAnnotations<pulumi.Input<string>>({
-      certificateArn: certificate.certificateArn,
-      attributes,
-      webAclArn: args.webAclArn,
-    });
-    this.certificateArn = certificate.certificateArn;
-    this.zoneId = certificate.zoneId;
-    this.accessLogBucket = bucket.bucket;
-    this.groupName = args.groupName;
-
-    this.registerOutputs({
-      certificateArn: this.certificateArn,
-      zoneId: this.zoneId,
-      accessLogBucket: this.accessLogBucket,
-      hostnames: this.hostnames,
-    });
   }
 
   /**
