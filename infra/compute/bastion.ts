@@ -63,107 +63,11 @@ export class Bastion extends pulumi.ComponentResource {
     const tags = args.tags ?? {};
     const partition = aws.getPartitionOutput({}, { parent: this }).partition;
 
-    // No ingress at all: Session Manager connections are outbound from the agent. Egress only
-    // where the bastion has to go. (The provider removes AWS's default allow-all egress rule.)
-    const securityGroup = new aws.ec2.SecurityGroup(
-      `${name}-sg`,
-      { vpcId: args.vpcId, description: "Bastion: no inbound; SSM over HTTPS and MariaDB out", tags: { Name: name } },
-      { parent: this },
-    );
-    // The SSM, ssmmessages and ec2messages endpoints (and the dnf repositories on S3) are public
-    // AWS endpoints reached through the NAT gateway, so they cannot be narrowed to a CIDR here.
-    // Interface VPC endpoints for the three services would allow that, at an hourly charge per
-    // endpoint and AZ that outweighs a bastion's own cost.
-    new aws.vpc.SecurityGroupEgressRule(
-      `${name}-https-out`,
-      {
-        securityGroupId: securityGroup.id,
-        ipProtocol: "tcp",
-        fromPort: 443,
-        toPort: 443,
-        cidrIpv4: "0.0.0.0/0",
-        description: "HTTPS to SSM and EC2 messages endpoints and package repositories via NAT",
-      },
-      { parent: this },
-    );
-    new aws.vpc.SecurityGroupEgressRule(
-      `${name}-mariadb-out`,
-      {
-        securityGroupId: securityGroup.id,
-        ipProtocol: "tcp",
-        fromPort: 3306,
-        toPort: 3306,
-        cidrIpv4: args.vpcCidr,
-        description: "MariaDB inside the VPC for SSM port forwarding",
-      },
-      { parent: this },
-    );
+    const securityGroup = this.securityGroup(name, args);
+    const profile = this.ssmProfile(name, partition);
 
-    const role = new aws.iam.Role(
-      `${name}-role`,
-      {
-        description: "Bastion instances: SSM Session Manager only",
-        assumeRolePolicy: aws.iam.getPolicyDocumentOutput(
-          {
-            statements: [
-              { actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["ec2.amazonaws.com"] }] },
-            ],
-          },
-          { parent: this },
-        ).json,
-      },
-      { parent: this },
-    );
-    new aws.iam.RolePolicyAttachment(
-      `${name}-ssm`,
-      { role: role.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore` },
-      { parent: this },
-    );
-    const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name }, { parent: this });
-
-    const ami = aws.ssm.getParameterOutput({ name: args.amiParameter ?? AL2023_X86_64_AMI_PARAMETER }, { parent: this });
-
-    // Instances launched by Auto Scaling are created by the Auto Scaling service, not by the
-    // provider, so the provider's `defaultTags` never reach them. The launch template's tag
-    // specifications tag the instance, its volume and its network interface at creation (ASG tag
-    // propagation would only cover the instance).
     const launchTags = { ...tags, Name: name };
-    const launchTemplate = new aws.ec2.LaunchTemplate(
-      `${name}-lt`,
-      {
-        description: "Bastion: AL2023, SSM only, no key pair, no public IP",
-        // A new AMI release changes this on the next `pulumi up`, which rolls the group (instance
-        // refresh below), so the bastion is re-patched with every deployment. An AMI id is public.
-        imageId: pulumi.unsecret(ami.value),
-        instanceType: args.instanceType,
-        iamInstanceProfile: { arn: profile.arn },
-        metadataOptions: {
-          httpEndpoint: "enabled",
-          // IMDSv2 only, and hop limit 1: no container or forwarded process can reach the role's
-          // credentials through the metadata service.
-          httpTokens: "required",
-          httpPutResponseHopLimit: 1,
-          instanceMetadataTags: "disabled",
-        },
-        blockDeviceMappings: [
-          {
-            deviceName: "/dev/xvda",
-            ebs: { volumeSize: rootVolumeGb, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
-          },
-        ],
-        networkInterfaces: [
-          {
-            deviceIndex: 0,
-            associatePublicIpAddress: "false",
-            securityGroups: [securityGroup.id],
-            deleteOnTermination: "true",
-          },
-        ],
-        tagSpecifications: ["instance", "volume", "network-interface"].map((resourceType) => ({ resourceType, tags: launchTags })),
-        updateDefaultVersion: true,
-      },
-      { parent: this },
-    );
+    const launchTemplate = this.launchTemplate(name, args, { rootVolumeGb, launchTags, profile, securityGroup });
 
     const group = new aws.autoscaling.Group(
       `${name}-asg`,
@@ -201,5 +105,121 @@ export class Bastion extends pulumi.ComponentResource {
       securityGroupId: this.securityGroupId,
       databaseTunnelCommand: this.databaseTunnelCommand,
     });
+  }
+
+  /** AL2023 from its public SSM parameter, IMDSv2 only, encrypted root volume, no public IP, no key pair. */
+  private launchTemplate(
+    name: string,
+    args: BastionArgs,
+    o: { readonly rootVolumeGb: number; readonly launchTags: Record<string, string>; readonly profile: aws.iam.InstanceProfile; readonly securityGroup: aws.ec2.SecurityGroup },
+  ): aws.ec2.LaunchTemplate {
+    const { rootVolumeGb, launchTags, profile, securityGroup } = o;
+    const ami = aws.ssm.getParameterOutput({ name: args.amiParameter ?? AL2023_X86_64_AMI_PARAMETER }, { parent: this });
+
+    // Instances launched by Auto Scaling are created by the Auto Scaling service, not by the
+    // provider, so the provider's `defaultTags` never reach them. The launch template's tag
+    // specifications tag the instance, its volume and its network interface at creation (ASG tag
+    // propagation would only cover the instance).
+    return new aws.ec2.LaunchTemplate(
+      `${name}-lt`,
+      {
+        description: "Bastion: AL2023, SSM only, no key pair, no public IP",
+        // A new AMI release changes this on the next `pulumi up`, which rolls the group (instance
+        // refresh below), so the bastion is re-patched with every deployment. An AMI id is public.
+        imageId: pulumi.unsecret(ami.value),
+        instanceType: args.instanceType,
+        iamInstanceProfile: { arn: profile.arn },
+        metadataOptions: {
+          httpEndpoint: "enabled",
+          // IMDSv2 only, and hop limit 1: no container or forwarded process can reach the role's
+          // credentials through the metadata service.
+          httpTokens: "required",
+          httpPutResponseHopLimit: 1,
+          instanceMetadataTags: "disabled",
+        },
+        blockDeviceMappings: [
+          {
+            deviceName: "/dev/xvda",
+            ebs: { volumeSize: rootVolumeGb, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
+          },
+        ],
+        networkInterfaces: [
+          {
+            deviceIndex: 0,
+            associatePublicIpAddress: "false",
+            securityGroups: [securityGroup.id],
+            deleteOnTermination: "true",
+          },
+        ],
+        tagSpecifications: ["instance", "volume", "network-interface"].map((resourceType) => ({ resourceType, tags: launchTags })),
+        updateDefaultVersion: true,
+      },
+      { parent: this },
+    );
+  }
+
+  /** No ingress at all: Session Manager connections are outbound from the agent; egress only where the bastion has to go. */
+  private securityGroup(name: string, args: BastionArgs): aws.ec2.SecurityGroup {
+    // No ingress at all: Session Manager connections are outbound from the agent. Egress only
+    // where the bastion has to go. (The provider removes AWS's default allow-all egress rule.)
+    const securityGroup = new aws.ec2.SecurityGroup(
+      `${name}-sg`,
+      { vpcId: args.vpcId, description: "Bastion: no inbound; SSM over HTTPS and MariaDB out", tags: { Name: name } },
+      { parent: this },
+    );
+    // The SSM, ssmmessages and ec2messages endpoints (and the dnf repositories on S3) are public
+    // AWS endpoints reached through the NAT gateway, so they cannot be narrowed to a CIDR here.
+    // Interface VPC endpoints for the three services would allow that, at an hourly charge per
+    // endpoint and AZ that outweighs a bastion's own cost.
+    new aws.vpc.SecurityGroupEgressRule(
+      `${name}-https-out`,
+      {
+        securityGroupId: securityGroup.id,
+        ipProtocol: "tcp",
+        fromPort: 443,
+        toPort: 443,
+        cidrIpv4: "0.0.0.0/0",
+        description: "HTTPS to SSM and EC2 messages endpoints and package repositories via NAT",
+      },
+      { parent: this },
+    );
+    new aws.vpc.SecurityGroupEgressRule(
+      `${name}-mariadb-out`,
+      {
+        securityGroupId: securityGroup.id,
+        ipProtocol: "tcp",
+        fromPort: 3306,
+        toPort: 3306,
+        cidrIpv4: args.vpcCidr,
+        description: "MariaDB inside the VPC for SSM port forwarding",
+      },
+      { parent: this },
+    );
+    return securityGroup;
+  }
+
+  /** The instance profile: SSM Session Manager and nothing else. */
+  private ssmProfile(name: string, partition: pulumi.Output<string>): aws.iam.InstanceProfile {
+    const role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        description: "Bastion instances: SSM Session Manager only",
+        assumeRolePolicy: aws.iam.getPolicyDocumentOutput(
+          {
+            statements: [
+              { actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["ec2.amazonaws.com"] }] },
+            ],
+          },
+          { parent: this },
+        ).json,
+      },
+      { parent: this },
+    );
+    new aws.iam.RolePolicyAttachment(
+      `${name}-ssm`,
+      { role: role.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore` },
+      { parent: this },
+    );
+    return new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name }, { parent: this });
   }
 }
