@@ -81,58 +81,8 @@ export class LogStore extends pulumi.ComponentResource {
       { parent: this, protect },
     );
 
-    // Without an `egress` list the provider removes AWS's default allow-all egress: the domain
-    // only answers requests, and security groups are stateful.
-    const securityGroup = new aws.ec2.SecurityGroup(
-      `${name}-sg`,
-      { vpcId: args.vpcId, description: `OpenSearch ${domainName}: HTTPS from the cluster nodes only`, tags: { Name: `${domainName}-opensearch` } },
-      { parent: this },
-    );
-    new aws.vpc.SecurityGroupIngressRule(
-      `${name}-https-from-nodes`,
-      {
-        securityGroupId: securityGroup.id,
-        referencedSecurityGroupId: args.clientSecurityGroupId,
-        ipProtocol: "tcp",
-        fromPort: 443,
-        toPort: 443,
-        description: "HTTPS from the EKS nodes (Fluentd, OpenSearch Dashboards proxy)",
-      },
-      { parent: this },
-    );
-
-    const logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-application-logs`,
-      { name: `/aws/opensearch/${domainName}/application`, retentionInDays: args.logRetentionDays ?? 30 },
-      { parent: this },
-    );
-    // OpenSearch writes to CloudWatch Logs as the service principal, which only a resource policy
-    // can allow; it is scoped to this domain (confused deputy). Accounts hold at most 10 such
-    // policies per region.
-    const logPolicy = new aws.cloudwatch.LogResourcePolicy(
-      `${name}-logs-policy`,
-      {
-        policyName: `opensearch-${domainName}`,
-        policyDocument: aws.iam.getPolicyDocumentOutput(
-          {
-            statements: [
-              {
-                sid: "OpenSearchWritesItsLogs",
-                actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
-                principals: [{ type: "Service", identifiers: ["es.amazonaws.com"] }],
-                resources: [pulumi.interpolate`${logGroup.arn}:*`],
-                conditions: [
-                  { test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] },
-                  { test: "ArnLike", variable: "aws:SourceArn", values: [domainArn] },
-                ],
-              },
-            ],
-          },
-          { parent: this },
-        ).json,
-      },
-      { parent: this },
-    );
+    const securityGroup = this.securityGroup(name, args);
+    const { logGroup, logPolicy } = this.applicationLogs(name, args, accountId, domainArn);
 
     const subnetIds = pulumi.output(args.subnetIds).apply((ids) => {
       const wanted = zoneAware ? 2 : 1;
@@ -165,19 +115,7 @@ export class LogStore extends pulumi.ComponentResource {
         // The account root as principal delegates to IAM: a request is allowed when the caller's
         // identity policy allows it (Fluentd's and the proxy's IRSA roles). The security group
         // already limits the network path to the cluster nodes.
-        accessPolicies: aws.iam.getPolicyDocumentOutput(
-          {
-            statements: [
-              {
-                sid: "DelegateToIam",
-                actions: ["es:ESHttp*"],
-                principals: [{ type: "AWS", identifiers: [pulumi.interpolate`arn:${partition}:iam::${accountId}:root`] }],
-                resources: [pulumi.interpolate`${domainArn}/*`],
-              },
-            ],
-          },
-          { parent: this },
-        ).json,
+        accessPolicies: this.delegateToIam(partition, accountId, domainArn),
         logPublishingOptions: [{ logType: "ES_APPLICATION_LOGS", cloudwatchLogGroupArn: logGroup.arn, enabled: true }],
         softwareUpdateOptions: { autoSoftwareUpdateEnabled: true },
         tags: { Name: domainName },
@@ -194,5 +132,90 @@ export class LogStore extends pulumi.ComponentResource {
     this.kmsKeyArn = key.arn;
 
     this.registerOutputs({ domainArn: this.domainArn, endpoint: this.endpoint, securityGroupId: this.securityGroupId });
+  }
+
+  /** HTTPS from the cluster nodes only; without an `egress` list the provider removes AWS's default allow-all egress. */
+  private securityGroup(name: string, args: LogStoreArgs): aws.ec2.SecurityGroup {
+    const domainName = args.domainName;
+    // Without an `egress` list the provider removes AWS's default allow-all egress: the domain
+    // only answers requests, and security groups are stateful.
+    const securityGroup = new aws.ec2.SecurityGroup(
+      `${name}-sg`,
+      { vpcId: args.vpcId, description: `OpenSearch ${domainName}: HTTPS from the cluster nodes only`, tags: { Name: `${domainName}-opensearch` } },
+      { parent: this },
+    );
+    new aws.vpc.SecurityGroupIngressRule(
+      `${name}-https-from-nodes`,
+      {
+        securityGroupId: securityGroup.id,
+        referencedSecurityGroupId: args.clientSecurityGroupId,
+        ipProtocol: "tcp",
+        fromPort: 443,
+        toPort: 443,
+        description: "HTTPS from the EKS nodes (Fluentd, OpenSearch Dashboards proxy)",
+      },
+      { parent: this },
+    );
+    return securityGroup;
+  }
+
+  /** The domain's application log group, and the resource policy that lets OpenSearch write there. */
+  private applicationLogs(
+    name: string,
+    args: LogStoreArgs,
+    accountId: pulumi.Output<string>,
+    domainArn: pulumi.Output<string>,
+  ): { logGroup: aws.cloudwatch.LogGroup; logPolicy: aws.cloudwatch.LogResourcePolicy } {
+    const domainName = args.domainName;
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-application-logs`,
+      { name: `/aws/opensearch/${domainName}/application`, retentionInDays: args.logRetentionDays ?? 30 },
+      { parent: this },
+    );
+    // OpenSearch writes to CloudWatch Logs as the service principal, which only a resource policy
+    // can allow; it is scoped to this domain (confused deputy). Accounts hold at most 10 such
+    // policies per region.
+    const logPolicy = new aws.cloudwatch.LogResourcePolicy(
+      `${name}-logs-policy`,
+      {
+        policyName: `opensearch-${domainName}`,
+        policyDocument: aws.iam.getPolicyDocumentOutput(
+          {
+            statements: [
+              {
+                sid: "OpenSearchWritesItsLogs",
+                actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                principals: [{ type: "Service", identifiers: ["es.amazonaws.com"] }],
+                resources: [pulumi.interpolate`${logGroup.arn}:*`],
+                conditions: [
+                  { test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] },
+                  { test: "ArnLike", variable: "aws:SourceArn", values: [domainArn] },
+                ],
+              },
+            ],
+          },
+          { parent: this },
+        ).json,
+      },
+      { parent: this },
+    );
+    return { logGroup, logPolicy };
+  }
+
+  /** The domain's access policy: the account root, so a request is allowed when the caller's IAM identity policy allows it. */
+  private delegateToIam(partition: pulumi.Output<string>, accountId: pulumi.Output<string>, domainArn: pulumi.Output<string>): pulumi.Output<string> {
+    return aws.iam.getPolicyDocumentOutput(
+      {
+        statements: [
+          {
+            sid: "DelegateToIam",
+            actions: ["es:ESHttp*"],
+            principals: [{ type: "AWS", identifiers: [pulumi.interpolate`arn:${partition}:iam::${accountId}:root`] }],
+            resources: [pulumi.interpolate`${domainArn}/*`],
+          },
+        ],
+      },
+      { parent: this },
+    ).json;
   }
 }
