@@ -111,27 +111,58 @@ export class Cluster extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const accessEntries: Record<string, eks.types.input.AccessEntryArgs> = {};
-    for (const roleArn of adminRoleArns) {
-      // Keyed by role name, not position: the key is part of the access entry's logical name,
-      // so removing one admin must not rename (and briefly revoke) the others.
-      const key = `admin-${roleArn.split("/").pop() ?? roleArn}`;
-      if (accessEntries[key] !== undefined) {
-        throw new pulumi.ResourceError(`adminRoleArns lists two roles named "${key.slice(6)}"; list each role once`, this);
-      }
-      accessEntries[key] = {
-        principalArn: roleArn,
-        type: eks.AccessEntryType.Standard,
-        accessPolicies: {
-          admin: {
-            policyArn: pulumi.interpolate`arn:${partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy`,
-            accessScope: { type: "cluster" },
-          },
-        },
-      };
-    }
+    const accessEntries = this.adminAccessEntries(adminRoleArns, partition);
 
-    const cluster = new eks.Cluster(
+    const cluster = this.controlPlane(name, args, { clusterName, publicAccessCidrs, accessEntries, secretsKey, controlPlaneLogs });
+
+    const { nodeRole, nodePolicyAttachments } = this.nodeRole(name, clusterName, partition, dnsSuffix);
+
+    const managedNodeGroups = nodeGroups.map((group) =>
+      this.nodeGroup(name, clusterName, args, group, nodeRole, instanceTags, [cluster, ...nodePolicyAttachments]),
+    );
+
+    this.adoptCoreDns(name, clusterName, args.version, [cluster, ...managedNodeGroups]);
+
+    this.clusterName = clusterName;
+    this.version = args.version;
+    this.name = cluster.urn.apply(() => clusterName);
+    this.kubeconfig = pulumi.secret(cluster.kubeconfigJson);
+    this.clusterSecurityGroupId = cluster.clusterSecurityGroupId;
+    this.oidcProviderArn = cluster.oidcProviderArn;
+    this.oidcProviderUrl = cluster.oidcProviderUrl.apply((url) => url.replace(/^https:\/\//, ""));
+    this.nodeGroupNames = pulumi.all(managedNodeGroups.map((g) => g.nodeGroupName));
+    this.provider = new k8s.Provider(
+      `${name}-k8s`,
+      { kubeconfig: cluster.kubeconfigJson },
+      // Everything deployed through this provider waits for the node groups: Helm releases
+      // would otherwise time out waiting for pods with nowhere to run.
+      { parent: this, dependsOn: managedNodeGroups },
+    );
+
+    this.registerOutputs({
+      name: this.name,
+      kubeconfig: this.kubeconfig,
+      clusterSecurityGroupId: this.clusterSecurityGroupId,
+      oidcProviderArn: this.oidcProviderArn,
+      oidcProviderUrl: this.oidcProviderUrl,
+      nodeGroupNames: this.nodeGroupNames,
+    });
+  }
+
+  /** The EKS control plane: access entries only, private endpoint plus the listed CIDRs, all log types, encrypted secrets. */
+  private controlPlane(
+    name: string,
+    args: ClusterArgs,
+    o: {
+      readonly clusterName: string;
+      readonly publicAccessCidrs: string[];
+      readonly accessEntries: Record<string, eks.types.input.AccessEntryArgs>;
+      readonly secretsKey: aws.kms.Key;
+      readonly controlPlaneLogs: aws.cloudwatch.LogGroup;
+    },
+  ): eks.Cluster {
+    const { clusterName, publicAccessCidrs, accessEntries, secretsKey, controlPlaneLogs } = o;
+    return new eks.Cluster(
       `${name}-eks`,
       {
         name: clusterName,
@@ -164,7 +195,59 @@ export class Cluster extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [controlPlaneLogs] },
     );
+  }
 
+  /**
+   * Adopts the CoreDNS that EKS bootstrapped (OVERWRITE) so EKS keeps it patched; the version is
+   * the default one for the cluster's Kubernetes minor, so a cluster upgrade moves it along.
+   */
+  private adoptCoreDns(name: string, clusterName: string, version: string, dependsOn: pulumi.Resource[]): void {
+    new aws.eks.Addon(
+      `${name}-coredns`,
+      {
+        clusterName,
+        addonName: "coredns",
+        addonVersion: aws.eks
+          .getAddonVersionOutput({ addonName: "coredns", kubernetesVersion: version, mostRecent: false }, { parent: this })
+          .apply((v) => v.version),
+        resolveConflictsOnCreate: "OVERWRITE",
+        resolveConflictsOnUpdate: "OVERWRITE",
+      },
+      { parent: this, dependsOn },
+    );
+  }
+
+  /** One cluster-admin access entry per role, keyed by role name. */
+  private adminAccessEntries(adminRoleArns: readonly string[], partition: pulumi.Output<string>): Record<string, eks.types.input.AccessEntryArgs> {
+    const accessEntries: Record<string, eks.types.input.AccessEntryArgs> = {};
+    for (const roleArn of adminRoleArns) {
+      // Keyed by role name, not position: the key is part of the access entry's logical name,
+      // so removing one admin must not rename (and briefly revoke) the others.
+      const key = `admin-${roleArn.split("/").pop() ?? roleArn}`;
+      if (accessEntries[key] !== undefined) {
+        throw new pulumi.ResourceError(`adminRoleArns lists two roles named "${key.slice(6)}"; list each role once`, this);
+      }
+      accessEntries[key] = {
+        principalArn: roleArn,
+        type: eks.AccessEntryType.Standard,
+        accessPolicies: {
+          admin: {
+            policyArn: pulumi.interpolate`arn:${partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy`,
+            accessScope: { type: "cluster" },
+          },
+        },
+      };
+    }
+    return accessEntries;
+  }
+
+  /** The managed nodes' instance role: worker, CNI, ECR read-only and SSM policies. */
+  private nodeRole(
+    name: string,
+    clusterName: string,
+    partition: pulumi.Output<string>,
+    dnsSuffix: pulumi.Output<string>,
+  ): { nodeRole: aws.iam.Role; nodePolicyAttachments: aws.iam.RolePolicyAttachment[] } {
     const nodeRole = new aws.iam.Role(
       `${name}-node`,
       {
@@ -199,51 +282,7 @@ export class Cluster extends pulumi.ComponentResource {
           { parent: this },
         ),
     );
-
-    const managedNodeGroups = nodeGroups.map((group) =>
-      this.nodeGroup(name, clusterName, args, group, nodeRole, instanceTags, [cluster, ...nodePolicyAttachments]),
-    );
-
-    // Adopts the CoreDNS that EKS bootstrapped (OVERWRITE) so EKS keeps it patched; the version is
-    // the default one for the cluster's Kubernetes minor, so a cluster upgrade moves it along.
-    new aws.eks.Addon(
-      `${name}-coredns`,
-      {
-        clusterName,
-        addonName: "coredns",
-        addonVersion: aws.eks
-          .getAddonVersionOutput({ addonName: "coredns", kubernetesVersion: args.version, mostRecent: false }, { parent: this })
-          .apply((v) => v.version),
-        resolveConflictsOnCreate: "OVERWRITE",
-        resolveConflictsOnUpdate: "OVERWRITE",
-      },
-      { parent: this, dependsOn: [cluster, ...managedNodeGroups] },
-    );
-
-    this.clusterName = clusterName;
-    this.version = args.version;
-    this.name = cluster.urn.apply(() => clusterName);
-    this.kubeconfig = pulumi.secret(cluster.kubeconfigJson);
-    this.clusterSecurityGroupId = cluster.clusterSecurityGroupId;
-    this.oidcProviderArn = cluster.oidcProviderArn;
-    this.oidcProviderUrl = cluster.oidcProviderUrl.apply((url) => url.replace(/^https:\/\//, ""));
-    this.nodeGroupNames = pulumi.all(managedNodeGroups.map((g) => g.nodeGroupName));
-    this.provider = new k8s.Provider(
-      `${name}-k8s`,
-      { kubeconfig: cluster.kubeconfigJson },
-      // Everything deployed through this provider waits for the node groups: Helm releases
-      // would otherwise time out waiting for pods with nowhere to run.
-      { parent: this, dependsOn: managedNodeGroups },
-    );
-
-    this.registerOutputs({
-      name: this.name,
-      kubeconfig: this.kubeconfig,
-      clusterSecurityGroupId: this.clusterSecurityGroupId,
-      oidcProviderArn: this.oidcProviderArn,
-      oidcProviderUrl: this.oidcProviderUrl,
-      nodeGroupNames: this.nodeGroupNames,
-    });
+    return { nodeRole, nodePolicyAttachments };
   }
 
   /**
@@ -271,40 +310,7 @@ export class Cluster extends pulumi.ComponentResource {
     const labels: Record<string, string> = { ...group.labels, [NODE_GROUP_LABEL]: group.name };
     const taints = group.taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect }));
 
-    const launchTemplate = new aws.ec2.LaunchTemplate(
-      id,
-      {
-        description: `Nodes of group ${group.name} in EKS cluster ${clusterName}`,
-        // No imageId and no userData: EKS picks the optimized AMI of the cluster version and
-        // bootstraps the node. No security groups either: EKS attaches the cluster security group.
-        metadataOptions: {
-          httpEndpoint: "enabled",
-          httpTokens: "required",
-          // Hop limit 1: a pod's traffic crosses one extra hop (its network namespace), so pods
-          // cannot reach IMDS and borrow the node role. Pods get AWS access only through IRSA;
-          // host-network daemons (vpc-cni, kube-proxy) are unaffected.
-          httpPutResponseHopLimit: 1,
-          instanceMetadataTags: "disabled",
-        },
-        blockDeviceMappings: [
-          {
-            // Root device of the EKS-optimized AL2023 / AL2 AMIs.
-            deviceName: "/dev/xvda",
-            ebs: {
-              volumeSize: group.diskSizeGb,
-              volumeType: "gp3",
-              encrypted: "true",
-              deleteOnTermination: "true",
-            },
-          },
-        ],
-        tagSpecifications: ["instance", "volume", "network-interface"].map((resourceType) => ({
-          resourceType,
-          tags: { ...instanceTags, Name: `${clusterName}-${group.name}`, [NODE_GROUP_LABEL]: group.name },
-        })),
-      },
-      { parent: this },
-    );
+    const launchTemplate = this.nodeLaunchTemplate(id, clusterName, group, instanceTags);
 
     // Scale-from-zero: with no node to look at, the autoscaler learns a group's labels and
     // taints from these tags (and from eks:DescribeNodegroup, which its policy allows).
@@ -354,8 +360,53 @@ export class Cluster extends pulumi.ComponentResource {
       },
     );
 
-    // EKS does not copy node group tags to the Auto Scaling group it creates, and the autoscaler
-    // reads node templates from the ASG's tags: copy them over.
+    this.copyTagsToAsg(id, clusterName, group, nodeGroup, templateTags);
+    return nodeGroup;
+  }
+
+  /** The node group's launch template: IMDSv2 with hop limit 1, an encrypted gp3 root volume, tags at launch. */
+  private nodeLaunchTemplate(id: string, clusterName: string, group: NodeGroupConfig, instanceTags: Readonly<Record<string, string>>): aws.ec2.LaunchTemplate {
+    return new aws.ec2.LaunchTemplate(
+      id,
+      {
+        description: `Nodes of group ${group.name} in EKS cluster ${clusterName}`,
+        // No imageId and no userData: EKS picks the optimized AMI of the cluster version and
+        // bootstraps the node. No security groups either: EKS attaches the cluster security group.
+        metadataOptions: {
+          httpEndpoint: "enabled",
+          httpTokens: "required",
+          // Hop limit 1: a pod's traffic crosses one extra hop (its network namespace), so pods
+          // cannot reach IMDS and borrow the node role. Pods get AWS access only through IRSA;
+          // host-network daemons (vpc-cni, kube-proxy) are unaffected.
+          httpPutResponseHopLimit: 1,
+          instanceMetadataTags: "disabled",
+        },
+        blockDeviceMappings: [
+          {
+            // Root device of the EKS-optimized AL2023 / AL2 AMIs.
+            deviceName: "/dev/xvda",
+            ebs: {
+              volumeSize: group.diskSizeGb,
+              volumeType: "gp3",
+              encrypted: "true",
+              deleteOnTermination: "true",
+            },
+          },
+        ],
+        tagSpecifications: ["instance", "volume", "network-interface"].map((resourceType) => ({
+          resourceType,
+          tags: { ...instanceTags, Name: `${clusterName}-${group.name}`, [NODE_GROUP_LABEL]: group.name },
+        })),
+      },
+      { parent: this },
+    );
+  }
+
+  /**
+   * EKS does not copy node group tags to the Auto Scaling group it creates, and the autoscaler
+   * reads node templates from the ASG's tags: copy them over.
+   */
+  private copyTagsToAsg(id: string, clusterName: string, group: NodeGroupConfig, nodeGroup: aws.eks.NodeGroup, templateTags: Record<string, string>): void {
     const asgName = nodeGroup.resources.apply((resources) => {
       const found = resources.flatMap((r) => r.autoscalingGroups.map((g) => g.name))[0];
       if (found === undefined) {
@@ -372,7 +423,5 @@ export class Cluster extends pulumi.ComponentResource {
       tagNames.add(tagName);
       new aws.autoscaling.Tag(tagName, { autoscalingGroupName: asgName, tag: { key, value, propagateAtLaunch: false } }, { parent: this });
     }
-
-    return nodeGroup;
   }
 }
