@@ -9,8 +9,8 @@
  *   npm run bench -- --runs 5 --json
  */
 import { parseArgs } from "util";
-import { flipDiff } from "../test/offline";
-import { evaluateStack, Json, readStackConfig, StackConfig, STACKS } from "../test/stack";
+import { flipDiff } from "./offline/diff";
+import { evaluateProgram, evaluateStack, Json, readStackConfig, StackConfig, STACKS } from "./offline/evaluate";
 
 /* ----------------------------------------------------------------------------------------
  * Pure parts.
@@ -155,9 +155,12 @@ export async function measure(label: string, stack: string, runs: number, mutate
   const runsMs: number[] = [];
   let resources = 0;
   let services = 0;
+  const config = readStackConfig(stack);
+  mutate?.(config);
   for (let i = 0; i < runs; i++) {
     const started = process.hrtime.bigint();
-    const ev = await evaluateStack(stack, mutate);
+    // Uncached: `evaluateStack` would answer every run after the first from its cache.
+    const ev = await evaluateProgram(stack, config);
     runsMs.push(Number(process.hrtime.bigint() - started) / 1e6);
     resources = ev.resources.length - 1;
     services = Array.isArray(ev.outputs["services"]) ? ev.outputs["services"].length : 0;

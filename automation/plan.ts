@@ -1,7 +1,7 @@
 /**
- * `plan <stack>`: what a stack declares, checked offline. Runs the program (infra/index.ts)
+ * `plan <stack>`: what a stack declares, checked offline. Runs the program (`buildPlatform`)
  * under the Pulumi SDK's mocks with the stack's own Pulumi.<stack>.yaml, exactly as the tests do
- * (test/stack.ts), then reports resource counts by component and type, the services with both
+ * (./offline/evaluate.ts), then reports resource counts by component and type, the services with both
  * colors' images and their verified release, validates every Kubernetes object against the
  * upstream schemas and runs the policy pack's rules over the declared resources.
  *
@@ -14,10 +14,10 @@ import { parseStackOutputs } from "../infra/outputs";
 import { ENVIRONMENTS, Environment, Exemption, Violation } from "../infra/policy/engine";
 import { configFile, evaluatePolicies, PolicyPackConfig } from "../infra/policy/offline";
 import { RULES } from "../infra/policy/rules";
-import { NOT_OBJECTS, validateObject } from "../test/k8sSchema";
-import { DeclaredResource, mockedOutputs } from "../test/mocks";
-import { policyInput } from "../test/offline";
-import { Evaluation, REPO_ROOT, settleStack, StackConfig } from "../test/stack";
+import { Evaluation, REPO_ROOT, settleStack, StackConfig } from "./offline/evaluate";
+import { NOT_OBJECTS, validateObject } from "./offline/k8sSchema";
+import { DeclaredResource, mockedOutputs } from "./offline/mocks";
+import { policyInput } from "./offline/policyInput";
 import { CommandOutput, CommandSpec, stringOpt } from "./cli/registry";
 import { componentParts, DiagramComponent, DiagramRelation, INTERNET, renderMermaid } from "./diagram";
 import { UsageError } from "./errors";
@@ -289,12 +289,12 @@ function messageOf(err: unknown): string {
 
 /** The program's error under mocks: the config's own message, or what failed and where. */
 function programError(stack: string, err: unknown): UsageError {
-  // The program's modules are loaded afresh per evaluation, so `instanceof ConfigError` cannot work.
+  // A ConfigError (by its name) already names the key, the value and the fix.
   if (err instanceof Error && err.name === "ConfigError") {
     return new UsageError(err.message, [`fix Pulumi.${stack}.yaml, then re-run \`npm run platform -- plan ${stack}\``]);
   }
   return new UsageError(`the program failed under mocks for stack "${stack}": ${messageOf(err)}`, [
-    "run `npx mocha test/stacks.test.ts` for the full stack trace",
+    "run `PLATFORM_STACK_TRACES=1 npx mocha test/stacks.test.ts` for the full stack trace",
   ]);
 }
 

@@ -6,8 +6,8 @@
  * There are no alternative field names: a field the program does not produce is not read.
  */
 import { z } from "zod";
-
-const COLOR_VALUES = ["blue", "green"] as const;
+import { COLORS, ENVIRONMENTS } from "./domain";
+import type { Environment } from "./domain";
 
 const colorOutput = z.object({
   /** The image the color's Deployment runs; absent when the color has none yet. */
@@ -21,7 +21,7 @@ export type ColorOutput = z.infer<typeof colorOutput>;
 
 const serviceOutput = z.object({
   name: z.string().min(1),
-  active: z.enum(COLOR_VALUES),
+  active: z.enum(COLORS),
   blue: colorOutput,
   green: colorOutput,
   /** The path the service answers health checks on, as configured. */
@@ -40,7 +40,7 @@ const clusterOutput = z.object({ name: z.string().min(1).optional() }).loose();
 /** The part of a stack's outputs the driver relies on; other groups (network, edge, ...) are informational. */
 const driverOutputs = z
   .object({
-    environment: z.enum(["test", "staging", "prod"]),
+    environment: z.enum(ENVIRONMENTS),
     services: z.array(serviceOutput),
     cluster: clusterOutput.optional(),
   })
@@ -48,7 +48,7 @@ const driverOutputs = z
 
 /** The stack outputs as the driver reads them. */
 export interface StackOutputs {
-  readonly environment: "test" | "staging" | "prod";
+  readonly environment: Environment;
   readonly services: ReadonlyMap<string, ServiceOutput>;
   /** The EKS cluster's name; absent in a stack without a cluster. */
   readonly clusterName?: string;

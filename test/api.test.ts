@@ -1,9 +1,9 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import type { FunctionApiArgs } from "../infra/api";
-import { ACCOUNT_ID, DeclaredResource, REGION } from "./mocks";
-import { Evaluation, evaluateProgram, named, ofType, readStackConfig } from "./stack";
+import { FunctionApi, FunctionApiArgs, LOTTERY_CODE_DIR } from "../infra/api/functionApi";
+import { ACCOUNT_ID, DeclaredResource, REGION } from "../automation/offline/mocks";
+import { declare, Evaluation, named, ofType } from "./stack";
 
 const T = {
   fn: "aws:lambda/function:Function",
@@ -28,8 +28,7 @@ interface Statement {
 }
 
 function evaluateApi(args: FunctionApiArgs): Promise<Evaluation> {
-  return evaluateProgram("staging", readStackConfig("staging"), async () => {
-    const { FunctionApi } = await import("../infra/api");
+  return declare(() => {
     const api = new FunctionApi(NAME, args);
     return { url: api.url, functionName: api.functionName, functionArn: api.functionArn, executionArn: api.executionArn };
   });
@@ -69,7 +68,6 @@ describe("FunctionApi", () => {
   });
 
   it("zips a code directory that holds only the handler module, which exports `handler`", async () => {
-    const { LOTTERY_CODE_DIR } = await import("../infra/api");
     assert.deepEqual(fs.readdirSync(LOTTERY_CODE_DIR), ["index.js"]);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(path.join(LOTTERY_CODE_DIR, "index.js")) as Record<string, unknown>;

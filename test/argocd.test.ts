@@ -1,8 +1,10 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { validateObject } from "./k8sSchema";
-import type { State } from "./mocks";
-import { evaluateProgram, Evaluation, named, obj, ofType, readStackConfig } from "./stack";
+import { validateObject } from "../automation/offline/k8sSchema";
+import type { State } from "../automation/offline/mocks";
+import * as k8s from "@pulumi/kubernetes";
+import { ArgoCd } from "../infra/addons/argocd";
+import { declare, Evaluation, named, obj, ofType, optionsOf } from "./stack";
 import {
   applicationManifest,
   applicationOwnershipProblems,
@@ -20,7 +22,7 @@ const T = {
   password: "random:index/randomPassword:RandomPassword",
 } as const;
 const ALB = "alb.ingress.kubernetes.io";
-/** The mock's generated admin password (test/mocks.ts), to scan for leaks. */
+/** The mock's generated admin password (automation/offline/mocks.ts), to scan for leaks. */
 const PLAIN_PASSWORD = "mock-password-argocd-admin-password-Zq7";
 
 
@@ -179,24 +181,16 @@ describe("ArgoCD Application manifests (pure)", () => {
 
 interface ArgoRun {
   readonly ev: Evaluation;
-  readonly options: ReadonlyMap<string, pulumi.CustomResourceOptions>;
 }
 
-/** Declares ArgoCd on a bare k8s provider, recording resource options (the mocks see inputs only). */
+/** Declares ArgoCd on a bare k8s provider (the component with explicit args, not a stack's wiring). */
 async function evaluateArgoCd(props: {
   highAvailability?: boolean;
   applications?: ArgoCdApplicationSpec[];
   serviceNames?: string[];
   expose?: boolean;
 }): Promise<ArgoRun> {
-  const options = new Map<string, pulumi.CustomResourceOptions>();
-  const record: pulumi.ResourceTransformation = (args) => {
-    options.set(`${args.type} ${args.name}`, args.opts);
-    return undefined;
-  };
-  const ev = await evaluateProgram("prod", readStackConfig("prod"), async () => {
-    const k8s = await import("@pulumi/kubernetes");
-    const { ArgoCd } = await import("../infra/addons/argocd");
+  const ev = await declare(() => {
     const provider = new k8s.Provider("prod-k8s", { kubeconfig: "{}" });
     const argocd = new ArgoCd(
       "argocd",
@@ -216,7 +210,6 @@ async function evaluateArgoCd(props: {
               }
             : undefined,
       },
-      { transformations: [record] },
     );
     return {
       adminPassword: argocd.adminPassword,
@@ -225,7 +218,7 @@ async function evaluateArgoCd(props: {
       ...(argocd.url !== undefined ? { url: argocd.url } : {}),
     };
   });
-  return { ev, options };
+  return { ev };
 }
 
 describe("ArgoCd component", () => {
@@ -256,7 +249,7 @@ describe("ArgoCd component", () => {
       assert.equal(labels[`pod-security.kubernetes.io/${mode}`], "restricted", mode);
     }
     assert.equal(labels["elbv2.k8s.aws/pod-readiness-gate-inject"], undefined, "no ALB targets it while not exposed");
-    assert.ok(ha.options.get("kubernetes:helm.sh/v3:Release argocd-release")?.dependsOn !== undefined, "the release waits for its namespace");
+    assert.deepEqual(optionsOf(ha.ev, T.release, "argocd-release").dependsOn, ["platform:apps:AppNamespace::argocd-namespace"], "the release waits for its namespace");
   });
 
   it("runs HA in prod: redis-ha, two replicas with PDBs of server, repo-server and ApplicationSet controller", () => {
@@ -317,8 +310,7 @@ describe("ArgoCd component", () => {
       assert.deepEqual(sync["syncOptions"], ["CreateNamespace=true"]);
       assert.equal(obj(a.inputs["metadata"])["namespace"], "argocd");
       assert.match(String(a.provider), /::prod-k8s::/);
-      const deps = ha.options.get(`${T.application} ${a.name}`)?.dependsOn;
-      assert.ok(Array.isArray(deps) && deps.length === 1, `${a.name} depends on the release (the chart installs the CRD)`);
+      assert.deepEqual(optionsOf(ha.ev, T.application, a.name).dependsOn, [`${T.release}::argocd-release`], `${a.name} depends on the release (the chart installs the CRD)`);
     }
   });
 

@@ -65,7 +65,7 @@ describe("blue/green logic", () => {
 
   const orderCases: Array<{ name: string; services: Array<{ name: string; paths: string[] }>; expected: Record<string, number> | [string, string] }> = [
     {
-      name: "seed 004: student owns / so it goes after subject",
+      name: "course registration: student owns / so it goes after subject",
       services: [
         { name: "student", paths: ["/", "/student", "/admin"] },
         { name: "subject", paths: ["/sugang"] },

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
-import * as pulumi from "@pulumi/pulumi";
-import { REGION } from "./mocks";
-import { awaitOutput, Evaluation, evaluateProgram, Json, named, ofType, readStackConfig, StackConfig } from "./stack";
+import { mockedOutputs, REGION } from "../automation/offline/mocks";
+import { IrsaRole } from "../infra/iam/irsaRole";
+import { declare, Evaluation, evaluateStack, Json, named, ofType, optionsOf, StackConfig } from "./stack";
 
 const EKS = "eks:index:Cluster";
 const NODE_GROUP = "aws:eks/nodeGroup:NodeGroup";
@@ -10,6 +10,8 @@ const RELEASE = "kubernetes:helm.sh/v3:Release";
 const ROLE = "aws:iam/role:Role";
 const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
 const CLUSTER_NAME = "platform-prod";
+const PRIVATE_SUBNETS = ["prod-vpc-private-ap-northeast-2a", "prod-vpc-private-ap-northeast-2c"];
+const PUBLIC_SUBNETS = ["prod-vpc-public-ap-northeast-2a", "prod-vpc-public-ap-northeast-2c"];
 
 interface Statement {
   Sid?: string;
@@ -25,75 +27,18 @@ interface PolicyDocument {
 
 const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
-interface Evaluated {
-  readonly ev: Evaluation;
-  /** Resource options by `type name`; the mocks see inputs only. */
-  readonly options: ReadonlyMap<string, pulumi.CustomResourceOptions>;
+/** An edit of the prod stack file's `platform:cluster`. */
+function prodCluster(edit: (cluster: { [key: string]: Json }) => void): (config: StackConfig) => void {
+  return (config) => edit(config["platform:cluster"] as { [key: string]: Json });
 }
 
-/** The `platform:cluster` value of the prod stack file with `edit` applied. */
-function prodConfig(edit?: (cluster: { [key: string]: Json }) => void): StackConfig {
-  const config = readStackConfig("prod");
-  const cluster = config["platform:cluster"] as { [key: string]: Json };
-  edit?.(cluster);
-  return config;
-}
-
-/** Parses `config` like the program does and declares the cluster and its add-ons from it. */
-async function evaluateCluster(config: StackConfig): Promise<Evaluated> {
-  const options = new Map<string, pulumi.CustomResourceOptions>();
-  const record: pulumi.ResourceTransformation = (args) => {
-    options.set(`${args.type} ${args.name}`, args.opts);
-    return undefined;
-  };
-  const ev = await evaluateProgram("prod", config, async () => {
-    const { parsePlatformConfig } = await import("../infra/config/load");
-    const { Cluster } = await import("../infra/cluster");
-    const { ClusterAutoscaler } = await import("../infra/addons/clusterAutoscaler");
-    const { MetricsServer } = await import("../infra/addons/metricsServer");
-    const raw = Object.fromEntries(
-      Object.entries(config)
-        .filter(([k]) => k.startsWith("platform:"))
-        .map(([k, v]) => [k.slice("platform:".length), v]),
-    );
-    const cfg = parsePlatformConfig("prod", raw, REGION);
-    const cluster = new Cluster(
-      cfg.environment,
-      {
-        clusterName: CLUSTER_NAME,
-        vpcId: "vpc-1",
-        privateSubnetIds: ["subnet-private-a", "subnet-private-c"],
-        publicSubnetIds: ["subnet-public-a", "subnet-public-c"],
-        version: cfg.cluster.version,
-        publicAccessCidrs: cfg.cluster.publicAccessCidrs,
-        adminRoleArns: cfg.cluster.adminRoleArns,
-        nodeGroups: cfg.cluster.nodeGroups,
-        logRetentionDays: cfg.logRetentionDays,
-        instanceTags: { Environment: cfg.environment },
-      },
-      { transformations: [record] },
-    );
-    const autoscaler = new ClusterAutoscaler(`${cfg.environment}-cluster-autoscaler`, { cluster, region: cfg.region });
-    new MetricsServer(`${cfg.environment}-metrics-server`, { cluster });
-    return {
-      name: cluster.name,
-      oidcProviderArn: cluster.oidcProviderArn,
-      oidcProviderUrl: cluster.oidcProviderUrl,
-      clusterSecurityGroupId: cluster.clusterSecurityGroupId,
-      nodeGroupNames: cluster.nodeGroupNames,
-      kubeconfigIsSecret: pulumi.output(pulumi.isSecret(cluster.kubeconfig)),
-      autoscalerRoleArn: autoscaler.roleArn,
-    };
-  });
-  return { ev, options };
-}
-
-describe("Cluster", () => {
-  let prod: Evaluated;
+describe("Cluster (prod stack)", () => {
   let ev: Evaluation;
+  /** What the mocked eks.Cluster computes (OIDC provider, security groups), as the program sees it. */
+  let eks: Record<string, unknown>;
   before(async () => {
-    prod = await evaluateCluster(prodConfig());
-    ev = prod.ev;
+    ev = await evaluateStack("prod");
+    eks = mockedOutputs(named(ev, EKS, "prod-eks"));
   });
 
   describe("control plane", () => {
@@ -108,26 +53,25 @@ describe("Cluster", () => {
       assert.equal(c["authenticationMode"], "API");
       assert.equal(c["createOidcProvider"], true);
       assert.equal(c["nodeAssociatePublicIpAddress"], false);
-      assert.deepEqual(c["privateSubnetIds"], ["subnet-private-a", "subnet-private-c"]);
-      assert.deepEqual(c["publicSubnetIds"], ["subnet-public-a", "subnet-public-c"]);
+      assert.deepEqual(c["privateSubnetIds"], PRIVATE_SUBNETS);
+      assert.deepEqual(c["publicSubnetIds"], PUBLIC_SUBNETS);
     });
 
-    it("ships all five control plane log types to a log group it owns, created first", async () => {
+    it("ships all five control plane log types to a log group it owns, created first", () => {
       const c = named(ev, EKS, "prod-eks").inputs;
       assert.deepEqual([...(c["enabledClusterLogTypes"] as string[])].sort(), ["api", "audit", "authenticator", "controllerManager", "scheduler"]);
       const logs = named(ev, "aws:cloudwatch/logGroup:LogGroup", "prod-control-plane").inputs;
       assert.equal(logs["name"], `/aws/eks/${CLUSTER_NAME}/cluster`);
       assert.equal(logs["retentionInDays"], 90);
-      const dependsOn = (prod.options.get(`${EKS} prod-eks`)?.dependsOn ?? []) as pulumi.Resource[];
-      const urns = await Promise.all(dependsOn.map((r) => awaitOutput(r.urn)));
+      const dependsOn = optionsOf(ev, EKS, "prod-eks").dependsOn;
       assert.ok(
-        urns.some((u) => u.endsWith("aws:cloudwatch/logGroup:LogGroup::prod-control-plane")),
-        `eks.Cluster must depend on the log group, or EKS creates it with infinite retention (depends on ${urns.join(", ")})`,
+        dependsOn.includes("aws:cloudwatch/logGroup:LogGroup::prod-control-plane"),
+        `eks.Cluster must depend on the log group, or EKS creates it with infinite retention (depends on ${dependsOn.join(", ")})`,
       );
     });
 
     it("encrypts secrets with a rotating KMS key of its own", () => {
-      const keys = ofType(ev, "aws:kms/key:Key");
+      const keys = ofType(ev, "aws:kms/key:Key").filter((k) => k.parentType === "platform:cluster:Cluster");
       assert.equal(keys.length, 1);
       assert.equal(keys[0].inputs["enableKeyRotation"], true);
       assert.match(String(keys[0].inputs["description"]), /secrets/i);
@@ -154,12 +98,14 @@ describe("Cluster", () => {
       });
     });
 
-    it("exports the EKS cluster security group, the OIDC provider, a secret kubeconfig and a k8s provider", () => {
-      assert.equal(ev.outputs["name"], CLUSTER_NAME);
-      assert.equal(ev.outputs["clusterSecurityGroupId"], "prod-eks-cluster-sg");
-      assert.match(String(ev.outputs["oidcProviderArn"]), /^arn:aws:iam::\d{12}:oidc-provider\//);
-      assert.doesNotMatch(String(ev.outputs["oidcProviderUrl"]), /^https:/);
-      assert.equal(ev.outputs["kubeconfigIsSecret"], true);
+    it("exports its name and a secret kubeconfig, admits its nodes to the database, and has a k8s provider", () => {
+      const cluster = ev.outputs["cluster"] as Record<string, unknown>;
+      assert.equal(cluster["name"], CLUSTER_NAME);
+      assert.ok(ev.secretOutputs.includes("cluster.kubeconfig"), `secret outputs: ${ev.secretOutputs.join(", ")}`);
+      const fromNodes = named(ev, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "prod-db-from-eks-nodes").inputs;
+      assert.equal(fromNodes["referencedSecurityGroupId"], eks["clusterSecurityGroupId"]);
+      assert.match(String(eks["oidcProviderArn"]), /^arn:aws:iam::\d{12}:oidc-provider\//);
+      assert.doesNotMatch(String(eks["oidcProviderUrl"]), /^https:/);
       assert.equal(ofType(ev, "pulumi:providers:kubernetes").filter((p) => p.name === "prod-k8s").length, 1);
     });
 
@@ -178,7 +124,7 @@ describe("Cluster", () => {
       assert.deepEqual(groups.map((g) => g.name), ["prod-general"]);
       const g = groups[0].inputs;
       assert.equal(g["clusterName"], CLUSTER_NAME);
-      assert.deepEqual(g["subnetIds"], ["subnet-private-a", "subnet-private-c"]);
+      assert.deepEqual(g["subnetIds"], PRIVATE_SUBNETS);
       assert.deepEqual(g["scalingConfig"], { minSize: 2, maxSize: 4, desiredSize: 2 });
       assert.deepEqual(g["instanceTypes"], ["t3.large"]);
       assert.equal(g["capacityType"], "ON_DEMAND");
@@ -186,12 +132,11 @@ describe("Cluster", () => {
       assert.deepEqual(g["labels"], { workload: "app", "platform.io/node-group": "general" });
       assert.equal(g["diskSize"], undefined, "diskSize conflicts with a launch template");
       assert.deepEqual(g["launchTemplate"], { id: "prod-general-id", version: "1" });
-      assert.deepEqual(ev.outputs["nodeGroupNames"], ["general-20250101000000000000000001"]);
+      assert.deepEqual((ev.outputs["cluster"] as Record<string, unknown>)["nodeGroupNames"], ["general-20250101000000000000000001"]);
     });
 
     it("leaves desired size to the cluster autoscaler", () => {
-      const opts = prod.options.get(`${NODE_GROUP} prod-general`);
-      assert.deepEqual(opts?.ignoreChanges, ["scalingConfig.desiredSize"]);
+      assert.deepEqual(optionsOf(ev, NODE_GROUP, "prod-general").ignoreChanges, ["scalingConfig.desiredSize"]);
     });
 
     it("tags node groups for autoscaler discovery and copies node templates to the Auto Scaling group", () => {
@@ -249,7 +194,9 @@ describe("Cluster", () => {
   describe("variants", () => {
     let variant: Evaluation;
     before(async () => {
-      const config = prodConfig((cluster) => {
+      variant = await evaluateStack(
+        "prod",
+        prodCluster((cluster) => {
         cluster["publicAccessCidrs"] = [];
         const groups = cluster["nodeGroups"] as Json[];
         groups.push({
@@ -266,8 +213,8 @@ describe("Cluster", () => {
             { key: "spot", effect: "PREFER_NO_SCHEDULE" },
           ],
         });
-      });
-      variant = (await evaluateCluster(config)).ev;
+        }),
+      );
     });
 
     it("turns the public endpoint off (and passes no CIDR list) when publicAccessCidrs is empty", () => {
@@ -279,7 +226,7 @@ describe("Cluster", () => {
 
     it("declares a node group and launch template per configured group and maps taints", () => {
       assert.deepEqual(ofType(variant, NODE_GROUP).map((g) => g.name).sort(), ["prod-batch", "prod-general"]);
-      assert.equal(ofType(variant, LAUNCH_TEMPLATE).length, 2);
+      assert.equal(ofType(variant, LAUNCH_TEMPLATE).filter((t) => t.parentType === "platform:cluster:Cluster").length, 2);
       const batch = named(variant, NODE_GROUP, "prod-batch").inputs;
       assert.equal(batch["capacityType"], "SPOT");
       assert.deepEqual(batch["instanceTypes"], ["m6i.large", "m5.large"]);
@@ -298,10 +245,13 @@ describe("Cluster", () => {
     });
 
     it("refuses an autoscaler chart whose minor does not match the cluster's Kubernetes minor", async () => {
-      const config = prodConfig((cluster) => {
-        cluster["version"] = "1.34";
-      });
-      await assert.rejects(evaluateCluster(config), /chart 9\.59\.0 runs autoscaler 1\.35\.x but the cluster runs Kubernetes 1\.34/);
+      await assert.rejects(
+        evaluateStack(
+          "prod",
+          prodCluster((cluster) => {
+            cluster["version"] = "1.34";
+          }),
+        ), /chart 9\.59\.0 runs autoscaler 1\.35\.x but the cluster runs Kubernetes 1\.34/);
     });
   });
 
@@ -313,8 +263,8 @@ describe("Cluster", () => {
       const [s] = doc.Statement;
       assert.equal(s.Effect, "Allow");
       assert.deepEqual(list(s.Action), ["sts:AssumeRoleWithWebIdentity"]);
-      assert.deepEqual(list(s.Principal?.["Federated"]), [ev.outputs["oidcProviderArn"]]);
-      const issuer = String(ev.outputs["oidcProviderUrl"]);
+      assert.deepEqual(list(s.Principal?.["Federated"]), [eks["oidcProviderArn"]]);
+      const issuer = String(eks["oidcProviderUrl"]);
       assert.deepEqual(Object.keys(s.Condition ?? {}), ["StringEquals"]);
       const eq = s.Condition?.["StringEquals"] ?? {};
       assert.deepEqual(Object.keys(eq).sort(), [`${issuer}:aud`, `${issuer}:sub`]);
@@ -323,8 +273,7 @@ describe("Cluster", () => {
     });
 
     it("strips the scheme from an issuer given as a URL", async () => {
-      const result = await evaluateProgram("prod", prodConfig(), async () => {
-        const { IrsaRole } = await import("../infra/irsa");
+      const result = await declare(() => {
         new IrsaRole("app", {
           oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.ap-northeast-2.amazonaws.com/id/ABC",
           oidcProviderUrl: "https://oidc.eks.ap-northeast-2.amazonaws.com/id/ABC",
@@ -361,8 +310,8 @@ describe("Cluster", () => {
       const sa = (values["rbac"] as Record<string, Record<string, unknown>>)["serviceAccount"];
       assert.equal(sa["create"], true);
       assert.equal(sa["name"], "cluster-autoscaler");
-      assert.deepEqual(sa["annotations"], { "eks.amazonaws.com/role-arn": ev.outputs["autoscalerRoleArn"] });
-      assert.equal(ev.outputs["autoscalerRoleArn"], "arn:aws:iam::123456789012:role/prod-cluster-autoscaler-irsa-role");
+      assert.deepEqual(sa["annotations"], { "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/prod-cluster-autoscaler-irsa-role" });
+      assert.ok(ofType(ev, ROLE).some((r) => r.name === "prod-cluster-autoscaler-irsa-role"), "the annotated role is the autoscaler's IRSA role");
       assert.deepEqual(values["extraArgs"], {
         "balance-similar-node-groups": true,
         "skip-nodes-with-system-pods": false,

@@ -1,39 +1,15 @@
 import { strict as assert } from "assert";
-import * as pulumi from "@pulumi/pulumi";
-import type { DeclaredResource, State } from "./mocks";
-import { Evaluation, evaluateProgram, named, ofType, readStackConfig } from "./stack";
-import { checkDbIdentifier, mariadbMajorVersion, mariadbParameterGroupFamily, supportsPerformanceInsights } from "../infra/database";
+import type { DeclaredResource, State } from "../automation/offline/mocks";
+import { Bastion } from "../infra/compute/bastion";
+import { Database } from "../infra/data/database";
+import { checkDbIdentifier, mariadbMajorVersion, mariadbParameterGroupFamily, supportsPerformanceInsights } from "../infra/lib/mariadb";
+import { declare, Evaluation, evaluateStack, named, ofType, optionsOf } from "./stack";
 
 const RDS = "aws:rds/instance:Instance";
 const SG = "aws:ec2/securityGroup:SecurityGroup";
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
 const ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment";
-
-/** Resource options as the program passed them, seen through a stack transformation. */
-interface DeclaredOptions {
-  readonly type: string;
-  readonly name: string;
-  readonly protect?: boolean;
-  readonly retainOnDelete?: boolean;
-}
-
-/**
- * Mocks only see inputs, never resource options. A stack transformation runs in the SDK with the
- * options each resource was constructed with, so it observes `protect` as the program declared it.
- */
-function recordOptions(into: DeclaredOptions[]): void {
-  pulumi.runtime.registerStackTransformation((a) => {
-    into.push({ type: a.type, name: a.name, protect: a.opts.protect, retainOnDelete: a.opts.retainOnDelete });
-    return undefined;
-  });
-}
-
-function optionsOf(all: readonly DeclaredOptions[], type: string, name: string): DeclaredOptions {
-  const found = all.find((o) => o.type === type && o.name === name);
-  assert.ok(found, `no options recorded for ${type} ${name}`);
-  return found;
-}
 
 function errorOf(fn: () => unknown): string {
   try {
@@ -57,98 +33,15 @@ function keysDeep(value: unknown, path = ""): string[] {
 
 const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
 
-const PROD_PRIVATE_SUBNETS = ["subnet-private-2a", "subnet-private-2c"];
-const TEST_PUBLIC_SUBNETS = ["subnet-public-2a", "subnet-public-2c"];
-const PROD_TAGS = { Project: "platform", Environment: "prod", Stack: "prod", ManagedBy: "pulumi", CostCenter: "platform-prod" };
+const PROD_PRIVATE_SUBNETS = ["prod-vpc-private-ap-northeast-2a", "prod-vpc-private-ap-northeast-2c"];
+const TEST_PUBLIC_SUBNETS = ["test-vpc-public-ap-northeast-2a", "test-vpc-public-ap-northeast-2c"];
+/** The prod stack's tags (its file's platform:tags and the ones the provider always sets). */
+const PROD_TAGS = { Project: "platform", Environment: "prod", Stack: "prod", ManagedBy: "pulumi", CostCenter: "platform-prod", Owner: "platform-team" };
+const PROD_KMS_KEY = "arn:aws:kms:ap-northeast-2:123456789012:key/prod-db-kms";
 
-interface Run {
-  readonly ev: Evaluation;
-  readonly options: readonly DeclaredOptions[];
-}
-
-async function prodLike(): Promise<Run> {
-  const options: DeclaredOptions[] = [];
-  const ev = await evaluateProgram("prod", readStackConfig("prod"), async () => {
-    recordOptions(options);
-    const { Database } = await import("../infra/database");
-    const { Bastion } = await import("../infra/bastion");
-    const db = new Database("prod-db", {
-      vpcId: "vpc-prod",
-      subnetIds: PROD_PRIVATE_SUBNETS,
-      engineVersion: "11.4",
-      instanceClass: "db.m6g.large",
-      allocatedStorageGb: 100,
-      maxAllocatedStorageGb: 500,
-      multiAz: true,
-      backupRetentionDays: 14,
-      deletionProtection: true,
-      databaseName: "sugang",
-      masterUsername: "platform_admin",
-      logRetentionDays: 90,
-      protect: true,
-      finalSnapshot: true,
-    });
-    const bastion = new Bastion("prod-bastion", {
-      vpcId: "vpc-prod",
-      subnetIds: PROD_PRIVATE_SUBNETS,
-      vpcCidr: "10.30.0.0/16",
-      instanceType: "t3.micro",
-      minSize: 1,
-      maxSize: 2,
-      databaseAddress: db.address,
-      tags: PROD_TAGS,
-    });
-    db.allowFrom("eks", "sg-eks-cluster");
-    db.allowFrom("bastion", bastion.securityGroupId);
-    return {
-      identifier: db.identifier,
-      endpoint: db.endpoint,
-      address: db.address,
-      port: db.port,
-      securityGroupId: db.securityGroupId,
-      masterUserSecretArn: db.masterUserSecretArn,
-      databaseName: db.databaseName,
-      kmsKeyArn: db.kmsKeyArn,
-      performanceInsights: db.performanceInsights,
-      bastionAsgName: bastion.asgName,
-      bastionSecurityGroupId: bastion.securityGroupId,
-      databaseTunnelCommand: bastion.databaseTunnelCommand,
-    };
-  });
-  return { ev, options };
-}
-
-async function testLike(): Promise<Run> {
-  const options: DeclaredOptions[] = [];
-  const ev = await evaluateProgram("test", readStackConfig("test"), async () => {
-    recordOptions(options);
-    const { Database } = await import("../infra/database");
-    const db = new Database("test-db", {
-      vpcId: "vpc-test",
-      subnetIds: TEST_PUBLIC_SUBNETS,
-      engineVersion: "11.4",
-      instanceClass: "db.t4g.micro",
-      allocatedStorageGb: 20,
-      maxAllocatedStorageGb: 100,
-      multiAz: false,
-      backupRetentionDays: 1,
-      deletionProtection: false,
-      databaseName: "sugang",
-      masterUsername: "platform_admin",
-      logRetentionDays: 30,
-      protect: false,
-      finalSnapshot: false,
-      applyImmediately: true,
-    });
-    db.allowFrom("test-host", "sg-test-host");
-    return {
-      securityGroupId: db.securityGroupId,
-      performanceInsights: db.performanceInsights,
-      duplicateRole: errorOf(() => db.allowFrom("test-host", "sg-other")),
-      badRole: errorOf(() => db.allowFrom("Test Host", "sg-other")),
-    };
-  });
-  return { ev, options };
+/** The `database` output group of a stack. */
+function databaseOutputs(ev: Evaluation): Record<string, unknown> {
+  return ev.outputs["database"] as Record<string, unknown>;
 }
 
 /** Minutes since Monday 00:00 UTC of `ddd:HH:MM`. */
@@ -219,11 +112,11 @@ describe("database (RDS MariaDB) and bastion", () => {
     }
   });
 
-  describe("prod-like database", () => {
-    let run: Run;
+  describe("prod database", () => {
+    let run: { ev: Evaluation };
     let db: DeclaredResource;
     before(async () => {
-      run = await prodLike();
+      run = { ev: await evaluateStack("prod") };
       db = named(run.ev, RDS, "prod-db-instance");
     });
 
@@ -231,7 +124,6 @@ describe("database (RDS MariaDB) and bastion", () => {
       assert.equal(db.inputs["engine"], "mariadb");
       assert.equal(db.inputs["engineVersion"], "11.4");
       assert.equal(db.inputs["identifier"], "platform-prod-db");
-      assert.equal(run.ev.outputs["identifier"], "platform-prod-db");
       assert.equal(db.inputs["instanceClass"], "db.m6g.large");
       assert.equal(db.inputs["autoMinorVersionUpgrade"], true);
       assert.equal(db.inputs["allowMajorVersionUpgrade"], false);
@@ -240,13 +132,13 @@ describe("database (RDS MariaDB) and bastion", () => {
     it("lets RDS manage the master password in Secrets Manager and never declares or outputs one", () => {
       assert.equal(db.inputs["manageMasterUserPassword"], true);
       assert.equal(db.inputs["username"], "platform_admin");
-      const passwordKeys = run.ev.resources.flatMap((r) =>
+      const passwordKeys = run.ev.resources.filter((r) => r.name.startsWith("prod-db")).flatMap((r) =>
         keysDeep(r.inputs).filter((k) => /password(wo)?$/i.test(k) && !/manageMasterUserPassword$/.test(k)).map((k) => `${r.type} ${r.name}${k}`),
       );
       assert.deepEqual(passwordKeys, []);
-      assert.deepEqual(Object.keys(run.ev.outputs).filter((k) => /password/i.test(k)), []);
-      assert.equal(run.ev.outputs["masterUserSecretArn"], "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:rds!db-prod-db-instance");
-      assert.equal(db.inputs["masterUserSecretKmsKeyId"], run.ev.outputs["kmsKeyArn"]);
+      assert.deepEqual(Object.keys(databaseOutputs(run.ev)).filter((k) => /password/i.test(k)), []);
+      assert.equal(databaseOutputs(run.ev)["masterSecretArn"], "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:rds!db-prod-db-instance");
+      assert.equal(db.inputs["masterUserSecretKmsKeyId"], PROD_KMS_KEY);
       assert.equal(db.inputs["iamDatabaseAuthenticationEnabled"], true);
     });
 
@@ -255,8 +147,7 @@ describe("database (RDS MariaDB) and bastion", () => {
       assert.equal(key.inputs["enableKeyRotation"], true);
       assert.equal(db.inputs["storageEncrypted"], true);
       assert.equal(db.inputs["storageType"], "gp3");
-      assert.equal(db.inputs["kmsKeyId"], "arn:aws:kms:ap-northeast-2:123456789012:key/prod-db-kms");
-      assert.equal(db.inputs["kmsKeyId"], run.ev.outputs["kmsKeyArn"]);
+      assert.equal(db.inputs["kmsKeyId"], PROD_KMS_KEY);
       assert.equal(db.inputs["allocatedStorage"], 100);
       assert.equal(db.inputs["maxAllocatedStorage"], 500);
     });
@@ -282,8 +173,8 @@ describe("database (RDS MariaDB) and bastion", () => {
     });
 
     it("has the protect resource option on the instance, and the KMS key is protected and retained", () => {
-      assert.equal(optionsOf(run.options, RDS, "prod-db-instance").protect, true);
-      const key = optionsOf(run.options, "aws:kms/key:Key", "prod-db-kms");
+      assert.equal(optionsOf(run.ev, RDS, "prod-db-instance").protect, true);
+      const key = optionsOf(run.ev, "aws:kms/key:Key", "prod-db-kms");
       assert.equal(key.protect, true);
       assert.equal(key.retainOnDelete, true);
     });
@@ -305,9 +196,8 @@ describe("database (RDS MariaDB) and bastion", () => {
     });
 
     it("enables Performance Insights (supported on db.m6g) with the instance's key, and Enhanced Monitoring with its role", () => {
-      assert.equal(run.ev.outputs["performanceInsights"], true);
       assert.equal(db.inputs["performanceInsightsEnabled"], true);
-      assert.equal(db.inputs["performanceInsightsKmsKeyId"], run.ev.outputs["kmsKeyArn"]);
+      assert.equal(db.inputs["performanceInsightsKmsKeyId"], PROD_KMS_KEY);
       assert.equal(db.inputs["monitoringInterval"], 60);
       const role = named(run.ev, "aws:iam/role:Role", "prod-db-monitoring");
       assert.equal(db.inputs["monitoringRoleArn"], "arn:aws:iam::123456789012:role/prod-db-monitoring");
@@ -344,7 +234,7 @@ describe("database (RDS MariaDB) and bastion", () => {
       const settings = new Map(list<State>(option["optionSettings"]).map((s) => [String(s["name"]), String(s["value"])]));
       assert.deepEqual(settings.get("SERVER_AUDIT_EVENTS")?.split(",").sort(), ["CONNECT", "QUERY_DCL", "QUERY_DDL"]);
       assert.equal(db.inputs["optionGroupName"], "prod-db-options");
-      assert.equal(optionsOf(run.options, "aws:rds/optionGroup:OptionGroup", "prod-db-options").retainOnDelete, true);
+      assert.equal(optionsOf(run.ev, "aws:rds/optionGroup:OptionGroup", "prod-db-options").retainOnDelete, true);
     });
 
     it("pre-creates the exported log groups under the instance's name with the stack's retention", () => {
@@ -361,7 +251,7 @@ describe("database (RDS MariaDB) and bastion", () => {
 
     it("has a security group without inline rules; allowFrom adds one 3306 rule per client security group", () => {
       const sg = named(run.ev, SG, "prod-db-sg");
-      assert.equal(sg.inputs["vpcId"], "vpc-prod");
+      assert.equal(sg.inputs["vpcId"], "prod-vpc-vpc-id");
       assert.deepEqual(list(sg.inputs["ingress"]), []);
       assert.deepEqual(list(sg.inputs["egress"]), []);
       const rules = ofType(run.ev, INGRESS).filter((r) => r.inputs["securityGroupId"] === "prod-db-sg-id");
@@ -369,7 +259,7 @@ describe("database (RDS MariaDB) and bastion", () => {
         rules.map((r) => [r.name, r.inputs["referencedSecurityGroupId"], r.inputs["description"]]).sort(),
         [
           ["prod-db-from-bastion", "prod-bastion-sg-id", "MariaDB from bastion"],
-          ["prod-db-from-eks", "sg-eks-cluster", "MariaDB from eks"],
+          ["prod-db-from-eks-nodes", "prod-eks-cluster-sg", "MariaDB from eks-nodes"],
         ],
       );
       for (const r of rules) {
@@ -380,20 +270,18 @@ describe("database (RDS MariaDB) and bastion", () => {
       }
     });
 
-    it("outputs endpoint, address, port, security group and database name", () => {
-      const o = run.ev.outputs;
+    it("outputs the endpoint, the database name and the master secret's ARN", () => {
+      const o = databaseOutputs(run.ev);
       assert.equal(o["endpoint"], "prod-db-instance.cluster.ap-northeast-2.rds.amazonaws.com:3306");
-      assert.equal(o["address"], "prod-db-instance.cluster.ap-northeast-2.rds.amazonaws.com");
-      assert.equal(o["port"], 3306);
-      assert.equal(o["securityGroupId"], "prod-db-sg-id");
-      assert.equal(o["databaseName"], "sugang");
+      assert.equal(o["name"], "sugang");
+      assert.match(String(o["masterSecretArn"]), /^arn:aws:secretsmanager:.*:secret:rds!db-prod-db-instance$/);
     });
   });
 
   describe("prod bastion", () => {
-    let run: Run;
+    let run: { ev: Evaluation };
     before(async () => {
-      run = await prodLike();
+      run = { ev: await evaluateStack("prod") };
     });
 
     it("launches AL2023 from the SSM public parameter with IMDSv2 required, hop limit 1, encrypted gp3 root, no public IP, no key pair", () => {
@@ -471,22 +359,21 @@ describe("database (RDS MariaDB) and bastion", () => {
       const tags = list<State>(asg.inputs["tags"]);
       assert.deepEqual(Object.fromEntries(tags.map((t) => [t["key"], t["value"]])), { ...PROD_TAGS, Name: "prod-bastion" });
       // The provider names the group; the mock computes `<logical name>-asg`.
-      assert.equal(run.ev.outputs["bastionAsgName"], "prod-bastion-asg-asg");
+      assert.equal(databaseOutputs(run.ev)["bastionAsgName"], "prod-bastion-asg-asg");
     });
 
     it("exports the SSM port-forwarding command to the database", () => {
-      const cmd = String(run.ev.outputs["databaseTunnelCommand"]);
+      const cmd = String(databaseOutputs(run.ev)["tunnelCommand"]);
       assert.match(cmd, /^aws ssm start-session --region ap-northeast-2 /);
       assert.match(cmd, /--document-name AWS-StartPortForwardingSessionToRemoteHost/);
-      assert.ok(cmd.includes(`--auto-scaling-group-names ${String(run.ev.outputs["bastionAsgName"])} `), cmd);
+      assert.ok(cmd.includes(`--auto-scaling-group-names ${String(databaseOutputs(run.ev)["bastionAsgName"])} `), cmd);
       assert.ok(cmd.includes(`"host":["prod-db-instance.cluster.ap-northeast-2.rds.amazonaws.com"]`), cmd);
       assert.ok(cmd.includes(`"portNumber":["3306"],"localPortNumber":["13306"]`), cmd);
     });
 
     it("rejects sizes that cannot hold (min above max)", async () => {
       await assert.rejects(
-        evaluateProgram("prod", readStackConfig("prod"), async () => {
-          const { Bastion } = await import("../infra/bastion");
+        declare(() => {
           new Bastion("bad", { vpcId: "v", subnetIds: [], vpcCidr: "10.0.0.0/16", instanceType: "t3.micro", minSize: 3, maxSize: 2 });
           return {};
         }),
@@ -495,11 +382,11 @@ describe("database (RDS MariaDB) and bastion", () => {
     });
   });
 
-  describe("test-like database", () => {
-    let run: Run;
+  describe("test database", () => {
+    let run: { ev: Evaluation };
     let db: DeclaredResource;
     before(async () => {
-      run = await testLike();
+      run = { ev: await evaluateStack("test") };
       db = named(run.ev, RDS, "test-db-instance");
     });
 
@@ -511,8 +398,8 @@ describe("database (RDS MariaDB) and bastion", () => {
       assert.equal(db.inputs["finalSnapshotIdentifier"], undefined);
       assert.equal(db.inputs["deleteAutomatedBackups"], true);
       assert.equal(db.inputs["applyImmediately"], true);
-      assert.equal(optionsOf(run.options, RDS, "test-db-instance").protect, false);
-      assert.equal(optionsOf(run.options, "aws:kms/key:Key", "test-db-kms").retainOnDelete, false);
+      assert.equal(optionsOf(run.ev, RDS, "test-db-instance").protect, false);
+      assert.equal(optionsOf(run.ev, "aws:kms/key:Key", "test-db-kms").retainOnDelete, false);
     });
 
     it("stays not publicly accessible and encrypted although its subnets are public", () => {
@@ -525,7 +412,6 @@ describe("database (RDS MariaDB) and bastion", () => {
     });
 
     it("turns Performance Insights off on db.t4g.micro, which does not support it", () => {
-      assert.equal(run.ev.outputs["performanceInsights"], false);
       assert.equal(db.inputs["performanceInsightsEnabled"], false);
       assert.equal(db.inputs["performanceInsightsKmsKeyId"], undefined);
     });
@@ -534,7 +420,7 @@ describe("database (RDS MariaDB) and bastion", () => {
       const rules = ofType(run.ev, INGRESS).filter((r) => r.inputs["securityGroupId"] === "test-db-sg-id");
       assert.equal(rules.length, 1);
       assert.equal(rules[0].name, "test-db-from-test-host");
-      assert.equal(rules[0].inputs["referencedSecurityGroupId"], "sg-test-host");
+      assert.equal(rules[0].inputs["referencedSecurityGroupId"], "test-host-instance-id", "the test host instance's security group");
       assert.equal(rules[0].inputs["fromPort"], 3306);
       assert.equal(rules[0].inputs["toPort"], 3306);
       assert.equal(rules[0].inputs["description"], "MariaDB from test-host");
@@ -542,9 +428,32 @@ describe("database (RDS MariaDB) and bastion", () => {
       assert.deepEqual(list(named(run.ev, SG, "test-db-sg").inputs["ingress"]), []);
     });
 
-    it("refuses a second rule for the same client role and a role that is not a slug", () => {
-      assert.match(String(run.ev.outputs["duplicateRole"]), /"test-host" is already allowed/);
-      assert.match(String(run.ev.outputs["badRole"]), /"Test Host" must be a lower-case slug/);
+    it("refuses a second rule for the same client role and a role that is not a slug", async () => {
+      const ev = await declare(() => {
+        const db = new Database("test-db", {
+          vpcId: "vpc-test",
+          subnetIds: TEST_PUBLIC_SUBNETS,
+          engineVersion: "11.4",
+          instanceClass: "db.t4g.micro",
+          allocatedStorageGb: 20,
+          maxAllocatedStorageGb: 100,
+          multiAz: false,
+          backupRetentionDays: 1,
+          deletionProtection: false,
+          databaseName: "app",
+          masterUsername: "platform_admin",
+          logRetentionDays: 30,
+          protect: false,
+          finalSnapshot: false,
+        });
+        db.allowFrom("test-host", "sg-test-host");
+        return {
+          duplicateRole: errorOf(() => db.allowFrom("test-host", "sg-other")),
+          badRole: errorOf(() => db.allowFrom("Test Host", "sg-other")),
+        };
+      }, "test");
+      assert.match(String(ev.outputs["duplicateRole"]), /"test-host" is already allowed/);
+      assert.match(String(ev.outputs["badRole"]), /"Test Host" must be a lower-case slug/);
     });
   });
 });

@@ -1,9 +1,12 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import type { State } from "./mocks";
-import { ACCOUNT_ID, REGION } from "./mocks";
-import { evaluateProgram, Evaluation, Json, list, named, obj, ofType, readStackConfig, REPO_ROOT, StackConfig } from "./stack";
+import type { State } from "../automation/offline/mocks";
+import { ACCOUNT_ID, mockedOutputs, REGION } from "../automation/offline/mocks";
+import * as k8s from "@pulumi/kubernetes";
+import { Edge } from "../infra/edge/edge";
+import { stackHosts } from "../infra/lib/hosts";
+import { declare, Evaluation, evaluateStack, Json, list, named, obj, ofType, readStackConfig, REPO_ROOT, StackConfig } from "./stack";
 import { ConfigError, parsePlatformConfig } from "../infra/config/load";
 import type { ConfigValue } from "../infra/config/defaults";
 import type { PlatformConfig } from "../infra/config/schema";
@@ -95,132 +98,51 @@ describe("ALB group annotations (pure)", () => {
 
   it("uses the TLS 1.3/1.2 policy the test host's listener uses", () => {
     assert.equal(TLS_POLICY, "ELBSecurityPolicy-TLS13-1-2-2021-06");
-    assert.match(fs.readFileSync(path.join(REPO_ROOT, "infra", "testHost.ts"), "utf8"), new RegExp(`sslPolicy: "${TLS_POLICY}"`));
+    assert.match(fs.readFileSync(path.join(REPO_ROOT, "infra", "compute", "testHost.ts"), "utf8"), new RegExp(`sslPolicy: "${TLS_POLICY}"`));
   });
 });
 
-interface EdgeRun {
-  readonly ev: Evaluation;
-  readonly cfg: PlatformConfig;
+/** ArgoCD switched on and served through the stack's ALB, so the edge carries an extra host. */
+function exposeArgoCd(c: StackConfig): void {
+  c["platform:argocd"] = { ...((c["platform:argocd"] ?? {}) as Record<string, Json>), enabled: true, exposed: true, allowedCidrs: ["203.0.113.0/24"] };
 }
 
-/**
- * Declares what the composition root declares for an EKS stack's edge: cluster, load balancer
- * controller, WAF (when enabled), Edge, one Ingress of the group, and `publish`.
- */
-async function evaluateEdge(stack: "staging" | "prod", mutate?: (c: StackConfig) => void): Promise<EdgeRun> {
-  const config = readStackConfig(stack);
-  mutate?.(config);
-  let parsed: PlatformConfig | undefined;
-  const ev = await evaluateProgram(stack, config, async () => {
-    const k8s = await import("@pulumi/kubernetes");
-    const pulumi = await import("@pulumi/pulumi");
-    const { loadConfig } = await import("../infra/config/load");
-    const { awsProvider } = await import("../infra/providers");
-    const { Cluster } = await import("../infra/cluster");
-    const { AwsLoadBalancerController } = await import("../infra/addons/awsLoadBalancerController");
-    const { WebAcl } = await import("../infra/waf");
-    const { Edge } = await import("../infra/edge");
-    const { stackHosts } = await import("../infra/lib/hosts");
-    const cfg = loadConfig();
-    parsed = cfg;
-    const env = cfg.environment;
-    const opts = { providers: { aws: awsProvider(cfg) } };
-    const cluster = new Cluster(
-      env,
-      {
-        clusterName: `platform-${env}`,
-        vpcId: "vpc-1",
-        privateSubnetIds: ["subnet-private-a", "subnet-private-c"],
-        publicSubnetIds: ["subnet-public-a", "subnet-public-c"],
-        version: cfg.cluster.version,
-        nodeGroups: cfg.cluster.nodeGroups,
-      },
-      opts,
-    );
-    const lbc = new AwsLoadBalancerController(
-      `${env}-aws-load-balancer-controller`,
-      { cluster, region: cfg.region, vpcId: "vpc-1", tags: { Environment: env } },
-      opts,
-    );
-    const waf = cfg.waf.enabled ? new WebAcl(`${env}-waf`, { rateLimitPer5Min: cfg.waf.rateLimitPer5Min }, opts) : undefined;
-    const hosts = stackHosts(env, cfg.domain);
-    const edge = new Edge(
-      env,
-      {
-        domain: cfg.domain,
-        hosts,
-        extraHosts: [`argocd.${hosts.live}`],
-        clusterName: cluster.clusterName,
-        groupName: env,
-        controller: lbc.release,
-        webAclArn: waf?.arn,
-        deletionProtection: cfg.edge.deletionProtection,
-        idleTimeoutSeconds: cfg.edge.idleTimeoutSeconds,
-        accessLogExpirationDays: cfg.edge.accessLogExpirationDays,
-        healthCheck: cfg.edge.healthCheck ? { path: cfg.services[0].healthPath } : undefined,
-      },
-      opts,
-    );
-    const ingress = new k8s.networking.v1.Ingress(
-      "probe",
-      { metadata: { name: "probe", namespace: "apps", annotations: { ...edge.ingressGroupAnnotations, [`${ALB}/group.name`]: env } } },
-      { provider: cluster.provider },
-    );
-    const alb = edge.publish([ingress]);
-    return {
-      annotations: pulumi.output(edge.ingressGroupAnnotations),
-      hostnames: edge.hostnames,
-      albDnsName: alb.dnsName,
-      certificateArn: edge.certificateArn,
-      accessLogBucket: edge.accessLogBucket,
-      lbcRoleArn: lbc.roleArn,
-      oidcProviderUrl: cluster.oidcProviderUrl,
-      oidcProviderArn: cluster.oidcProviderArn,
-      publishTwice: pulumi.output(
-        (() => {
-          try {
-            edge.publish([ingress]);
-            return "no error";
-          } catch (err) {
-            return String(err);
-          }
-        })(),
-      ),
-    };
-  });
-  assert.ok(parsed !== undefined);
-  return { ev, cfg: parsed };
+/** The prod stack through the program, with ArgoCD (which prod runs) exposed. */
+function exposedProd(): Promise<Evaluation> {
+  return evaluateStack("prod", exposeArgoCd);
+}
+
+/** The group-wide annotations as an Ingress of the group carries them (the student service's). */
+function groupAnnotations(ev: Evaluation): Record<string, string> {
+  return obj(obj(named(ev, "kubernetes:networking.k8s.io/v1:Ingress", "student-ingress").inputs["metadata"])["annotations"]) as Record<string, string>;
+}
+
+/** The `edge` output group. */
+function edgeOutputs(ev: Evaluation): Record<string, unknown> {
+  return obj(ev.outputs["edge"]);
 }
 
 describe("Edge (EKS stacks)", () => {
   let prod: Evaluation;
   let staging: Evaluation;
   before(async () => {
-    prod = (await evaluateEdge("prod")).ev;
-    staging = (await evaluateEdge("staging")).ev;
+    prod = await exposedProd();
+    staging = await evaluateStack("staging");
   });
 
   describe("hosts, certificate and DNS", () => {
     const expected: Record<"prod" | "staging", string[]> = {
       prod: ["karina-univ.com", "preview.karina-univ.com", "log.karina-univ.com", "monitoring.karina-univ.com", "argocd.karina-univ.com"],
-      staging: [
-        "staging.karina-univ.com",
-        "preview.staging.karina-univ.com",
-        "log.staging.karina-univ.com",
-        "monitoring.staging.karina-univ.com",
-        "argocd.staging.karina-univ.com",
-      ],
+      staging: ["staging.karina-univ.com", "preview.staging.karina-univ.com", "log.staging.karina-univ.com", "monitoring.staging.karina-univ.com"],
     };
     for (const stack of ["prod", "staging"] as const) {
-      it(`${stack}: one DNS-validated certificate covers the live (apex in prod), preview, log, monitoring and extra hosts`, () => {
+      it(`${stack}: one DNS-validated certificate covers the live (apex in prod), preview, log, monitoring and extra (exposed ArgoCD) hosts`, () => {
         const ev = stack === "prod" ? prod : staging;
         const certs = ofType(ev, T.cert);
         assert.equal(certs.length, 1);
         const c = certs[0].inputs;
         assert.equal(c["validationMethod"], "DNS");
         assert.deepEqual([c["domainName"], ...list(c["subjectAlternativeNames"])], expected[stack]);
-        assert.deepEqual(ev.outputs["hostnames"], expected[stack]);
       });
 
       it(`${stack}: every host has an A alias to the controller's ALB, evaluating target health`, () => {
@@ -232,7 +154,7 @@ describe("Edge (EKS stacks)", () => {
         );
         assert.deepEqual(
           aliases.map((r) => r.name),
-          [`${stack}-alias-live`, `${stack}-alias-preview`, `${stack}-alias-logs`, `${stack}-alias-monitoring`, `${stack}-alias-argocd.${expected[stack][0]}`],
+          [`${stack}-alias-live`, `${stack}-alias-preview`, `${stack}-alias-logs`, `${stack}-alias-monitoring`, ...(stack === "prod" ? ["prod-alias-argocd.karina-univ.com"] : [])],
         );
         for (const r of aliases) {
           assert.equal(r.inputs["type"], "A");
@@ -251,8 +173,19 @@ describe("Edge (EKS stacks)", () => {
       });
     }
 
-    it("refuses a second publish (all Ingresses go in one call)", () => {
-      assert.match(String(prod.outputs["publishTwice"]), /already called/);
+    it("refuses a second publish (all Ingresses go in one call)", async () => {
+      const ev = await declare(() => {
+        const edge = new Edge("prod", { domain: "karina-univ.com", hosts: stackHosts("prod", "karina-univ.com"), clusterName: "platform-prod", groupName: "prod" });
+        const ingress = new k8s.networking.v1.Ingress("probe", { metadata: { name: "probe", namespace: "apps", annotations: edge.ingressGroupAnnotations } });
+        edge.publish([ingress]);
+        try {
+          edge.publish([ingress]);
+          return { second: "no error" };
+        } catch (err) {
+          return { second: String(err) };
+        }
+      });
+      assert.match(String(ev.outputs["second"]), /already called/);
     });
 
     it("health-checks the live host over HTTPS on the first service's health path, with a us-east-1 alarm", () => {
@@ -274,7 +207,7 @@ describe("Edge (EKS stacks)", () => {
     });
 
     it("declares no health check when edge.healthCheck is off", async () => {
-      const { ev } = await evaluateEdge("staging", (c) => {
+      const ev = await evaluateStack("staging", (c) => {
         c["platform:edge"] = { healthCheck: false };
       });
       assert.equal(ofType(ev, T.healthCheck).length, 0);
@@ -283,11 +216,11 @@ describe("Edge (EKS stacks)", () => {
   });
 
   describe("ingress group annotations", () => {
-    const annotations = (ev: Evaluation): Record<string, string> => obj(ev.outputs["annotations"]) as Record<string, string>;
+    const annotations = groupAnnotations;
 
     it("terminate TLS with the validated certificate, redirect HTTP to HTTPS, TLS 1.2+ only", () => {
       const a = annotations(prod);
-      assert.equal(a[`${ALB}/certificate-arn`], prod.outputs["certificateArn"]);
+      assert.equal(a[`${ALB}/certificate-arn`], edgeOutputs(prod)["certificateArn"]);
       assert.equal(a[`${ALB}/ssl-redirect`], "443");
       assert.deepEqual(JSON.parse(a[`${ALB}/listen-ports`]), [{ HTTP: 80 }, { HTTPS: 443 }]);
       assert.equal(a[`${ALB}/ssl-policy`], "ELBSecurityPolicy-TLS13-1-2-2021-06");
@@ -300,7 +233,7 @@ describe("Edge (EKS stacks)", () => {
         Object.fromEntries(annotations(ev)[`${ALB}/load-balancer-attributes`].split(",").map((kv) => kv.split("=") as [string, string]));
       const p = attrs(prod);
       assert.equal(p["access_logs.s3.enabled"], "true");
-      assert.equal(p["access_logs.s3.bucket"], prod.outputs["accessLogBucket"]);
+      assert.equal(p["access_logs.s3.bucket"], edgeOutputs(prod)["accessLogBucket"]);
       assert.equal(p["access_logs.s3.prefix"], "prod");
       assert.equal(p["routing.http.drop_invalid_header_fields.enabled"], "true");
       assert.equal(p["deletion_protection.enabled"], "true");
@@ -355,7 +288,7 @@ describe("Edge (EKS stacks)", () => {
 describe("AWS Load Balancer Controller", () => {
   let ev: Evaluation;
   before(async () => {
-    ev = (await evaluateEdge("prod")).ev;
+    ev = await exposedProd();
   });
   const release = (): State => named(ev, T.release, "prod-aws-load-balancer-controller-release").inputs;
   const values = (): State => obj(release()["values"]);
@@ -374,8 +307,9 @@ describe("AWS Load Balancer Controller", () => {
     const doc = obj(JSON.parse(String(named(ev, T.role, "prod-aws-load-balancer-controller-irsa-role").inputs["assumeRolePolicy"])));
     const [s] = list(doc["Statement"]).map(obj);
     assert.deepEqual(s["Action"], ["sts:AssumeRoleWithWebIdentity"]);
-    assert.deepEqual(s["Principal"], { Federated: [ev.outputs["oidcProviderArn"]] });
-    const issuer = String(ev.outputs["oidcProviderUrl"]);
+    const eks = mockedOutputs(named(ev, "eks:index:Cluster", "prod-eks"));
+    assert.deepEqual(s["Principal"], { Federated: [eks["oidcProviderArn"]] });
+    const issuer = String(eks["oidcProviderUrl"]);
     assert.deepEqual(obj(s["Condition"])["StringEquals"], {
       [`${issuer}:sub`]: ["system:serviceaccount:kube-system:aws-load-balancer-controller"],
       [`${issuer}:aud`]: ["sts.amazonaws.com"],
@@ -403,16 +337,15 @@ describe("AWS Load Balancer Controller", () => {
     const v = values();
     assert.equal(v["clusterName"], "platform-prod");
     assert.equal(v["region"], REGION);
-    assert.equal(v["vpcId"], "vpc-1");
+    assert.equal(v["vpcId"], "prod-vpc-vpc-id");
   });
 
   it("annotates the chart's service account with the IRSA role", () => {
     assert.deepEqual(values()["serviceAccount"], {
       create: true,
       name: "aws-load-balancer-controller",
-      annotations: { "eks.amazonaws.com/role-arn": ev.outputs["lbcRoleArn"] },
+      annotations: { "eks.amazonaws.com/role-arn": `arn:aws:iam::${ACCOUNT_ID}:role/prod-aws-load-balancer-controller-irsa-role` },
     });
-    assert.equal(ev.outputs["lbcRoleArn"], `arn:aws:iam::${ACCOUNT_ID}:role/prod-aws-load-balancer-controller-irsa-role`);
   });
 
   it("runs 2 replicas with a PDB, zone spread, resources and a restricted security context", () => {
@@ -434,7 +367,15 @@ describe("AWS Load Balancer Controller", () => {
     assert.equal(v["enableServiceMutatorWebhook"], false);
     assert.equal(v["ingressClass"], "alb");
     assert.equal(v["createIngressClassResource"], true);
-    assert.deepEqual(v["defaultTags"], { Environment: "prod" });
+    // The stack's tags on what the controller creates, marked as the controller's.
+    assert.deepEqual(v["defaultTags"], {
+      CostCenter: "platform-prod",
+      Owner: "platform-team",
+      Project: "platform",
+      Environment: "prod",
+      Stack: "prod",
+      ManagedBy: "aws-load-balancer-controller",
+    });
   });
 });
 

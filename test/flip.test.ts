@@ -3,10 +3,10 @@
  * service's Ingress forward weights (and its preview backend) and its in-cluster Service selector.
  */
 import { strict as assert } from "assert";
-import type { DeclaredResource } from "./mocks";
-import { diffEvaluations, flipDiff, resourceKey } from "./offline";
+import type { DeclaredResource } from "../automation/offline/mocks";
+import { diffEvaluations, flipDiff, resourceKey } from "../automation/offline/diff";
 import { evaluateStack, Json, readStackConfig } from "./stack";
-import { normalise } from "./summary";
+import { normalise } from "../automation/offline/summary";
 
 type Obj = { [key: string]: Json };
 

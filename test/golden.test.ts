@@ -1,8 +1,9 @@
 import { strict as assert } from "assert";
+import { createTwoFilesPatch } from "diff";
 import * as fs from "fs";
 import * as path from "path";
+import { renderGolden } from "../automation/offline/summary";
 import { REPO_ROOT, shippedStack, STACKS } from "./stack";
-import { renderGolden } from "./summary";
 
 const UPDATE = process.env["UPDATE_GOLDEN"] === "1";
 
@@ -18,12 +19,9 @@ describe("golden summaries", () => {
       assert.ok(fs.existsSync(file), `missing ${file}: run npm run test:golden:update and review it`);
       const expected = fs.readFileSync(file, "utf8");
       if (rendered !== expected) {
-        const got = rendered.split("\n");
-        const want = expected.split("\n");
-        const first = got.findIndex((line, i) => line !== want[i]);
+        const patch = createTwoFilesPatch(`test/golden/${stack}.yaml`, `${stack} as the program declares it`, expected, rendered, "", "", { context: 3 });
         assert.fail(
-          `${stack} declares something the reviewed golden file does not (first difference at line ${first + 1}):\n` +
-            `  golden:   ${want[first] ?? "<end of file>"}\n  program:  ${got[first] ?? "<end of file>"}\n` +
+          `${stack} declares something the reviewed golden file does not:\n${patch}\n` +
             `If the change is intended, run npm run test:golden:update and review the diff of test/golden/${stack}.yaml.`,
         );
       }

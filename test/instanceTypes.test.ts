@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { AmiType, amiTypeFor } from "../infra/lib/instanceTypes";
+import { amiParameterFor, AmiType, amiTypeFor } from "../infra/lib/instanceTypes";
 
 describe("node group AMI type by instance type", () => {
   const cases: ReadonlyArray<readonly [string, AmiType]> = [
@@ -22,4 +22,22 @@ describe("node group AMI type by instance type", () => {
   for (const [type, ami] of cases) {
     it(`${type} -> ${ami}`, () => assert.equal(amiTypeFor(type), ami));
   }
+});
+
+describe("test host AMI by instance type", () => {
+  it("picks the AMI architecture from the instance type", () => {
+    const table: Array<[string, string]> = [
+      ["t3.medium", "x86_64"],
+      ["t3a.small", "x86_64"],
+      ["m7i-flex.large", "x86_64"],
+      ["g5.xlarge", "x86_64"],
+      ["t4g.small", "arm64"],
+      ["m7gd.large", "arm64"],
+      ["c6gn.medium", "arm64"],
+    ];
+    for (const [type, arch] of table) {
+      assert.equal(amiParameterFor(type), `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${arch}`, type);
+    }
+    assert.throws(() => amiParameterFor("medium"), /not an EC2 instance type/);
+  });
 });

@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import * as path from "path";
 
-/** The contract of infra/functions/lottery/index.js (plain CommonJS, shipped to Lambda as-is). */
+/** The contract of infra/api/functions/lottery/index.js (plain CommonJS, shipped to Lambda as-is). */
 interface Applicant {
   id: string;
   priority?: number;
@@ -38,7 +38,7 @@ interface LotteryModule {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const lottery = require(path.join(__dirname, "..", "infra", "functions", "lottery", "index.js")) as LotteryModule;
+const lottery = require(path.join(__dirname, "..", "infra", "api", "functions", "lottery", "index.js")) as LotteryModule;
 
 const applicants = (...ids: string[]): Applicant[] => ids.map((id) => ({ id }));
 

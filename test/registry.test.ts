@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
-import * as pulumi from "@pulumi/pulumi";
-import { ACCOUNT_ID, REGION } from "./mocks";
-import { Evaluation, evaluateProgram, named, ofType, readStackConfig } from "./stack";
+import { ACCOUNT_ID, REGION } from "../automation/offline/mocks";
+import { Registry } from "../infra/registry/registry";
+import { declare, Evaluation, named, ofType, optionsOf } from "./stack";
 
 const SERVICES = ["student", "subject", "lottery-web"] as const;
 const REPO = "aws:ecr/repository:Repository";
@@ -10,22 +10,16 @@ const GET_REPO = "aws:ecr/getRepository:getRepository";
 
 interface Evaluated {
   readonly ev: Evaluation;
-  /** retainOnDelete of every resource, by `type name`; mocks do not see resource options. */
-  readonly retained: ReadonlyMap<string, boolean>;
+  /** retainOnDelete of a resource, by type and name (the mocks see inputs only; the evaluator records options). */
+  readonly retained: (type: string, name: string) => boolean;
 }
 
 async function evaluateRegistry(owner: boolean, keepImages = 25): Promise<Evaluated> {
-  const retained = new Map<string, boolean>();
-  const record: pulumi.ResourceTransformation = (args) => {
-    retained.set(`${args.type} ${args.name}`, args.opts.retainOnDelete === true);
-    return undefined;
-  };
-  const ev = await evaluateProgram("staging", readStackConfig("staging"), async () => {
-    const { Registry } = await import("../infra/registry");
-    const registry = new Registry("platform", { repositories: SERVICES, owner, keepImages }, { transformations: [record] });
+  const ev = await declare(() => {
+    const registry = new Registry("platform", { repositories: SERVICES, owner, keepImages });
     return { repositoryUrls: registry.repositoryUrls, repositoryArns: registry.repositoryArns };
-  });
-  return { ev, retained };
+  }, "staging");
+  return { ev, retained: (type, name) => optionsOf(ev, type, name).retainOnDelete === true };
 }
 
 interface Rule {
@@ -59,8 +53,8 @@ describe("Registry", () => {
 
     it("retains the repositories when the owner stack is destroyed, and only them", () => {
       for (const service of SERVICES) {
-        assert.equal(owned.retained.get(`${REPO} platform-${service}`), true, service);
-        assert.equal(owned.retained.get(`${LIFECYCLE} platform-${service}`), false, service);
+        assert.equal(owned.retained(REPO, `platform-${service}`), true, service);
+        assert.equal(owned.retained(LIFECYCLE, `platform-${service}`), false, service);
       }
     });
 
@@ -132,8 +126,7 @@ describe("Registry", () => {
     ];
     for (const [repositories, keepImages, message] of cases) {
       await assert.rejects(
-        evaluateProgram("staging", readStackConfig("staging"), async () => {
-          const { Registry } = await import("../infra/registry");
+        declare(() => {
           new Registry("platform", { repositories, owner: true, keepImages });
           return {};
         }),

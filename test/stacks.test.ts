@@ -1,9 +1,9 @@
 /**
- * The Environments table of PRODUCT.md, asserted against what each shipped stack declares.
+ * The environments table (README "The three environments"), asserted against what each shipped stack declares.
  */
 import { strict as assert } from "assert";
 import { REQUIRED_TAG_KEYS } from "../infra/providers";
-import { DeclaredResource } from "./mocks";
+import { DeclaredResource } from "../automation/offline/mocks";
 import { Evaluation, named, ofType, shippedStack, STACKS } from "./stack";
 
 type Obj = Record<string, unknown>;
@@ -17,7 +17,7 @@ function awsResources(ev: Evaluation): DeclaredResource[] {
   return ev.resources.filter((r) => r.type.startsWith("aws:") && r.custom);
 }
 
-describe("environments (PRODUCT.md table)", () => {
+describe("environments (the README's table)", () => {
   const evs = new Map<string, Evaluation>();
   before(async () => {
     for (const s of STACKS) {

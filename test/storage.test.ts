@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
-import type { ImageBucketArgs } from "../infra/storage";
-import { REGION } from "./mocks";
-import { Evaluation, evaluateProgram, named, ofType, readStackConfig } from "./stack";
+import { ImageBucket, ImageBucketArgs } from "../infra/storage/imageBucket";
+import { REGION } from "../automation/offline/mocks";
+import { declare, Evaluation, named, ofType } from "./stack";
 
 const T = {
   bucket: "aws:s3/bucket:Bucket",
@@ -27,8 +27,7 @@ interface Statement {
 }
 
 function evaluateBucket(args: ImageBucketArgs): Promise<Evaluation> {
-  return evaluateProgram("staging", readStackConfig("staging"), async () => {
-    const { ImageBucket } = await import("../infra/storage");
+  return declare(() => {
     const images = new ImageBucket(NAME, args);
     return { bucketName: images.bucketName, bucketArn: images.bucketArn, keyArn: images.kmsKeyArn, readWrite: images.readWritePolicy() };
   });

@@ -1,19 +1,7 @@
 import { strict as assert } from "assert";
-import type { DeclaredResource, State } from "./mocks";
-import { evaluateProgram, Evaluation, list, named, obj, ofType, readStackConfig, StackConfig } from "./stack";
-import { normaliseRoutePath, pathPatterns, planRoutes, routeSlug } from "../infra/lib/albRouting";
-import { checkHostsInZone, validationNames } from "../infra/certificate";
-import {
-  amiParameterFor,
-  assignHostPorts,
-  checkServiceNamesAndEnv,
-  ecrRepositoryArnsForImages,
-  endpointHost,
-  parseEcrImage,
-  renderUserData,
-  shellQuote,
-  UserDataParams,
-} from "../infra/testHost";
+import type { DeclaredResource, State } from "../automation/offline/mocks";
+import { Certificate } from "../infra/edge/certificate";
+import { declare, Evaluation, evaluateStack, Json, list, named, obj, ofType, StackConfig } from "./stack";
 
 const T = {
   cert: "aws:acm/certificate:Certificate",
@@ -34,85 +22,28 @@ const T = {
   waf: "aws:wafv2/webAclAssociation:WebAclAssociation",
 } as const;
 
-const SECRET_ARN = "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:rds!db-test-AbCdEf";
-const BUCKET_ARN = "arn:aws:s3:::karina-univ-test-images";
-const DB_KEY_ARN = "arn:aws:kms:ap-northeast-2:123456789012:key/db";
-const BUCKET_KEY_ARN = "arn:aws:kms:ap-northeast-2:123456789012:key/images";
+// What the mocks compute for the test stack's database and images bucket.
+const SECRET_ARN = "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:rds!db-test-db-instance";
+const BUCKET_ARN = "arn:aws:s3:ap-northeast-2:123456789012:bucket/test-images";
+const DB_KEY_ARN = "arn:aws:kms:ap-northeast-2:123456789012:key/test-db-kms";
+const BUCKET_KEY_ARN = "arn:aws:kms:ap-northeast-2:123456789012:key/test-images";
+const PUBLIC_SUBNETS = ["test-vpc-public-ap-northeast-2a", "test-vpc-public-ap-northeast-2c"];
 
 function policyStatements(r: DeclaredResource): State[] {
   return list(obj(JSON.parse(String(r.inputs["policy"])))["Statement"]).map(obj);
 }
 
-interface Variant {
-  readonly database: boolean;
-  readonly bucket: boolean;
-  readonly webAcl: boolean;
-  readonly hosts?: readonly string[];
-}
-
-/**
- * Builds Certificate + TestHost from the test stack's own config the way the composition root
- * does (loadConfig, the stack's provider), under mocks.
- */
-function evaluateTestHost(variant: Variant, mutate?: (c: StackConfig) => void): Promise<Evaluation> {
-  const config = readStackConfig("test");
-  mutate?.(config);
-  return evaluateProgram("test", config, async () => {
-    const { loadConfig } = await import("../infra/config/load");
-    const { awsProvider } = await import("../infra/providers");
-    const { Certificate } = await import("../infra/certificate");
-    const { TestHost, ecrRepositoryArnsForImages: repoArns } = await import("../infra/testHost");
-    const cfg = loadConfig();
-    const opts = { providers: { aws: awsProvider(cfg) } };
-    const hostname = `test.${cfg.domain}`;
-    const certificate = new Certificate("test-edge", { domain: cfg.domain, hosts: variant.hosts ?? [hostname] }, opts);
-    const services = cfg.services.map((s) => ({
-      name: s.name,
-      port: s.port,
-      healthPath: s.healthPath,
-      paths: s.paths,
-      image: s[s.active].image ?? "",
-      env: s.env,
-      imageBucketAccess: s.imageBucketAccess,
-    }));
-    const host = new TestHost(
-      "test-host",
-      {
-        vpcId: "vpc-0123",
-        publicSubnetIds: ["subnet-a", "subnet-c"],
-        vpcCidr: cfg.network.cidr,
-        instanceType: cfg.testHost.instanceType,
-        rootVolumeGb: cfg.testHost.rootVolumeGb,
-        hostname,
-        certificateArn: certificate.certificateArn,
-        zoneId: certificate.zoneId,
-        services,
-        database: variant.database
-          ? { endpoint: "test-db.cluster.ap-northeast-2.rds.amazonaws.com:3306", secretArn: SECRET_ARN, name: cfg.database.databaseName, secretKmsKeyArn: DB_KEY_ARN }
-          : undefined,
-        imageBucket: variant.bucket ? { name: "karina-univ-test-images", arn: BUCKET_ARN, kmsKeyArn: BUCKET_KEY_ARN } : undefined,
-        logRetentionDays: cfg.logRetentionDays,
-        ecrRepositoryArns: repoArns(services.map((s) => s.image)),
-        webAclArn: variant.webAcl ? "arn:aws:wafv2:ap-northeast-2:123456789012:regional/webacl/test/abc" : undefined,
-      },
-      opts,
-    );
-    return {
-      url: host.url,
-      albDnsName: host.albDnsName,
-      instanceId: host.instanceId,
-      securityGroupId: host.securityGroupId,
-      targetGroupArns: host.targetGroupArns,
-      certificateArn: certificate.certificateArn,
-      zoneId: certificate.zoneId,
-    };
-  });
+/** An edit of one `platform:<key>` object of the test stack file. */
+function setting(key: string, values: Record<string, Json>): (c: StackConfig) => void {
+  return (c) => {
+    c[`platform:${key}`] = { ...((c[`platform:${key}`] ?? {}) as Record<string, Json>), ...values };
+  };
 }
 
 describe("TestHost and Certificate (test stack)", () => {
   let ev: Evaluation;
   before(async () => {
-    ev = await evaluateTestHost({ database: true, bucket: true, webAcl: false });
+    ev = await evaluateStack("test");
   });
 
   const instance = (): DeclaredResource => named(ev, T.instance, "test-host-instance");
@@ -143,7 +74,7 @@ describe("TestHost and Certificate (test stack)", () => {
         ssm.map((x) => x.inputs["name"]),
         ["/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"],
       );
-      assert.equal(i["subnetId"], "subnet-a");
+      assert.equal(i["subnetId"], PUBLIC_SUBNETS[0]);
       assert.equal(i["instanceType"], "t3.medium");
       assert.equal(i["associatePublicIpAddress"], true);
       assert.equal(i["monitoring"], true);
@@ -168,10 +99,10 @@ describe("TestHost and Certificate (test stack)", () => {
       assert.doesNotMatch(userData, /mock-secret-value/);
       const passwordAssignments = userData.match(/\w*PASSWORD=\S*/gi) ?? [];
       assert.deepEqual(passwordAssignments, ["DB_PASSWORD=\\(.password)\"'"]);
-      assert.match(userData, /-e DB_HOST='test-db\.cluster\.ap-northeast-2\.rds\.amazonaws\.com'/);
+      assert.match(userData, /-e DB_HOST='test-db-instance\.cluster\.ap-northeast-2\.rds\.amazonaws\.com'/);
       assert.match(userData, /-e DB_NAME='sugang'/);
       // Only the student service asked for the bucket.
-      assert.equal((userData.match(/-e IMAGE_BUCKET='karina-univ-test-images'/g) ?? []).length, 1);
+      assert.equal((userData.match(/-e IMAGE_BUCKET='test-images-bucket'/g) ?? []).length, 1);
     });
 
     it("registers the instance in every target group on the service's host port", () => {
@@ -299,7 +230,7 @@ describe("TestHost and Certificate (test stack)", () => {
       const lb = named(ev, T.lb, "test-host-alb");
       assert.equal(lb.inputs["internal"], false);
       assert.equal(lb.inputs["loadBalancerType"], "application");
-      assert.deepEqual(lb.inputs["subnets"], ["subnet-a", "subnet-c"]);
+      assert.deepEqual(lb.inputs["subnets"], PUBLIC_SUBNETS);
       assert.deepEqual(lb.inputs["securityGroups"], [sgId(albSg())]);
       assert.equal(lb.inputs["dropInvalidHeaderFields"], true);
       assert.equal(lb.inputs["enableDeletionProtection"], false);
@@ -319,7 +250,7 @@ describe("TestHost and Certificate (test stack)", () => {
       // The validation's ARN (not the bare certificate's): the listener waits for issuance.
       const validation = named(ev, T.certValidation, "test-edge-validation");
       assert.equal(https.inputs["certificateArn"], validation.inputs["certificateArn"]);
-      assert.equal(https.inputs["certificateArn"], ev.outputs["certificateArn"]);
+      assert.equal(https.inputs["certificateArn"], "arn:aws:acm:ap-northeast-2:123456789012:certificate/test-edge-certificate");
       const [action] = list(https.inputs["defaultActions"]).map(obj);
       assert.equal(action["type"], "fixed-response");
       assert.equal(obj(action["fixedResponse"])["statusCode"], "404");
@@ -335,7 +266,6 @@ describe("TestHost and Certificate (test stack)", () => {
         ],
       );
       assert.ok(tgs.every((t) => t.inputs["deregistrationDelay"] === 30));
-      assert.deepEqual(Object.keys(obj(ev.outputs["targetGroupArns"])), ["student", "subject"]);
     });
 
     it("routes longest prefix first with the catch-all last, one rule per path", () => {
@@ -398,7 +328,11 @@ describe("TestHost and Certificate (test stack)", () => {
 
     it("puts SANs on the certificate and one record per distinct validation name (wildcard shares its apex)", async () => {
       const hosts = ["test.karina-univ.com", "*.test.karina-univ.com", "api.test.karina-univ.com"];
-      const wild = await evaluateTestHost({ database: true, bucket: true, webAcl: false, hosts });
+      // The component with explicit hosts: the stack's wiring gives it only the live host.
+      const wild = await declare(() => {
+        new Certificate("test-edge", { domain: "karina-univ.com", hosts });
+        return {};
+      }, "test");
       const cert = named(wild, T.cert, "test-edge-certificate");
       assert.equal(cert.inputs["domainName"], "test.karina-univ.com");
       assert.deepEqual(cert.inputs["subjectAlternativeNames"], ["*.test.karina-univ.com", "api.test.karina-univ.com"]);
@@ -423,7 +357,10 @@ describe("TestHost and Certificate (test stack)", () => {
   describe("without database and bucket, with a WAF", () => {
     let bare: Evaluation;
     before(async () => {
-      bare = await evaluateTestHost({ database: false, bucket: false, webAcl: true }, (c) => {
+      bare = await evaluateStack("test", (c) => {
+        setting("database", { enabled: false })(c);
+        setting("imagesBucket", { enabled: false })(c);
+        setting("waf", { enabled: true })(c);
         for (const s of list(c["platform:services"]).map(obj)) {
           delete s["imageBucketAccess"];
         }
@@ -454,7 +391,7 @@ describe("TestHost and Certificate (test stack)", () => {
 
   it("rejects a service env that redefines a host variable when the component is constructed", async () => {
     await assert.rejects(
-      evaluateTestHost({ database: true, bucket: true, webAcl: false }, (c) => {
+      evaluateStack("test", (c) => {
         const services = list(c["platform:services"]).map(obj);
         services[1]["env"] = { DB_PASSWORD: "hunter2" };
       }),
@@ -466,195 +403,8 @@ describe("TestHost and Certificate (test stack)", () => {
 describe("TestHost argument checks", () => {
   it("rejects imageBucketAccess without an images bucket", async () => {
     await assert.rejects(
-      evaluateTestHost({ database: false, bucket: false, webAcl: false }),
+      evaluateStack("test", setting("imagesBucket", { enabled: false })),
       /services student have imageBucketAccess but no imageBucket was given/,
     );
   });
 });
-
-describe("routing plan (pure)", () => {
-  const cases: Array<{ name: string; input: Array<{ service: string; paths: string[] }>; expect: Array<[string, string, number]> }> = [
-    {
-      name: "the course-registration routing: specific prefixes before the catch-all",
-      input: [
-        { service: "student", paths: ["/", "/student", "/admin"] },
-        { service: "subject", paths: ["/sugang"] },
-      ],
-      expect: [
-        ["/student", "student", 12100],
-        ["/sugang", "subject", 12200],
-        ["/admin", "student", 12300],
-        ["/", "student", 12800],
-      ],
-    },
-    {
-      name: "nested prefixes: the deeper one wins, wildcard and trailing slash forms normalise",
-      input: [
-        { service: "api", paths: ["/api/*"] },
-        { service: "admin-api", paths: ["/api/admin/"] },
-      ],
-      expect: [
-        ["/api/admin", "admin-api", 11900],
-        ["/api", "api", 12500],
-      ],
-    },
-    {
-      name: "same-length paths rank alphabetically",
-      input: [{ service: "a", paths: ["/bb", "/aa", "/cc"] }],
-      expect: [
-        ["/aa", "a", 12600],
-        ["/bb", "a", 12601],
-        ["/cc", "a", 12602],
-      ],
-    },
-    { name: "only the catch-all", input: [{ service: "web", paths: ["/*"] }], expect: [["/", "web", 12800]] },
-  ];
-  for (const c of cases) {
-    it(c.name, () => {
-      assert.deepEqual(
-        planRoutes(c.input).map((r) => [r.path, r.service, r.priority]),
-        c.expect,
-      );
-    });
-  }
-
-  it("adding a path of another length leaves every existing priority unchanged", () => {
-    const before = planRoutes([{ service: "s", paths: ["/", "/student", "/admin"] }]);
-    const after = planRoutes([{ service: "s", paths: ["/", "/student", "/admin", "/api"] }]);
-    for (const r of before) {
-      assert.equal(after.find((a) => a.path === r.path)?.priority, r.priority, r.path);
-    }
-  });
-
-  const errors: Array<[string, Array<{ service: string; paths: string[] }>, RegExp]> = [
-    ["a path routed to two services", [{ service: "a", paths: ["/x"] }, { service: "b", paths: ["/x/*"] }], /routed to both "a" and "b"/],
-    ["a path listed twice", [{ service: "a", paths: ["/x", "/x/"] }], /listed twice for service "a"/],
-    ["two paths with one rule name", [{ service: "a", paths: ["/a-b", "/a/b"] }], /same rule name "a-b"/],
-    ["a relative path", [{ service: "a", paths: ["x"] }], /must start with "\/"/],
-    ["over 100 rules", [{ service: "a", paths: Array.from({ length: 101 }, (_, i) => `/p${i}`) }], /exceed the ALB's 100 rules/],
-  ];
-  for (const [name, input, message] of errors) {
-    it(`rejects ${name}`, () => assert.throws(() => planRoutes(input), message));
-  }
-
-  const patterns: Array<[string, string[], string, string]> = [
-    ["/", ["/*"], "/", "root"],
-    ["/*", ["/*"], "/", "root"],
-    ["/student", ["/student", "/student/*"], "/student", "student"],
-    ["/student/*", ["/student", "/student/*"], "/student", "student"],
-    ["/api/v1/", ["/api/v1", "/api/v1/*"], "/api/v1", "api-v1"],
-  ];
-  for (const [path, values, normalised, slug] of patterns) {
-    it(`${path} -> ${JSON.stringify(values)}`, () => {
-      assert.deepEqual(pathPatterns(path), values);
-      assert.equal(normaliseRoutePath(path), normalised);
-      assert.equal(routeSlug(path), slug);
-    });
-  }
-});
-
-describe("test host helpers (pure)", () => {
-  it("assigns host ports in service order from the base", () => {
-    const table: Array<[string[], number | undefined, Record<string, number>]> = [
-      [["student", "subject"], undefined, { student: 8001, subject: 8002 }],
-      [["web"], 9000, { web: 9000 }],
-      [[], undefined, {}],
-    ];
-    for (const [names, base, expected] of table) {
-      assert.deepEqual(assignHostPorts(names, base), expected);
-    }
-    assert.throws(() => assignHostPorts(["a", "a"]), /"a" is listed twice/);
-    assert.throws(() => assignHostPorts(["a", "b"], 65535), /outside 1024-65535/);
-    assert.throws(() => assignHostPorts(["a"], 80), /outside 1024-65535/);
-  });
-
-  it("picks the AMI architecture from the instance type", () => {
-    const table: Array<[string, string]> = [
-      ["t3.medium", "x86_64"],
-      ["t3a.small", "x86_64"],
-      ["m7i-flex.large", "x86_64"],
-      ["g5.xlarge", "x86_64"],
-      ["t4g.small", "arm64"],
-      ["m7gd.large", "arm64"],
-      ["c6gn.medium", "arm64"],
-    ];
-    for (const [type, arch] of table) {
-      assert.equal(amiParameterFor(type), `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${arch}`, type);
-    }
-    assert.throws(() => amiParameterFor("medium"), /not an EC2 instance type/);
-  });
-
-  it("parses ECR images into repository ARNs and ignores other registries", () => {
-    const table: Array<[string, string | undefined]> = [
-      ["123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/student:1.5.0", "arn:aws:ecr:ap-northeast-2:123456789012:repository/student"],
-      ["123456789012.dkr.ecr.us-east-1.amazonaws.com/team/chat@sha256:" + "a".repeat(64), "arn:aws:ecr:us-east-1:123456789012:repository/team/chat"],
-      ["123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app:1", "arn:aws-cn:ecr:cn-north-1:123456789012:repository/app"],
-      ["docker.io/library/nginx:1.27", undefined],
-      ["nginx:1.27", undefined],
-    ];
-    for (const [image, arn] of table) {
-      assert.deepEqual(ecrRepositoryArnsForImages([image]), arn === undefined ? [] : [arn], image);
-    }
-    assert.equal(parseEcrImage("123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/student:1.5.0")?.registry, "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com");
-    assert.deepEqual(
-      ecrRepositoryArnsForImages(["123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/a:1", "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/a:2"]),
-      ["arn:aws:ecr:ap-northeast-2:123456789012:repository/a"],
-    );
-  });
-
-  it("takes the host of an RDS endpoint and quotes shell words", () => {
-    assert.equal(endpointHost("db.example.rds.amazonaws.com:3306"), "db.example.rds.amazonaws.com");
-    assert.equal(endpointHost("db.example.rds.amazonaws.com"), "db.example.rds.amazonaws.com");
-    assert.equal(shellQuote("it's"), `'it'\\''s'`);
-    assert.equal(shellQuote("$(rm -rf /)"), `'$(rm -rf /)'`);
-  });
-
-  it("rejects env that clashes with host variables or is not a variable name", () => {
-    assert.throws(() => checkServiceNamesAndEnv([{ name: "a", env: { AWS_REGION: "x" } }]), /sets AWS_REGION/);
-    assert.throws(() => checkServiceNamesAndEnv([{ name: "a", env: { "BAD-NAME": "x" } }]), /invalid environment variable name/);
-    assert.throws(() => checkServiceNamesAndEnv([{ name: "A_b", env: {} }]), /must be a DNS label/);
-  });
-
-  it("renders user data: quoted env, optional flags, one login per ECR registry", () => {
-    const params: UserDataParams = {
-      region: "ap-northeast-2",
-      logGroupName: "/platform/x/containers",
-      services: [
-        { name: "web", port: 80, hostPort: 8001, image: "docker.io/library/nginx:1.27", env: { GREETING: "it's $HOME" }, readOnlyRootFilesystem: false },
-        { name: "api", port: 8080, hostPort: 8002, image: "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/api:1", env: {}, readOnlyRootFilesystem: true },
-        { name: "worker", port: 8080, hostPort: 8003, image: "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/worker:1", env: {}, readOnlyRootFilesystem: true },
-      ],
-    };
-    const ud = renderUserData(params);
-    assert.ok(ud.startsWith("#!/bin/bash\n"));
-    assert.ok(ud.includes(`-e 'GREETING=it'\\''s $HOME'`));
-    assert.equal((ud.match(/retry ecr_login /g) ?? []).length, 1);
-    assert.equal((ud.match(/docker logout /g) ?? []).length, 1);
-    assert.equal((ud.match(/--read-only/g) ?? []).length, 2);
-    assert.doesNotMatch(ud, /DB_|db-env|platform-db-refresh/);
-    // Heredocs are quoted: nothing inside is expanded when cloud-init writes the files.
-    assert.equal((ud.match(/<<'PLATFORM_EOF'/g) ?? []).length, 6);
-    assert.equal((ud.match(/^PLATFORM_EOF$/gm) ?? []).length, 6);
-  });
-});
-
-describe("certificate helpers (pure)", () => {
-  const table: Array<[string[], string[]]> = [
-    [["test.karina-univ.com"], ["test.karina-univ.com"]],
-    [["karina-univ.com", "*.karina-univ.com"], ["karina-univ.com"]],
-    [["*.karina-univ.com", "karina-univ.com", "log.karina-univ.com"], ["karina-univ.com", "log.karina-univ.com"]],
-    [["*.test.karina-univ.com"], ["test.karina-univ.com"]],
-  ];
-  for (const [hosts, names] of table) {
-    it(`validation names of ${hosts.join(", ")}`, () => assert.deepEqual(validationNames(hosts), names));
-  }
-
-  it("rejects hosts outside the zone, duplicates and an empty list", () => {
-    assert.doesNotThrow(() => checkHostsInZone("karina-univ.com", ["karina-univ.com", "*.karina-univ.com", "test.karina-univ.com"]));
-    assert.throws(() => checkHostsInZone("karina-univ.com", ["test.example.com"]), /not in the hosted zone "karina-univ.com"/);
-    assert.throws(() => checkHostsInZone("karina-univ.com", ["evilkarina-univ.com"]), /not in the hosted zone/);
-    assert.throws(() => checkHostsInZone("karina-univ.com", ["a.karina-univ.com", "A.karina-univ.com"]), /lists a host twice/);
-    assert.throws(() => checkHostsInZone("karina-univ.com", []), /at least one host/);
-  });
-});
-

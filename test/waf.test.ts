@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
-import { evaluateProgram, Evaluation, list, named, obj, ofType, readStackConfig } from "./stack";
+import { WebAcl } from "../infra/edge/webAcl";
+import { declare, Evaluation, evaluateStack, list, named, obj, ofType } from "./stack";
 import { DEFAULT_COUNTED_COMMON_RULES, MANAGED_RULE_GROUPS, metricName, RATE_LIMIT_RULE, webAclRules } from "../infra/lib/waf";
 
 const T = {
@@ -96,42 +97,10 @@ describe("WAF rules (pure)", () => {
   }
 });
 
-/** The WebAcl component (and, when `withTestHost`, the test host's ALB associated with it). */
-async function evaluateWebAcl(args: { logAllRequests?: boolean; withTestHost?: boolean }): Promise<Evaluation> {
-  const config = readStackConfig(args.withTestHost === true ? "test" : "prod");
-  return evaluateProgram(args.withTestHost === true ? "test" : "prod", config, async () => {
-    const { loadConfig } = await import("../infra/config/load");
-    const { awsProvider } = await import("../infra/providers");
-    const { WebAcl } = await import("../infra/waf");
-    const cfg = loadConfig();
-    const opts = { providers: { aws: awsProvider(cfg) } };
-    const waf = new WebAcl(`${cfg.environment}-waf`, { rateLimitPer5Min: cfg.waf.rateLimitPer5Min, logRetentionDays: cfg.logRetentionDays, logAllRequests: args.logAllRequests }, opts);
-    if (args.withTestHost === true) {
-      const { TestHost } = await import("../infra/testHost");
-      new TestHost(
-        "test-host",
-        {
-          vpcId: "vpc-0123",
-          publicSubnetIds: ["subnet-a", "subnet-c"],
-          vpcCidr: cfg.network.cidr,
-          hostname: `test.${cfg.domain}`,
-          certificateArn: "arn:aws:acm:ap-northeast-2:123456789012:certificate/test",
-          zoneId: "ZTEST",
-          services: cfg.services.map((s) => ({ name: s.name, port: s.port, healthPath: s.healthPath, paths: s.paths, image: s[s.active].image ?? "" })),
-          ecrRepositoryArns: [],
-          webAclArn: waf.arn,
-        },
-        opts,
-      );
-    }
-    return { arn: waf.arn, logGroupName: waf.logGroupName };
-  });
-}
-
-describe("WebAcl component", () => {
+describe("WebAcl (prod stack)", () => {
   let ev: Evaluation;
   before(async () => {
-    ev = await evaluateWebAcl({});
+    ev = await evaluateStack("prod");
   });
 
   it("declares one REGIONAL web ACL that allows by default and carries the rule list", () => {
@@ -186,16 +155,22 @@ describe("WebAcl component", () => {
   });
 
   it("exports the web ACL's ARN", () => {
-    assert.equal(ev.outputs["arn"], "arn:aws:wafv2:ap-northeast-2:123456789012:webacl/prod-waf-acl");
+    assert.equal(obj(ev.outputs["edge"])["webAclArn"], "arn:aws:wafv2:ap-northeast-2:123456789012:webacl/prod-waf-acl");
   });
 
   it("logs every request when logAllRequests is set", async () => {
-    const all = await evaluateWebAcl({ logAllRequests: true });
+    // A component argument the stack config does not set: the component with explicit args.
+    const all = await declare(() => {
+      new WebAcl("prod-waf", { rateLimitPer5Min: 2000, logAllRequests: true });
+      return {};
+    });
     assert.equal(named(all, T.logging, "prod-waf-logging").inputs["loggingFilter"], undefined);
   });
 
   it("is associated with the test stack's own ALB through TestHost's webAclArn", async () => {
-    const test = await evaluateWebAcl({ withTestHost: true });
+    const test = await evaluateStack("test", (c) => {
+      c["platform:waf"] = { enabled: true };
+    });
     const association = named(test, T.association, "test-host-waf").inputs;
     assert.equal(association["webAclArn"], "arn:aws:wafv2:ap-northeast-2:123456789012:webacl/test-waf-acl");
     assert.match(String(association["resourceArn"]), /loadbalancer\/test-host-alb$/);

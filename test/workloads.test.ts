@@ -3,7 +3,7 @@
  * PDB, HPA, zone spread, node affinity, and the drain timing inequality.
  */
 import { strict as assert } from "assert";
-import { DeclaredResource } from "./mocks";
+import { DeclaredResource } from "../automation/offline/mocks";
 import { Evaluation, ofType, readStackConfig, shippedStack } from "./stack";
 
 type Obj = Record<string, unknown>;
@@ -126,7 +126,7 @@ for (const stack of ["staging", "prod"] as const) {
       assert.deepEqual(policies, ["student-irsa-db-secret", "student-irsa-images"]);
     });
 
-    it("routes seed 004's paths: /student, /admin and / to student, /sugang to subject, catch-all evaluated last", () => {
+    it("routes the course-registration paths: /student, /admin and / to student, /sugang to subject, catch-all evaluated last", () => {
       const ingresses = ofType(ev, "kubernetes:networking.k8s.io/v1:Ingress");
       const orderOf = (name: string): number => {
         const ing = ingresses.find((i) => i.name === `${name}-ingress`);

@@ -32,8 +32,9 @@ import {
   RuleCondition,
   Tag,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import type { Color } from "../../infra/config/schema";
-import { COLOR_LIST, colorName, prefixOf } from "../../infra/lib/bluegreen";
+import type { Color } from "../../infra/domain";
+import { colorName, prefixOf } from "../../infra/lib/bluegreen";
+import { COLORS } from "../../infra/domain";
 
 /** pkg/deploy/tracking/provider.go (v2.12.0): the tags the controller puts on everything it creates for an Ingress. */
 export const CLUSTER_TAG = "elbv2.k8s.aws/cluster";
@@ -98,8 +99,8 @@ export function forwardedColor(weights: Readonly<Record<Color, number>> | undefi
   if (weights === undefined) {
     return undefined;
   }
-  const total = COLOR_LIST.reduce((s, c) => s + weights[c], 0);
-  return total > 0 ? COLOR_LIST.find((c) => weights[c] === total) : undefined;
+  const total = COLORS.reduce((s, c) => s + weights[c], 0);
+  return total > 0 ? COLORS.find((c) => weights[c] === total) : undefined;
 }
 
 /** The path-pattern values the controller gives a Prefix path. */
@@ -128,7 +129,7 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
  * or when a rule for it forwards anywhere but the two colors' target groups.
  */
 export function liveRulesOf(listenerArn: string, rules: readonly Rule[], targetGroups: Readonly<Record<Color, string>>, query: Pick<LiveRoutingQuery, "host" | "paths" | "service">): LiveRule[] {
-  const colorOf = new Map<string, Color>(COLOR_LIST.map((c) => [targetGroups[c], c]));
+  const colorOf = new Map<string, Color>(COLORS.map((c) => [targetGroups[c], c]));
   const host = query.host.toLowerCase();
   const onHost = rules.filter((r) => r.IsDefault !== true && (conditionValues(r, "host-header") ?? []).some((h) => h.toLowerCase() === host));
   const out: LiveRule[] = [];
@@ -147,7 +148,7 @@ export function liveRulesOf(listenerArn: string, rules: readonly Rule[], targetG
     if (forward === undefined || tuples.length === 0 || foreign.length > 0) {
       const what = forward === undefined ? `does not forward (${(rule.Actions ?? []).map((a) => a.Type).join(", ") || "no action"})` : `forwards to ${foreign.map((t) => t.TargetGroupArn).join(", ")}`;
       throw new LoadBalancerRoutingError(
-        `listener rule ${rule.RuleArn ?? "?"} (priority ${rule.Priority ?? "?"}) for ${query.host}${path} ${what}, not to ${query.service}'s color target groups ${COLOR_LIST.map((c) => targetGroups[c]).join(", ")}`,
+        `listener rule ${rule.RuleArn ?? "?"} (priority ${rule.Priority ?? "?"}) for ${query.host}${path} ${what}, not to ${query.service}'s color target groups ${COLORS.map((c) => targetGroups[c]).join(", ")}`,
       );
     }
     const weights = { blue: 0, green: 0 } as Record<Color, number>;
@@ -165,7 +166,7 @@ export function agreedWeights(rules: readonly LiveRule[]): Readonly<Record<Color
   if (first === undefined) {
     return undefined;
   }
-  return rules.every((r) => COLOR_LIST.every((c) => r.weights[c] === first.weights[c])) ? first.weights : undefined;
+  return rules.every((r) => COLORS.every((c) => r.weights[c] === first.weights[c])) ? first.weights : undefined;
 }
 
 function tagValue(tags: readonly Tag[] | undefined, k: string): string | undefined {
@@ -253,7 +254,7 @@ export class Elbv2LoadBalancerRouting implements LoadBalancerRouting {
     const tgTags = await tagsOf(tgArns);
     const ingress = query.ingressName ?? query.service;
     const targetGroups = {} as Record<Color, string>;
-    for (const color of COLOR_LIST) {
+    for (const color of COLORS) {
       const resourcePrefix = `${query.namespace}/${ingress}-${colorName(query.service, color)}:`;
       const pattern = new RegExp(`^${escapeRegExp(resourcePrefix)}[^:/]+$`);
       const found = tgArns.filter((arn) => pattern.test(tagValue(tgTags.get(arn), RESOURCE_TAG) ?? ""));

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { AppNamespace } from "../apps/namespace";
+import { AppNamespace } from "../apps/appNamespace";
 import { APPS_NAMESPACE, ARGOCD_NAMESPACE, applicationManifest, applicationOwnershipProblems } from "../lib/argocd";
 import type { ArgoCdApplicationSpec } from "../lib/argocd";
 import { withDefaults } from "../lib/defaults";
@@ -101,9 +101,54 @@ export const defaults = {
 };
 
 
+/** The chart's values: HA replicas and PDBs when asked, TLS at the ALB when exposed, Dex off, the admin password as a bcrypt hash. */
+function argoCdValues(ha: boolean, expose: ArgoCdProps["expose"], bcryptHash: pulumi.Output<string>): ArgoCdValues {
+  const replicas = ha ? 2 : 1;
+  const pdb: Pdb = ha ? { enabled: true, maxUnavailable: 1 } : { enabled: false };
+  return {
+    // Object names independent of the release name: `argocd-server`, `argocd-repo-server`, ...
+    fullnameOverride: "argocd",
+    crds: { install: true, keep: true },
+    global: {
+      domain: expose?.host ?? "argocd.invalid",
+      // Components default their labelSelector; spreading replicas across zones keeps one alive in an AZ outage.
+      topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway" }],
+    },
+    configs: {
+      // The local admin is the only account (no SSO configured): break-glass, password above.
+      cm: { "admin.enabled": true, "exec.enabled": false },
+      // TLS ends at the ALB (ACM certificate); the server answers plain HTTP inside the VPC.
+      // Not exposed, it keeps its own self-signed TLS for `kubectl port-forward`.
+      params: { "server.insecure": expose !== undefined },
+      // A bcrypt hash is what argocd-secret holds; marked secret so Pulumi encrypts the Helm
+      // values in state and masks them in previews. The modification time is left to the chart
+      // (render time), so a chart upgrade logs out existing admin sessions: acceptable for a
+      // break-glass account, and it means a rotated password takes effect immediately.
+      secret: { argocdServerAdminPassword: pulumi.secret(bcryptHash) },
+    },
+    // No SSO connector is configured, so Dex would be an idle pod with cluster credentials.
+    dex: { enabled: false },
+    // One controller even in HA: extra replicas shard by destination cluster, and there is one
+    // cluster; the StatefulSet restarts a lost pod, and syncs resume where they left off.
+    controller: { replicas: 1 },
+    server: { replicas, pdb, service: { type: "ClusterIP" } },
+    repoServer: { replicas, pdb },
+    applicationSet: { replicas, pdb },
+    "redis-ha": {
+      enabled: ha,
+      // Soft anti-affinity: redis-ha runs 3 Redis and 3 HAProxy pods, and "hard" would leave one
+      // of each Pending on a 2-node cluster (prod's node group minimum).
+      hardAntiAffinity: false,
+      containerSecurityContext: RESTRICTED_CONTAINER,
+      topologySpreadConstraints: { enabled: true, whenUnsatisfiable: "ScheduleAnyway" },
+      haproxy: { hardAntiAffinity: false, containerSecurityContext: RESTRICTED_CONTAINER },
+    },
+  };
+}
+
 /**
  * Argo CD in its own `argocd` namespace (PodSecurity restricted), with Applications declared from
- * config. It syncs what lives in Git (e.g. seed 004's Helm chart repositories); it never owns
+ * config. It syncs what lives in Git (e.g. a team's Helm chart repositories); it never owns
  * the blue/green services, which Pulumi declares and the automation driver flips.
  *
  * The admin password is generated here and never appears in plain text outside Pulumi's
@@ -147,84 +192,12 @@ export class ArgoCd extends pulumi.ComponentResource {
     // Only the bcrypt hash leaves Pulumi; `result` stays in the encrypted state.
     const password = new random.RandomPassword(`${name}-admin-password`, { length: 32, special: false }, { parent: this });
 
-    const replicas = ha ? 2 : 1;
-    const pdb: Pdb = ha ? { enabled: true, maxUnavailable: 1 } : { enabled: false };
-    const values: ArgoCdValues = {
-      // Object names independent of the release name: `argocd-server`, `argocd-repo-server`, ...
-      fullnameOverride: "argocd",
-      crds: { install: true, keep: true },
-      global: {
-        domain: expose?.host ?? "argocd.invalid",
-        // Components default their labelSelector; spreading replicas across zones keeps one alive in an AZ outage.
-        topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway" }],
-      },
-      configs: {
-        // The local admin is the only account (no SSO configured): break-glass, password above.
-        cm: { "admin.enabled": true, "exec.enabled": false },
-        // TLS ends at the ALB (ACM certificate); the server answers plain HTTP inside the VPC.
-        // Not exposed, it keeps its own self-signed TLS for `kubectl port-forward`.
-        params: { "server.insecure": expose !== undefined },
-        // A bcrypt hash is what argocd-secret holds; marked secret so Pulumi encrypts the Helm
-        // values in state and masks them in previews. The modification time is left to the chart
-        // (render time), so a chart upgrade logs out existing admin sessions: acceptable for a
-        // break-glass account, and it means a rotated password takes effect immediately.
-        secret: { argocdServerAdminPassword: pulumi.secret(password.bcryptHash) },
-      },
-      // No SSO connector is configured, so Dex would be an idle pod with cluster credentials.
-      dex: { enabled: false },
-      // One controller even in HA: extra replicas shard by destination cluster, and there is one
-      // cluster; the StatefulSet restarts a lost pod, and syncs resume where they left off.
-      controller: { replicas: 1 },
-      server: { replicas, pdb, service: { type: "ClusterIP" } },
-      repoServer: { replicas, pdb },
-      applicationSet: { replicas, pdb },
-      "redis-ha": {
-        enabled: ha,
-        // Soft anti-affinity: redis-ha runs 3 Redis and 3 HAProxy pods, and "hard" would leave one
-        // of each Pending on a 2-node cluster (prod's node group minimum).
-        hardAntiAffinity: false,
-        containerSecurityContext: RESTRICTED_CONTAINER,
-        topologySpreadConstraints: { enabled: true, whenUnsatisfiable: "ScheduleAnyway" },
-        haproxy: { hardAntiAffinity: false, containerSecurityContext: RESTRICTED_CONTAINER },
-      },
-    };
+    const values = argoCdValues(ha, expose, password.bcryptHash);
 
     this.release = pinnedRelease(name, p, ARGOCD_NAMESPACE, values, { ...k8sOpts, dependsOn: [namespace] });
 
     if (expose !== undefined) {
-      const serviceName = "argocd-server";
-      this.ingress = new k8s.networking.v1.Ingress(
-        `${name}-ingress`,
-        {
-          metadata: {
-            name: "argocd",
-            namespace: ARGOCD_NAMESPACE,
-            annotations: {
-              ...expose.ingressGroupAnnotations,
-              [`${ALB}/group.name`]: expose.ingressGroupName,
-              [`${ALB}/group.order`]: String(expose.ingressOrder ?? 1000),
-              // A rule condition, not `inbound-cidrs`: that one is group-wide and would close the
-              // services' listener to everyone else. Requests from other sources fall through to
-              // the listener's default 404.
-              [`${ALB}/conditions.${serviceName}`]: JSON.stringify([
-                { field: "source-ip", sourceIpConfig: { values: [...expose.allowedCidrs] } },
-              ]),
-              [`${ALB}/healthcheck-path`]: "/healthz",
-              [`${ALB}/backend-protocol`]: "HTTP",
-            },
-          },
-          spec: {
-            ingressClassName: "alb",
-            rules: [
-              {
-                host: expose.host,
-                http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: serviceName, port: { name: "http" } } } }] },
-              },
-            ],
-          },
-        },
-        { ...k8sOpts, dependsOn: [this.release, ...(expose.dependsOn ?? [])] },
-      );
+      this.ingress = this.serverIngress(name, expose, k8sOpts);
       this.url = `https://${expose.host}`;
     }
 
@@ -243,5 +216,46 @@ export class ArgoCd extends pulumi.ComponentResource {
     this.adminPassword = pulumi.secret(password.result);
     this.namespace = namespace.name;
     this.registerOutputs({ adminPassword: this.adminPassword, namespace: this.namespace, url: this.url, releaseStatus: this.release.status });
+  }
+
+  /** The server behind the stack's ALB at `expose.host`, for `expose.allowedCidrs` only. */
+  private serverIngress(
+    name: string,
+    expose: NonNullable<ArgoCdProps["expose"]>,
+    k8sOpts: { provider: k8s.Provider; parent: pulumi.Resource },
+  ): k8s.networking.v1.Ingress {
+    const serviceName = "argocd-server";
+    return new k8s.networking.v1.Ingress(
+      `${name}-ingress`,
+      {
+        metadata: {
+          name: "argocd",
+          namespace: ARGOCD_NAMESPACE,
+          annotations: {
+            ...expose.ingressGroupAnnotations,
+            [`${ALB}/group.name`]: expose.ingressGroupName,
+            [`${ALB}/group.order`]: String(expose.ingressOrder ?? 1000),
+            // A rule condition, not `inbound-cidrs`: that one is group-wide and would close the
+            // services' listener to everyone else. Requests from other sources fall through to
+            // the listener's default 404.
+            [`${ALB}/conditions.${serviceName}`]: JSON.stringify([
+              { field: "source-ip", sourceIpConfig: { values: [...expose.allowedCidrs] } },
+            ]),
+            [`${ALB}/healthcheck-path`]: "/healthz",
+            [`${ALB}/backend-protocol`]: "HTTP",
+          },
+        },
+        spec: {
+          ingressClassName: "alb",
+          rules: [
+            {
+              host: expose.host,
+              http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: serviceName, port: { name: "http" } } } }] },
+            },
+          ],
+        },
+      },
+      { ...k8sOpts, dependsOn: [this.release, ...(expose.dependsOn ?? [])] },
+    );
   }
 }

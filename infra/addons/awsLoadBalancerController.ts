@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Cluster } from "../cluster";
+import type { Cluster } from "../cluster/cluster";
 import type { ResourceRequirements } from "./clusterAutoscaler";
 import controllerPolicy from "./policies/aws-load-balancer-controller-v2.12.0.iam_policy.json";
 import { withDefaults } from "../lib/defaults";

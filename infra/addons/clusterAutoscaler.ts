@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Cluster } from "../cluster";
+import type { Cluster } from "../cluster/cluster";
 import { withDefaults } from "../lib/defaults";
 import { pinnedRelease } from "./helm";
 
@@ -100,47 +100,7 @@ export class ClusterAutoscaler extends pulumi.ComponentResource {
       );
     }
 
-    const { partition } = aws.getPartitionOutput({}, { parent: this });
-    const { accountId } = aws.getCallerIdentityOutput({}, { parent: this });
-    const ownedTag = `aws:ResourceTag/k8s.io/cluster-autoscaler/${cluster.clusterName}`;
-
-    const policy = aws.iam.getPolicyDocumentOutput(
-      {
-        statements: [
-          {
-            sid: "DiscoverGroups",
-            // Describe/Get calls on Auto Scaling and EC2 support no resource-level permissions,
-            // so "*" is the only valid resource here; they are read-only.
-            actions: [
-              "autoscaling:DescribeAutoScalingGroups",
-              "autoscaling:DescribeAutoScalingInstances",
-              "autoscaling:DescribeLaunchConfigurations",
-              "autoscaling:DescribeScalingActivities",
-              "ec2:DescribeImages",
-              "ec2:DescribeInstanceTypes",
-              "ec2:DescribeLaunchTemplateVersions",
-              "ec2:GetInstanceTypesFromInstanceRequirements",
-            ],
-            resources: ["*"],
-          },
-          {
-            sid: "DescribeOwnNodeGroups",
-            // Labels and taints of managed node groups, for scale-from-zero.
-            actions: ["eks:DescribeNodegroup"],
-            resources: [pulumi.interpolate`arn:${partition}:eks:${p.region}:${accountId}:nodegroup/${cluster.clusterName}/*`],
-          },
-          {
-            sid: "ScaleOwnGroups",
-            // Only groups tagged as owned by this cluster: another cluster's (or the bastion's)
-            // Auto Scaling group in the same account stays out of reach.
-            actions: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
-            resources: ["*"],
-            conditions: [{ test: "StringEquals", variable: ownedTag, values: ["owned"] }],
-          },
-        ],
-      },
-      { parent: this },
-    ).json;
+    const policy = this.scalingPolicy(cluster.clusterName, p.region);
 
     const role = cluster.irsaRole(
       `${name}-irsa`,
@@ -190,5 +150,50 @@ export class ClusterAutoscaler extends pulumi.ComponentResource {
     this.roleArn = role.roleArn;
 
     this.registerOutputs({ roleArn: this.roleArn, releaseStatus: this.release.status });
+  }
+
+  /** Read-only discovery everywhere; scaling only of the Auto Scaling groups tagged as owned by this cluster. */
+  private scalingPolicy(clusterName: string, region: string): pulumi.Output<string> {
+    const { partition } = aws.getPartitionOutput({}, { parent: this });
+    const { accountId } = aws.getCallerIdentityOutput({}, { parent: this });
+    const ownedTag = `aws:ResourceTag/k8s.io/cluster-autoscaler/${clusterName}`;
+
+    return aws.iam.getPolicyDocumentOutput(
+      {
+        statements: [
+          {
+            sid: "DiscoverGroups",
+            // Describe/Get calls on Auto Scaling and EC2 support no resource-level permissions,
+            // so "*" is the only valid resource here; they are read-only.
+            actions: [
+              "autoscaling:DescribeAutoScalingGroups",
+              "autoscaling:DescribeAutoScalingInstances",
+              "autoscaling:DescribeLaunchConfigurations",
+              "autoscaling:DescribeScalingActivities",
+              "ec2:DescribeImages",
+              "ec2:DescribeInstanceTypes",
+              "ec2:DescribeLaunchTemplateVersions",
+              "ec2:GetInstanceTypesFromInstanceRequirements",
+            ],
+            resources: ["*"],
+          },
+          {
+            sid: "DescribeOwnNodeGroups",
+            // Labels and taints of managed node groups, for scale-from-zero.
+            actions: ["eks:DescribeNodegroup"],
+            resources: [pulumi.interpolate`arn:${partition}:eks:${region}:${accountId}:nodegroup/${clusterName}/*`],
+          },
+          {
+            sid: "ScaleOwnGroups",
+            // Only groups tagged as owned by this cluster: another cluster's (or the bastion's)
+            // Auto Scaling group in the same account stays out of reach.
+            actions: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+            resources: ["*"],
+            conditions: [{ test: "StringEquals", variable: ownedTag, values: ["owned"] }],
+          },
+        ],
+      },
+      { parent: this },
+    ).json;
   }
 }

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Cluster } from "../cluster";
+import type { Cluster } from "../cluster/cluster";
 import { withDefaults } from "../lib/defaults";
 import { irsaManagedAddon } from "./eksAddon";
 

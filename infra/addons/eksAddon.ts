@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { Cluster } from "../cluster";
+import type { Cluster } from "../cluster/cluster";
 
 export interface IrsaAddonArgs {
   /** The EKS add-on name, e.g. `aws-efs-csi-driver`. */

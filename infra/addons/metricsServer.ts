@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Cluster } from "../cluster";
+import type { Cluster } from "../cluster/cluster";
 import type { ResourceRequirements } from "./clusterAutoscaler";
 import { withDefaults } from "../lib/defaults";
 import { pinnedRelease } from "./helm";

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { Cluster } from "../cluster";
+import type { Cluster } from "../cluster/cluster";
 import type { ResourceRequirements } from "./clusterAutoscaler";
 import { withDefaults } from "../lib/defaults";
 import { pinnedRelease } from "./helm";
@@ -136,10 +136,10 @@ export const defaults = {
 export const PROMETHEUS_PORT = 9090;
 
 
-/** `/` stays `/`; anything else loses its trailing slash: `/prometheus/` -> `/prometheus`. */
-function normalisePath(path: string): string {
+/** `/` stays `/`; anything else loses its trailing slash: `/prometheus/` -> `/prometheus`. Undefined when not absolute. */
+function normalisePath(path: string): string | undefined {
   if (!path.startsWith("/")) {
-    throw new Error(`prometheusPath "${path}" must start with "/"`);
+    return undefined;
   }
   return path === "/" ? path : path.replace(/\/+$/, "");
 }
@@ -151,6 +151,127 @@ const RESTRICTED_CONTAINER = {
   capabilities: { drop: ["ALL"] },
   seccompProfile: { type: "RuntimeDefault" },
 };
+
+/** The add-on's settings: the pinned defaults under the props. */
+type Settings = typeof defaults & MonitoringProps;
+
+const claim = (storageClassName: pulumi.Input<string>, sizeGi: number): Values => ({
+  spec: { storageClassName, accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${sizeGi}Gi` } } },
+});
+const spreadOverZones = { podAntiAffinity: "soft", podAntiAffinityTopologyKey: "topology.kubernetes.io/zone" };
+const podSecurityContext = (uid: number, gid: number): Values => ({
+  runAsNonRoot: true,
+  runAsUser: uid,
+  runAsGroup: gid,
+  fsGroup: gid,
+  seccompProfile: { type: "RuntimeDefault" },
+});
+
+/** Prometheus: retention by time and size, every ServiceMonitor of the cluster, spread over zones, its own volume. */
+function prometheusValues(p: Settings, props: MonitoringProps, path: string, prometheusUrl: string | undefined): MonitoringValues["prometheus"] {
+  return {
+    // Internal only; the optional Ingress below is the one way in from outside.
+    service: { type: "ClusterIP" },
+    podDisruptionBudget: { enabled: p.prometheusReplicas > 1, maxUnavailable: 1 },
+    prometheusSpec: {
+      replicas: p.prometheusReplicas,
+      retention: `${p.retentionDays}d`,
+      // Whichever limit is hit first wins: on elastic EFS the size bound is what caps the bill.
+      retentionSize: `${Math.floor(p.prometheusVolumeGi * 0.85)}GB`,
+      routePrefix: path,
+      ...(prometheusUrl !== undefined ? { externalUrl: prometheusUrl } : {}),
+      // Pick up every ServiceMonitor/PodMonitor/rule in the cluster, not only this release's.
+      serviceMonitorSelectorNilUsesHelmValues: false,
+      podMonitorSelectorNilUsesHelmValues: false,
+      ruleSelectorNilUsesHelmValues: false,
+      probeSelectorNilUsesHelmValues: false,
+      resources: p.prometheusResources,
+      securityContext: podSecurityContext(1000, 2000),
+      ...spreadOverZones,
+      storageSpec: { volumeClaimTemplate: claim(props.prometheusStorageClassName ?? props.storageClassName, p.prometheusVolumeGi) },
+    },
+  };
+}
+
+/** Alertmanager: grouped and inhibited routes, Discord (from a mounted Secret) when a webhook is set. */
+function alertmanagerValues(p: Settings, props: MonitoringProps, discordSecretName: pulumi.Output<string> | undefined): MonitoringValues["alertmanager"] {
+  return {
+    config: {
+      global: { resolve_timeout: "5m" },
+      route: {
+        receiver: discordSecretName !== undefined ? "discord" : "null",
+        group_by: ["namespace", "alertname"],
+        group_wait: "30s",
+        group_interval: "5m",
+        repeat_interval: "4h",
+        routes: [
+          // Watchdog always fires (it proves the pipeline works); InfoInhibitor only mutes info alerts.
+          { receiver: "null", matchers: ['alertname = "Watchdog"'] },
+          { receiver: "null", matchers: ['alertname = "InfoInhibitor"'] },
+        ],
+      },
+      inhibit_rules: [
+        {
+          source_matchers: ['severity = "critical"'],
+          target_matchers: ['severity =~ "warning|info"'],
+          equal: ["namespace", "alertname"],
+        },
+        { source_matchers: ['severity = "warning"'], target_matchers: ['severity = "info"'], equal: ["namespace", "alertname"] },
+        { source_matchers: ['alertname = "InfoInhibitor"'], target_matchers: ['severity = "info"'], equal: ["namespace"] },
+      ],
+      receivers: [
+        { name: "null" },
+        ...(discordSecretName !== undefined
+          ? [
+              {
+                name: "discord",
+                discord_configs: [{ webhook_url_file: `/etc/alertmanager/secrets/${p.discordSecret}/${p.discordSecretKey}`, send_resolved: true }],
+              },
+            ]
+          : []),
+      ],
+      templates: ["/etc/alertmanager/config/*.tmpl"],
+    },
+    podDisruptionBudget: { enabled: p.alertmanagerReplicas > 1, maxUnavailable: 1 },
+    alertmanagerSpec: {
+      replicas: p.alertmanagerReplicas,
+      secrets: discordSecretName !== undefined ? [discordSecretName] : [],
+      resources: p.alertmanagerResources,
+      securityContext: podSecurityContext(1000, 2000),
+      ...spreadOverZones,
+      storage: { volumeClaimTemplate: claim(props.storageClassName, p.alertmanagerVolumeGi) },
+    },
+  };
+}
+
+/** Grafana: private (port-forward), admin credentials from a Secret, its SQLite database on the shared volume. */
+function grafanaValues(p: Settings, props: MonitoringProps, grafanaSecretName: pulumi.Output<string>): Values {
+  return {
+    // `grafana` instead of `<release>-grafana`: the port-forward command stays short and stable.
+    fullnameOverride: "grafana",
+    admin: { existingSecret: grafanaSecretName, userKey: "admin-user", passwordKey: "admin-password" },
+    // Not exposed: reached with `kubectl port-forward` only (Grafana stays private).
+    service: { type: "ClusterIP" },
+    ingress: { enabled: false },
+    persistence: {
+      enabled: true,
+      type: "pvc",
+      storageClassName: props.storageClassName,
+      accessModes: ["ReadWriteOnce"],
+      size: `${p.grafanaVolumeGi}Gi`,
+    },
+    // The chown init container runs as root (not allowed here), and is pointless on EFS: the
+    // access point already presents every file as its own uid/gid.
+    initChownData: { enabled: false },
+    // One pod on the SQLite database at a time.
+    deploymentStrategy: { type: "Recreate" },
+    resources: p.grafanaResources,
+    securityContext: podSecurityContext(472, 472),
+    // Grafana writes plugins, sessions and temp files outside its volume: a writable root.
+    containerSecurityContext: { ...RESTRICTED_CONTAINER, readOnlyRootFilesystem: false },
+    testFramework: { enabled: false },
+  };
+}
 
 /**
  * kube-prometheus-stack (Prometheus Operator, Prometheus, Alertmanager, Grafana,
@@ -179,6 +300,9 @@ export class Monitoring extends pulumi.ComponentResource {
     const cluster = props.cluster;
     const k8sOpts = { provider: cluster.provider, parent: this };
     const path = normalisePath(p.prometheusPath);
+    if (path === undefined) {
+      throw new pulumi.ResourceError(`prometheusPath "${p.prometheusPath}" must start with "/"`, this);
+    }
     const exposed = p.allowedCidrs.length > 0;
     if (exposed && (props.monitoringHost === undefined || props.ingressGroupName === undefined)) {
       throw new pulumi.ResourceError(
@@ -188,67 +312,9 @@ export class Monitoring extends pulumi.ComponentResource {
       );
     }
 
-    // Restricted: every component but node-exporter runs as non-root without host access. The
-    // namespace also asks the AWS Load Balancer Controller for readiness gates (Prometheus is an
-    // ALB target when exposed).
-    const namespace = new k8s.core.v1.Namespace(
-      `${name}-ns`,
-      { metadata: { name: p.namespace, labels: { ...podSecurityLabels("restricted"), ...ALB_READINESS_GATE_LABEL } } },
-      k8sOpts,
-    );
-    // node-exporter reads the host's /proc, /sys and root filesystem with hostNetwork and hostPID:
-    // that is what it measures, and no Pod Security level below privileged admits it (baseline
-    // forbids host namespaces and hostPath). It gets its own namespace so that this exception
-    // covers node-exporter alone instead of all of monitoring.
-    const nodeExporterNamespace = new k8s.core.v1.Namespace(
-      `${name}-node-exporter-ns`,
-      { metadata: { name: p.nodeExporterNamespace, labels: podSecurityLabels("privileged") } },
-      k8sOpts,
-    );
-
-    // Grafana reads the admin credentials from this Secret on its first start (it then keeps them
-    // in its database: rotating means `grafana cli admin reset-admin-password` too). The password
-    // never enters Helm values, which Helm stores in its release Secret and Pulumi in state.
-    const password = new random.RandomPassword(`${name}-grafana-admin`, { length: 32, special: false }, { parent: this });
-    const grafanaSecret = new k8s.core.v1.Secret(
-      `${name}-grafana-admin`,
-      {
-        metadata: { name: p.grafanaAdminSecret, namespace: namespace.metadata.name },
-        type: "Opaque",
-        stringData: { "admin-user": "admin", "admin-password": pulumi.secret(password.result) },
-      },
-      k8sOpts,
-    );
-
-    // Alertmanager reads the webhook URL from this Secret, mounted through `alertmanagerSpec.secrets`
-    // at /etc/alertmanager/secrets/<name>/<key>; its config (also a Secret, rendered by the chart)
-    // only names the file.
-    const discordSecret =
-      props.discordWebhookUrl === undefined
-        ? undefined
-        : new k8s.core.v1.Secret(
-            `${name}-alertmanager-discord`,
-            {
-              metadata: { name: p.discordSecret, namespace: namespace.metadata.name },
-              type: "Opaque",
-              stringData: { [p.discordSecretKey]: pulumi.secret(props.discordWebhookUrl) },
-            },
-            k8sOpts,
-          );
-
-    const claim = (storageClassName: pulumi.Input<string>, sizeGi: number): Values => ({
-      spec: { storageClassName, accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${sizeGi}Gi` } } },
-    });
+    const { namespace, nodeExporterNamespace } = this.namespaces(name, p, k8sOpts);
+    const { grafanaSecret, discordSecret } = this.secrets(name, p, props.discordWebhookUrl, namespace.metadata.name, k8sOpts);
     const prometheusUrl = exposed ? `https://${props.monitoringHost}${path === "/" ? "" : path}` : undefined;
-    const spreadOverZones = { podAntiAffinity: "soft", podAntiAffinityTopologyKey: "topology.kubernetes.io/zone" };
-    const podSecurityContext = (uid: number, gid: number): Values => ({
-      runAsNonRoot: true,
-      runAsUser: uid,
-      runAsGroup: gid,
-      fsGroup: gid,
-      seccompProfile: { type: "RuntimeDefault" },
-    });
-
     const values: MonitoringValues = {
       fullnameOverride: p.fullnameOverride,
       // The chart's CRDs (charts/crds/crds) are installed by Helm before any template is rendered,
@@ -267,100 +333,9 @@ export class Monitoring extends pulumi.ComponentResource {
         containerSecurityContext: RESTRICTED_CONTAINER,
         admissionWebhooks: { patch: { securityContext: podSecurityContext(2000, 2000) } },
       },
-      prometheus: {
-        // Internal only; the optional Ingress below is the one way in from outside.
-        service: { type: "ClusterIP" },
-        podDisruptionBudget: { enabled: p.prometheusReplicas > 1, maxUnavailable: 1 },
-        prometheusSpec: {
-          replicas: p.prometheusReplicas,
-          retention: `${p.retentionDays}d`,
-          // Whichever limit is hit first wins: on elastic EFS the size bound is what caps the bill.
-          retentionSize: `${Math.floor(p.prometheusVolumeGi * 0.85)}GB`,
-          routePrefix: path,
-          ...(prometheusUrl !== undefined ? { externalUrl: prometheusUrl } : {}),
-          // Pick up every ServiceMonitor/PodMonitor/rule in the cluster, not only this release's.
-          serviceMonitorSelectorNilUsesHelmValues: false,
-          podMonitorSelectorNilUsesHelmValues: false,
-          ruleSelectorNilUsesHelmValues: false,
-          probeSelectorNilUsesHelmValues: false,
-          resources: p.prometheusResources,
-          securityContext: podSecurityContext(1000, 2000),
-          ...spreadOverZones,
-          storageSpec: { volumeClaimTemplate: claim(props.prometheusStorageClassName ?? props.storageClassName, p.prometheusVolumeGi) },
-        },
-      },
-      alertmanager: {
-        config: {
-          global: { resolve_timeout: "5m" },
-          route: {
-            receiver: discordSecret !== undefined ? "discord" : "null",
-            group_by: ["namespace", "alertname"],
-            group_wait: "30s",
-            group_interval: "5m",
-            repeat_interval: "4h",
-            routes: [
-              // Watchdog always fires (it proves the pipeline works); InfoInhibitor only mutes info alerts.
-              { receiver: "null", matchers: ['alertname = "Watchdog"'] },
-              { receiver: "null", matchers: ['alertname = "InfoInhibitor"'] },
-            ],
-          },
-          inhibit_rules: [
-            {
-              source_matchers: ['severity = "critical"'],
-              target_matchers: ['severity =~ "warning|info"'],
-              equal: ["namespace", "alertname"],
-            },
-            { source_matchers: ['severity = "warning"'], target_matchers: ['severity = "info"'], equal: ["namespace", "alertname"] },
-            { source_matchers: ['alertname = "InfoInhibitor"'], target_matchers: ['severity = "info"'], equal: ["namespace"] },
-          ],
-          receivers: [
-            { name: "null" },
-            ...(discordSecret !== undefined
-              ? [
-                  {
-                    name: "discord",
-                    discord_configs: [{ webhook_url_file: `/etc/alertmanager/secrets/${p.discordSecret}/${p.discordSecretKey}`, send_resolved: true }],
-                  },
-                ]
-              : []),
-          ],
-          templates: ["/etc/alertmanager/config/*.tmpl"],
-        },
-        podDisruptionBudget: { enabled: p.alertmanagerReplicas > 1, maxUnavailable: 1 },
-        alertmanagerSpec: {
-          replicas: p.alertmanagerReplicas,
-          secrets: discordSecret !== undefined ? [discordSecret.metadata.name] : [],
-          resources: p.alertmanagerResources,
-          securityContext: podSecurityContext(1000, 2000),
-          ...spreadOverZones,
-          storage: { volumeClaimTemplate: claim(props.storageClassName, p.alertmanagerVolumeGi) },
-        },
-      },
-      grafana: {
-        // `grafana` instead of `<release>-grafana`: the port-forward command stays short and stable.
-        fullnameOverride: "grafana",
-        admin: { existingSecret: grafanaSecret.metadata.name, userKey: "admin-user", passwordKey: "admin-password" },
-        // Not exposed: reached with `kubectl port-forward` only (seed 004's choice).
-        service: { type: "ClusterIP" },
-        ingress: { enabled: false },
-        persistence: {
-          enabled: true,
-          type: "pvc",
-          storageClassName: props.storageClassName,
-          accessModes: ["ReadWriteOnce"],
-          size: `${p.grafanaVolumeGi}Gi`,
-        },
-        // The chown init container runs as root (not allowed here), and is pointless on EFS: the
-        // access point already presents every file as its own uid/gid.
-        initChownData: { enabled: false },
-        // One pod on the SQLite database at a time.
-        deploymentStrategy: { type: "Recreate" },
-        resources: p.grafanaResources,
-        securityContext: podSecurityContext(472, 472),
-        // Grafana writes plugins, sessions and temp files outside its volume: a writable root.
-        containerSecurityContext: { ...RESTRICTED_CONTAINER, readOnlyRootFilesystem: false },
-        testFramework: { enabled: false },
-      },
+      prometheus: prometheusValues(p, props, path, prometheusUrl),
+      alertmanager: alertmanagerValues(p, props, discordSecret?.metadata.name),
+      grafana: grafanaValues(p, props, grafanaSecret.metadata.name),
       "kube-state-metrics": {
         resources: p.kubeStateMetricsResources,
         securityContext: { enabled: true, ...podSecurityContext(65534, 65534) },
@@ -376,42 +351,11 @@ export class Monitoring extends pulumi.ComponentResource {
     this.release = pinnedRelease(name, p, namespace.metadata.name, values, k8sOpts, { timeout: 900 });
 
     if (exposed && props.monitoringHost !== undefined && props.ingressGroupName !== undefined) {
-      const serviceName = `${p.fullnameOverride}-prometheus`;
-      this.ingress = new k8s.networking.v1.Ingress(
-        `${name}-prometheus-ingress`,
-        {
-          metadata: {
-            name: "prometheus",
-            namespace: namespace.metadata.name,
-            annotations: {
-              ...(props.ingressGroupAnnotations ?? {}),
-              "alb.ingress.kubernetes.io/group.name": props.ingressGroupName,
-              "alb.ingress.kubernetes.io/group.order": String(p.ingressOrder),
-              "alb.ingress.kubernetes.io/target-type": "ip",
-              "alb.ingress.kubernetes.io/healthcheck-path": `${path === "/" ? "" : path}/-/ready`,
-              // Prometheus has no authentication of its own: the ALB forwards only requests from
-              // these sources. A rule condition, not `inbound-cidrs`, which would apply to the
-              // listener of the whole IngressGroup and shut the public apps out.
-              [`alb.ingress.kubernetes.io/conditions.${serviceName}`]: JSON.stringify([
-                { field: "source-ip", sourceIpConfig: { values: [...p.allowedCidrs] } },
-              ]),
-            },
-          },
-          spec: {
-            ingressClassName: "alb",
-            rules: [
-              {
-                host: props.monitoringHost,
-                http: {
-                  paths: [{ path, pathType: "Prefix", backend: { service: { name: serviceName, port: { number: PROMETHEUS_PORT } } } }],
-                },
-              },
-            ],
-          },
-        },
-        // The Service is created by the chart, which no input of this Ingress refers to.
-        { ...k8sOpts, dependsOn: [this.release] },
-      );
+      this.ingress = this.prometheusIngress(name, p, { host: props.monitoringHost, groupName: props.ingressGroupName, groupAnnotations: props.ingressGroupAnnotations }, {
+        namespace: namespace.metadata.name,
+        path,
+        k8sOpts,
+      });
       this.prometheusUrl = prometheusUrl;
     }
 
@@ -426,5 +370,119 @@ export class Monitoring extends pulumi.ComponentResource {
       grafanaPortForwardCommand: this.grafanaPortForwardCommand,
       prometheusUrl: this.prometheusUrl,
     });
+  }
+
+  /**
+   * Restricted: every component but node-exporter runs as non-root without host access. The
+   * namespace also asks the AWS Load Balancer Controller for readiness gates (Prometheus is an
+   * ALB target when exposed).
+   */
+  private namespaces(
+    name: string,
+    p: Settings,
+    k8sOpts: { provider: k8s.Provider; parent: pulumi.Resource },
+  ): { namespace: k8s.core.v1.Namespace; nodeExporterNamespace: k8s.core.v1.Namespace } {
+    const namespace = new k8s.core.v1.Namespace(
+      `${name}-ns`,
+      { metadata: { name: p.namespace, labels: { ...podSecurityLabels("restricted"), ...ALB_READINESS_GATE_LABEL } } },
+      k8sOpts,
+    );
+    // node-exporter reads the host's /proc, /sys and root filesystem with hostNetwork and hostPID:
+    // that is what it measures, and no Pod Security level below privileged admits it (baseline
+    // forbids host namespaces and hostPath). It gets its own namespace so that this exception
+    // covers node-exporter alone instead of all of monitoring.
+    const nodeExporterNamespace = new k8s.core.v1.Namespace(
+      `${name}-node-exporter-ns`,
+      { metadata: { name: p.nodeExporterNamespace, labels: podSecurityLabels("privileged") } },
+      k8sOpts,
+    );
+    return { namespace, nodeExporterNamespace };
+  }
+
+  /** Grafana's generated admin credentials and, when a webhook is set, Alertmanager's Discord URL: Secrets, never Helm values. */
+  private secrets(
+    name: string,
+    p: Settings,
+    discordWebhookUrl: pulumi.Input<string> | undefined,
+    namespaceName: pulumi.Output<string>,
+    k8sOpts: { provider: k8s.Provider; parent: pulumi.Resource },
+  ): { grafanaSecret: k8s.core.v1.Secret; discordSecret?: k8s.core.v1.Secret } {
+    // Grafana reads the admin credentials from this Secret on its first start (it then keeps them
+    // in its database: rotating means `grafana cli admin reset-admin-password` too). The password
+    // never enters Helm values, which Helm stores in its release Secret and Pulumi in state.
+    const password = new random.RandomPassword(`${name}-grafana-admin`, { length: 32, special: false }, { parent: this });
+    const grafanaSecret = new k8s.core.v1.Secret(
+      `${name}-grafana-admin`,
+      {
+        metadata: { name: p.grafanaAdminSecret, namespace: namespaceName },
+        type: "Opaque",
+        stringData: { "admin-user": "admin", "admin-password": pulumi.secret(password.result) },
+      },
+      k8sOpts,
+    );
+
+    // Alertmanager reads the webhook URL from this Secret, mounted through `alertmanagerSpec.secrets`
+    // at /etc/alertmanager/secrets/<name>/<key>; its config (also a Secret, rendered by the chart)
+    // only names the file.
+    const discordSecret =
+      discordWebhookUrl === undefined
+        ? undefined
+        : new k8s.core.v1.Secret(
+            `${name}-alertmanager-discord`,
+            {
+              metadata: { name: p.discordSecret, namespace: namespaceName },
+              type: "Opaque",
+              stringData: { [p.discordSecretKey]: pulumi.secret(discordWebhookUrl) },
+            },
+            k8sOpts,
+          );
+    return { grafanaSecret, discordSecret };
+  }
+
+  /** Prometheus on `group.host` through the stack's IngressGroup, for the allowed CIDRs only. */
+  private prometheusIngress(
+    name: string,
+    p: Settings,
+    group: { readonly host: string; readonly groupName: string; readonly groupAnnotations?: Readonly<Record<string, pulumi.Input<string>>> },
+    at: { readonly namespace: pulumi.Output<string>; readonly path: string; readonly k8sOpts: { provider: k8s.Provider; parent: pulumi.Resource } },
+  ): k8s.networking.v1.Ingress {
+    const { path } = at;
+    const release = this.release;
+    const serviceName = `${p.fullnameOverride}-prometheus`;
+    return new k8s.networking.v1.Ingress(
+      `${name}-prometheus-ingress`,
+      {
+        metadata: {
+          name: "prometheus",
+          namespace: at.namespace,
+          annotations: {
+            ...(group.groupAnnotations ?? {}),
+            "alb.ingress.kubernetes.io/group.name": group.groupName,
+            "alb.ingress.kubernetes.io/group.order": String(p.ingressOrder),
+            "alb.ingress.kubernetes.io/target-type": "ip",
+            "alb.ingress.kubernetes.io/healthcheck-path": `${path === "/" ? "" : path}/-/ready`,
+            // Prometheus has no authentication of its own: the ALB forwards only requests from
+            // these sources. A rule condition, not `inbound-cidrs`, which would apply to the
+            // listener of the whole IngressGroup and shut the public apps out.
+            [`alb.ingress.kubernetes.io/conditions.${serviceName}`]: JSON.stringify([
+              { field: "source-ip", sourceIpConfig: { values: [...p.allowedCidrs] } },
+            ]),
+          },
+        },
+        spec: {
+          ingressClassName: "alb",
+          rules: [
+            {
+              host: group.host,
+              http: {
+                paths: [{ path, pathType: "Prefix", backend: { service: { name: serviceName, port: { number: PROMETHEUS_PORT } } } }],
+              },
+            },
+          ],
+        },
+      },
+      // The Service is created by the chart, which no input of this Ingress refers to.
+      { ...at.k8sOpts, dependsOn: [release] },
+    );
   }
 }

@@ -1,11 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Color, ServiceConfig } from "../config/schema";
-import { IrsaRole } from "../irsa";
-import type { AppNamespace } from "./namespace";
-import { COLOR_LIST, colorName, DrainTiming, drainTiming, forwardAction, idleColor, liveActionName, orderedPrefixes } from "../lib/bluegreen";
+import type { ServiceConfig } from "../config/schema";
+import { COLORS } from "../domain";
+import type { Color } from "../domain";
+import { IrsaRole } from "../iam/irsaRole";
+import type { AppNamespace } from "./appNamespace";
+import { colorName, DrainTiming, drainTiming, forwardAction, idleColor, liveActionName, orderedPrefixes } from "../lib/bluegreen";
 
-/** Label every node of a managed node group carries (infra/cluster.ts); services pin to it. */
+/** Label every node of a managed node group carries (infra/cluster/cluster.ts); services pin to it. */
 export const NODE_GROUP_LABEL = "platform.io/node-group";
 export const COLOR_LABEL = "platform.io/color";
 export const NAME_LABEL = "app.kubernetes.io/name";
@@ -53,8 +55,97 @@ const TAINT_EFFECTS: Record<string, string> = {
   PREFER_NO_SCHEDULE: "PreferNoSchedule",
 };
 
+/** What a color's pods are built from. */
+interface PodParams {
+  readonly svc: ServiceConfig;
+  readonly args: BlueGreenServiceArgs;
+  readonly timing: DrainTiming;
+  readonly uid: number;
+  readonly env: k8s.types.input.core.v1.EnvVar[];
+  readonly serviceAccountName: pulumi.Input<string>;
+  /** Whether the pods get the IRSA token (the service has AWS permissions). */
+  readonly awsIdentity: boolean;
+}
+
+/** The pod spec of one color: restricted profile, probes, drain timing, zone spread, node group. */
+function colorPodSpec({ svc, args, timing, uid, env, serviceAccountName, awsIdentity }: PodParams, color: Color): k8s.types.input.core.v1.PodSpec {
+return {
+    serviceAccountName,
+    automountServiceAccountToken: awsIdentity,
+    terminationGracePeriodSeconds: timing.terminationGracePeriodSeconds,
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: uid,
+      runAsGroup: uid,
+      fsGroup: uid,
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+    affinity: {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{ matchExpressions: [{ key: NODE_GROUP_LABEL, operator: "In", values: [args.nodeGroup.name] }] }],
+        },
+      },
+    },
+    tolerations: args.nodeGroup.taints.map((t) => ({
+      key: t.key,
+      operator: t.value !== undefined ? "Equal" : "Exists",
+      ...(t.value !== undefined ? { value: t.value } : {}),
+      effect: TAINT_EFFECTS[t.effect] ?? t.effect,
+    })),
+    // ScheduleAnyway: a managed node group is one ASG over both AZs, so the autoscaler cannot
+    // add a node in a chosen zone; DoNotSchedule could leave pods pending on enrolment day.
+    topologySpreadConstraints: [
+      {
+        maxSkew: 1,
+        topologyKey: "topology.kubernetes.io/zone",
+        whenUnsatisfiable: "ScheduleAnyway",
+        labelSelector: { matchLabels: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: color } },
+      },
+      {
+        maxSkew: 1,
+        topologyKey: "kubernetes.io/hostname",
+        whenUnsatisfiable: "ScheduleAnyway",
+        labelSelector: { matchLabels: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: color } },
+      },
+    ],
+    containers: [
+      {
+        name: svc.name,
+        image: svc[color].image ?? "",
+        ports: [{ name: "http", containerPort: svc.port, protocol: "TCP" }],
+        env,
+        resources: {
+          requests: { cpu: svc.resources.cpu, memory: svc.resources.memory },
+          limits: { cpu: svc.resources.cpuLimit, memory: svc.resources.memoryLimit },
+        },
+        // Readiness asks the app (its health endpoint may check the database); liveness only
+        // asks whether the process accepts connections, so a database outage makes pods
+        // unready instead of restarting every pod of the service at once.
+        startupProbe: { httpGet: { path: svc.healthPath, port: "http" }, periodSeconds: 5, failureThreshold: 36 },
+        readinessProbe: { httpGet: { path: svc.healthPath, port: "http" }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
+        livenessProbe: { tcpSocket: { port: "http" }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 6 },
+        lifecycle: {
+          // Native sleep action (Kubernetes >= 1.30): works in distroless images without `sh`.
+          preStop: { sleep: { seconds: timing.preStopSleepSeconds } },
+        },
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          runAsNonRoot: true,
+          capabilities: { drop: ["ALL"] },
+          seccompProfile: { type: "RuntimeDefault" },
+        },
+        volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+      },
+    ],
+    volumes: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }],
+  };
+}
+
 /**
- * One service as a blue/green pair behind the stack's ALB (see PRODUCT.md "Blue/green").
+ * One service as a blue/green pair behind the stack's ALB: both colors registered, the listener
+ * rule weighted 100/0 to the active one (see README "Blue/green").
  *
  * Both colors always run and stay registered in their own target groups; the live rules forward
  * to both with weights 100/0 and the preview host reaches the idle color. A flip changes only
@@ -114,164 +205,10 @@ export class BlueGreenService extends pulumi.ComponentResource {
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([envName, value]) => ({ name: envName, value }));
 
-    const podSpec = (color: Color): k8s.types.input.core.v1.PodSpec => ({
-      serviceAccountName: serviceAccount.metadata.name,
-      automountServiceAccountToken: roleArn !== undefined,
-      terminationGracePeriodSeconds: timing.terminationGracePeriodSeconds,
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: uid,
-        runAsGroup: uid,
-        fsGroup: uid,
-        seccompProfile: { type: "RuntimeDefault" },
-      },
-      affinity: {
-        nodeAffinity: {
-          requiredDuringSchedulingIgnoredDuringExecution: {
-            nodeSelectorTerms: [{ matchExpressions: [{ key: NODE_GROUP_LABEL, operator: "In", values: [args.nodeGroup.name] }] }],
-          },
-        },
-      },
-      tolerations: args.nodeGroup.taints.map((t) => ({
-        key: t.key,
-        operator: t.value !== undefined ? "Equal" : "Exists",
-        ...(t.value !== undefined ? { value: t.value } : {}),
-        effect: TAINT_EFFECTS[t.effect] ?? t.effect,
-      })),
-      // ScheduleAnyway: a managed node group is one ASG over both AZs, so the autoscaler cannot
-      // add a node in a chosen zone; DoNotSchedule could leave pods pending on enrolment day.
-      topologySpreadConstraints: [
-        {
-          maxSkew: 1,
-          topologyKey: "topology.kubernetes.io/zone",
-          whenUnsatisfiable: "ScheduleAnyway",
-          labelSelector: { matchLabels: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: color } },
-        },
-        {
-          maxSkew: 1,
-          topologyKey: "kubernetes.io/hostname",
-          whenUnsatisfiable: "ScheduleAnyway",
-          labelSelector: { matchLabels: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: color } },
-        },
-      ],
-      containers: [
-        {
-          name: svc.name,
-          image: svc[color].image ?? "",
-          ports: [{ name: "http", containerPort: svc.port, protocol: "TCP" }],
-          env,
-          resources: {
-            requests: { cpu: svc.resources.cpu, memory: svc.resources.memory },
-            limits: { cpu: svc.resources.cpuLimit, memory: svc.resources.memoryLimit },
-          },
-          // Readiness asks the app (its health endpoint may check the database); liveness only
-          // asks whether the process accepts connections, so a database outage makes pods
-          // unready instead of restarting every pod of the service at once.
-          startupProbe: { httpGet: { path: svc.healthPath, port: "http" }, periodSeconds: 5, failureThreshold: 36 },
-          readinessProbe: { httpGet: { path: svc.healthPath, port: "http" }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
-          livenessProbe: { tcpSocket: { port: "http" }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 6 },
-          lifecycle: {
-            // Native sleep action (Kubernetes >= 1.30): works in distroless images without `sh`.
-            preStop: { sleep: { seconds: timing.preStopSleepSeconds } },
-          },
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            runAsNonRoot: true,
-            capabilities: { drop: ["ALL"] },
-            seccompProfile: { type: "RuntimeDefault" },
-          },
-          volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
-        },
-      ],
-      volumes: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }],
-    });
-
-    // Keyed on the color's own flag, not on `idle`: a parked color must stay parked when
-    // `active` changes, or a flip would scale deployments instead of moving only the weights.
-    const parked = (color: Color): boolean => svc[color].parked === true;
-    const colorLabels = (color: Color): Record<string, string> => ({ ...labels, [COLOR_LABEL]: color });
-
+    const pods: PodParams = { svc, args, timing, uid, env, serviceAccountName: serviceAccount.metadata.name, awsIdentity: roleArn !== undefined };
     const deployments = {} as Record<Color, k8s.apps.v1.Deployment>;
-    for (const color of COLOR_LIST) {
-      const image = svc[color].image;
-      const deployment = new k8s.apps.v1.Deployment(
-        `${name}-${color}`,
-        {
-          metadata: { name: colorName(svc.name, color), namespace: args.namespace.name, labels: colorLabels(color) },
-          spec: {
-            // Set to the HPA minimum: Pulumi only re-applies a Deployment when its spec changes,
-            // which for a color happens only while it is idle (promotion stages into the idle
-            // color), so an HPA scale-out of the live color is never reset by an update.
-            replicas: parked(color) || image === undefined ? 0 : svc.autoscaling.minReplicas,
-            revisionHistoryLimit: 5,
-            selector: { matchLabels: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: color } },
-            strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
-            template: { metadata: { labels: colorLabels(color) }, spec: podSpec(color) },
-          },
-        },
-        { parent: this },
-      );
-      deployments[color] = deployment;
-
-      // Each color has its own Service with a stable selector, so its pods get the readiness
-      // gate injected at creation and its target group always holds healthy targets.
-      new k8s.core.v1.Service(
-        `${name}-${color}`,
-        {
-          metadata: {
-            name: colorName(svc.name, color),
-            namespace: args.namespace.name,
-            labels: colorLabels(color),
-            annotations: {
-              "alb.ingress.kubernetes.io/healthcheck-path": svc.healthPath,
-              "alb.ingress.kubernetes.io/success-codes": "200-399",
-              "alb.ingress.kubernetes.io/healthcheck-interval-seconds": "10",
-              "alb.ingress.kubernetes.io/healthy-threshold-count": "2",
-              "alb.ingress.kubernetes.io/unhealthy-threshold-count": "2",
-              "alb.ingress.kubernetes.io/target-group-attributes": `deregistration_delay.timeout_seconds=${timing.deregistrationDelaySeconds}`,
-            },
-          },
-          spec: {
-            type: "ClusterIP",
-            selector: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: color },
-            ports: [{ name: "http", port: svc.port, targetPort: "http", protocol: "TCP" }],
-          },
-        },
-        { parent: this },
-      );
-
-      new k8s.policy.v1.PodDisruptionBudget(
-        `${name}-${color}`,
-        {
-          metadata: { name: colorName(svc.name, color), namespace: args.namespace.name, labels: colorLabels(color) },
-          spec: { maxUnavailable: 1, selector: { matchLabels: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: color } } },
-        },
-        { parent: this },
-      );
-
-      if (!parked(color) && image !== undefined) {
-        new k8s.autoscaling.v2.HorizontalPodAutoscaler(
-          `${name}-${color}`,
-          {
-            metadata: { name: colorName(svc.name, color), namespace: args.namespace.name, labels: colorLabels(color) },
-            spec: {
-              scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
-              minReplicas: svc.autoscaling.minReplicas,
-              maxReplicas: svc.autoscaling.maxReplicas,
-              metrics: [
-                { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: svc.autoscaling.targetCpuUtilization } } },
-              ],
-              behavior: {
-                // Enrolment-day bursts: scale up immediately, scale down slowly.
-                scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Percent", value: 100, periodSeconds: 15 }] },
-                scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: "Percent", value: 20, periodSeconds: 60 }] },
-              },
-            },
-          },
-          { parent: this },
-        );
-      }
+    for (const color of COLORS) {
+      deployments[color] = this.declareColor(name, color, pods, labels);
     }
 
     this.clusterServiceName = svc.name;
@@ -288,9 +225,112 @@ export class BlueGreenService extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    this.ingress = this.declareIngress(name, args, labels, idle);
+
+    this.active = active;
+    this.timing = timing;
+    this.deployments = deployments;
+    this.serviceAccountName = svc.name;
+    this.registerOutputs({ active, clusterServiceName: this.clusterServiceName });
+  }
+
+  /** One color: its Deployment, its own Service (its target group's backend), a PDB and, unless parked, an HPA. */
+  private declareColor(name: string, color: Color, pods: PodParams, labels: Record<string, string>): k8s.apps.v1.Deployment {
+    const { svc, args, timing } = pods;
+    // Keyed on the color's own flag, not on `idle`: a parked color must stay parked when
+    // `active` changes, or a flip would scale deployments instead of moving only the weights.
+    const parked = svc[color].parked === true;
+    const colorLabels = { ...labels, [COLOR_LABEL]: color };
+    const image = svc[color].image;
+    const deployment = new k8s.apps.v1.Deployment(
+      `${name}-${color}`,
+      {
+        metadata: { name: colorName(svc.name, color), namespace: args.namespace.name, labels: colorLabels },
+        spec: {
+          // Set to the HPA minimum: Pulumi only re-applies a Deployment when its spec changes,
+          // which for a color happens only while it is idle (promotion stages into the idle
+          // color), so an HPA scale-out of the live color is never reset by an update.
+          replicas: parked || image === undefined ? 0 : svc.autoscaling.minReplicas,
+          revisionHistoryLimit: 5,
+          selector: { matchLabels: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: color } },
+          strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
+          template: { metadata: { labels: colorLabels }, spec: colorPodSpec(pods, color) },
+        },
+      },
+      { parent: this },
+    );
+
+    // Each color has its own Service with a stable selector, so its pods get the readiness
+    // gate injected at creation and its target group always holds healthy targets.
+    new k8s.core.v1.Service(
+      `${name}-${color}`,
+      {
+        metadata: {
+          name: colorName(svc.name, color),
+          namespace: args.namespace.name,
+          labels: colorLabels,
+          annotations: {
+            "alb.ingress.kubernetes.io/healthcheck-path": svc.healthPath,
+            "alb.ingress.kubernetes.io/success-codes": "200-399",
+            "alb.ingress.kubernetes.io/healthcheck-interval-seconds": "10",
+            "alb.ingress.kubernetes.io/healthy-threshold-count": "2",
+            "alb.ingress.kubernetes.io/unhealthy-threshold-count": "2",
+            "alb.ingress.kubernetes.io/target-group-attributes": `deregistration_delay.timeout_seconds=${timing.deregistrationDelaySeconds}`,
+          },
+        },
+        spec: {
+          type: "ClusterIP",
+          selector: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: color },
+          ports: [{ name: "http", port: svc.port, targetPort: "http", protocol: "TCP" }],
+        },
+      },
+      { parent: this },
+    );
+
+    new k8s.policy.v1.PodDisruptionBudget(
+      `${name}-${color}`,
+      {
+        metadata: { name: colorName(svc.name, color), namespace: args.namespace.name, labels: colorLabels },
+        spec: { maxUnavailable: 1, selector: { matchLabels: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: color } } },
+      },
+      { parent: this },
+    );
+
+    if (!parked && image !== undefined) {
+      new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+        `${name}-${color}`,
+        {
+          metadata: { name: colorName(svc.name, color), namespace: args.namespace.name, labels: colorLabels },
+          spec: {
+            scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
+            minReplicas: svc.autoscaling.minReplicas,
+            maxReplicas: svc.autoscaling.maxReplicas,
+            metrics: [
+              { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: svc.autoscaling.targetCpuUtilization } } },
+            ],
+            behavior: {
+              // Enrolment-day bursts: scale up immediately, scale down slowly.
+              scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Percent", value: 100, periodSeconds: 15 }] },
+              scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: "Percent", value: 20, periodSeconds: 60 }] },
+            },
+          },
+        },
+        { parent: this },
+      );
+    }
+    return deployment;
+  }
+
+  /**
+   * The service's own Ingress in the stack's IngressGroup: the live host forwards to both colors
+   * weighted by `active` (one ALB action), the preview host to the idle color's Service.
+   */
+  private declareIngress(name: string, args: BlueGreenServiceArgs, labels: Record<string, string>, idle: Color): k8s.networking.v1.Ingress {
+    const svc = args.service;
+    const active = svc.active;
     const prefixes = orderedPrefixes(svc.paths);
     const live = liveActionName(svc.name);
-    this.ingress = new k8s.networking.v1.Ingress(
+    return new k8s.networking.v1.Ingress(
       `${name}-ingress`,
       {
         metadata: {
@@ -332,11 +372,5 @@ export class BlueGreenService extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-
-    this.active = active;
-    this.timing = timing;
-    this.deployments = deployments;
-    this.serviceAccountName = svc.name;
-    this.registerOutputs({ active, clusterServiceName: this.clusterServiceName });
   }
 }

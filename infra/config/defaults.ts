@@ -1,9 +1,10 @@
 /**
  * Per-environment defaults, merged under each stack's own config before validation.
- * These are the shipped environment shapes of PRODUCT.md; every value can be overridden
+ * These are the shipped environment shapes (test: cheap, one host; staging: EKS, smaller; prod:
+ * highly available); every value can be overridden
  * per stack, and the stack files spell out the ones a reviewer should see.
  */
-import type { Environment } from "./schema";
+import type { Environment, Json } from "../domain";
 
 export type DeepPartial<T> = T extends ReadonlyArray<unknown>
   ? T
@@ -11,8 +12,8 @@ export type DeepPartial<T> = T extends ReadonlyArray<unknown>
     ? { [K in keyof T]?: DeepPartial<T[K]> }
     : T;
 
-/** Plain JSON-like value as it arrives from Pulumi config. */
-export type ConfigValue = string | number | boolean | null | ConfigValue[] | { [key: string]: ConfigValue };
+/** Plain JSON value as it arrives from Pulumi config. */
+export type ConfigValue = Json;
 
 const common = {
   tags: {},

@@ -2,12 +2,11 @@
  * Pure blue/green and routing logic: color selection, ALB forward actions, rule ordering and
  * drain timing. No Pulumi imports; tested table-driven (test/bluegreen.test.ts).
  */
-import type { Color } from "../config/schema";
+import { COLORS } from "../domain";
+import type { Color } from "../domain";
 
 /** The namespace the blue/green services run in; Pulumi owns it, ArgoCD may never target it. */
 export const APPS_NAMESPACE = "apps";
-
-export const COLOR_LIST: readonly Color[] = ["blue", "green"];
 
 export function idleColor(active: Color): Color {
   return active === "blue" ? "green" : "blue";
@@ -38,7 +37,7 @@ export function forwardAction(service: string, port: number, active: Color): Rec
   return {
     Type: "forward",
     ForwardConfig: {
-      TargetGroups: COLOR_LIST.map((color) => ({
+      TargetGroups: COLORS.map((color) => ({
         ServiceName: colorName(service, color),
         ServicePort: String(port),
         Weight: weights[color],

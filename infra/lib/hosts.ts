@@ -3,7 +3,7 @@
  * prod serves the apex; the other environments serve `<env>.<domain>`. Every other host hangs
  * under the live host, so one certificate and one hosted zone cover the stack.
  */
-import type { Environment } from "../config/schema";
+import type { Environment } from "../domain";
 import { orderedPrefixes, prefixOf, shadows } from "./bluegreen";
 
 export interface StackHosts {

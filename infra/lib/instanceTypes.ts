@@ -24,3 +24,15 @@ export function amiTypeFor(instanceType: string): AmiType {
   }
   return arm ? "AL2023_ARM_64_STANDARD" : "AL2023_x86_64_STANDARD";
 }
+
+/** Public SSM parameter of the latest Amazon Linux 2023 AMI for the instance type's architecture. */
+export function amiParameterFor(instanceType: string): string {
+  const m = /^([a-z]+)(\d+)([a-z-]*)\.[a-z0-9]+$/.exec(instanceType);
+  if (m === null) {
+    throw new Error(`"${instanceType}" is not an EC2 instance type (family.size, e.g. t3.small)`);
+  }
+  // The attribute letters after the generation number carry "g" for Graviton (t4g, m7gd, c6gn);
+  // the family letter itself does not (g5 is an x86 GPU family).
+  const arch = m[3].includes("g") ? "arm64" : "x86_64";
+  return `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${arch}`;
+}

@@ -9,7 +9,7 @@ import type { wafv2 } from "@pulumi/aws/types/input";
 export const MANAGED_RULE_GROUPS = [
   // Known-bad sources (botnets, scanners): block before spending any other inspection on them.
   "AWSManagedRulesAmazonIpReputationList",
-  // VPNs, Tor, hosting providers (seed 004: keep anonymised clients away from enrolment).
+  // VPNs, Tor, hosting providers: keeps anonymised clients away from enrolment.
   "AWSManagedRulesAnonymousIpList",
   // OWASP-style core rules (XSS, LFI, size limits, bad user agents).
   "AWSManagedRulesCommonRuleSet",
@@ -26,8 +26,8 @@ const PRIORITY_STEP = 10;
 /**
  * Rules of the common rule set that only count instead of blocking.
  *
- * `SizeRestrictions_BODY` blocks any request body over 8 KB. Users upload images (seed 002's
- * image bucket), so every upload would be blocked. A large body is not an attack by itself: the
+ * `SizeRestrictions_BODY` blocks any request body over 8 KB. Users upload images (to the
+ * images bucket), so every upload would be blocked. A large body is not an attack by itself: the
  * rule exists because an ALB's WAF inspects only the first 8 KB of a body, and the services
  * enforce their own upload limits (Spring `spring.servlet.multipart.max-file-size`). Counting keeps
  * the rule's metric and label (`awswaf:managed:aws:core-rule-set:SizeRestrictions_Body`) for

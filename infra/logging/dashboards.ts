@@ -2,7 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResourceRequirements } from "../addons/clusterAutoscaler";
-import type { Cluster } from "../cluster";
+import type { Cluster } from "../cluster/cluster";
+import type { IrsaRole } from "../iam/irsaRole";
 import { withDefaults } from "../lib/defaults";
 import { ALB_READINESS_GATE_LABEL, podSecurityLabels } from "../lib/podSecurity";
 
@@ -19,7 +20,7 @@ export interface LogDashboardsProps {
   readonly opensearchEndpoint: pulumi.Input<string>;
   /** OpenSearch domain ARN (`LogStore.domainArn`). */
   readonly opensearchDomainArn: pulumi.Input<string>;
-  /** Host Dashboards is served on, e.g. `log.example.com` (seed 000). */
+  /** Host Dashboards is served on, e.g. `log.example.com`. */
   readonly host: string;
   /** Source CIDRs the ALB forwards from. Must not be empty: without them there is nothing to serve. */
   readonly allowedCidrs: readonly string[];
@@ -92,26 +93,7 @@ export class LogDashboards extends pulumi.ComponentResource {
       k8sOpts,
     );
 
-    const domainArn = props.opensearchDomainArn;
-    const policy = aws.iam.getPolicyDocumentOutput(
-      {
-        statements: [
-          {
-            sid: "ReadIndices",
-            // Searches are POSTs; no PUT or DELETE outside Dashboards' own saved objects.
-            actions: ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost"],
-            resources: [domainArn, pulumi.interpolate`${domainArn}/*`],
-          },
-          {
-            sid: "DashboardsSavedObjects",
-            // Index patterns, saved searches and visualisations.
-            actions: ["es:ESHttpPut", "es:ESHttpDelete", "es:ESHttpPatch"],
-            resources: [pulumi.interpolate`${domainArn}/_dashboards/*`, pulumi.interpolate`${domainArn}/.kibana*`],
-          },
-        ],
-      },
-      { parent: this },
-    ).json;
+    const policy = this.readPolicy(props.opensearchDomainArn);
     const role = cluster.irsaRole(
       `${name}-irsa`,
       {
@@ -131,10 +113,49 @@ export class LogDashboards extends pulumi.ComponentResource {
       k8sOpts,
     );
 
+    this.proxyDeployment(name, p, props, { namespace: namespace.metadata.name, labels, serviceAccount, role, k8sOpts });
+
+    new k8s.policy.v1.PodDisruptionBudget(
+      `${name}-pdb`,
+      { metadata: { name: "dashboards-proxy", namespace: namespace.metadata.name, labels }, spec: { maxUnavailable: 1, selector: { matchLabels: labels } } },
+      k8sOpts,
+    );
+
+    const service = new k8s.core.v1.Service(
+      `${name}-service`,
+      {
+        metadata: { name: SERVICE_NAME, namespace: namespace.metadata.name, labels },
+        spec: { type: "ClusterIP", selector: labels, ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] },
+      },
+      k8sOpts,
+    );
+
+    this.ingress = this.dashboardsIngress(name, p, props, { namespace: namespace.metadata.name, labels, service, k8sOpts });
+
+    this.roleArn = role.roleArn;
+    this.url = `https://${props.host}/_dashboards/`;
+
+    this.registerOutputs({ url: this.url, roleArn: this.roleArn });
+  }
+
+  /** The SigV4 signing proxy: non-root, read-only, spread over zones, signing with its IRSA role. */
+  private proxyDeployment(
+    name: string,
+    p: typeof defaults & LogDashboardsProps,
+    props: LogDashboardsProps,
+    o: {
+      readonly namespace: pulumi.Output<string>;
+      readonly labels: Record<string, string>;
+      readonly serviceAccount: k8s.core.v1.ServiceAccount;
+      readonly role: IrsaRole;
+      readonly k8sOpts: { provider: k8s.Provider; parent: pulumi.Resource };
+    },
+  ): void {
+    const { labels, serviceAccount, role, k8sOpts } = o;
     new k8s.apps.v1.Deployment(
       `${name}-deployment`,
       {
-        metadata: { name: "dashboards-proxy", namespace: namespace.metadata.name, labels },
+        metadata: { name: "dashboards-proxy", namespace: o.namespace, labels },
         spec: {
           replicas: p.replicas,
           selector: { matchLabels: labels },
@@ -170,30 +191,29 @@ export class LogDashboards extends pulumi.ComponentResource {
       },
       { ...k8sOpts, dependsOn: [role] },
     );
+  }
 
-    new k8s.policy.v1.PodDisruptionBudget(
-      `${name}-pdb`,
-      { metadata: { name: "dashboards-proxy", namespace: namespace.metadata.name, labels }, spec: { maxUnavailable: 1, selector: { matchLabels: labels } } },
-      k8sOpts,
-    );
-
-    const service = new k8s.core.v1.Service(
-      `${name}-service`,
-      {
-        metadata: { name: SERVICE_NAME, namespace: namespace.metadata.name, labels },
-        spec: { type: "ClusterIP", selector: labels, ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] },
-      },
-      k8sOpts,
-    );
-
+  /** Dashboards at `props.host` in the stack's IngressGroup: the bare host redirects to /_dashboards/, both rules for the allowed CIDRs only. */
+  private dashboardsIngress(
+    name: string,
+    p: typeof defaults & LogDashboardsProps,
+    props: LogDashboardsProps,
+    o: {
+      readonly namespace: pulumi.Output<string>;
+      readonly labels: Record<string, string>;
+      readonly service: k8s.core.v1.Service;
+      readonly k8sOpts: { provider: k8s.Provider; parent: pulumi.Resource };
+    },
+  ): k8s.networking.v1.Ingress {
+    const { labels, service, k8sOpts } = o;
     const sourceIp = JSON.stringify([{ field: "source-ip", sourceIpConfig: { values: [...props.allowedCidrs] } }]);
     const rootRedirect = "dashboards-root";
-    this.ingress = new k8s.networking.v1.Ingress(
+    return new k8s.networking.v1.Ingress(
       `${name}-ingress`,
       {
         metadata: {
           name: "dashboards",
-          namespace: namespace.metadata.name,
+          namespace: o.namespace,
           labels,
           annotations: {
             ...(props.ingressGroupAnnotations ?? {}),
@@ -228,10 +248,28 @@ export class LogDashboards extends pulumi.ComponentResource {
       },
       k8sOpts,
     );
+  }
 
-    this.roleArn = role.roleArn;
-    this.url = `https://${props.host}/_dashboards/`;
-
-    this.registerOutputs({ url: this.url, roleArn: this.roleArn });
+  /** Reads of the domain, and writes only of Dashboards' own saved objects. */
+  private readPolicy(domainArn: pulumi.Input<string>): pulumi.Output<string> {
+    return aws.iam.getPolicyDocumentOutput(
+      {
+        statements: [
+          {
+            sid: "ReadIndices",
+            // Searches are POSTs; no PUT or DELETE outside Dashboards' own saved objects.
+            actions: ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost"],
+            resources: [domainArn, pulumi.interpolate`${domainArn}/*`],
+          },
+          {
+            sid: "DashboardsSavedObjects",
+            // Index patterns, saved searches and visualisations.
+            actions: ["es:ESHttpPut", "es:ESHttpDelete", "es:ESHttpPatch"],
+            resources: [pulumi.interpolate`${domainArn}/_dashboards/*`, pulumi.interpolate`${domainArn}/.kibana*`],
+          },
+        ],
+      },
+      { parent: this },
+    ).json;
   }
 }

@@ -81,6 +81,62 @@ export class LogStore extends pulumi.ComponentResource {
       { parent: this, protect },
     );
 
+    const securityGroup = this.securityGroup(name, args);
+    const { logGroup, logPolicy } = this.applicationLogs(name, args, accountId, domainArn);
+
+    const subnetIds = pulumi.output(args.subnetIds).apply((ids) => {
+      const wanted = zoneAware ? 2 : 1;
+      if (ids.length < wanted) {
+        throw new pulumi.ResourceError(`LogStore ${name}: ${wanted} private subnet(s) needed, got ${ids.length}`, this);
+      }
+      // A VPC domain takes exactly one subnet per AZ it spans.
+      return ids.slice(0, wanted);
+    });
+
+    const domain = new aws.opensearch.Domain(
+      `${name}-domain`,
+      {
+        domainName,
+        engineVersion: args.engineVersion,
+        clusterConfig: {
+          instanceType: args.instanceType,
+          instanceCount: args.instanceCount,
+          zoneAwarenessEnabled: zoneAware,
+          zoneAwarenessConfig: zoneAware ? { availabilityZoneCount: 2 } : undefined,
+          dedicatedMasterEnabled: args.dedicatedMasters !== undefined,
+          dedicatedMasterType: args.dedicatedMasters?.instanceType,
+          dedicatedMasterCount: args.dedicatedMasters?.count,
+        },
+        ebsOptions: { ebsEnabled: true, volumeType: "gp3", volumeSize: args.volumeGb },
+        encryptAtRest: { enabled: true, kmsKeyId: key.arn },
+        nodeToNodeEncryption: { enabled: true },
+        domainEndpointOptions: { enforceHttps: true, tlsSecurityPolicy: "Policy-Min-TLS-1-2-PFS-2023-10" },
+        vpcOptions: { subnetIds, securityGroupIds: [securityGroup.id] },
+        // The account root as principal delegates to IAM: a request is allowed when the caller's
+        // identity policy allows it (Fluentd's and the proxy's IRSA roles). The security group
+        // already limits the network path to the cluster nodes.
+        accessPolicies: this.delegateToIam(partition, accountId, domainArn),
+        logPublishingOptions: [{ logType: "ES_APPLICATION_LOGS", cloudwatchLogGroupArn: logGroup.arn, enabled: true }],
+        softwareUpdateOptions: { autoSoftwareUpdateEnabled: true },
+        tags: { Name: domainName },
+      },
+      // The resource policy must exist before the domain is told to publish logs (AWS validates
+      // it on create), and no input of the domain refers to it.
+      { parent: this, dependsOn: [logPolicy], protect },
+    );
+
+    this.domainName = domainName;
+    this.domainArn = domain.arn;
+    this.endpoint = domain.endpoint;
+    this.securityGroupId = securityGroup.id;
+    this.kmsKeyArn = key.arn;
+
+    this.registerOutputs({ domainArn: this.domainArn, endpoint: this.endpoint, securityGroupId: this.securityGroupId });
+  }
+
+  /** HTTPS from the cluster nodes only; without an `egress` list the provider removes AWS's default allow-all egress. */
+  private securityGroup(name: string, args: LogStoreArgs): aws.ec2.SecurityGroup {
+    const domainName = args.domainName;
     // Without an `egress` list the provider removes AWS's default allow-all egress: the domain
     // only answers requests, and security groups are stateful.
     const securityGroup = new aws.ec2.SecurityGroup(
@@ -100,7 +156,17 @@ export class LogStore extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    return securityGroup;
+  }
 
+  /** The domain's application log group, and the resource policy that lets OpenSearch write there. */
+  private applicationLogs(
+    name: string,
+    args: LogStoreArgs,
+    accountId: pulumi.Output<string>,
+    domainArn: pulumi.Output<string>,
+  ): { logGroup: aws.cloudwatch.LogGroup; logPolicy: aws.cloudwatch.LogResourcePolicy } {
+    const domainName = args.domainName;
     const logGroup = new aws.cloudwatch.LogGroup(
       `${name}-application-logs`,
       { name: `/aws/opensearch/${domainName}/application`, retentionInDays: args.logRetentionDays ?? 30 },
@@ -133,66 +199,23 @@ export class LogStore extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    return { logGroup, logPolicy };
+  }
 
-    const subnetIds = pulumi.output(args.subnetIds).apply((ids) => {
-      const wanted = zoneAware ? 2 : 1;
-      if (ids.length < wanted) {
-        throw new Error(`LogStore ${name}: ${wanted} private subnet(s) needed, got ${ids.length}`);
-      }
-      // A VPC domain takes exactly one subnet per AZ it spans.
-      return ids.slice(0, wanted);
-    });
-
-    const domain = new aws.opensearch.Domain(
-      `${name}-domain`,
+  /** The domain's access policy: the account root, so a request is allowed when the caller's IAM identity policy allows it. */
+  private delegateToIam(partition: pulumi.Output<string>, accountId: pulumi.Output<string>, domainArn: pulumi.Output<string>): pulumi.Output<string> {
+    return aws.iam.getPolicyDocumentOutput(
       {
-        domainName,
-        engineVersion: args.engineVersion,
-        clusterConfig: {
-          instanceType: args.instanceType,
-          instanceCount: args.instanceCount,
-          zoneAwarenessEnabled: zoneAware,
-          zoneAwarenessConfig: zoneAware ? { availabilityZoneCount: 2 } : undefined,
-          dedicatedMasterEnabled: args.dedicatedMasters !== undefined,
-          dedicatedMasterType: args.dedicatedMasters?.instanceType,
-          dedicatedMasterCount: args.dedicatedMasters?.count,
-        },
-        ebsOptions: { ebsEnabled: true, volumeType: "gp3", volumeSize: args.volumeGb },
-        encryptAtRest: { enabled: true, kmsKeyId: key.arn },
-        nodeToNodeEncryption: { enabled: true },
-        domainEndpointOptions: { enforceHttps: true, tlsSecurityPolicy: "Policy-Min-TLS-1-2-PFS-2023-10" },
-        vpcOptions: { subnetIds, securityGroupIds: [securityGroup.id] },
-        // The account root as principal delegates to IAM: a request is allowed when the caller's
-        // identity policy allows it (Fluentd's and the proxy's IRSA roles). The security group
-        // already limits the network path to the cluster nodes.
-        accessPolicies: aws.iam.getPolicyDocumentOutput(
+        statements: [
           {
-            statements: [
-              {
-                sid: "DelegateToIam",
-                actions: ["es:ESHttp*"],
-                principals: [{ type: "AWS", identifiers: [pulumi.interpolate`arn:${partition}:iam::${accountId}:root`] }],
-                resources: [pulumi.interpolate`${domainArn}/*`],
-              },
-            ],
+            sid: "DelegateToIam",
+            actions: ["es:ESHttp*"],
+            principals: [{ type: "AWS", identifiers: [pulumi.interpolate`arn:${partition}:iam::${accountId}:root`] }],
+            resources: [pulumi.interpolate`${domainArn}/*`],
           },
-          { parent: this },
-        ).json,
-        logPublishingOptions: [{ logType: "ES_APPLICATION_LOGS", cloudwatchLogGroupArn: logGroup.arn, enabled: true }],
-        softwareUpdateOptions: { autoSoftwareUpdateEnabled: true },
-        tags: { Name: domainName },
+        ],
       },
-      // The resource policy must exist before the domain is told to publish logs (AWS validates
-      // it on create), and no input of the domain refers to it.
-      { parent: this, dependsOn: [logPolicy], protect },
-    );
-
-    this.domainName = domainName;
-    this.domainArn = domain.arn;
-    this.endpoint = domain.endpoint;
-    this.securityGroupId = securityGroup.id;
-    this.kmsKeyArn = key.arn;
-
-    this.registerOutputs({ domainArn: this.domainArn, endpoint: this.endpoint, securityGroupId: this.securityGroupId });
+      { parent: this },
+    ).json;
   }
 }

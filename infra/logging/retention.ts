@@ -2,10 +2,12 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResourceRequirements } from "../addons/clusterAutoscaler";
-import type { Cluster } from "../cluster";
+import type { Cluster } from "../cluster/cluster";
+import type { IrsaRole } from "../iam/irsaRole";
 import { withDefaults } from "../lib/defaults";
 import { contentHash, indexPattern, IsmPolicyDocument, retentionPolicy, retentionPolicyId } from "../lib/ism";
 import { podSecurityLabels } from "../lib/podSecurity";
+import { checkedFor } from "../resourceError";
 import { defaults as dashboardsDefaults, PROXY_PORT } from "./dashboards";
 
 /**
@@ -124,6 +126,67 @@ export const defaults = {
   } satisfies ResourceRequirements,
 };
 
+/** What the retention Job's pods are built from. */
+interface JobParams {
+  readonly p: typeof defaults & LogRetentionProps;
+  readonly region: string;
+  readonly labels: Record<string, string>;
+  readonly policyId: string;
+  readonly pattern: string;
+  readonly policy: IsmPolicyDocument;
+}
+
+const containerSecurity = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+/** The Job's pod: the SigV4 proxy as a native sidecar, and curl applying the policy through it. */
+function jobPodTemplate({ p, region, labels, policyId, pattern, policy }: JobParams, endpoint: string): k8s.types.input.core.v1.PodTemplateSpec {
+  return {
+    metadata: { labels },
+    spec: {
+      serviceAccountName: p.serviceAccountName,
+      restartPolicy: "Never",
+      securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } },
+      initContainers: [
+        {
+          name: "sigv4-proxy",
+          image: p.proxyImage,
+          // A native sidecar: it starts before the main container, keeps running beside it,
+          // and is stopped once the main container has finished, so the Job can complete.
+          restartPolicy: "Always",
+          args: ["--name", "es", "--region", region, "--host", endpoint],
+          ports: [{ name: "http", containerPort: PROXY_PORT, protocol: "TCP" }],
+          // The main container starts once the proxy answers.
+          startupProbe: { httpGet: { path: "/health", port: PROXY_PORT }, periodSeconds: 2, failureThreshold: 30 },
+          resources: p.resources,
+          securityContext: containerSecurity,
+        },
+      ],
+      containers: [
+        {
+          name: "apply",
+          image: p.image,
+          command: ["/bin/sh", "-c", ISM_APPLY_SCRIPT],
+          env: [
+            { name: "ISM_URL", value: `http://127.0.0.1:${PROXY_PORT}/_plugins/_ism` },
+            { name: "POLICY_ID", value: policyId },
+            { name: "INDEX_PATTERN", value: pattern },
+            { name: "POLICY", value: JSON.stringify(policy) },
+          ],
+          resources: p.resources,
+          securityContext: containerSecurity,
+          volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+        },
+      ],
+      volumes: [{ name: "tmp", emptyDir: { sizeLimit: "16Mi" } }],
+    },
+  };
+}
+
 /**
  * Index retention on the log domain: a Kubernetes Job that stores the ISM retention policy
  * (`infra/lib/ism.ts`) on the domain and attaches it to the existing indices.
@@ -160,12 +223,7 @@ export class LogRetention extends pulumi.ComponentResource {
     const cluster = props.cluster;
     const k8sOpts = { provider: cluster.provider, parent: this };
     const labels = { "app.kubernetes.io/name": "ism-policy", "app.kubernetes.io/part-of": "logging" };
-    let policy: IsmPolicyDocument;
-    try {
-      policy = retentionPolicy({ indexPrefix: p.indexPrefix, retentionDays: props.retentionDays });
-    } catch (err) {
-      throw new pulumi.ResourceError(err instanceof Error ? err.message : String(err), this);
-    }
+    const policy: IsmPolicyDocument = checkedFor(this, () => retentionPolicy({ indexPrefix: p.indexPrefix, retentionDays: props.retentionDays }));
     const policyId = retentionPolicyId(p.indexPrefix);
     const pattern = indexPattern(p.indexPrefix);
 
@@ -175,38 +233,7 @@ export class LogRetention extends pulumi.ComponentResource {
       k8sOpts,
     );
 
-    const domainArn = props.opensearchDomainArn;
-    const role = cluster.irsaRole(
-      `${name}-irsa`,
-      {
-        namespace: p.namespace,
-        serviceAccount: p.serviceAccountName,
-        description: `ISM retention policy Job of EKS cluster ${cluster.clusterName}`,
-        inlinePolicies: {
-          opensearch: aws.iam.getPolicyDocumentOutput(
-            {
-              statements: [
-                {
-                  sid: "RetentionPolicy",
-                  actions: ["es:ESHttpGet", "es:ESHttpPut"],
-                  resources: [pulumi.interpolate`${domainArn}/_plugins/_ism/policies/${policyId}`],
-                },
-                {
-                  sid: "AttachToPrefixIndices",
-                  actions: ["es:ESHttpPost"],
-                  resources: [
-                    pulumi.interpolate`${domainArn}/_plugins/_ism/add/${pattern}`,
-                    pulumi.interpolate`${domainArn}/_plugins/_ism/change_policy/${pattern}`,
-                  ],
-                },
-              ],
-            },
-            { parent: this },
-          ).json,
-        },
-      },
-      { parent: this },
-    );
+    const role = this.ismRole(name, p, props, { policyId, pattern });
 
     const serviceAccount = new k8s.core.v1.ServiceAccount(
       `${name}-sa`,
@@ -214,54 +241,8 @@ export class LogRetention extends pulumi.ComponentResource {
       k8sOpts,
     );
 
-    const containerSecurity = {
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: ["ALL"] },
-      seccompProfile: { type: "RuntimeDefault" },
-    };
-    const podTemplate = (endpoint: string): k8s.types.input.core.v1.PodTemplateSpec => ({
-      metadata: { labels },
-      spec: {
-        serviceAccountName: p.serviceAccountName,
-        restartPolicy: "Never",
-        securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } },
-        initContainers: [
-          {
-            name: "sigv4-proxy",
-            image: p.proxyImage,
-            // A native sidecar: it starts before the main container, keeps running beside it,
-            // and is stopped once the main container has finished, so the Job can complete.
-            restartPolicy: "Always",
-            args: ["--name", "es", "--region", props.region, "--host", endpoint],
-            ports: [{ name: "http", containerPort: PROXY_PORT, protocol: "TCP" }],
-            // The main container starts once the proxy answers.
-            startupProbe: { httpGet: { path: "/health", port: PROXY_PORT }, periodSeconds: 2, failureThreshold: 30 },
-            resources: p.resources,
-            securityContext: containerSecurity,
-          },
-        ],
-        containers: [
-          {
-            name: "apply",
-            image: p.image,
-            command: ["/bin/sh", "-c", ISM_APPLY_SCRIPT],
-            env: [
-              { name: "ISM_URL", value: `http://127.0.0.1:${PROXY_PORT}/_plugins/_ism` },
-              { name: "POLICY_ID", value: policyId },
-              { name: "INDEX_PATTERN", value: pattern },
-              { name: "POLICY", value: JSON.stringify(policy) },
-            ],
-            resources: p.resources,
-            securityContext: containerSecurity,
-            volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
-          },
-        ],
-        volumes: [{ name: "tmp", emptyDir: { sizeLimit: "16Mi" } }],
-      },
-    });
     const rendered = pulumi.output(props.opensearchEndpoint).apply((endpoint) => {
-      const template = podTemplate(endpoint);
+      const template = jobPodTemplate({ p, region: props.region, labels, policyId, pattern, policy }, endpoint);
       return { template, hash: contentHash(template) };
     });
 
@@ -303,5 +284,42 @@ export class LogRetention extends pulumi.ComponentResource {
     this.policy = policy;
 
     this.registerOutputs({ roleArn: this.roleArn, policyId, jobName: this.job.metadata.name });
+  }
+
+  /** The Job's IRSA role: GET/PUT of its one policy, and attaching it to the prefix's indices; nothing else. */
+  private ismRole(name: string, p: typeof defaults & LogRetentionProps, props: LogRetentionProps, ism: { readonly policyId: string; readonly pattern: string }): IrsaRole {
+    const domainArn = props.opensearchDomainArn;
+    const { policyId, pattern } = ism;
+    return props.cluster.irsaRole(
+      `${name}-irsa`,
+      {
+        namespace: p.namespace,
+        serviceAccount: p.serviceAccountName,
+        description: `ISM retention policy Job of EKS cluster ${props.cluster.clusterName}`,
+        inlinePolicies: {
+          opensearch: aws.iam.getPolicyDocumentOutput(
+            {
+              statements: [
+                {
+                  sid: "RetentionPolicy",
+                  actions: ["es:ESHttpGet", "es:ESHttpPut"],
+                  resources: [pulumi.interpolate`${domainArn}/_plugins/_ism/policies/${policyId}`],
+                },
+                {
+                  sid: "AttachToPrefixIndices",
+                  actions: ["es:ESHttpPost"],
+                  resources: [
+                    pulumi.interpolate`${domainArn}/_plugins/_ism/add/${pattern}`,
+                    pulumi.interpolate`${domainArn}/_plugins/_ism/change_policy/${pattern}`,
+                  ],
+                },
+              ],
+            },
+            { parent: this },
+          ).json,
+        },
+      },
+      { parent: this },
+    );
   }
 }

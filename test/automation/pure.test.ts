@@ -18,7 +18,7 @@ import { resolvePolicy, runContextFromEnv } from "../../automation/cli";
 import { RefusedError, UsageError } from "../../automation/errors";
 import { EXIT_CODE_TABLE, ExitCode } from "../../automation/exitCodes";
 import { formatDuration } from "../../automation/format";
-import { DEFAULT_HEALTH_GATE, healthGateFromConfig } from "../../automation/gates/health";
+import { healthGateFromConfig } from "../../automation/gates/health";
 import { parseImageRef, sameDigest, shortImage } from "../../automation/images";
 import { pendingOperations, pendingRemediation } from "../../automation/guards/pending";
 import { deployModeOf, flipEdits, flipTargets, parkEdits, planFlip, planStaging, stagingEdits, switchTargets } from "../../automation/planning";
@@ -275,7 +275,8 @@ describe("automation: pure logic", () => {
   });
 
   describe("health gate config", () => {
-    it("defaults", () => assert.deepEqual(healthGateFromConfig(undefined), DEFAULT_HEALTH_GATE));
+    it("defaults: 5 consecutive successes, each within 2 s, probed every 2 s, for at most 3 minutes", () =>
+      assert.deepEqual(healthGateFromConfig(undefined), { successes: 5, latencyMs: 2_000, intervalMs: 2_000, timeoutMs: 180_000 }));
     it("overrides", () =>
       assert.deepEqual(healthGateFromConfig({ successes: 10, latencyMs: 500, timeoutSeconds: 60, intervalMs: 1000 }), {
         successes: 10,

@@ -234,7 +234,7 @@ export const albIngressTls: StackRule = {
 // ---------------------------------------------------------------------------------------------
 // WAF.
 
-/** The managed rule groups every internet-facing ALB must run (seed 004). */
+/** The managed rule groups every internet-facing ALB must run (anonymous-IP and IP-reputation lists included). */
 export const REQUIRED_MANAGED_RULE_GROUPS = ["AWSManagedRulesAnonymousIpList", "AWSManagedRulesAmazonIpReputationList"] as const;
 
 /** Managed rule groups a WebACL enforces (not in count mode), from inline rules, ruleJson and rule-group associations. */

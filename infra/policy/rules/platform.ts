@@ -1,5 +1,5 @@
 /**
- * Rules about how this platform is put together (PRODUCT.md, /work/shared contract): the
+ * Rules about how this platform is put together (the blue/green and stack-config contracts the driver relies on): the
  * blue/green pair of every service, and the Prometheus-on-EFS trade-off.
  */
 import type { Finding, PolicyResource, StackRule } from "../engine";
@@ -107,7 +107,7 @@ export const blueGreenPairs: StackRule = {
 
 const EFS_PROVISIONER = "efs.csi.aws.com";
 
-/** Storage classes backed by EFS: declared StorageClasses with the EFS CSI provisioner, and `efs-sc` (issue 4's name). */
+/** Storage classes backed by EFS: declared StorageClasses with the EFS CSI provisioner, and `efs-sc` (the name the EFS CSI driver's storage class has here). */
 function efsStorageClasses(resources: readonly PolicyResource[]): Set<string> {
   const names = new Set<string>(["efs-sc"]);
   for (const sc of ofTypes(resources, "kubernetes:storage.k8s.io/v1:StorageClass")) {
@@ -150,7 +150,7 @@ export const prometheusOnEfs: StackRule = {
   kind: "stack",
   name: "prometheus-tsdb-on-efs",
   description:
-    "Reports Prometheus' TSDB on EFS: kept because metrics must survive the loss of a pod or AZ (seed 004), but Prometheus does not support non-POSIX file systems such as NFS. Advisory by design.",
+    "Reports Prometheus' TSDB on EFS: kept because metrics must survive the loss of a pod or AZ, but Prometheus does not support non-POSIX file systems such as NFS. Advisory by design.",
   docs: "https://prometheus.io/docs/prometheus/latest/storage/#operational-aspects",
   scannerIds: [],
   enforcementLevel: "advisory",

@@ -1,0 +1,98 @@
+/** `platform:cluster`: EKS, its API endpoint and its managed node groups. */
+import { z } from "zod";
+import { amiTypeFor } from "../../lib/instanceTypes";
+import { cidrString, Ctx, DNS_LABEL, fail, failOpenToInternet, INSTANCE_TYPE, K8S_LABEL_KEY, K8S_LABEL_VALUE } from "./common";
+
+const nodeTaint = z.strictObject({
+  key: z.string().regex(K8S_LABEL_KEY),
+  value: z.string().regex(K8S_LABEL_VALUE).optional(),
+  effect: z.enum(["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"]),
+});
+
+const nodeGroup = z.strictObject({
+  /** Logical name; also the value of the `platform.io/node-group` label workloads select on. */
+  name: z.string().regex(DNS_LABEL),
+  instanceTypes: z.array(z.string().regex(INSTANCE_TYPE)).min(1),
+  capacityType: z.enum(["ON_DEMAND", "SPOT"]),
+  minSize: z.number().int().min(0),
+  maxSize: z.number().int().min(1),
+  desiredSize: z.number().int().min(0),
+  diskSizeGb: z.number().int().min(20).max(16384),
+  labels: z.record(z.string().regex(K8S_LABEL_KEY), z.string().regex(K8S_LABEL_VALUE)),
+  taints: z.array(nodeTaint),
+});
+export type NodeGroupConfig = z.infer<typeof nodeGroup>;
+
+export const clusterSchema = z.strictObject({
+  enabled: z.boolean(),
+  version: z.string().regex(/^1\.\d{2}$/),
+  /** CIDRs allowed to reach the public API endpoint; empty turns the public endpoint off. */
+  publicAccessCidrs: z.array(cidrString),
+  /** IAM roles granted cluster-admin through access entries (CI's deploy role, the platform team). */
+  adminRoleArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/)),
+  nodeGroups: z.array(nodeGroup),
+  autoscaler: z.strictObject({ enabled: z.boolean() }),
+  metricsServer: z.strictObject({ enabled: z.boolean() }),
+});
+export type ClusterConfig = z.infer<typeof clusterSchema>;
+
+/** The public API endpoint is never open to the whole internet. */
+export function checkClusterEndpoint(cluster: ClusterConfig, ctx: Ctx): void {
+  failOpenToInternet(
+    ctx,
+    ["cluster", "publicAccessCidrs"],
+    cluster.publicAccessCidrs,
+    "the Kubernetes API endpoint",
+    "list your office/VPN/CI egress ranges, or leave the list empty to keep the endpoint private",
+  );
+}
+
+export function checkCluster(cfg: { readonly cluster: ClusterConfig; readonly network: { readonly privateSubnets: boolean } }, ctx: Ctx): void {
+  const c = cfg.cluster;
+  if (!c.enabled) {
+    return;
+  }
+  if (!cfg.network.privateSubnets) {
+    fail(
+      ctx,
+      ["cluster", "enabled"],
+      "is true but network.privateSubnets is false; worker nodes run in private subnets",
+      "set network.privateSubnets to true and natGateways to single or perAz",
+    );
+  }
+  if (c.nodeGroups.length === 0) {
+    fail(ctx, ["cluster", "nodeGroups"], "is empty while the cluster is enabled", "declare at least one managed node group");
+  }
+  const seen = new Set<string>();
+  c.nodeGroups.forEach((g, i) => {
+    if (seen.has(g.name)) {
+      fail(ctx, ["cluster", "nodeGroups", i, "name"], `"${g.name}" is used by two node groups`, "give every node group a unique name");
+    }
+    seen.add(g.name);
+    checkNodeGroup(g, i, ctx);
+  });
+}
+
+/** One node group: one AMI kind, and min <= desired <= max. */
+function checkNodeGroup(g: NodeGroupConfig, i: number, ctx: Ctx): void {
+  const at = (k: string): Array<string | number> => ["cluster", "nodeGroups", i, k];
+  const amiTypes = new Map(g.instanceTypes.map((t) => [t, amiTypeFor(t)] as const));
+  if (new Set(amiTypes.values()).size > 1) {
+    fail(
+      ctx,
+      at("instanceTypes"),
+      `mixes instance types that need different AMIs in node group "${g.name}" (${[...amiTypes].map(([t, a]) => `${t}: ${a}`).join(", ")})`,
+      "keep one architecture (and accelerator kind) per node group; declare another node group for the others",
+    );
+  }
+  if (g.minSize > g.maxSize) {
+    fail(ctx, at("minSize"), `${g.minSize} is greater than maxSize ${g.maxSize} in node group "${g.name}"`, "set minSize <= maxSize");
+  } else if (g.desiredSize < g.minSize || g.desiredSize > g.maxSize) {
+    fail(
+      ctx,
+      at("desiredSize"),
+      `${g.desiredSize} is outside [minSize ${g.minSize}, maxSize ${g.maxSize}] in node group "${g.name}"`,
+      `set desiredSize between ${g.minSize} and ${g.maxSize}`,
+    );
+  }
+}

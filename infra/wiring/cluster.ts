@@ -1,0 +1,41 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterAutoscaler } from "../addons/clusterAutoscaler";
+import { MetricsServer } from "../addons/metricsServer";
+import { Cluster } from "../cluster/cluster";
+import type { Database } from "../data/database";
+import type { Network } from "../network/network";
+import { platformTags } from "../providers";
+import type { Wiring } from "./context";
+
+/** The EKS cluster with its node groups, autoscaler and metrics-server; the database admits its nodes. */
+export function wireCluster({ cfg, env, prod, opts }: Wiring, network: Network, database: Database | undefined): Cluster | undefined {
+  if (!cfg.cluster.enabled) {
+    return undefined;
+  }
+  const cluster = new Cluster(
+    env,
+    {
+      // The physical name is part of tag keys and IAM conditions; never change it afterwards.
+      clusterName: `${pulumi.getProject()}-${env}`,
+      vpcId: network.vpcId,
+      privateSubnetIds: network.privateSubnetIds,
+      publicSubnetIds: network.publicSubnetIds,
+      version: cfg.cluster.version,
+      publicAccessCidrs: cfg.cluster.publicAccessCidrs,
+      adminRoleArns: cfg.cluster.adminRoleArns,
+      nodeGroups: cfg.cluster.nodeGroups,
+      logRetentionDays: cfg.logRetentionDays,
+      instanceTags: platformTags(cfg),
+      deletionProtection: prod,
+    },
+    opts,
+  );
+  database?.allowFrom("eks-nodes", cluster.clusterSecurityGroupId);
+  if (cfg.cluster.autoscaler.enabled) {
+    new ClusterAutoscaler(`${env}-cluster-autoscaler`, { cluster, region: cfg.region }, opts);
+  }
+  if (cfg.cluster.metricsServer.enabled) {
+    new MetricsServer(`${env}-metrics-server`, { cluster }, opts);
+  }
+  return cluster;
+}
