@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Cluster } from "../cluster/cluster";
 import type { ResourceRequirements } from "./clusterAutoscaler";
 import controllerPolicy from "./policies/aws-load-balancer-controller-v2.12.0.iam_policy.json";
+import type { ChartDefaults } from "../lib/chartPdb";
 import { withDefaults } from "../lib/defaults";
 import { pinnedRelease } from "./helm";
 
@@ -68,6 +69,37 @@ export const defaults = {
   // changed annotation semantics: the blue/green flip relies on the weighted forward action.
   version: "1.12.0",
   appVersion: "v2.12.0",
+  // Re-read these with every chart bump (test/helmReleases.test.ts fails until `version` matches).
+  chartDefaults: {
+    chart: "aws-load-balancer-controller",
+    version: "1.12.0",
+    reviewed: "2026-11-30",
+    source:
+      "aws/eks-charts commit b08f678 (the 1.12.0 release), stable/aws-load-balancer-controller; identical to " +
+      "kubernetes-sigs/aws-load-balancer-controller tag v2.12.0 (273d2075) helm/aws-load-balancer-controller",
+    values: {
+      // values.yaml:5, :337.
+      replicaCount: 2,
+      podDisruptionBudget: {},
+      // values.yaml:433-436, rendered into the `mpod.elbv2.k8s.aws` webhook (templates/webhook.yaml:22):
+      // by default a pod is admitted WITHOUT the readiness gate while the webhook cannot be reached.
+      podMutatorWebhookConfig: { failurePolicy: "Ignore" },
+      // values.yaml:413, :418 (the Service webhook, which this add-on turns off).
+      enableServiceMutatorWebhook: true,
+      serviceMutatorWebhookConfig: { failurePolicy: "Fail" },
+    },
+    pdbs: [
+      {
+        component: "controller",
+        values: "podDisruptionBudget",
+        replicas: "replicaCount",
+        template: "to-yaml",
+        renderedWhen: "non-empty",
+        onlyAboveOneReplica: true,
+        source: "templates/pdb.yaml:1 (if podDisruptionBudget and replicaCount > 1), :14 toYaml",
+      },
+    ],
+  } satisfies ChartDefaults,
   namespace: "kube-system",
   release: "aws-load-balancer-controller",
   serviceAccountName: "aws-load-balancer-controller",
