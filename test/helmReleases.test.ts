@@ -11,7 +11,7 @@ import { defaults as albController } from "../infra/addons/awsLoadBalancerContro
 import { defaults as autoscaler } from "../infra/addons/clusterAutoscaler";
 import { defaults as metricsServer } from "../infra/addons/metricsServer";
 import { defaults as monitoring } from "../infra/addons/monitoring";
-import { ChartDefaults, effectivePdb, mergeValues, pdbProblems, Values } from "../infra/lib/chartPdb";
+import { ChartDefaults, effectivePdb, mergeValues, pdbProblems, Values, valueAt } from "../infra/lib/chartPdb";
 import { DeclaredResource, unwrapSecrets } from "./mocks";
 import { Evaluation, evaluateProgram, named, ofType, readStackConfig, shippedStack, STACKS } from "./stack";
 
@@ -106,4 +106,18 @@ describe("Helm releases: effective PodDisruptionBudgets", () => {
       { component: "prometheus", replicas: 2, rendered: true, minAvailable: 1 },
     ]);
   });
+});
+
+describe("Helm releases: chart defaults the platform overrides", () => {
+  for (const stack of ["staging", "prod"] as const) {
+    it(`${stack}: the load balancer controller's pod webhook fails closed (effective failurePolicy Fail, over the chart's Ignore)`, async () => {
+      const release = named(await shippedStack(stack), RELEASE, `${stack}-aws-load-balancer-controller-release`);
+      assert.equal(valueAt(albController.chartDefaults.values, "podMutatorWebhookConfig.failurePolicy"), "Ignore", "the chart default this overrides");
+      const merged = mergeValues(albController.chartDefaults.values, valuesOf(release));
+      assert.equal(valueAt(merged, "podMutatorWebhookConfig.failurePolicy"), "Fail");
+      // Failing closed is only tolerable with a standby replica and a budget keeping one up.
+      const controller = albController.chartDefaults.pdbs[0];
+      assert.deepEqual(effectivePdb(controller, merged), { component: "controller", replicas: 2, rendered: true, maxUnavailable: 1 });
+    });
+  }
 });

@@ -22,6 +22,8 @@ export type AwsLoadBalancerControllerValues = {
   replicaCount: number;
   podDisruptionBudget: { maxUnavailable: number } | Record<string, never>;
   resources: ResourceRequirements;
+  /** Always set: the chart's default (`Ignore`) is the opposite of what the readiness gates need. */
+  podMutatorWebhookConfig: { failurePolicy: "Fail" | "Ignore" };
   enableServiceMutatorWebhook: boolean;
   ingressClass: string;
   createIngressClassResource: boolean;
@@ -164,11 +166,21 @@ export class AwsLoadBalancerController extends pulumi.ComponentResource {
         name: p.serviceAccountName,
         annotations: { "eks.amazonaws.com/role-arn": role.roleArn },
       },
-      // Two replicas everywhere, not only in prod: the chart's pod mutating webhook (readiness
-      // gate injection) fails closed, so while the only controller pod is being rescheduled no
-      // pod can be created in the app namespace, including the new pods of a deploy.
+      // Two replicas everywhere, not only in prod, behind a PDB: the pod webhook below fails
+      // closed, so it must stay reachable while one replica is rescheduled or drained.
       replicaCount: p.replicas,
       podDisruptionBudget: ha ? { maxUnavailable: 1 } : {},
+      // The webhook that injects the target-health readiness gate into pods of namespaces labelled
+      // elbv2.k8s.aws/pod-readiness-gate-inject (apps, monitoring, log-dashboards, argocd when
+      // exposed). The chart's default `Ignore` (values.yaml:436 at 1.12.0) admits a pod WITHOUT
+      // the gate whenever the webhook is unreachable; that pod turns Ready before its ALB target
+      // is healthy, so a rollout can outrun registration and drop requests - silently. `Fail`
+      // rejects the pod instead. Trade-off: while no controller replica serves the webhook, no
+      // pod can be created in those namespaces (ReplicaSet and StatefulSet controllers retry
+      // with back-off, so rollouts and reschedules wait, they are not lost); the controller's
+      // own pods are exempt (kube-system is not labelled, and the webhook's objectSelector
+      // excludes them, templates/webhook.yaml:26-41).
+      podMutatorWebhookConfig: { failurePolicy: "Fail" },
       resources: p.resources,
       // Off: the webhook makes this controller (and NLB) the implementation of every Service of
       // type LoadBalancer in the cluster, including ones charts create for their own reasons.
