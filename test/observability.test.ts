@@ -579,7 +579,9 @@ for (const stack of ["staging", "prod"] as const) {
         assert.equal(proxy["restartPolicy"], "Always", "a native sidecar, stopped when the main container is done");
         assert.equal(proxy["image"], defaults.image);
         assert.deepEqual(proxy["args"], ["--name", "es", "--region", REGION, "--host", `vpc-platform-${env}-logs-mockid.${REGION}.es.amazonaws.com`]);
-        assert.deepEqual(o(o(proxy["startupProbe"])["httpGet"]), { path: "/health", port: 8080 });
+        // TCP: the proxy has no health route, any HTTP path is forwarded to OpenSearch.
+        assert.deepEqual(o(proxy["startupProbe"])["tcpSocket"], { port: 8080 });
+        assert.equal(o(proxy["startupProbe"])["httpGet"], undefined);
       });
 
       it("runs under the restricted profile with requests, limits, pinned images and bounded retries", () => {
@@ -647,6 +649,19 @@ for (const stack of ["staging", "prod"] as const) {
         const [container] = a(o(o(o(deployment["spec"])["template"])["spec"])["containers"]).map(o);
         assert.deepEqual(container["args"], ["--name", "es", "--region", REGION, "--host", `vpc-platform-${env}-logs-mockid.${REGION}.es.amazonaws.com`]);
         assert.equal(ev.outputs["logDashboardsUrl"], "https://log.example.com/_dashboards/");
+      });
+
+      it("health-checks through the proxy a path OpenSearch answers 200 for this role; the pods' own probes are TCP", () => {
+        const annotations = o(o(named(ev, INGRESS, `${env}-log-dashboards-ingress`).inputs["metadata"])["annotations"]);
+        // The proxy forwards `/` to OpenSearch (cluster info); the role may GET the domain itself.
+        assert.equal(annotations["alb.ingress.kubernetes.io/healthcheck-path"], "/");
+        assert.equal(annotations["alb.ingress.kubernetes.io/success-codes"], "200");
+        const read = statements(named(ev, ROLE_POLICY, `${env}-log-dashboards-irsa-opensearch`).inputs["policy"]).find((st) => list(st.Action).includes("es:ESHttpGet"));
+        assert.ok(read !== undefined && list(read.Resource).includes(`arn:aws:es:${REGION}:123456789012:domain/platform-${env}-logs`), "GET / is on the domain ARN itself");
+        const deployment = named(ev, "kubernetes:apps/v1:Deployment", `${env}-log-dashboards-deployment`).inputs;
+        const [container] = a(o(o(o(deployment["spec"])["template"])["spec"])["containers"]).map(o);
+        assert.deepEqual(o(container["readinessProbe"])["tcpSocket"], { port: 8080 });
+        assert.deepEqual(o(container["livenessProbe"])["tcpSocket"], { port: 8080 });
       });
     });
 

@@ -12,6 +12,8 @@
  * in the values alone.
  */
 
+import type { ImageProbeFacts } from "./probes";
+
 /** A Helm values tree (or a part of one). */
 export type Values = { readonly [key: string]: unknown };
 
@@ -66,6 +68,19 @@ export interface ChartDefaults {
   readonly values: Values;
   /** Every PDB template of the chart (and its subcharts) that can render. */
   readonly pdbs: readonly ChartPdb[];
+  /**
+   * What the chart's images serve, by the values path of each workload whose probes the program
+   * sets in its values (e.g. `server`), with the image and its named ports. Needed only where
+   * the program sets probes; the chart's own probes are the chart's business. Default: none.
+   */
+  readonly probeFacts?: Readonly<Record<string, ChartImageFacts>>;
+}
+
+/** A chart workload's image and what it serves, for probes the program sets in the chart's values. */
+export interface ChartImageFacts extends ImageProbeFacts {
+  readonly image: string;
+  /** The container's named ports, so a probe naming one can be resolved. Default: none. */
+  readonly namedPorts?: Readonly<Record<string, number>>;
 }
 
 function isMap(v: unknown): v is Values {

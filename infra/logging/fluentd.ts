@@ -6,6 +6,7 @@ import type { ResourceRequirements } from "../addons/clusterAutoscaler";
 import type { Cluster } from "../cluster/cluster";
 import { withDefaults } from "../lib/defaults";
 import { podSecurityLabels } from "../lib/podSecurity";
+import type { ImageProbeFacts } from "../lib/probes";
 
 /** Where file buffers and tail positions live on every node (a hostPath, so they outlive the pod). */
 export const BUFFER_DIR = "/var/log/fluentd-buffers";
@@ -166,6 +167,16 @@ export const defaults = {
   // fluentd 1.19.2 with fluent-plugin-opensearch 1.1, kubernetes_metadata_filter 3.x and the CRI
   // parser (the image's Gemfile). The tag is per release (-1.0), never moved: bump it explicitly.
   image: "fluent/fluentd-kubernetes-daemonset:v1.19.2-debian-opensearch-1.0",
+  // What that image serves to probes: only what the pipeline opens. `fluentdPipeline` declares
+  // `monitor_agent` on MONITOR_PORT, which (fluent/fluentd v1.19.2
+  // lib/fluent/plugin/in_monitor_agent.rb:32-34 bind/port, :210-213 routes) answers
+  // /api/plugins, /api/plugins.json, /api/config and /api/config.json, and 404 for anything else.
+  imageFacts: {
+    tcpPorts: [MONITOR_PORT],
+    http: ["/api/plugins", "/api/plugins.json", "/api/config", "/api/config.json"].map((path) => ({ port: MONITOR_PORT, path, scheme: "HTTP" as const })),
+    exec: [],
+    source: "fluent/fluentd v1.19.2 lib/fluent/plugin/in_monitor_agent.rb:32-34,210-213, opened by fluentdPipeline()'s monitor_agent source",
+  } satisfies ImageProbeFacts,
   namespace: "logging",
   indexPrefix: "logs",
   bufferLimit: "4GB",
