@@ -5,7 +5,7 @@ import { COLORS } from "../domain";
 import type { Color } from "../domain";
 import { IrsaRole } from "../iam/irsaRole";
 import type { AppNamespace } from "./appNamespace";
-import { colorName, DrainTiming, drainTiming, forwardAction, idleColor, liveActionName, orderedPrefixes } from "../lib/bluegreen";
+import { colorImage, colorName, DrainTiming, drainTiming, forwardAction, idleColor, liveActionName, orderedPrefixes } from "../lib/bluegreen";
 
 /** Label every node of a managed node group carries (infra/cluster/cluster.ts); services pin to it. */
 export const NODE_GROUP_LABEL = "platform.io/node-group";
@@ -62,11 +62,16 @@ const TAINT_EFFECTS: Record<string, string> = {
  * to both with weights 100/0 and the preview host reaches the idle color. A flip changes only
  * this service's Ingress (weights, preview backend) and the `<svc>-active` Service's selector,
  * so it is one small update and the previous color keeps running for an instant rollback.
+ *
+ * A color without an image yet (the idle one before its first promotion) has its Service, and so
+ * its target group in the weighted forward action, but no Deployment, HPA or PDB until it gets
+ * one; the active color must have an image (config validation, and this component refuses it).
  */
 export class BlueGreenService extends pulumi.ComponentResource {
   readonly active: Color;
   readonly timing: DrainTiming;
-  readonly deployments: Record<Color, k8s.apps.v1.Deployment>;
+  /** The colors' Deployments; a color without an image has none. */
+  readonly deployments: Partial<Record<Color, k8s.apps.v1.Deployment>>;
   readonly ingress: k8s.networking.v1.Ingress;
   readonly activeService: k8s.core.v1.Service;
   /** Kubernetes name of the in-cluster Service that follows the active color. */
@@ -81,6 +86,14 @@ export class BlueGreenService extends pulumi.ComponentResource {
     const timing = drainTiming(args.deregistrationDelaySeconds ?? 20);
     const uid = args.runAsUser ?? 10001;
     const labels = { [NAME_LABEL]: svc.name, "app.kubernetes.io/part-of": "platform", "app.kubernetes.io/managed-by": "pulumi" };
+    if (colorImage(svc[active]) === undefined) {
+      // The config check refuses this first; a direct caller gets the same answer, because the
+      // in-cluster Service and the live weights would point at a color with no pods.
+      throw new pulumi.ResourceError(
+        `service "${svc.name}": the active color ${active} has no image; set ${active}.image, or make the color that has one active`,
+        this,
+      );
+    }
 
     let roleArn: pulumi.Output<string> | undefined;
     if (args.aws !== undefined) {
@@ -116,7 +129,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([envName, value]) => ({ name: envName, value }));
 
-    const podSpec = (color: Color): k8s.types.input.core.v1.PodSpec => ({
+    const podSpec = (color: Color, image: string): k8s.types.input.core.v1.PodSpec => ({
       serviceAccountName: serviceAccount.metadata.name,
       automountServiceAccountToken: roleArn !== undefined,
       terminationGracePeriodSeconds: timing.terminationGracePeriodSeconds,
@@ -159,7 +172,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
       containers: [
         {
           name: svc.name,
-          image: svc[color].image ?? "",
+          image,
           ports: [{ name: "http", containerPort: svc.port, protocol: "TCP" }],
           env,
           resources: {
@@ -194,30 +207,14 @@ export class BlueGreenService extends pulumi.ComponentResource {
     const parked = (color: Color): boolean => svc[color].parked === true;
     const colorLabels = (color: Color): Record<string, string> => ({ ...labels, [COLOR_LABEL]: color });
 
-    const deployments = {} as Record<Color, k8s.apps.v1.Deployment>;
+    const deployments: Partial<Record<Color, k8s.apps.v1.Deployment>> = {};
     for (const color of COLORS) {
-      const image = svc[color].image;
-      const deployment = new k8s.apps.v1.Deployment(
-        `${name}-${color}`,
-        {
-          metadata: { name: colorName(svc.name, color), namespace: args.namespace.name, labels: colorLabels(color) },
-          spec: {
-            // Set to the HPA minimum: Pulumi only re-applies a Deployment when its spec changes,
-            // which for a color happens only while it is idle (promotion stages into the idle
-            // color), so an HPA scale-out of the live color is never reset by an update.
-            replicas: parked(color) || image === undefined ? 0 : svc.autoscaling.minReplicas,
-            revisionHistoryLimit: 5,
-            selector: { matchLabels: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: color } },
-            strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
-            template: { metadata: { labels: colorLabels(color) }, spec: podSpec(color) },
-          },
-        },
-        { parent: this },
-      );
-      deployments[color] = deployment;
-
       // Each color has its own Service with a stable selector, so its pods get the readiness
-      // gate injected at creation and its target group always holds healthy targets.
+      // gate injected at creation and its target group always holds healthy targets. Declared
+      // whether or not the color has an image: the live forward action names both colors'
+      // Services, and the controller fails the whole IngressGroup's model when a Service of a
+      // multi-target forward is missing (v2.12.0 pkg/ingress/enhanced_backend_builder.go:240-268
+      // tolerates a missing Service only for a single-target forward).
       new k8s.core.v1.Service(
         `${name}-${color}`,
         {
@@ -243,6 +240,31 @@ export class BlueGreenService extends pulumi.ComponentResource {
         { parent: this },
       );
 
+      const image = colorImage(svc[color]);
+      if (image === undefined) {
+        // No image yet: nothing to run. Deployment, PDB and HPA appear (under these same logical
+        // names) with the `up` that gives the color its image.
+        continue;
+      }
+      const deployment = new k8s.apps.v1.Deployment(
+        `${name}-${color}`,
+        {
+          metadata: { name: colorName(svc.name, color), namespace: args.namespace.name, labels: colorLabels(color) },
+          spec: {
+            // Set to the HPA minimum: Pulumi only re-applies a Deployment when its spec changes,
+            // which for a color happens only while it is idle (promotion stages into the idle
+            // color), so an HPA scale-out of the live color is never reset by an update.
+            replicas: parked(color) ? 0 : svc.autoscaling.minReplicas,
+            revisionHistoryLimit: 5,
+            selector: { matchLabels: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: color } },
+            strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
+            template: { metadata: { labels: colorLabels(color) }, spec: podSpec(color, image) },
+          },
+        },
+        { parent: this },
+      );
+      deployments[color] = deployment;
+
       new k8s.policy.v1.PodDisruptionBudget(
         `${name}-${color}`,
         {
@@ -252,7 +274,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
         { parent: this },
       );
 
-      if (!parked(color) && image !== undefined) {
+      if (!parked(color)) {
         new k8s.autoscaling.v2.HorizontalPodAutoscaler(
           `${name}-${color}`,
           {
