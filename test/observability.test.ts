@@ -890,8 +890,9 @@ describe("Fluentd pipeline", () => {
     assert.match(conf, /service \$\{\(record\.dig\("kubernetes", "labels", "app_kubernetes_io\/name"\)/);
     assert.match(conf, /total_limit_size 1GB/);
     assert.match(conf, /region ap-northeast-2\n/);
-    // record_transformer's Ruby placeholders end at the first "}", so the expression must have none.
-    const expression = /service \$\{(.*)\}\n/.exec(conf)?.[1] ?? "";
-    assert.ok(expression.length > 0 && !expression.includes("}"), expression);
+    // One `${...}` spanning the whole value: record_transformer (enable_ruby, auto_typecast)
+    // evaluates the text between `${` and the final `}` as one Ruby expression.
+    const expression = /\n\s+service (\$\{.*\})\n/.exec(conf)?.[1] ?? "";
+    assert.ok(expression.length > 0 && expression.split("${").length === 2, expression);
   });
 });
