@@ -247,13 +247,15 @@ for (const stack of ["staging", "prod"] as const) {
         );
       });
 
-      it("trusts exactly kube-system/efs-csi-controller-sa of this cluster's OIDC provider", () => {
+      it("trusts exactly the add-on's controller and node service accounts (kube-system/efs-csi-*) of this cluster's OIDC provider", () => {
         const [s, ...rest] = statements(named(ev, ROLE, `${env}-efs-csi-irsa-role`).inputs["assumeRolePolicy"]);
         assert.equal(rest.length, 0);
         assert.deepEqual(list(s.Action), ["sts:AssumeRoleWithWebIdentity"]);
         const issuer = String(ev.outputs["oidcProviderUrl"]);
         const eq = s.Condition?.["StringEquals"] ?? {};
-        assert.deepEqual(list(eq[`${issuer}:sub`]), ["system:serviceaccount:kube-system:efs-csi-controller-sa"]);
+        // The add-on puts serviceAccountRoleArn on both (AWS's add-on guide widens the trust to
+        // efs-csi-*); the node's pods otherwise get a role ARN they cannot assume.
+        assert.deepEqual(list(eq[`${issuer}:sub`]), ["system:serviceaccount:kube-system:efs-csi-controller-sa", "system:serviceaccount:kube-system:efs-csi-node-sa"]);
         assert.deepEqual(list(eq[`${issuer}:aud`]), ["sts.amazonaws.com"]);
         assert.deepEqual(Object.keys(s.Condition ?? {}), ["StringEquals"]);
       });
