@@ -42,11 +42,13 @@ export interface FluentdPipelineOptions {
  *
  * `refresh_credentials_interval` is set because fluent-plugin-opensearch's default is wrong in
  * both directions. 1.1.5 (this image) declares `:default => "5h"` for a :time parameter
- * (out_opensearch.rb:198); Fluentd does not convert defaults and cool.io's timer takes
- * `"5h".to_f`, so it re-assumes the role every 5 seconds per pod (plugin issue #130). 1.1.6 makes
- * it 18000 s, but the credentials are a snapshot (out_opensearch.rb:220-255), so after the
- * 1-hour STS session every request is signed with an expired token (403) until the next refresh
- * (issue #188). Below one hour is right for both.
+ * (out_opensearch.rb:198); Fluentd copies defaults unconverted (fluent/fluentd v1.19.2
+ * lib/fluent/config/section.rb:128-131) and cool.io's TimerWatcher converts with `to_f`, so
+ * `"5h"` is 5 seconds: it re-assumes the role every 5 s per pod
+ * (fluent/fluent-plugin-opensearch#130). 1.1.6 makes it 18000 s, but the credentials are a
+ * snapshot (out_opensearch.rb:220-255), so after the 1-hour STS session every request is signed
+ * with an expired token (403) until the next refresh (fluent/fluent-plugin-opensearch#188).
+ * Below one hour is right for both.
  */
 function endpointBlock(o: FluentdPipelineOptions): string {
   return `  <endpoint>

@@ -73,7 +73,7 @@ export const VETTED_PARAMS: Readonly<Record<string, VettedSection>> = {
     ),
   },
   // Read at 3.7.1 (c5047ca, lib/fluent/plugin/filter_kubernetes_metadata.rb:86); 3.8.0's source is
-  // not readable here. No de_dot/de_dot_separator since 3.0.0 (commit 4171b98, PR #347). Fluentd
+  // not readable here. No de_dot/de_dot_separator since 3.0.0 (commit 4171b98, fabric8io/fluent-plugin-kubernetes_metadata_filter#347). Fluentd
   // logs "parameter ... is not used" at startup for anything 3.8.0 lacks: check on first deploy.
   "filter:kubernetes_metadata": {
     params: { skip_master_url: "fabric8io/fluent-plugin-kubernetes_metadata_filter v3.7.1 lib/fluent/plugin/filter_kubernetes_metadata.rb:86" },
