@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { mockedOutputs, REGION } from "../automation/offline/mocks";
 import { IrsaRole } from "../infra/iam/irsaRole";
-import { declare, Evaluation, evaluateStack, Json, named, ofType, optionsOf, StackConfig } from "./stack";
+import { declare, Evaluation, evaluateStack, Json, named, ofType, optionsOf, settleProgram, StackConfig } from "./stack";
 
 const EKS = "eks:index:Cluster";
 const NODE_GROUP = "aws:eks/nodeGroup:NodeGroup";
@@ -289,6 +289,28 @@ describe("Cluster (prod stack)", () => {
         "oidc.eks.ap-northeast-2.amazonaws.com/id/ABC:sub",
       ]);
       assert.equal(named(result, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "app-s3").inputs["role"], "app-role");
+    });
+
+    it("trusts an exact list of service accounts, and refuses a pattern", async () => {
+      const trusting = (serviceAccount: string | readonly string[]) => (): Record<string, unknown> => {
+        new IrsaRole("driver", {
+          oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.ap-northeast-2.amazonaws.com/id/ABC",
+          oidcProviderUrl: "oidc.eks.ap-northeast-2.amazonaws.com/id/ABC",
+          namespace: "kube-system",
+          serviceAccount,
+        });
+        return {};
+      };
+      const result = await declare(trusting(["efs-csi-controller-sa", "efs-csi-node-sa"]));
+      const doc = JSON.parse(String(named(result, ROLE, "driver-role").inputs["assumeRolePolicy"])) as PolicyDocument;
+      assert.deepEqual(list(doc.Statement[0].Condition?.["StringEquals"]?.["oidc.eks.ap-northeast-2.amazonaws.com/id/ABC:sub"]), [
+        "system:serviceaccount:kube-system:efs-csi-controller-sa",
+        "system:serviceaccount:kube-system:efs-csi-node-sa",
+      ]);
+      for (const bad of ["efs-csi-*", []] as const) {
+        const { error } = await settleProgram("prod", {}, trusting(bad));
+        assert.match(String(error), /serviceAccount must name one or more service accounts exactly \(no patterns\)/, JSON.stringify(bad));
+      }
     });
   });
 

@@ -5,7 +5,7 @@
 import { strict as assert } from "assert";
 import type { DeclaredResource } from "../automation/offline/mocks";
 import { diffEvaluations, flipDiff, resourceKey } from "../automation/offline/diff";
-import { evaluateStack, Json, readStackConfig } from "./stack";
+import { evaluateStack, Json, readStackConfig, settleProgram, settleStack } from "./stack";
 import { normalise } from "../automation/offline/summary";
 
 type Obj = { [key: string]: Json };
@@ -90,4 +90,83 @@ describe("parked colors (staging)", () => {
     const deployment = parked.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name === `${other}-${otherIdle}`);
     assert.equal((deployment?.inputs["spec"] as Obj | undefined)?.["replicas"], 0);
   });
+});
+
+/** Sets `<color>.image` of `service` (undefined removes it). */
+function imaging(service: string, color: "blue" | "green", image: string | undefined): (config: { [key: string]: Json }) => void {
+  return (config) => {
+    const entry = (config["platform:services"] as Obj[]).find((s) => s["name"] === service);
+    assert.ok(entry !== undefined, `no service ${service}`);
+    const spec = entry[color] as Obj;
+    if (image === undefined) {
+      delete spec["image"];
+    } else {
+      spec["image"] = image;
+    }
+  };
+}
+
+describe("a color without an image (staging)", () => {
+  const services = readStackConfig("staging")["platform:services"] as Obj[];
+  const svc = services[1];
+  assert.ok(svc !== undefined, "staging declares a second service");
+  const name = String(svc["name"]);
+  const active = svc["active"] === "blue" ? "blue" : "green";
+  const idle = active === "blue" ? "green" : "blue";
+  const colorKeys = (kind: string): string => `kubernetes:${kind}::${name}-${idle}`;
+
+  for (const [label, image] of [["without", undefined], ["with an empty", ""]] as const) {
+    it(`the idle color ${label} image declares no Deployment, HPA or PDB, but keeps its Service and the weighted action`, async () => {
+      const shipped = await evaluateStack("staging");
+      const imageless = await evaluateStack("staging", imaging(name, idle, image));
+      const diff = diffEvaluations(shipped, imageless);
+      // An `image: ""` Deployment is rejected by the API server (kubernetes v1.35.4
+      // pkg/apis/core/validation/validation.go:3889, templates included), so none is declared.
+      assert.deepEqual(diff.removed, [colorKeys("apps/v1:Deployment"), colorKeys("autoscaling/v2:HorizontalPodAutoscaler"), colorKeys("policy/v1:PodDisruptionBudget")].sort());
+      assert.deepEqual([diff.added, [...diff.changed.keys()]], [[], []], "the Service, Ingress and active Service are unchanged");
+      const service = imageless.resources.find((r) => r.type === "kubernetes:core/v1:Service" && r.name === `${name}-${idle}`);
+      assert.ok(service, "the idle color's Service (and so its target group) stays");
+      const activeService = imageless.resources.find((r) => r.type === "kubernetes:core/v1:Service" && r.name === `${name}-active`);
+      assert.equal(((activeService?.inputs["spec"] as Obj)["selector"] as Obj)["platform.io/color"], active, "the in-cluster Service selects the color that has pods");
+      assert.ok(imageless.resources.some((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name === `${name}-${active}`));
+    });
+  }
+
+  it("giving the idle color an image later adds exactly its Deployment, HPA and PDB under their existing names", async () => {
+    const imageless = await evaluateStack("staging", imaging(name, idle, undefined));
+    const shipped = await evaluateStack("staging");
+    const diff = diffEvaluations(imageless, shipped);
+    assert.deepEqual(diff.added, [colorKeys("apps/v1:Deployment"), colorKeys("autoscaling/v2:HorizontalPodAutoscaler"), colorKeys("policy/v1:PodDisruptionBudget")].sort());
+    assert.deepEqual([diff.removed, [...diff.changed.keys()]], [[], []]);
+  });
+
+  it("the component itself refuses an active color without an image (a caller that skips the config check)", async () => {
+    const { error } = await settleProgram("staging", readStackConfig("staging"), async () => {
+      const { BlueGreenService } = await import("../infra/apps/blueGreenService");
+      const { AppNamespace } = await import("../infra/apps/appNamespace");
+      const { normaliseService } = await import("../infra/config/schema/services");
+      new BlueGreenService("x", {
+        service: normaliseService({ name: "x", port: 8080, healthPath: "/health", paths: ["/"], active: "blue", blue: { image: "" }, green: { image: "r/x:1" } }),
+        namespace: new AppNamespace("x-apps", { name: "apps" }),
+        liveHost: "example.com",
+        previewHost: "preview.example.com",
+        ingressGroupName: "g",
+        ingressOrder: 10,
+        ingressGroupAnnotations: {},
+        nodeGroup: { name: "general", taints: [] },
+      });
+      return {};
+    });
+    assert.match(String(error), /service "x": the active color blue has no image; set blue\.image, or make the color that has one active/);
+  });
+
+  for (const [label, image] of [["no", undefined], ["an empty", ""]] as const) {
+    it(`rejects ${label} image on the active color in config, naming the key and the fix`, async () => {
+      const { error } = await settleStack("staging", imaging(name, active, image));
+      assert.ok(error instanceof Error, "the program refuses the config");
+      assert.match(error.message, new RegExp(`platform:services\\[1\\]\\.${active}\\.image`));
+      assert.match(error.message, new RegExp(`is empty but ${active} is the active color of service "${name}"`));
+      assert.match(error.message, new RegExp(`Fix: set services\\[1\\]\\.${active}\\.image`));
+    });
+  }
 });

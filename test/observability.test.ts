@@ -185,13 +185,15 @@ for (const stack of ["staging", "prod"] as const) {
         );
       });
 
-      it("trusts exactly kube-system/efs-csi-controller-sa of this cluster's OIDC provider", () => {
+      it("trusts exactly the add-on's controller and node service accounts (kube-system/efs-csi-*) of this cluster's OIDC provider", () => {
         const [s, ...rest] = statements(named(ev, ROLE, `${env}-efs-csi-irsa-role`).inputs["assumeRolePolicy"]);
         assert.equal(rest.length, 0);
         assert.deepEqual(list(s.Action), ["sts:AssumeRoleWithWebIdentity"]);
         const issuer = oidcIssuer(ev, env);
         const eq = s.Condition?.["StringEquals"] ?? {};
-        assert.deepEqual(list(eq[`${issuer}:sub`]), ["system:serviceaccount:kube-system:efs-csi-controller-sa"]);
+        // The add-on puts serviceAccountRoleArn on both (AWS's add-on guide widens the trust to
+        // efs-csi-*); the node's pods otherwise get a role ARN they cannot assume.
+        assert.deepEqual(list(eq[`${issuer}:sub`]), ["system:serviceaccount:kube-system:efs-csi-controller-sa", "system:serviceaccount:kube-system:efs-csi-node-sa"]);
         assert.deepEqual(list(eq[`${issuer}:aud`]), ["sts.amazonaws.com"]);
         assert.deepEqual(Object.keys(s.Condition ?? {}), ["StringEquals"]);
       });
@@ -518,7 +520,9 @@ for (const stack of ["staging", "prod"] as const) {
         assert.equal(proxy["restartPolicy"], "Always", "a native sidecar, stopped when the main container is done");
         assert.equal(proxy["image"], defaults.image);
         assert.deepEqual(proxy["args"], ["--name", "es", "--region", REGION, "--host", `vpc-platform-${env}-logs-mockid.${REGION}.es.amazonaws.com`]);
-        assert.deepEqual(o(o(proxy["startupProbe"])["httpGet"]), { path: "/health", port: 8080 });
+        // TCP: the proxy has no health route, any HTTP path is forwarded to OpenSearch.
+        assert.deepEqual(o(proxy["startupProbe"])["tcpSocket"], { port: 8080 });
+        assert.equal(o(proxy["startupProbe"])["httpGet"], undefined);
       });
 
       it("runs under the restricted profile with requests, limits, pinned images and bounded retries", () => {
@@ -586,6 +590,19 @@ for (const stack of ["staging", "prod"] as const) {
         const [container] = a(o(o(o(deployment["spec"])["template"])["spec"])["containers"]).map(o);
         assert.deepEqual(container["args"], ["--name", "es", "--region", REGION, "--host", `vpc-platform-${env}-logs-mockid.${REGION}.es.amazonaws.com`]);
         assert.equal(outputs(ev)["logDashboardsUrl"], `https://log.${liveHost(env)}/_dashboards/`);
+      });
+
+      it("health-checks through the proxy a path OpenSearch answers 200 for this role; the pods' own probes are TCP", () => {
+        const annotations = o(o(named(ev, INGRESS, `${env}-log-dashboards-ingress`).inputs["metadata"])["annotations"]);
+        // The proxy forwards `/` to OpenSearch (cluster info); the role may GET the domain itself.
+        assert.equal(annotations["alb.ingress.kubernetes.io/healthcheck-path"], "/");
+        assert.equal(annotations["alb.ingress.kubernetes.io/success-codes"], "200");
+        const read = statements(named(ev, ROLE_POLICY, `${env}-log-dashboards-irsa-opensearch`).inputs["policy"]).find((st) => list(st.Action).includes("es:ESHttpGet"));
+        assert.ok(read !== undefined && list(read.Resource).includes(`arn:aws:es:${REGION}:123456789012:domain/platform-${env}-logs`), "GET / is on the domain ARN itself");
+        const deployment = named(ev, "kubernetes:apps/v1:Deployment", `${env}-log-dashboards-deployment`).inputs;
+        const [container] = a(o(o(o(deployment["spec"])["template"])["spec"])["containers"]).map(o);
+        assert.deepEqual(o(container["readinessProbe"])["tcpSocket"], { port: 8080 });
+        assert.deepEqual(o(container["livenessProbe"])["tcpSocket"], { port: 8080 });
       });
     });
   });
@@ -784,7 +801,7 @@ describe("observability config", () => {
 
 describe("Fluentd pipeline", () => {
   it("excludes its own logs and names the index after the service", async () => {
-    const { fluentdPipeline } = await import("../infra/logging/fluentd");
+    const { fluentdPipeline } = await import("../infra/logging/fluentdPipeline");
     const conf = fluentdPipeline({
       endpoint: "vpc-x.ap-northeast-2.es.amazonaws.com",
       region: "ap-northeast-2",
@@ -798,8 +815,9 @@ describe("Fluentd pipeline", () => {
     assert.match(conf, /service \$\{\(record\.dig\("kubernetes", "labels", "app_kubernetes_io\/name"\)/);
     assert.match(conf, /total_limit_size 1GB/);
     assert.match(conf, /region ap-northeast-2\n/);
-    // record_transformer's Ruby placeholders end at the first "}", so the expression must have none.
-    const expression = /service \$\{(.*)\}\n/.exec(conf)?.[1] ?? "";
-    assert.ok(expression.length > 0 && !expression.includes("}"), expression);
+    // One `${...}` spanning the whole value: record_transformer (enable_ruby, auto_typecast)
+    // evaluates the text between `${` and the final `}` as one Ruby expression.
+    const expression = /\n\s+service (\$\{.*\})\n/.exec(conf)?.[1] ?? "";
+    assert.ok(expression.length > 0 && expression.split("${").length === 2, expression);
   });
 });

@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import { AppNamespace } from "../apps/appNamespace";
 import { APPS_NAMESPACE, ARGOCD_NAMESPACE, applicationManifest, applicationOwnershipProblems } from "../lib/argocd";
 import type { ArgoCdApplicationSpec } from "../lib/argocd";
+import type { ChartDefaults, ChartPdb } from "../lib/chartPdb";
 import { withDefaults } from "../lib/defaults";
 import { pinnedRelease } from "./helm";
 
@@ -44,7 +45,12 @@ export type ArgoCdValues = {
     hardAntiAffinity: boolean;
     containerSecurityContext: Record<string, unknown>;
     topologySpreadConstraints: { enabled: boolean; whenUnsatisfiable: string };
-    haproxy: { hardAntiAffinity: boolean; containerSecurityContext: Record<string, unknown> };
+    podDisruptionBudget: { maxUnavailable: number } | Record<string, never>;
+    haproxy: {
+      hardAntiAffinity: boolean;
+      containerSecurityContext: Record<string, unknown>;
+      podDisruptionBudget: { maxUnavailable: number } | Record<string, never>;
+    };
   };
 };
 
@@ -90,6 +96,17 @@ export interface ArgoCdProps {
   readonly release?: string;
 }
 
+/** argo-cd 8.3.9's default for every component's `pdb` map. */
+const ARGO_PDB_DEFAULT = { enabled: false, labels: {}, annotations: {}, minAvailable: "", maxUnavailable: "" };
+
+/**
+ * An argo-cd 8.3.9 component PDB: rendered when `<key>.pdb.enabled`, as `maxUnavailable` when set,
+ * else `minAvailable: {{ .minAvailable | default 0 }}`, never both.
+ */
+function argoPdb(component: string, key: string, replicas: string | number, source: string, requires?: readonly string[]): ChartPdb {
+  return { component, values: `${key}.pdb`, replicas, template: "max-else-min", renderedWhen: "enabled", source, ...(requires !== undefined ? { requires } : {}) };
+}
+
 export const defaults = {
   chart: "argo-cd",
   repository: "https://argoproj.github.io/argo-helm",
@@ -98,6 +115,56 @@ export const defaults = {
   // upgrade notes, and keep the CRDs (`crds.keep`) so Applications survive a failed upgrade.
   version: "8.3.9",
   release: "argocd",
+  // Re-read these with every chart bump (test/helmReleases.test.ts fails until `version` matches).
+  chartDefaults: {
+    chart: "argo-cd",
+    version: "8.3.9",
+    reviewed: "2026-11-30",
+    source:
+      "argoproj/argo-helm tag argo-cd-8.3.9 (67f44f94), charts/argo-cd; subchart redis-ha 4.33.7 " +
+      "(DandyDeveloper/charts tag redis-ha-4.33.7, 48189ab0, charts/redis-ha)",
+    values: {
+      // Every component's pdb (values.yaml :806, :1151, :1425, :1966, :2646, :3021, :3404):
+      // enabled false, minAvailable "", maxUnavailable "".
+      controller: { replicas: 1, pdb: ARGO_PDB_DEFAULT },
+      dex: { enabled: true, pdb: ARGO_PDB_DEFAULT },
+      redis: { enabled: true, pdb: ARGO_PDB_DEFAULT },
+      server: { replicas: 1, pdb: ARGO_PDB_DEFAULT },
+      repoServer: { replicas: 1, pdb: ARGO_PDB_DEFAULT },
+      applicationSet: { replicas: 1, pdb: ARGO_PDB_DEFAULT },
+      notifications: { enabled: true, pdb: ARGO_PDB_DEFAULT },
+      // argo-cd values.yaml:1732-1766 (enabled false, haproxy.enabled true); redis-ha values.yaml:36
+      // replicas 3, :807 podDisruptionBudget {}, :119 haproxy.replicas 3, :151 haproxy.podDisruptionBudget {}.
+      "redis-ha": { enabled: false, replicas: 3, podDisruptionBudget: {}, haproxy: { enabled: true, replicas: 3, podDisruptionBudget: {} } },
+    },
+    pdbs: [
+      argoPdb("application-controller", "controller", "controller.replicas", "templates/argocd-application-controller/pdb.yaml"),
+      argoPdb("dex", "dex", 1, "templates/dex/pdb.yaml (dex/deployment.yaml:23 replicas: 1)", ["dex.enabled"]),
+      argoPdb("redis", "redis", 1, "templates/redis/pdb.yaml (redis/deployment.yaml:20 replicas: 1)", ["redis.enabled", "!redis-ha.enabled"]),
+      argoPdb("server", "server", "server.replicas", "templates/argocd-server/pdb.yaml"),
+      argoPdb("repo-server", "repoServer", "repoServer.replicas", "templates/argocd-repo-server/pdb.yaml"),
+      argoPdb("applicationset-controller", "applicationSet", "applicationSet.replicas", "templates/argocd-applicationset/pdb.yaml"),
+      argoPdb("notifications-controller", "notifications", 1, "templates/argocd-notifications/pdb.yaml (deployment.yaml:19 replicas: 1)", ["notifications.enabled"]),
+      {
+        component: "redis-ha",
+        values: "redis-ha.podDisruptionBudget",
+        replicas: "redis-ha.replicas",
+        template: "to-yaml",
+        renderedWhen: "non-empty",
+        requires: ["redis-ha.enabled"],
+        source: "redis-ha 4.33.7 templates/redis-ha-pdb.yaml (toYaml)",
+      },
+      {
+        component: "redis-ha-haproxy",
+        values: "redis-ha.haproxy.podDisruptionBudget",
+        replicas: "redis-ha.haproxy.replicas",
+        template: "to-yaml",
+        renderedWhen: "non-empty",
+        requires: ["redis-ha.enabled", "redis-ha.haproxy.enabled"],
+        source: "redis-ha 4.33.7 templates/redis-haproxy-pdb.yaml (toYaml)",
+      },
+    ],
+  } satisfies ChartDefaults,
 };
 
 
@@ -141,7 +208,15 @@ function argoCdValues(ha: boolean, expose: ArgoCdProps["expose"], bcryptHash: pu
       hardAntiAffinity: false,
       containerSecurityContext: RESTRICTED_CONTAINER,
       topologySpreadConstraints: { enabled: true, whenUnsatisfiable: "ScheduleAnyway" },
-      haproxy: { hardAntiAffinity: false, containerSecurityContext: RESTRICTED_CONTAINER },
+      // The subchart ships no PDB by default (`podDisruptionBudget: {}`, rendered with toYaml
+      // when non-empty): without one a node drain may evict two of the three Redis pods (and
+      // the Sentinel quorum with them) at once.
+      podDisruptionBudget: ha ? { maxUnavailable: 1 } : {},
+      haproxy: {
+        hardAntiAffinity: false,
+        containerSecurityContext: RESTRICTED_CONTAINER,
+        podDisruptionBudget: ha ? { maxUnavailable: 1 } : {},
+      },
     },
   };
 }

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Cluster } from "../cluster/cluster";
 import type { ResourceRequirements } from "./clusterAutoscaler";
 import controllerPolicy from "./policies/aws-load-balancer-controller-v2.12.0.iam_policy.json";
+import type { ChartDefaults } from "../lib/chartPdb";
 import { withDefaults } from "../lib/defaults";
 import { pinnedRelease } from "./helm";
 
@@ -21,6 +22,8 @@ export type AwsLoadBalancerControllerValues = {
   replicaCount: number;
   podDisruptionBudget: { maxUnavailable: number } | Record<string, never>;
   resources: ResourceRequirements;
+  /** Always set: the chart's default (`Ignore`) is the opposite of what the readiness gates need. */
+  podMutatorWebhookConfig: { failurePolicy: "Fail" | "Ignore" };
   enableServiceMutatorWebhook: boolean;
   ingressClass: string;
   createIngressClassResource: boolean;
@@ -68,6 +71,37 @@ export const defaults = {
   // changed annotation semantics: the blue/green flip relies on the weighted forward action.
   version: "1.12.0",
   appVersion: "v2.12.0",
+  // Re-read these with every chart bump (test/helmReleases.test.ts fails until `version` matches).
+  chartDefaults: {
+    chart: "aws-load-balancer-controller",
+    version: "1.12.0",
+    reviewed: "2026-11-30",
+    source:
+      "aws/eks-charts commit b08f678 (the 1.12.0 release), stable/aws-load-balancer-controller; identical to " +
+      "kubernetes-sigs/aws-load-balancer-controller tag v2.12.0 (273d2075) helm/aws-load-balancer-controller",
+    values: {
+      // values.yaml:5, :337.
+      replicaCount: 2,
+      podDisruptionBudget: {},
+      // values.yaml:433-436, rendered into the `mpod.elbv2.k8s.aws` webhook (templates/webhook.yaml:22):
+      // by default a pod is admitted WITHOUT the readiness gate while the webhook cannot be reached.
+      podMutatorWebhookConfig: { failurePolicy: "Ignore" },
+      // values.yaml:413, :418 (the Service webhook, which this add-on turns off).
+      enableServiceMutatorWebhook: true,
+      serviceMutatorWebhookConfig: { failurePolicy: "Fail" },
+    },
+    pdbs: [
+      {
+        component: "controller",
+        values: "podDisruptionBudget",
+        replicas: "replicaCount",
+        template: "to-yaml",
+        renderedWhen: "non-empty",
+        onlyAboveOneReplica: true,
+        source: "templates/pdb.yaml:1 (if podDisruptionBudget and replicaCount > 1), :14 toYaml",
+      },
+    ],
+  } satisfies ChartDefaults,
   namespace: "kube-system",
   release: "aws-load-balancer-controller",
   serviceAccountName: "aws-load-balancer-controller",
@@ -132,11 +166,21 @@ export class AwsLoadBalancerController extends pulumi.ComponentResource {
         name: p.serviceAccountName,
         annotations: { "eks.amazonaws.com/role-arn": role.roleArn },
       },
-      // Two replicas everywhere, not only in prod: the chart's pod mutating webhook (readiness
-      // gate injection) fails closed, so while the only controller pod is being rescheduled no
-      // pod can be created in the app namespace, including the new pods of a deploy.
+      // Two replicas everywhere, not only in prod, behind a PDB: the pod webhook below fails
+      // closed, so it must stay reachable while one replica is rescheduled or drained.
       replicaCount: p.replicas,
       podDisruptionBudget: ha ? { maxUnavailable: 1 } : {},
+      // The webhook that injects the target-health readiness gate into pods of namespaces labelled
+      // elbv2.k8s.aws/pod-readiness-gate-inject (apps, monitoring, log-dashboards, argocd when
+      // exposed). The chart's default `Ignore` (values.yaml:436 at 1.12.0) admits a pod WITHOUT
+      // the gate whenever the webhook is unreachable; that pod turns Ready before its ALB target
+      // is healthy, so a rollout can outrun registration and drop requests - silently. `Fail`
+      // rejects the pod instead. Trade-off: while no controller replica serves the webhook, no
+      // pod can be created in those namespaces (ReplicaSet and StatefulSet controllers retry
+      // with back-off, so rollouts and reschedules wait, they are not lost); the controller's
+      // own pods are exempt (kube-system is not labelled, and the webhook's objectSelector
+      // excludes them, templates/webhook.yaml:26-41).
+      podMutatorWebhookConfig: { failurePolicy: "Fail" },
       resources: p.resources,
       // Off: the webhook makes this controller (and NLB) the implementation of every Service of
       // type LoadBalancer in the cluster, including ones charts create for their own reasons.

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Cluster } from "../cluster/cluster";
+import type { ChartDefaults } from "../lib/chartPdb";
 import { withDefaults } from "../lib/defaults";
 import { pinnedRelease } from "./helm";
 
@@ -60,6 +61,30 @@ export const defaults = {
   // mismatch) and read the chart's release notes for renamed values.
   version: "9.59.0",
   kubernetesMinor: "1.35",
+  // Re-read these with every chart bump (test/helmReleases.test.ts fails until `version` matches).
+  chartDefaults: {
+    chart: "cluster-autoscaler",
+    version: "9.59.0",
+    reviewed: "2026-11-30",
+    source: "kubernetes/autoscaler tag cluster-autoscaler-chart-9.59.0 (5a0b98e4), cluster-autoscaler/charts/cluster-autoscaler",
+    values: {
+      // values.yaml:406, :340-346: a PDB is rendered by default, maxUnavailable 1.
+      replicaCount: 1,
+      podDisruptionBudget: { annotations: {}, selector: {}, maxUnavailable: 1 },
+    },
+    pdbs: [
+      {
+        component: "cluster-autoscaler",
+        values: "podDisruptionBudget",
+        replicas: "replicaCount",
+        // templates/pdb.yaml: `fail`s when both are set; renders the set one (only while
+        // podDisruptionBudget.selector is empty, which this add-on never sets).
+        template: "fail-if-both",
+        renderedWhen: "non-empty",
+        source: "templates/pdb.yaml:1-4 (fail if both), :18-27",
+      },
+    ],
+  } satisfies ChartDefaults,
   namespace: "kube-system",
   release: "cluster-autoscaler",
   serviceAccountName: "cluster-autoscaler",

@@ -57,8 +57,19 @@ export const defaults = {
    */
   reclaimPolicy: "Retain" as "Retain" | "Delete",
   namespace: "kube-system",
-  /** The controller's service account, created by the add-on (the IRSA role is pinned to it). */
-  serviceAccountName: "efs-csi-controller-sa",
+  /**
+   * The service accounts the add-on creates and puts its `serviceAccountRoleArn` on: the
+   * controller's and the node DaemonSet's (kubernetes-sigs/aws-efs-csi-driver
+   * charts/aws-efs-csi-driver/values.yaml `controller.serviceAccount.name` and
+   * `node.serviceAccount.name`, e.g. at v2.3.1 :106 and :210). AWS's add-on guide
+   * (docs.aws.amazon.com/eks/latest/userguide/add-ons-aws-efs-csi-driver.html) widens the role's
+   * trust from efs-csi-controller-sa to `StringLike ...:sub system:serviceaccount:kube-system:efs-csi-*`
+   * for this reason: with the controller alone, the node pods get an AWS_ROLE_ARN they cannot
+   * assume (needed for efs-utils' IAM-authorised mounts and CloudWatch logging). The role trusts
+   * exactly these two instead of the pattern, so no other efs-csi-* account can assume it; if an
+   * add-on version renames or adds one, its pods fail to assume the role (visible in their logs).
+   */
+  serviceAccountNames: ["efs-csi-controller-sa", "efs-csi-node-sa"] as readonly string[],
 };
 
 
@@ -86,12 +97,12 @@ export class EfsCsiDriver extends pulumi.ComponentResource {
         addonName: "aws-efs-csi-driver",
         addonVersion: p.addonVersion,
         namespace: p.namespace,
-        serviceAccount: p.serviceAccountName,
+        serviceAccount: p.serviceAccountNames,
         // AWS's policy for the driver: access point create/delete is limited to file systems and
         // access points tagged by the driver (efs.csi.aws.com/cluster), describe calls are read-only.
         managedPolicy: "AmazonEFSCSIDriverPolicy",
         policyKey: "efs",
-        description: `EFS CSI controller of EKS cluster ${cluster.clusterName}`,
+        description: `EFS CSI driver (controller and node) of EKS cluster ${cluster.clusterName}`,
       },
       this,
     );

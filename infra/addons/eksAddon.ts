@@ -7,9 +7,12 @@ export interface IrsaAddonArgs {
   readonly addonName: string;
   /** Pinned add-on version. Default: EKS's default version for the cluster's Kubernetes minor. */
   readonly addonVersion?: string;
-  /** Namespace and name of the service account the add-on's controller runs as (the role trusts only it). */
+  /**
+   * Namespace and name(s) of the service account(s) the add-on puts `serviceAccountRoleArn` on
+   * (the role trusts exactly these).
+   */
   readonly namespace: string;
-  readonly serviceAccount: string;
+  readonly serviceAccount: string | readonly string[];
   /** AWS managed policy name under `arn:<partition>:iam::aws:policy/service-role/`. */
   readonly managedPolicy: string;
   /** Short stable key of the policy attachment (part of its logical name). */

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Cluster } from "../cluster/cluster";
 import type { ResourceRequirements } from "./clusterAutoscaler";
+import type { ChartDefaults } from "../lib/chartPdb";
 import { withDefaults } from "../lib/defaults";
 import { pinnedRelease } from "./helm";
 
@@ -42,6 +43,28 @@ export const defaults = {
   // a window of Kubernetes versions (see the compatibility matrix in its README); check it
   // whenever `cluster.version` moves, since HPAs silently stop scaling without metrics.
   version: "3.13.0",
+  // Re-read these with every chart bump (test/helmReleases.test.ts fails until `version` matches).
+  chartDefaults: {
+    chart: "metrics-server",
+    version: "3.13.0",
+    reviewed: "2026-11-30",
+    source: "kubernetes-sigs/metrics-server tag metrics-server-helm-chart-3.13.0 (1a64100c), charts/metrics-server",
+    values: {
+      // values.yaml:78, :88-93 (minAvailable and maxUnavailable are null there).
+      replicas: 1,
+      podDisruptionBudget: { enabled: false },
+    },
+    pdbs: [
+      {
+        component: "metrics-server",
+        values: "podDisruptionBudget",
+        replicas: "replicas",
+        template: "each-if-truthy",
+        renderedWhen: "enabled",
+        source: "templates/pdb.yaml:10-15",
+      },
+    ],
+  } satisfies ChartDefaults,
   namespace: "kube-system",
   release: "metrics-server",
   replicas: 2,

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { Cluster } from "../cluster/cluster";
 import type { ResourceRequirements } from "./clusterAutoscaler";
+import { allButOne, kubePrometheusStackChart, SingleKeyPdb } from "./monitoringChart";
 import { withDefaults } from "../lib/defaults";
 import { pinnedRelease } from "./helm";
 import { ALB_READINESS_GATE_LABEL, podSecurityLabels } from "../lib/podSecurity";
@@ -19,8 +20,8 @@ export type MonitoringValues = {
   kubeEtcd: { enabled: boolean };
   kubeProxy: { enabled: boolean };
   prometheusOperator: Values;
-  prometheus: { service: Values; podDisruptionBudget: Values; prometheusSpec: Values };
-  alertmanager: { config: Values; podDisruptionBudget: Values; alertmanagerSpec: Values };
+  prometheus: { service: Values; podDisruptionBudget: SingleKeyPdb; prometheusSpec: Values };
+  alertmanager: { config: Values; podDisruptionBudget: SingleKeyPdb; alertmanagerSpec: Values };
   grafana: Values;
   "kube-state-metrics": Values;
   "prometheus-node-exporter": Values;
@@ -92,6 +93,8 @@ export const defaults = {
   // crds) or the operator may reject fields it expects; major versions also rename values, so
   // read the chart's UPGRADE notes for every major crossed.
   version: "79.7.1",
+  // Re-read these with every chart bump (test/helmReleases.test.ts fails until `version` matches).
+  chartDefaults: kubePrometheusStackChart,
   namespace: "monitoring",
   nodeExporterNamespace: "node-exporter",
   release: "kube-prometheus-stack",
@@ -172,7 +175,7 @@ function prometheusValues(p: Settings, props: MonitoringProps, path: string, pro
   return {
     // Internal only; the optional Ingress below is the one way in from outside.
     service: { type: "ClusterIP" },
-    podDisruptionBudget: { enabled: p.prometheusReplicas > 1, maxUnavailable: 1 },
+    podDisruptionBudget: allButOne(p.prometheusReplicas),
     prometheusSpec: {
       replicas: p.prometheusReplicas,
       retention: `${p.retentionDays}d`,
@@ -232,7 +235,7 @@ function alertmanagerValues(p: Settings, props: MonitoringProps, discordSecretNa
       ],
       templates: ["/etc/alertmanager/config/*.tmpl"],
     },
-    podDisruptionBudget: { enabled: p.alertmanagerReplicas > 1, maxUnavailable: 1 },
+    podDisruptionBudget: allButOne(p.alertmanagerReplicas),
     alertmanagerSpec: {
       replicas: p.alertmanagerReplicas,
       secrets: discordSecretName !== undefined ? [discordSecretName] : [],

@@ -5,7 +5,7 @@ import { COLORS } from "../domain";
 import type { Color } from "../domain";
 import { IrsaRole } from "../iam/irsaRole";
 import type { AppNamespace } from "./appNamespace";
-import { colorName, DrainTiming, drainTiming, forwardAction, idleColor, liveActionName, orderedPrefixes } from "../lib/bluegreen";
+import { colorImage, colorName, DrainTiming, drainTiming, forwardAction, idleColor, liveActionName, orderedPrefixes } from "../lib/bluegreen";
 
 /** Label every node of a managed node group carries (infra/cluster/cluster.ts); services pin to it. */
 export const NODE_GROUP_LABEL = "platform.io/node-group";
@@ -68,8 +68,8 @@ interface PodParams {
 }
 
 /** The pod spec of one color: restricted profile, probes, drain timing, zone spread, node group. */
-function colorPodSpec({ svc, args, timing, uid, env, serviceAccountName, awsIdentity }: PodParams, color: Color): k8s.types.input.core.v1.PodSpec {
-return {
+function colorPodSpec({ svc, args, timing, uid, env, serviceAccountName, awsIdentity }: PodParams, color: Color, image: string): k8s.types.input.core.v1.PodSpec {
+  return {
     serviceAccountName,
     automountServiceAccountToken: awsIdentity,
     terminationGracePeriodSeconds: timing.terminationGracePeriodSeconds,
@@ -112,7 +112,7 @@ return {
     containers: [
       {
         name: svc.name,
-        image: svc[color].image ?? "",
+        image,
         ports: [{ name: "http", containerPort: svc.port, protocol: "TCP" }],
         env,
         resources: {
@@ -151,11 +151,16 @@ return {
  * to both with weights 100/0 and the preview host reaches the idle color. A flip changes only
  * this service's Ingress (weights, preview backend) and the `<svc>-active` Service's selector,
  * so it is one small update and the previous color keeps running for an instant rollback.
+ *
+ * A color without an image yet (the idle one before its first promotion) has its Service, and so
+ * its target group in the weighted forward action, but no Deployment, HPA or PDB until it gets
+ * one; the active color must have an image (config validation, and this component refuses it).
  */
 export class BlueGreenService extends pulumi.ComponentResource {
   readonly active: Color;
   readonly timing: DrainTiming;
-  readonly deployments: Record<Color, k8s.apps.v1.Deployment>;
+  /** The colors' Deployments; a color without an image has none. */
+  readonly deployments: Partial<Record<Color, k8s.apps.v1.Deployment>>;
   readonly ingress: k8s.networking.v1.Ingress;
   readonly activeService: k8s.core.v1.Service;
   /** Kubernetes name of the in-cluster Service that follows the active color. */
@@ -170,6 +175,14 @@ export class BlueGreenService extends pulumi.ComponentResource {
     const timing = drainTiming(args.deregistrationDelaySeconds ?? 20);
     const uid = args.runAsUser ?? 10001;
     const labels = { [NAME_LABEL]: svc.name, "app.kubernetes.io/part-of": "platform", "app.kubernetes.io/managed-by": "pulumi" };
+    if (colorImage(svc[active]) === undefined) {
+      // The config check refuses this first; a direct caller gets the same answer, because the
+      // in-cluster Service and the live weights would point at a color with no pods.
+      throw new pulumi.ResourceError(
+        `service "${svc.name}": the active color ${active} has no image; set ${active}.image, or make the color that has one active`,
+        this,
+      );
+    }
 
     let roleArn: pulumi.Output<string> | undefined;
     if (args.aws !== undefined) {
@@ -206,9 +219,12 @@ export class BlueGreenService extends pulumi.ComponentResource {
       .map(([envName, value]) => ({ name: envName, value }));
 
     const pods: PodParams = { svc, args, timing, uid, env, serviceAccountName: serviceAccount.metadata.name, awsIdentity: roleArn !== undefined };
-    const deployments = {} as Record<Color, k8s.apps.v1.Deployment>;
+    const deployments: Partial<Record<Color, k8s.apps.v1.Deployment>> = {};
     for (const color of COLORS) {
-      deployments[color] = this.declareColor(name, color, pods, labels);
+      const deployment = this.declareColor(name, color, pods, labels);
+      if (deployment !== undefined) {
+        deployments[color] = deployment;
+      }
     }
 
     this.clusterServiceName = svc.name;
@@ -234,34 +250,19 @@ export class BlueGreenService extends pulumi.ComponentResource {
     this.registerOutputs({ active, clusterServiceName: this.clusterServiceName });
   }
 
-  /** One color: its Deployment, its own Service (its target group's backend), a PDB and, unless parked, an HPA. */
-  private declareColor(name: string, color: Color, pods: PodParams, labels: Record<string, string>): k8s.apps.v1.Deployment {
+  /**
+   * One color: its own Service (its target group's backend), and once it has an image its
+   * Deployment, a PDB and, unless parked, an HPA. Returns the Deployment, if any.
+   */
+  private declareColor(name: string, color: Color, pods: PodParams, labels: Record<string, string>): k8s.apps.v1.Deployment | undefined {
     const { svc, args, timing } = pods;
-    // Keyed on the color's own flag, not on `idle`: a parked color must stay parked when
-    // `active` changes, or a flip would scale deployments instead of moving only the weights.
-    const parked = svc[color].parked === true;
     const colorLabels = { ...labels, [COLOR_LABEL]: color };
-    const image = svc[color].image;
-    const deployment = new k8s.apps.v1.Deployment(
-      `${name}-${color}`,
-      {
-        metadata: { name: colorName(svc.name, color), namespace: args.namespace.name, labels: colorLabels },
-        spec: {
-          // Set to the HPA minimum: Pulumi only re-applies a Deployment when its spec changes,
-          // which for a color happens only while it is idle (promotion stages into the idle
-          // color), so an HPA scale-out of the live color is never reset by an update.
-          replicas: parked || image === undefined ? 0 : svc.autoscaling.minReplicas,
-          revisionHistoryLimit: 5,
-          selector: { matchLabels: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: color } },
-          strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
-          template: { metadata: { labels: colorLabels }, spec: colorPodSpec(pods, color) },
-        },
-      },
-      { parent: this },
-    );
-
     // Each color has its own Service with a stable selector, so its pods get the readiness
-    // gate injected at creation and its target group always holds healthy targets.
+    // gate injected at creation and its target group always holds healthy targets. Declared
+    // whether or not the color has an image: the live forward action names both colors'
+    // Services, and the controller fails the whole IngressGroup's model when a Service of a
+    // multi-target forward is missing (v2.12.0 pkg/ingress/enhanced_backend_builder.go:240-268
+    // tolerates a missing Service only for a single-target forward).
     new k8s.core.v1.Service(
       `${name}-${color}`,
       {
@@ -286,21 +287,43 @@ export class BlueGreenService extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    const image = colorImage(svc[color]);
+    // No image yet: nothing to run (the API server rejects `image: ""`). Deployment, PDB and HPA
+    // appear, under these same logical names, with the `up` that gives the color its image.
+    return image === undefined ? undefined : this.declareWorkload(name, color, image, pods, colorLabels);
+  }
 
-    new k8s.policy.v1.PodDisruptionBudget(
+  /** A color's Deployment, its PDB and, unless parked, its HPA. */
+  private declareWorkload(name: string, color: Color, image: string, pods: PodParams, colorLabels: Record<string, string>): k8s.apps.v1.Deployment {
+    const { svc, args } = pods;
+    // Keyed on the color's own flag, not on `idle`: a parked color must stay parked when
+    // `active` changes, or a flip would scale deployments instead of moving only the weights.
+    const parked = svc[color].parked === true;
+    const selector = { matchLabels: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: color } };
+    const metadata = { name: colorName(svc.name, color), namespace: args.namespace.name, labels: colorLabels };
+    const deployment = new k8s.apps.v1.Deployment(
       `${name}-${color}`,
       {
-        metadata: { name: colorName(svc.name, color), namespace: args.namespace.name, labels: colorLabels },
-        spec: { maxUnavailable: 1, selector: { matchLabels: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: color } } },
+        metadata,
+        spec: {
+          // Set to the HPA minimum: Pulumi only re-applies a Deployment when its spec changes,
+          // which for a color happens only while it is idle (promotion stages into the idle
+          // color), so an HPA scale-out of the live color is never reset by an update.
+          replicas: parked ? 0 : svc.autoscaling.minReplicas,
+          revisionHistoryLimit: 5,
+          selector,
+          strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
+          template: { metadata: { labels: colorLabels }, spec: colorPodSpec(pods, color, image) },
+        },
       },
       { parent: this },
     );
-
-    if (!parked && image !== undefined) {
+    new k8s.policy.v1.PodDisruptionBudget(`${name}-${color}`, { metadata, spec: { maxUnavailable: 1, selector } }, { parent: this });
+    if (!parked) {
       new k8s.autoscaling.v2.HorizontalPodAutoscaler(
         `${name}-${color}`,
         {
-          metadata: { name: colorName(svc.name, color), namespace: args.namespace.name, labels: colorLabels },
+          metadata,
           spec: {
             scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
             minReplicas: svc.autoscaling.minReplicas,

@@ -9,10 +9,13 @@ export interface IrsaRoleArgs {
    * A leading `https://` is stripped: IAM condition keys name the issuer without a scheme.
    */
   readonly oidcProviderUrl: pulumi.Input<string>;
-  /** Namespace of the one service account allowed to assume the role. */
+  /** Namespace of the service account(s) allowed to assume the role. */
   readonly namespace: string;
-  /** Name of the one service account allowed to assume the role. */
-  readonly serviceAccount: string;
+  /**
+   * Name of the service account allowed to assume the role, or the exact list when one workload
+   * runs under several (e.g. an EKS add-on's controller and node accounts). Never a pattern.
+   */
+  readonly serviceAccount: string | readonly string[];
   /**
    * Inline policies as JSON documents, keyed by a short stable name that becomes part of the
    * policy's logical name (`<name>-<key>`), so adding or removing one never renames the others.
@@ -26,9 +29,10 @@ export interface IrsaRoleArgs {
 }
 
 /**
- * An IAM role for exactly one Kubernetes service account (IRSA). The trust policy pins both the
- * `sub` (namespace and name) and the `aud` claim: without the `sub` condition every pod of the
- * cluster could assume the role, and without `aud` a token minted for another audience would do.
+ * An IAM role for exactly the named Kubernetes service account(s) (IRSA). The trust policy pins
+ * both the `sub` (namespace and name, StringEquals on each) and the `aud` claim: without the
+ * `sub` condition every pod of the cluster could assume the role, and without `aud` a token
+ * minted for another audience would do.
  */
 export class IrsaRole extends pulumi.ComponentResource {
   readonly roleArn: pulumi.Output<string>;
@@ -38,12 +42,16 @@ export class IrsaRole extends pulumi.ComponentResource {
     super("platform:iam:IrsaRole", name, args, opts);
 
     const issuer = pulumi.output(args.oidcProviderUrl).apply((url) => url.replace(/^https:\/\//, ""));
-    const subject = `system:serviceaccount:${args.namespace}:${args.serviceAccount}`;
+    const accounts: readonly string[] = typeof args.serviceAccount === "string" ? [args.serviceAccount] : args.serviceAccount;
+    if (accounts.length === 0 || accounts.some((a) => !/^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/.test(a))) {
+      throw new pulumi.ResourceError(`serviceAccount must name one or more service accounts exactly (no patterns), got ${JSON.stringify(args.serviceAccount)}`, this);
+    }
+    const subjects = accounts.map((a) => `system:serviceaccount:${args.namespace}:${a}`);
 
     const role = new aws.iam.Role(
       `${name}-role`,
       {
-        description: args.description ?? `IRSA role of ${args.namespace}/${args.serviceAccount}`,
+        description: args.description ?? `IRSA role of ${accounts.map((a) => `${args.namespace}/${a}`).join(", ")}`,
         assumeRolePolicy: aws.iam.getPolicyDocumentOutput(
           {
             statements: [
@@ -52,7 +60,7 @@ export class IrsaRole extends pulumi.ComponentResource {
                 actions: ["sts:AssumeRoleWithWebIdentity"],
                 principals: [{ type: "Federated", identifiers: [args.oidcProviderArn] }],
                 conditions: [
-                  { test: "StringEquals", variable: pulumi.interpolate`${issuer}:sub`, values: [subject] },
+                  { test: "StringEquals", variable: pulumi.interpolate`${issuer}:sub`, values: subjects },
                   { test: "StringEquals", variable: pulumi.interpolate`${issuer}:aud`, values: ["sts.amazonaws.com"] },
                 ],
               },

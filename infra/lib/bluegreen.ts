@@ -17,6 +17,16 @@ export function colorWeights(active: Color): Record<Color, number> {
   return { blue: active === "blue" ? 100 : 0, green: active === "green" ? 100 : 0 };
 }
 
+/**
+ * A color's image, or undefined while it has none (unset or empty, e.g. the idle color before its
+ * first promotion). The API server rejects a container with `image: ""`, pod templates included
+ * (kubernetes v1.35.4 `pkg/apis/core/validation/validation.go:3889`), so such a color gets no
+ * Deployment.
+ */
+export function colorImage(spec: { readonly image?: string }): string | undefined {
+  return spec.image === undefined || spec.image === "" ? undefined : spec.image;
+}
+
 /** Kubernetes object name of a color's Deployment and Service. */
 export function colorName(service: string, color: Color): string {
   return `${service}-${color}`;

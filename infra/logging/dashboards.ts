@@ -6,9 +6,17 @@ import type { Cluster } from "../cluster/cluster";
 import type { IrsaRole } from "../iam/irsaRole";
 import { withDefaults } from "../lib/defaults";
 import { ALB_READINESS_GATE_LABEL, podSecurityLabels } from "../lib/podSecurity";
+import type { ImageProbeFacts } from "../lib/probes";
 
-/** Port the proxy listens on (its default). */
+/** Port the proxy listens on (its default `--port :8080`; the program passes no `--port`). */
 export const PROXY_PORT = 8080;
+
+/**
+ * OpenSearch's answer to `GET /` (cluster name and version): what the ALB health check asks
+ * through the proxy. 200 only once the proxy signs with this role and reaches the domain, whose
+ * policy grants `es:ESHttpGet` on the domain (`ReadIndices` below).
+ */
+const ALB_HEALTH_PATH = "/";
 /** Name of the proxy's Service (the Ingress' condition annotation is keyed by it). */
 const SERVICE_NAME = "dashboards-proxy";
 
@@ -43,6 +51,19 @@ export interface LogDashboardsProps {
 export const defaults = {
   // awslabs/aws-sigv4-proxy: signs each request with the pod's IRSA credentials. Pinned release.
   image: "public.ecr.aws/aws-observability/aws-sigv4-proxy:1.11.1",
+  // What that image serves to probes (read at awslabs/aws-sigv4-proxy tag v1.11.1, ed72b374):
+  // one handler for every path, `http.ListenAndServe(*port, &handler.Handler{...})`
+  // (cmd/aws-sigv4-proxy/main.go:43 `--port` default ":8080", :157), and that handler signs and
+  // forwards every request to `--host` (handler/handler.go:36-62, proxy_client.go:132-186): there
+  // is no /health of its own, `GET /health` becomes OpenSearch's `GET /health` (an index named
+  // "health": 404, or 403 for a role without that path). The image is FROM scratch with the
+  // binary only (Dockerfile), so no exec probe. A TCP probe on 8080 passes once it listens.
+  imageFacts: {
+    tcpPorts: [PROXY_PORT],
+    http: [],
+    exec: [],
+    source: "awslabs/aws-sigv4-proxy v1.11.1 (ed72b374): cmd/aws-sigv4-proxy/main.go:43,157; handler/handler.go:36-62; Dockerfile (FROM scratch)",
+  } satisfies ImageProbeFacts,
   namespace: "log-dashboards",
   replicas: 2,
   ingressOrder: 910,
@@ -180,9 +201,11 @@ export class LogDashboards extends pulumi.ComponentResource {
                     capabilities: { drop: ["ALL"] },
                     seccompProfile: { type: "RuntimeDefault" },
                   },
-                  // The proxy answers /health itself, without calling OpenSearch.
-                  readinessProbe: { httpGet: { path: "/health", port: PROXY_PORT }, periodSeconds: 10 },
-                  livenessProbe: { tcpSocket: { port: PROXY_PORT }, initialDelaySeconds: 10, periodSeconds: 20 },
+                  // TCP only: the proxy has no health route of its own (`defaults.imageFacts`),
+                  // any HTTP path would be forwarded to OpenSearch. Whether it can sign and reach
+                  // the domain is what the ALB health check (and so the readiness gate) asks.
+                  readinessProbe: { tcpSocket: { port: PROXY_PORT }, periodSeconds: 5, failureThreshold: 3 },
+                  livenessProbe: { tcpSocket: { port: PROXY_PORT }, initialDelaySeconds: 10, periodSeconds: 20, failureThreshold: 3 },
                 },
               ],
             },
@@ -220,7 +243,10 @@ export class LogDashboards extends pulumi.ComponentResource {
             "alb.ingress.kubernetes.io/group.name": props.ingressGroupName,
             "alb.ingress.kubernetes.io/group.order": String(p.ingressOrder),
             "alb.ingress.kubernetes.io/target-type": "ip",
-            "alb.ingress.kubernetes.io/healthcheck-path": "/health",
+            // Forwarded by the proxy (it has no route of its own): 200 from OpenSearch proves the
+            // whole path (proxy up, role assumed, request signed, domain reachable).
+            "alb.ingress.kubernetes.io/healthcheck-path": ALB_HEALTH_PATH,
+            "alb.ingress.kubernetes.io/success-codes": "200",
             // The bare host opens Dashboards (OpenSearch serves it under /_dashboards).
             [`alb.ingress.kubernetes.io/actions.${rootRedirect}`]: JSON.stringify({
               type: "redirect",

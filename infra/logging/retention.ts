@@ -7,6 +7,7 @@ import type { IrsaRole } from "../iam/irsaRole";
 import { withDefaults } from "../lib/defaults";
 import { contentHash, indexPattern, IsmPolicyDocument, retentionPolicy, retentionPolicyId } from "../lib/ism";
 import { podSecurityLabels } from "../lib/podSecurity";
+import type { ImageProbeFacts } from "../lib/probes";
 import { checkedFor } from "../resourceError";
 import { defaults as dashboardsDefaults, PROXY_PORT } from "./dashboards";
 
@@ -116,6 +117,9 @@ export const defaults = {
   // The official curl image (Alpine: busybox sh and sed). Pinned to a release tag, never moved
   // by its publisher: bump it explicitly.
   image: "curlimages/curl:8.11.1",
+  // Not a server: it runs the script and exits, and no probe is vetted for it.
+  imageFacts: { tcpPorts: [], http: [], exec: [], source: "curlimages/curl 8.11.1: the Job's one-shot main container, no listener" } satisfies ImageProbeFacts,
+  // Same image as Dashboards' proxy, so the same facts (`dashboards.ts` defaults.imageFacts).
   proxyImage: dashboardsDefaults.image,
   namespace: "log-retention",
   indexPrefix: "logs",
@@ -160,8 +164,10 @@ function jobPodTemplate({ p, region, labels, policyId, pattern, policy }: JobPar
           restartPolicy: "Always",
           args: ["--name", "es", "--region", region, "--host", endpoint],
           ports: [{ name: "http", containerPort: PROXY_PORT, protocol: "TCP" }],
-          // The main container starts once the proxy answers.
-          startupProbe: { httpGet: { path: "/health", port: PROXY_PORT }, periodSeconds: 2, failureThreshold: 30 },
+          // The main container starts once the proxy listens. TCP, because the proxy has no
+          // health route: an HTTP probe would be signed and forwarded to OpenSearch, where this
+          // role may only read its own policy (`defaults.imageFacts` of dashboards.ts).
+          startupProbe: { tcpSocket: { port: PROXY_PORT }, periodSeconds: 1, failureThreshold: 30 },
           resources: p.resources,
           securityContext: containerSecurity,
         },

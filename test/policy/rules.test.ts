@@ -629,7 +629,7 @@ describe("policy pack rules", () => {
       ]);
     });
 
-    it("iam-irsa-trust-pinned: sub pinned to one service account and aud to sts.amazonaws.com", () => {
+    it("iam-irsa-trust-pinned: sub pinned to exactly named service accounts and aud to sts.amazonaws.com", () => {
       const issuer = "oidc.eks.ap-northeast-2.amazonaws.com/id/PROD";
       const trust = (condition: Props): OfflineResource =>
         r("aws:iam/role:Role", "student-irsa-role", {
@@ -644,15 +644,27 @@ describe("policy pack rules", () => {
         });
       passes("iam-irsa-trust-pinned", [
         trust({ StringEquals: { [`${issuer}:sub`]: "system:serviceaccount:apps:student", [`${issuer}:aud`]: "sts.amazonaws.com" } }),
+        trust({
+          StringEquals: {
+            [`${issuer}:sub`]: ["system:serviceaccount:kube-system:efs-csi-controller-sa", "system:serviceaccount:kube-system:efs-csi-node-sa"],
+            [`${issuer}:aud`]: "sts.amazonaws.com",
+          },
+        }),
         r("aws:iam/role:Role", "ec2", { assumeRolePolicy: doc([{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "ec2.amazonaws.com" } }]) }),
       ]);
       violates("iam-irsa-trust-pinned", [trust({ StringEquals: { [`${issuer}:aud`]: ["sts.amazonaws.com"] } })], { type: "aws:iam/role:Role", name: "student-irsa-role" }, [
         /has no <issuer>:sub condition, so every pod of the cluster can assume the role/,
       ]);
       violates("iam-irsa-trust-pinned", [trust({ StringLike: { [`${issuer}:sub`]: "system:serviceaccount:apps:*" } })], { type: "aws:iam/role:Role", name: "student-irsa-role" }, [
-        /does not pin <issuer>:sub to exactly one service account with StringEquals \(found "system:serviceaccount:apps:\*"\)/,
+        /does not pin <issuer>:sub to exactly named service accounts with StringEquals \(found "system:serviceaccount:apps:\*"\)/,
         /does not pin <issuer>:aud to "sts.amazonaws.com" \(found nothing\)/,
       ]);
+      violates(
+        "iam-irsa-trust-pinned",
+        [trust({ StringEquals: { [`${issuer}:sub`]: ["system:serviceaccount:kube-system:efs-csi-controller-sa", "system:serviceaccount:kube-system:efs-csi-*"], [`${issuer}:aud`]: "sts.amazonaws.com" } })],
+        { type: "aws:iam/role:Role", name: "student-irsa-role" },
+        [/does not pin <issuer>:sub to exactly named service accounts with StringEquals/],
+      );
     });
 
     it("lambda-permission-source-arn: service principals need sourceArn", () => {

@@ -91,7 +91,7 @@ const SERVICE_ACCOUNT_SUBJECT = /^system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0
 export const iamIrsaTrustPinned: ResourceRule = {
   kind: "resource",
   name: "iam-irsa-trust-pinned",
-  description: "IRSA trust policies pin the token's sub to exactly one service account and its aud to sts.amazonaws.com.",
+  description: "IRSA trust policies pin the token's sub to exactly named service accounts (StringEquals, no patterns) and its aud to sts.amazonaws.com.",
   docs: "https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html",
   scannerIds: [],
   enforcementLevel: "mandatory",
@@ -107,12 +107,15 @@ export const iamIrsaTrustPinned: ResourceRule = {
       const subs = conditionValues(s.condition, ["StringEquals"], ":sub");
       const looseSubs = conditionValues(s.condition, ["StringLike", "ForAnyValue:StringLike", "ForAnyValue:StringEquals"], ":sub");
       const values = subs.flat();
-      if (subs.length !== 1 || values.length !== 1 || looseSubs.length > 0 || !SERVICE_ACCOUNT_SUBJECT.test(values[0])) {
+      // Usually one account; a workload running under several (the EFS CSI add-on's controller
+      // and node accounts) lists each exactly. Patterns (StringLike) stay out: they admit
+      // accounts nobody reviewed.
+      if (subs.length !== 1 || values.length === 0 || looseSubs.length > 0 || !values.every((v) => SERVICE_ACCOUNT_SUBJECT.test(v))) {
         findings.push({
           problem:
             subs.length === 0 && looseSubs.length === 0
               ? `${which} has no <issuer>:sub condition, so every pod of the cluster can assume the role`
-              : `${which} does not pin <issuer>:sub to exactly one service account with StringEquals (found ${list([...subs, ...looseSubs].flat().map((v) => `"${v}"`)) || "nothing"})`,
+              : `${which} does not pin <issuer>:sub to exactly named service accounts with StringEquals (found ${list([...subs, ...looseSubs].flat().map((v) => `"${v}"`)) || "nothing"})`,
           fix: 'add Condition StringEquals { "<issuer>:sub": "system:serviceaccount:<namespace>:<name>" } (the IrsaRole component does this)',
         });
       }
