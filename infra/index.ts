@@ -116,6 +116,7 @@ const cluster = cfg.cluster.enabled
         privateSubnetIds: network.privateSubnetIds,
         publicSubnetIds: network.publicSubnetIds,
         version: cfg.cluster.version,
+        supportType: cfg.cluster.supportType,
         publicAccessCidrs: cfg.cluster.publicAccessCidrs,
         adminRoleArns: cfg.cluster.adminRoleArns,
         nodeGroups: cfg.cluster.nodeGroups,

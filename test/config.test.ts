@@ -251,6 +251,13 @@ const cases: Case[] = [
     expect: ['"https://karina-univ.com/" is not a valid DNS domain', "Fix: use a lower-case fully qualified name"],
   },
   {
+    name: "an unknown EKS support type",
+    stack: "prod",
+    mutate: (c) => (obj(c["platform:cluster"])["supportType"] = "LONG"),
+    key: "platform:cluster.supportType",
+    expect: ['(value: "LONG")', 'Fix: use one of "STANDARD", "EXTENDED"'],
+  },
+  {
     name: "EKS public endpoint open to the world",
     stack: "prod",
     mutate: (c) => (obj(c["platform:cluster"])["publicAccessCidrs"] = ["0.0.0.0/0"]),

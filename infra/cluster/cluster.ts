@@ -47,6 +47,13 @@ export interface ClusterArgs {
   readonly instanceTags?: Readonly<Record<string, string>>;
   /** Whether EKS refuses to delete the cluster until this is turned off. Default: false. */
   readonly deletionProtection?: boolean;
+  /**
+   * What happens at the end of the version's standard support. `STANDARD` (default): EKS upgrades
+   * the control plane to the next minor. `EXTENDED`: it stays and EKS bills the extended-support
+   * surcharge per cluster-hour. pulumi-eks 4.3.0 leaves `upgradePolicy` unset, which AWS treats as
+   * EXTENDED ("Defaults to EXTENDED", @pulumi/eks 4.3.0 cluster.d.ts upgradePolicy).
+   */
+  readonly supportType?: "STANDARD" | "EXTENDED";
 }
 
 /** Arguments of `Cluster.irsaRole`: the OIDC provider is the cluster's own. */
@@ -157,6 +164,10 @@ export class Cluster extends pulumi.ComponentResource {
         enabledClusterLogTypes: [...CLUSTER_LOG_TYPES],
         encryptionConfigKeyArn: secretsKey.arn,
         deletionProtection: args.deletionProtection ?? false,
+        // Explicit, so a version past its standard-support date is never billed the extended
+        // surcharge silently. With STANDARD, upgrade (config `cluster.version`) before that date:
+        // an automatic control-plane upgrade would make the next `up` try to set the old version.
+        upgradePolicy: { supportType: args.supportType ?? "STANDARD" },
         // Add-ons: vpc-cni and kube-proxy are left to the component, which installs them as EKS
         // managed add-ons right after the control plane. CoreDNS is not (its pods need nodes, which
         // the component does not know about); it is adopted as a managed add-on below once the
@@ -187,7 +198,10 @@ export class Cluster extends pulumi.ComponentResource {
       worker: "AmazonEKSWorkerNodePolicy",
       // vpc-cni (aws-node) runs on the host network and uses the node role for ENI management.
       cni: "AmazonEKS_CNI_Policy",
-      ecr: "AmazonEC2ContainerRegistryReadOnly",
+      // Pull only (GetAuthorizationToken, BatchGetImage, GetDownloadUrlForLayer and
+      // BatchImportUpstreamImage for pull-through caches): nodes never need to list or describe
+      // repositories, which ReadOnly also allows. AWS managed policy, created 2024-10-04.
+      ecr: "AmazonEC2ContainerRegistryPullOnly",
       // Shell access through SSM Session Manager instead of SSH keys and open port 22.
       ssm: "AmazonSSMManagedInstanceCore",
     };

@@ -24,6 +24,9 @@ const common = {
     // extended-support surcharge). Bump one minor at a time (the control plane cannot skip
     // versions), together with the cluster autoscaler's chart (infra/addons/clusterAutoscaler.ts).
     version: "1.35",
+    // Never the extended-support surcharge by surprise: plan the bump above before the date; at
+    // the date EKS upgrades the control plane itself (infra/cluster/cluster.ts, upgradePolicy).
+    supportType: "STANDARD",
     publicAccessCidrs: [],
     adminRoleArns: [],
     nodeGroups: [],

@@ -86,6 +86,9 @@ export class Network extends pulumi.ComponentResource {
       { retentionInDays: args.flowLogRetentionDays ?? 30 },
       { parent: this },
     );
+    const { accountId } = aws.getCallerIdentityOutput({}, { parent: this });
+    const { region } = aws.getRegionOutput({}, { parent: this });
+    const { partition } = aws.getPartitionOutput({}, { parent: this });
     const flowLogRole = new aws.iam.Role(
       `${name}-flow-logs`,
       {
@@ -96,6 +99,13 @@ export class Network extends pulumi.ComponentResource {
               {
                 actions: ["sts:AssumeRole"],
                 principals: [{ type: "Service", identifiers: ["vpc-flow-logs.amazonaws.com"] }],
+                // Confused-deputy guard, as the VPC user guide's flow-log role trust recommends:
+                // only flow logs of this account and region. The flow log's id is not known before
+                // it exists (it needs the role), hence the wildcard.
+                conditions: [
+                  { test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] },
+                  { test: "ArnLike", variable: "aws:SourceArn", values: [pulumi.interpolate`arn:${partition}:ec2:${region}:${accountId}:vpc-flow-log/*`] },
+                ],
               },
             ],
           },

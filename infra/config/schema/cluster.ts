@@ -26,6 +26,11 @@ export type NodeGroupConfig = z.infer<typeof nodeGroup>;
 export const clusterSchema = z.strictObject({
   enabled: z.boolean(),
   version: z.string().regex(/^1\.\d{2}$/),
+  /**
+   * `upgradePolicy.supportType`: STANDARD (default) lets EKS upgrade the control plane when the
+   * version's standard support ends; EXTENDED keeps it and bills the extended-support surcharge.
+   */
+  supportType: z.enum(["STANDARD", "EXTENDED"]),
   /** CIDRs allowed to reach the public API endpoint; empty turns the public endpoint off. */
   publicAccessCidrs: z.array(cidrString),
   /** IAM roles granted cluster-admin through access entries (CI's deploy role, the platform team). */
