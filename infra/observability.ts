@@ -118,6 +118,7 @@ export function declareObservability(inputs: ObservabilityInputs, opts: pulumi.C
         dedicatedMasters: o.logging.dedicatedMasters ?? undefined,
         logRetentionDays: cfg.logRetentionDays,
         protect: prod,
+        createServiceLinkedRole: o.logging.createServiceLinkedRole,
       },
       opts,
     );

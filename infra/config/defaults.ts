@@ -73,6 +73,7 @@ const common = {
       // One week of logs fits staging's 20 GB volume with room to spare; prod keeps a month.
       retentionDays: 7,
       dashboardsCidrs: [],
+      createServiceLinkedRole: false,
     },
   },
   services: [],
@@ -98,7 +99,10 @@ const perEnvironment: Record<Environment, Record<string, ConfigValue>> = {
     api: { enabled: true },
     observability: {
       monitoring: { enabled: true, retentionDays: 7, prometheusVolumeGi: 20 },
-      logging: { enabled: true },
+      // Staging owns the account's OpenSearch service-linked role: it is the first stack with a
+      // domain in the deploy order (test -> staging -> prod), so prod finds the role in place.
+      // A prod in an account of its own sets this to true there as well.
+      logging: { enabled: true, createServiceLinkedRole: true },
     },
   },
   prod: {

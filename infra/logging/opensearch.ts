@@ -33,6 +33,14 @@ export interface LogStoreArgs {
   readonly logRetentionDays?: number;
   /** Protect the domain (and its key) from `pulumi destroy` and replacement. Default: false. */
   readonly protect?: boolean;
+  /**
+   * Create the account's OpenSearch service-linked role (`AWSServiceRoleForAmazonOpenSearchService`)
+   * and make the domain wait for it. Default: false. A VPC domain needs the role "to access your
+   * VPC, create the domain endpoint, and place network interfaces in a subnet"; only the console
+   * creates it by itself (OpenSearch developer guide, vpc.md and slr-aos.md). One role per account:
+   * a second create fails, so exactly one stack per account sets this.
+   */
+  readonly createServiceLinkedRole?: boolean;
 }
 
 /**
@@ -134,6 +142,20 @@ export class LogStore extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    // Retained on delete: other stacks' domains in the account use the same role, and IAM refuses
+    // to delete it while any domain does (slr-aos.md), so destroying this stack only forgets it.
+    const serviceLinkedRole =
+      (args.createServiceLinkedRole ?? false)
+        ? new aws.iam.ServiceLinkedRole(
+            `${name}-service-linked-role`,
+            {
+              awsServiceName: "opensearchservice.amazonaws.com",
+              description: "Lets Amazon OpenSearch Service place domain network interfaces in this account's VPCs",
+            },
+            { parent: this, retainOnDelete: true },
+          )
+        : undefined;
+
     const subnetIds = pulumi.output(args.subnetIds).apply((ids) => {
       const wanted = zoneAware ? 2 : 1;
       if (ids.length < wanted) {
@@ -183,8 +205,9 @@ export class LogStore extends pulumi.ComponentResource {
         tags: { Name: domainName },
       },
       // The resource policy must exist before the domain is told to publish logs (AWS validates
-      // it on create), and no input of the domain refers to it.
-      { parent: this, dependsOn: [logPolicy], protect },
+      // it on create), and the service-linked role before a VPC domain is created; no input of
+      // the domain refers to either.
+      { parent: this, dependsOn: [logPolicy, ...(serviceLinkedRole !== undefined ? [serviceLinkedRole] : [])], protect },
     );
 
     this.domainName = domainName;

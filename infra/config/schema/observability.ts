@@ -60,6 +60,12 @@ export const observabilitySchema = z.strictObject({
       .optional(),
     /** Source CIDRs allowed to reach OpenSearch Dashboards at `log.<domain>`; empty keeps it unexposed. */
     dashboardsCidrs: z.array(cidrString),
+    /**
+     * Create the account's OpenSearch service-linked role, which a VPC domain needs, and make this
+     * stack's domain wait for it. Exactly one stack per AWS account (staging as shipped, the first
+     * stack with logging in the deploy order); false where the account already has the role.
+     */
+    createServiceLinkedRole: z.boolean(),
   }),
 });
 export type ObservabilityConfig = z.infer<typeof observabilitySchema>;
@@ -94,6 +100,14 @@ export function checkObservability(
     );
   }
   const logging = o.logging;
+  if (logging.createServiceLinkedRole && !logging.enabled) {
+    fail(
+      ctx,
+      ["observability", "logging", "createServiceLinkedRole"],
+      "is true but observability.logging.enabled is false; the role is declared beside the OpenSearch domain, so this stack would create nothing",
+      "set it on the one stack of this account that runs OpenSearch (staging as shipped), and to false here",
+    );
+  }
   if (logging.enabled && logging.instanceCount > 1 && logging.instanceCount % 2 !== 0) {
     fail(
       ctx,

@@ -63,6 +63,7 @@ export const TAGGABLE_TYPES: readonly string[] = [
   "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
   "aws:iam/policy:Policy",
   "aws:iam/role:Role",
+  "aws:iam/serviceLinkedRole:ServiceLinkedRole",
   "aws:iam/user:User",
   "aws:kms/key:Key",
   "aws:lambda/function:Function",

@@ -1,0 +1,107 @@
+/**
+ * The OpenSearch service-linked role: a VPC domain cannot be created without
+ * AWSServiceRoleForAmazonOpenSearchService, which only the console creates by itself. Exactly one
+ * shipped stack creates it per account, and that stack's domain waits for it.
+ */
+import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, parsePlatformConfig } from "../infra/config/load";
+import type { ConfigValue } from "../infra/config/defaults";
+import { evaluateProgram, Json, named, ofType, readStackConfig, shippedStack, STACKS } from "./stack";
+
+const SLR = "aws:iam/serviceLinkedRole:ServiceLinkedRole";
+const DOMAIN = "aws:opensearch/domain:Domain";
+
+function parse(stack: string, edit?: (logging: { [key: string]: Json }) => void): ReturnType<typeof parsePlatformConfig> {
+  const config = readStackConfig(stack);
+  const observability = (config["platform:observability"] ??= {}) as { [key: string]: { [key: string]: Json } };
+  const logging = (observability["logging"] ??= {});
+  edit?.(logging);
+  const raw: Record<string, ConfigValue> = {};
+  for (const [k, v] of Object.entries(config)) {
+    if (k.startsWith("platform:")) {
+      raw[k.slice("platform:".length)] = v as ConfigValue;
+    }
+  }
+  return parsePlatformConfig(stack, raw, String(config["aws:region"]));
+}
+
+describe("OpenSearch service-linked role", () => {
+  it("is created by exactly one shipped stack: staging, the first stack with logging in the deploy order", () => {
+    const creators = STACKS.filter((s) => parse(s).observability.logging.createServiceLinkedRole);
+    assert.deepEqual(creators, ["staging"]);
+  });
+
+  for (const stack of STACKS) {
+    it(`${stack}: declares the role ${stack === "staging" ? "once, in its log store" : "not at all"}`, async () => {
+      const roles = ofType(await shippedStack(stack), SLR);
+      if (stack !== "staging") {
+        assert.deepEqual(roles, []);
+        return;
+      }
+      assert.equal(roles.length, 1);
+      assert.equal(roles[0].inputs["awsServiceName"], "opensearchservice.amazonaws.com");
+      assert.equal(roles[0].parentType, "platform:logging:LogStore");
+    });
+  }
+
+  it("the domain depends on the role it needs (and still on its log resource policy); the role outlives the stack", async () => {
+    const dependsOn = new Map<string, string[]>();
+    const retained = new Map<string, boolean>();
+    const record: pulumi.ResourceTransformation = (args) => {
+      const deps = args.opts.dependsOn;
+      const list = deps === undefined ? [] : Array.isArray(deps) ? deps : [deps];
+      dependsOn.set(args.name, list.map((d) => String((d as unknown as { __name?: string }).__name)));
+      retained.set(args.name, args.opts.retainOnDelete === true);
+      return undefined;
+    };
+    for (const create of [true, false]) {
+      dependsOn.clear();
+      const ev = await evaluateProgram("staging", readStackConfig("staging"), async () => {
+        const { LogStore } = await import("../infra/logging/opensearch");
+        const store = new LogStore(
+          "staging-logs",
+          {
+            vpcId: "vpc-1",
+            subnetIds: ["subnet-a", "subnet-c"],
+            clientSecurityGroupId: "sg-nodes",
+            domainName: "platform-staging-logs",
+            engineVersion: "OpenSearch_2.19",
+            instanceType: "t3.small.search",
+            instanceCount: 1,
+            volumeGb: 20,
+            createServiceLinkedRole: create,
+          },
+          { transformations: [record] },
+        );
+        return { endpoint: store.endpoint };
+      });
+      assert.equal(ofType(ev, SLR).length, create ? 1 : 0);
+      if (create) {
+        assert.equal(retained.get("staging-logs-service-linked-role"), true, "destroying this stack must not pull the role from under another stack's domain");
+      }
+      assert.ok(named(ev, DOMAIN, "staging-logs-domain"));
+      assert.deepEqual(
+        [...(dependsOn.get("staging-logs-domain") ?? [])].sort(),
+        create ? ["staging-logs-logs-policy", "staging-logs-service-linked-role"] : ["staging-logs-logs-policy"],
+      );
+    }
+  });
+
+  it("rejects the flag in a stack without logging, where it would silently create nothing", () => {
+    assert.throws(
+      () =>
+        parse("test", (logging) => {
+          logging["createServiceLinkedRole"] = true;
+        }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /platform:observability\.logging\.createServiceLinkedRole: is true but observability\.logging\.enabled is false/.test(err.message) &&
+        /Fix: set it on the one stack of this account that runs OpenSearch/.test(err.message),
+    );
+  });
+
+  it("can be turned off where the account already has the role", () => {
+    assert.equal(parse("staging", (logging) => (logging["createServiceLinkedRole"] = false)).observability.logging.createServiceLinkedRole, false);
+  });
+});
