@@ -119,6 +119,7 @@ const cluster = cfg.cluster.enabled
         supportType: cfg.cluster.supportType,
         publicAccessCidrs: cfg.cluster.publicAccessCidrs,
         adminRoleArns: cfg.cluster.adminRoleArns,
+        deployerRoleArn: cfg.cluster.deployerRoleArn,
         nodeGroups: cfg.cluster.nodeGroups,
         logRetentionDays: cfg.logRetentionDays,
         instanceTags: platformTags(cfg),

@@ -251,6 +251,22 @@ const cases: Case[] = [
     expect: ['"https://karina-univ.com/" is not a valid DNS domain', "Fix: use a lower-case fully qualified name"],
   },
   {
+    name: "the deploying role listed again as a cluster admin (EKS already made it admin: 409 on CreateAccessEntry)",
+    stack: "prod",
+    mutate: (c) =>
+      Object.assign(obj(c["platform:cluster"]), {
+        deployerRoleArn: "arn:aws:iam::123456789012:role/ci/platform-deploy",
+        adminRoleArns: ["arn:aws:iam::123456789012:role/platform-admin", "arn:aws:iam::123456789012:role/platform-deploy"],
+      }),
+    key: "platform:cluster.adminRoleArns[1]",
+    expect: [
+      "is the role that deploys this stack (cluster.deployerRoleArn)",
+      "EKS grants the cluster creator cluster-admin itself",
+      "409",
+      "Fix: remove it from cluster.adminRoleArns",
+    ],
+  },
+  {
     name: "an unknown EKS support type",
     stack: "prod",
     mutate: (c) => (obj(c["platform:cluster"])["supportType"] = "LONG"),

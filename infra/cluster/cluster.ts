@@ -4,6 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeGroupConfig } from "../config/schema";
 import { IrsaRole, IrsaRoleArgs } from "../iam/irsaRole";
+import { sameRole } from "../lib/eksAccess";
 import { amiTypeFor } from "../lib/instanceTypes";
 
 /** Every control plane log type EKS can ship to CloudWatch (audit and authenticator matter most in an incident). */
@@ -34,8 +35,16 @@ export interface ClusterArgs {
   readonly clusterName?: string;
   /** CIDRs allowed to reach the public API endpoint. Default: `[]`, which turns the public endpoint off. */
   readonly publicAccessCidrs?: readonly string[];
-  /** IAM roles granted `AmazonEKSClusterAdminPolicy` through access entries. Default: `[]`. */
+  /**
+   * IAM roles granted `AmazonEKSClusterAdminPolicy` through access entries. Default: `[]`. Never
+   * the role that creates the cluster: EKS gives that one its own admin entry (see `deployerRoleArn`).
+   */
   readonly adminRoleArns?: readonly string[];
+  /**
+   * The role that runs `pulumi up` and so creates the cluster. When given, an `adminRoleArns` entry
+   * naming the same role is refused (its CreateAccessEntry would fail with 409). Default: unknown.
+   */
+  readonly deployerRoleArn?: string;
   /** Managed node groups. Default: `[]` (a control plane without nodes). */
   readonly nodeGroups?: readonly NodeGroupConfig[];
   /** Retention of the control plane log group, in days. Default: 30. */
@@ -119,7 +128,14 @@ export class Cluster extends pulumi.ComponentResource {
     );
 
     const accessEntries: Record<string, eks.types.input.AccessEntryArgs> = {};
+    const creator = args.deployerRoleArn;
     for (const roleArn of adminRoleArns) {
+      if (creator !== undefined && sameRole(roleArn, creator)) {
+        throw new pulumi.ResourceError(
+          `adminRoleArns lists ${roleArn}, the deploying role: EKS already grants the cluster creator cluster-admin (pulumi-eks bootstraps it), so its access entry would fail with 409; remove it from the list`,
+          this,
+        );
+      }
       // Keyed by role name, not position: the key is part of the access entry's logical name,
       // so removing one admin must not rename (and briefly revoke) the others.
       const key = `admin-${roleArn.split("/").pop() ?? roleArn}`;
