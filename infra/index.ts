@@ -17,7 +17,7 @@ import { Cluster } from "./cluster/cluster";
 import { Database } from "./data/database";
 import { Edge } from "./edge/edge";
 import { ingressOrder } from "./lib/bluegreen";
-import { healthUrl, publicHealthPath, stackHosts } from "./lib/hosts";
+import { healthUrl, stackHosts } from "./lib/hosts";
 import { Network } from "./network/network";
 import type { ServiceOutput } from "./outputs";
 import { declareObservability } from "./observability";
@@ -172,7 +172,8 @@ if (cluster !== undefined) {
       accessLogExpirationDays: cfg.edge.accessLogExpirationDays,
       accessLogVersioning: prod,
       healthCheck:
-        cfg.edge.healthCheck && first !== undefined ? { path: publicHealthPath(first, cfg.services) } : undefined,
+        // The live host forwards the path unchanged to the service config validated it routes to.
+        cfg.edge.healthCheck && first !== undefined ? { path: first.healthPath } : undefined,
     },
     opts,
   );
@@ -332,8 +333,8 @@ export const services: ServiceOutput[] = cfg.services.map((s) => ({
   blue: { image: s.blue.image, ...(s.blue.parked === true ? { parked: true } : {}) },
   green: { image: s.green.image, ...(s.green.parked === true ? { parked: true } : {}) },
   healthPath: s.healthPath,
-  ...(cluster !== undefined ? { namespace: APPS_NAMESPACE, previewHealthUrl: healthUrl(hosts.preview, s, cfg.services) } : {}),
-  liveHealthUrl: healthUrl(hosts.live, s, cfg.services),
+  ...(cluster !== undefined ? { namespace: APPS_NAMESPACE, previewHealthUrl: healthUrl(hosts.preview, s) } : {}),
+  liveHealthUrl: healthUrl(hosts.live, s),
 }));
 /** The promotion record (`platform:releases`), so `pulumi stack output` shows what was verified here. */
 export const releases = cfg.releases;

@@ -8,7 +8,7 @@ import type { StackHosts } from "../lib/hosts";
 const HOST_ROLES = ["live", "preview", "logs", "monitoring"] as const satisfies ReadonlyArray<keyof StackHosts>;
 
 export interface EdgeHealthCheck {
-  /** Path requested on the live host, e.g. `/actuator/health` (see `publicHealthPath` in ./lib/hosts.ts). */
+  /** Path requested on the live host: the first service's `healthPath`, e.g. `/actuator/health` (see `healthUrl` in ../lib/hosts.ts). */
   readonly path: string;
   /** SNS topics (in us-east-1, where Route 53 health check metrics live) notified on failure. Default: none. */
   readonly alarmActions?: pulumi.Input<string>[];
