@@ -26,6 +26,7 @@ import { Registry } from "./registry/registry";
 import { ImageBucket } from "./storage/imageBucket";
 import { TestHost } from "./compute/testHost";
 import { ecrRepositoryArnsForImages } from "./lib/ecr";
+import { appUsersSql, DB_COLLATION, jdbcUrl, RDS_CA_BUNDLE_PATH, serviceDbUser } from "./lib/mariadb";
 import { WebAcl } from "./edge/webAcl";
 
 const cfg = loadConfig();
@@ -229,8 +230,11 @@ if (cluster !== undefined) {
     const groupName = svc.nodeGroup ?? cfg.cluster.nodeGroups[0].name;
     const group = cfg.cluster.nodeGroups.find((g) => g.name === groupName) ?? cfg.cluster.nodeGroups[0];
     const policies: Record<string, pulumi.Output<string>> = {};
+    const dbUser = serviceDbUser(svc.name);
     if (database !== undefined) {
-      policies["db-secret"] = database.secretReadPolicy();
+      // The service's own database user through IAM authentication, not the master secret: RDS
+      // rotates that every 7 days while pods read it at start, and it can do anything.
+      policies["db-connect"] = database.connectPolicy(dbUser);
     }
     if (images !== undefined && svc.imageBucketAccess) {
       policies["images"] = images.readWritePolicy();
@@ -240,7 +244,17 @@ if (cluster !== undefined) {
       serviceEnv["DB_HOST"] = database.address;
       serviceEnv["DB_PORT"] = database.port.apply(String);
       serviceEnv["DB_NAME"] = database.databaseName;
-      serviceEnv["DB_SECRET_ARN"] = database.masterUserSecretArn;
+      serviceEnv["DB_USER"] = dbUser;
+      // The password is a 15-minute token from `rds generate-db-auth-token` (SDKs:
+      // RdsUtilities/generate_db_auth_token) signed with the pod's IRSA credentials.
+      serviceEnv["DB_AUTH"] = "iam";
+      // The server requires TLS (require_secure_transport); verify its certificate and name.
+      serviceEnv["DB_SSL_MODE"] = "verify-full";
+      serviceEnv["DB_SSL_CA"] = RDS_CA_BUNDLE_PATH;
+      serviceEnv["DB_COLLATION"] = DB_COLLATION;
+      serviceEnv["DB_JDBC_URL"] = pulumi
+        .all([database.address, database.port, database.databaseName])
+        .apply(([host, port, name]) => jdbcUrl({ host, port, database: name, user: dbUser }));
     }
     if (images !== undefined && svc.imageBucketAccess) {
       serviceEnv["IMAGE_BUCKET"] = images.bucketName;
@@ -344,6 +358,8 @@ const databaseInfo = {
   endpoint: database?.endpoint,
   name: database?.databaseName,
   masterSecretArn: database?.masterUserSecretArn,
+  /** Run once as the master user (through the bastion tunnel): the services' IAM-authenticated users. */
+  appUsersSql: database !== undefined && cluster !== undefined ? appUsersSql(cfg.database.databaseName, cfg.services.map((s) => serviceDbUser(s.name))) : undefined,
   bastionAsgName: bastion?.asgName,
   tunnelCommand: bastion?.databaseTunnelCommand,
 };

@@ -67,6 +67,8 @@ export const resourceMocks: Record<string, ResourceMock> = {
   }),
   "aws:eks/cluster:Cluster": (name) => ({ name, endpoint: `https://${name}.eks.amazonaws.com` }),
   "aws:rds/instance:Instance": (name, inputs) => ({
+    // The DbiResourceId RDS assigns (`db-` and 26 upper-case characters in reality).
+    resourceId: `db-${String(inputs["identifier"] ?? name).toUpperCase().replace(/[^A-Z0-9]/g, "")}`,
     address: `${name}.cluster.${REGION}.rds.amazonaws.com`,
     endpoint: `${name}.cluster.${REGION}.rds.amazonaws.com:3306`,
     port: 3306,
