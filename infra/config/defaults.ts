@@ -132,7 +132,10 @@ const perEnvironment: Record<Environment, Record<string, ConfigValue>> = {
         volumeGb: 100,
         retentionDays: 30,
         // AWS's recommendation for production domains: three dedicated masters, so losing a data
-        // node never costs the quorum (with two data nodes electing the master it does).
+        // node never costs the quorum (with two data nodes electing the master it does). Though
+        // the data nodes use two AZs, AWS spreads the masters over three AZs in regions that have
+        // three or more (OpenSearch developer guide, managedomains-multiaz.md), so an AZ outage
+        // leaves two of them; a current-generation type is needed for that (older ones may sit 2 + 1).
         dedicatedMasters: { instanceType: "m6g.large.search", count: 3 },
       },
     },

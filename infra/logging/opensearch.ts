@@ -26,7 +26,9 @@ export interface LogStoreArgs {
   /**
    * Dedicated master nodes, e.g. `{ instanceType: "m6g.large.search", count: 3 }`. Default: none,
    * so the data nodes elect the master: with two of them, losing one stops writes (Fluentd
-   * buffers meanwhile) until it is back.
+   * buffers meanwhile) until it is back. With two zones configured, AWS still places three
+   * masters in three AZs where the region has three or more (and the type is offered there), so
+   * one AZ outage keeps the quorum (developer guide, "Dedicated master node distribution").
    */
   readonly dedicatedMasters?: { readonly instanceType: string; readonly count: 3 | 5 };
   /** Retention of the domain's application log group, in days. Default: 30. */
