@@ -47,6 +47,7 @@ const network = new Network(
     publicSubnetCidrs: cfg.network.publicSubnetCidrs,
     privateSubnetCidrs: cfg.network.privateSubnetCidrs,
     flowLogRetentionDays: cfg.logRetentionDays,
+    vpcEndpoints: cfg.network.vpcEndpoints,
   },
   opts,
 );

@@ -17,7 +17,7 @@ export type ConfigValue = Json;
 const common = {
   tags: {},
   logRetentionDays: 30,
-  network: { subnetPrefix: 20 },
+  network: { subnetPrefix: 20, vpcEndpoints: { s3Gateway: false, interface: [] } },
   cluster: {
     enabled: false,
     // 1.35: in EKS standard support until 2027-03-27 (1.33 left it on 2026-07-29 and bills the
@@ -93,7 +93,9 @@ const perEnvironment: Record<Environment, Record<string, ConfigValue>> = {
     imagesBucket: { forceDestroy: true },
   },
   staging: {
-    network: { privateSubnets: true, natGateways: "single" },
+    // The S3 gateway endpoint is free and takes image layers off the NAT; interface endpoints are
+    // billed per hour per AZ, more than staging's manifest traffic through its one NAT costs.
+    network: { privateSubnets: true, natGateways: "single", vpcEndpoints: { s3Gateway: true } },
     cluster: { enabled: true },
     database: { backupRetentionDays: 3 },
     api: { enabled: true },
@@ -106,7 +108,9 @@ const perEnvironment: Record<Environment, Record<string, ConfigValue>> = {
     },
   },
   prod: {
-    network: { privateSubnets: true, natGateways: "perAz" },
+    // ECR endpoints too: image pulls (node replacement, enrolment-day scale-out) then depend on
+    // neither a NAT gateway nor its per-GB processing charge.
+    network: { privateSubnets: true, natGateways: "perAz", vpcEndpoints: { s3Gateway: true, interface: ["ecr.api", "ecr.dkr"] } },
     cluster: { enabled: true },
     database: {
       instanceClass: "db.m6g.large",
