@@ -175,7 +175,7 @@ if (cluster !== undefined) {
       accessLogVersioning: prod,
       healthCheck:
         // The live host forwards the path unchanged to the service config validated it routes to.
-        cfg.edge.healthCheck && first !== undefined ? { path: first.healthPath } : undefined,
+        cfg.edge.healthCheck && first !== undefined ? { path: first.healthPath, notifyEmails: cfg.edge.alarmEmails } : undefined,
     },
     opts,
   );

@@ -79,7 +79,7 @@ const common = {
   services: [],
   releases: {},
   healthGate: {},
-  edge: { deletionProtection: false, idleTimeoutSeconds: 60, accessLogExpirationDays: 90, healthCheck: true },
+  edge: { deletionProtection: false, idleTimeoutSeconds: 60, accessLogExpirationDays: 90, healthCheck: true, alarmEmails: [] },
   // 2000 requests per IP per 5 minutes (about 7 per second sustained): far above one student's
   // enrolment clicks, while a scripted client hammering the registration endpoints is cut off.
   waf: { enabled: false, rateLimitPer5Min: 2000 },

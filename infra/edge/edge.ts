@@ -10,8 +10,13 @@ const HOST_ROLES = ["live", "preview", "logs", "monitoring"] as const satisfies 
 export interface EdgeHealthCheck {
   /** Path requested on the live host: the first service's `healthPath`, e.g. `/actuator/health` (see `healthUrl` in ../lib/hosts.ts). */
   readonly path: string;
-  /** SNS topics (in us-east-1, where Route 53 health check metrics live) notified on failure. Default: none. */
+  /**
+   * More SNS topics (in us-east-1, where Route 53 health check metrics live) notified on failure
+   * and recovery, besides the component's own topic. Default: none.
+   */
   readonly alarmActions?: pulumi.Input<string>[];
+  /** Email addresses subscribed to the component's topic (each confirms once by mail). Default: none. */
+  readonly notifyEmails?: readonly string[];
 }
 
 export interface EdgeArgs {
@@ -245,6 +250,54 @@ export class Edge extends pulumi.ComponentResource {
     }
 
     if (args.healthCheck !== undefined) {
+      // Route 53 publishes health check metrics in us-east-1 only, so the alarm lives there, and
+      // CloudWatch alarm actions must name a topic of the alarm's own region.
+      const alarmRegion = "us-east-1";
+      const topic = new aws.sns.Topic(
+        `${name}-health-alarms`,
+        {
+          region: alarmRegion,
+          displayName: `${args.hosts.live} health`,
+          // Not KMS-encrypted: CloudWatch can only publish to an encrypted topic through a
+          // customer-managed key whose policy admits it, and alarm messages carry no secrets.
+        },
+        { parent: this },
+      );
+      const { accountId } = aws.getCallerIdentityOutput({}, { parent: this });
+      const { partition } = aws.getPartitionOutput({}, { parent: this });
+      new aws.sns.TopicPolicy(
+        `${name}-health-alarms`,
+        {
+          region: alarmRegion,
+          arn: topic.arn,
+          policy: aws.iam.getPolicyDocumentOutput(
+            {
+              statements: [
+                {
+                  sid: "CloudWatchAlarmsOfThisAccount",
+                  principals: [{ type: "Service", identifiers: ["cloudwatch.amazonaws.com"] }],
+                  actions: ["sns:Publish"],
+                  resources: [topic.arn],
+                  conditions: [
+                    { test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] },
+                    { test: "ArnLike", variable: "aws:SourceArn", values: [pulumi.interpolate`arn:${partition}:cloudwatch:${alarmRegion}:${accountId}:alarm:*`] },
+                  ],
+                },
+              ],
+            },
+            { parent: this },
+          ).json,
+        },
+        { parent: this },
+      );
+      for (const email of args.healthCheck.notifyEmails ?? []) {
+        new aws.sns.TopicSubscription(
+          `${name}-health-alarms-${email}`,
+          { region: alarmRegion, topic: topic.arn, protocol: "email", endpoint: email },
+          { parent: this },
+        );
+      }
+      const actions = [topic.arn, ...(args.healthCheck.alarmActions ?? [])];
       const check = new aws.route53.HealthCheck(
         `${name}-health`,
         {
@@ -263,8 +316,7 @@ export class Edge extends pulumi.ComponentResource {
       new aws.cloudwatch.MetricAlarm(
         `${name}-health`,
         {
-          // Route 53 publishes health check metrics in us-east-1 only, whatever the stack's region.
-          region: "us-east-1",
+          region: alarmRegion,
           alarmDescription: `https://${args.hosts.live}${args.healthCheck.path} failed the Route 53 health check`,
           namespace: "AWS/Route53",
           metricName: "HealthCheckStatus",
@@ -276,8 +328,8 @@ export class Edge extends pulumi.ComponentResource {
           comparisonOperator: "LessThanThreshold",
           // No data means the checkers cannot report at all: treat it as down.
           treatMissingData: "breaching",
-          alarmActions: args.healthCheck.alarmActions ?? [],
-          okActions: args.healthCheck.alarmActions ?? [],
+          alarmActions: actions,
+          okActions: actions,
         },
         { parent: this },
       );
