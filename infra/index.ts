@@ -11,6 +11,7 @@ import { FunctionApi } from "./api/functionApi";
 import { AppNamespace, APPS_NAMESPACE } from "./apps/appNamespace";
 import { BlueGreenService } from "./apps/blueGreenService";
 import { Bastion } from "./compute/bastion";
+import { SessionPreferences } from "./compute/sessionPreferences";
 import { loadConfig, loadSecrets } from "./config/load";
 import { Certificate } from "./edge/certificate";
 import { Cluster } from "./cluster/cluster";
@@ -88,6 +89,12 @@ const database = cfg.database.enabled
     )
   : undefined;
 
+// Account- and region-wide: Session Manager reads one preferences document (see the component).
+const sessionPreferences =
+  cfg.bastion.enabled && cfg.bastion.sessionLogging
+    ? new SessionPreferences(`${env}-ssm-sessions`, { logRetentionDays: cfg.logRetentionDays }, opts)
+    : undefined;
+
 const bastion = cfg.bastion.enabled
   ? new Bastion(
       `${env}-bastion`,
@@ -100,6 +107,7 @@ const bastion = cfg.bastion.enabled
         maxSize: cfg.bastion.maxSize,
         databaseAddress: database?.address,
         tags: platformTags(cfg),
+        sessionLogGroupArn: sessionPreferences?.logGroupArn,
       },
       opts,
     )

@@ -30,6 +30,12 @@ export interface BastionArgs {
    * stack's default tags: the provider's `defaultTags` do not reach them (see below).
    */
   readonly tags?: Readonly<Record<string, string>>;
+  /**
+   * Log group Session Manager streams shell transcripts to (`SessionPreferences.logGroupArn`): the
+   * SSM agent on the instance writes them with the instance role, which then gets exactly that.
+   * Default: none (no session logging grant).
+   */
+  readonly sessionLogGroupArn?: pulumi.Input<string>;
 }
 
 /**
@@ -118,6 +124,36 @@ export class Bastion extends pulumi.ComponentResource {
       { role: role.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore` },
       { parent: this },
     );
+    if (args.sessionLogGroupArn !== undefined) {
+      const region = aws.getRegionOutput({}, { parent: this }).region;
+      const accountId = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+      new aws.iam.RolePolicy(
+        `${name}-session-logs`,
+        {
+          role: role.id,
+          policy: aws.iam.getPolicyDocumentOutput(
+            {
+              statements: [
+                {
+                  sid: "WriteSessionTranscripts",
+                  actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                  resources: [args.sessionLogGroupArn, pulumi.interpolate`${args.sessionLogGroupArn}:*`],
+                },
+                {
+                  // The agent checks that the configured group exists and is encrypted before a
+                  // session starts; DescribeLogGroups has no narrower resource than the region's groups.
+                  sid: "FindTheSessionLogGroup",
+                  actions: ["logs:DescribeLogGroups"],
+                  resources: [pulumi.interpolate`arn:${partition}:logs:${region}:${accountId}:log-group:*`],
+                },
+              ],
+            },
+            { parent: this },
+          ).json,
+        },
+        { parent: this },
+      );
+    }
     const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name }, { parent: this });
 
     const ami = aws.ssm.getParameterOutput({ name: args.amiParameter ?? AL2023_X86_64_AMI_PARAMETER }, { parent: this });

@@ -50,7 +50,7 @@ const common = {
   registry: { owner: false, keepImages: 50 },
   imagesBucket: { enabled: true, versioning: false, forceDestroy: false },
   api: { enabled: false, memoryMb: 256, timeoutSeconds: 10, throttleRateLimit: 50, throttleBurstLimit: 100 },
-  bastion: { enabled: false, instanceType: "t3.micro", minSize: 1, maxSize: 2 },
+  bastion: { enabled: false, instanceType: "t3.micro", minSize: 1, maxSize: 2, sessionLogging: false },
   observability: {
     efs: { backup: false, backupRetentionDays: 35 },
     monitoring: {
@@ -121,7 +121,8 @@ const perEnvironment: Record<Environment, Record<string, ConfigValue>> = {
       deletionProtection: true,
     },
     imagesBucket: { versioning: true },
-    bastion: { enabled: true },
+    // With the bastion comes the account's Session Manager preferences: shell transcripts logged.
+    bastion: { enabled: true, sessionLogging: true },
     logRetentionDays: 90,
     edge: { deletionProtection: true, accessLogExpirationDays: 365 },
     waf: { enabled: true },

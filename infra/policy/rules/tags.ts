@@ -83,6 +83,7 @@ export const TAGGABLE_TYPES: readonly string[] = [
   "aws:secretsmanager/secret:Secret",
   "aws:sns/topic:Topic",
   "aws:sqs/queue:Queue",
+  "aws:ssm/document:Document",
   "aws:ssm/parameter:Parameter",
   "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
   "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
