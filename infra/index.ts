@@ -23,10 +23,12 @@ import { Network } from "./network/network";
 import type { ServiceOutput } from "./outputs";
 import { declareObservability } from "./observability";
 import { awsProvider, platformTags } from "./providers";
+import { DockerHubCache } from "./registry/dockerHubCache";
 import { Registry } from "./registry/registry";
 import { ImageBucket } from "./storage/imageBucket";
 import { TestHost } from "./compute/testHost";
 import { ecrRepositoryArnsForImages } from "./lib/ecr";
+import { DOCKER_HUB_CACHE_PREFIX } from "./lib/images";
 import { appUsersSql, DB_COLLATION, jdbcUrl, RDS_CA_BUNDLE_PATH, serviceDbUser } from "./lib/mariadb";
 import { WebAcl } from "./edge/webAcl";
 
@@ -60,6 +62,11 @@ const registry = new Registry(
   { repositories: cfg.services.map((s) => s.name), owner: cfg.registry.owner, keepImages: cfg.registry.keepImages },
   opts,
 );
+
+// The account's Docker Hub pull-through cache rule, declared by exactly one stack.
+if (cfg.registry.dockerHubCache?.createRule === true) {
+  new DockerHubCache(`${env}-docker-hub-cache`, { credentialArn: cfg.registry.dockerHubCache.credentialArn }, opts);
+}
 
 const images = cfg.imagesBucket.enabled
   ? new ImageBucket(env, { versioning: cfg.imagesBucket.versioning, forceDestroy: cfg.imagesBucket.forceDestroy }, opts)
@@ -134,6 +141,7 @@ const cluster = cfg.cluster.enabled
         logRetentionDays: cfg.logRetentionDays,
         instanceTags: platformTags(cfg),
         deletionProtection: prod,
+        pullThroughCachePrefixes: cfg.registry.dockerHubCache !== undefined ? [DOCKER_HUB_CACHE_PREFIX] : undefined,
       },
       opts,
     )

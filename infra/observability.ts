@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { EbsCsiDriver } from "./addons/ebsCsi";
+import { cacheRegistryOf, DOCKER_HUB_CACHE_PREFIX, viaDockerHubCache } from "./lib/images";
 import { EfsCsiDriver } from "./addons/efsCsi";
 import { Monitoring } from "./addons/monitoring";
 import type { Cluster } from "./cluster/cluster";
@@ -49,6 +50,9 @@ export interface ObservabilityOutputs {
 
 export function declareObservability(inputs: ObservabilityInputs, opts: pulumi.ComponentResourceOptions): ObservabilityOutputs {
   const { cfg, cluster } = inputs;
+  // Docker Hub images (Fluentd, Grafana) through the account's pull-through cache when configured.
+  const cacheCredential = cfg.registry.dockerHubCache?.credentialArn;
+  const cache = cacheCredential !== undefined ? cacheRegistryOf(cacheCredential) : undefined;
   const o = cfg.observability;
   const env = cfg.environment;
   const prod = env === "prod";
@@ -91,6 +95,7 @@ export function declareObservability(inputs: ObservabilityInputs, opts: pulumi.C
         discordWebhookUrl: inputs.discordWebhookUrl,
         alertmanagerReplicas: prod ? 2 : 1,
         allowedCidrs: expose ? o.monitoring.allowedCidrs : [],
+        grafanaImage: cache !== undefined ? { registry: cache, repository: `${DOCKER_HUB_CACHE_PREFIX}/grafana/grafana` } : undefined,
         monitoringHost: expose ? inputs.ingress?.monitoringHost : undefined,
         ingressGroupName: expose ? inputs.ingress?.groupName : undefined,
         ingressGroupAnnotations: inputs.ingress?.groupAnnotations,
@@ -127,7 +132,14 @@ export function declareObservability(inputs: ObservabilityInputs, opts: pulumi.C
     const indexPrefix = fluentdDefaults.indexPrefix;
     new Fluentd(
       `${env}-fluentd`,
-      { cluster, region: cfg.region, opensearchEndpoint: logStore.endpoint, opensearchDomainArn: logStore.domainArn, indexPrefix },
+      {
+        cluster,
+        region: cfg.region,
+        opensearchEndpoint: logStore.endpoint,
+        opensearchDomainArn: logStore.domainArn,
+        indexPrefix,
+        ...(cache !== undefined ? { image: viaDockerHubCache(fluentdDefaults.image, cache) } : {}),
+      },
       opts,
     );
     new LogRetention(

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, parsePlatformConfig } from "../infra/config/load";
+import { parsePlatformConfig } from "../infra/config/load";
 import type { ConfigValue } from "../infra/config/defaults";
 import { evaluateProgram, Json, named, ofType, readStackConfig, shippedStack, STACKS } from "./stack";
 
@@ -88,17 +88,13 @@ describe("OpenSearch service-linked role", () => {
     }
   });
 
-  it("rejects the flag in a stack without logging, where it would silently create nothing", () => {
-    assert.throws(
-      () =>
-        parse("test", (logging) => {
-          logging["createServiceLinkedRole"] = true;
-        }),
-      (err: unknown) =>
-        err instanceof ConfigError &&
-        /platform:observability\.logging\.createServiceLinkedRole: is true but observability\.logging\.enabled is false/.test(err.message) &&
-        /Fix: set it on the one stack of this account that runs OpenSearch/.test(err.message),
-    );
+  it("acts only beside a domain: staging with logging off declares no role", async () => {
+    const { evaluateStack } = await import("./stack");
+    const ev = await evaluateStack("staging", (c) => {
+      const observability = (c["platform:observability"] ??= {}) as { [key: string]: { [key: string]: Json } };
+      observability["logging"] = { ...(observability["logging"] ?? {}), enabled: false };
+    });
+    assert.deepEqual(ofType(ev, SLR), []);
   });
 
   it("can be turned off where the account already has the role", () => {

@@ -1,8 +1,6 @@
 /** Session Manager sessions on the bastion leave a transcript in an encrypted log group. */
 import { strict as assert } from "assert";
-import type { ConfigValue } from "../infra/config/defaults";
-import { ConfigError, parsePlatformConfig } from "../infra/config/load";
-import { evaluateStack, Evaluation, Json, named, ofType, readStackConfig, shippedStack } from "./stack";
+import { evaluateStack, Evaluation, Json, named, ofType, shippedStack } from "./stack";
 
 const DOCUMENT = "aws:ssm/document:Document";
 type Obj = Record<string, unknown>;
@@ -67,18 +65,10 @@ describe("Session Manager session logging", () => {
     assert.deepEqual(ofType(ev, "aws:iam/rolePolicy:RolePolicy").filter((p) => p.name === "prod-bastion-session-logs"), []);
   });
 
-  it("rejects session logging without a bastion", () => {
-    const config = readStackConfig("staging");
-    config["platform:bastion"] = { sessionLogging: true };
-    const raw: Record<string, ConfigValue> = {};
-    for (const [k, v] of Object.entries(config)) {
-      if (k.startsWith("platform:")) {
-        raw[k.slice("platform:".length)] = v as ConfigValue;
-      }
-    }
-    assert.throws(
-      () => parsePlatformConfig("staging", raw, "ap-northeast-2"),
-      (err: unknown) => err instanceof ConfigError && /platform:bastion\.sessionLogging: is true but bastion\.enabled is false/.test(err.message),
-    );
+  it("acts only beside the bastion: prod without one declares no preferences", async () => {
+    const ev = await evaluateStack("prod", (c) => {
+      (c["platform:bastion"] as { [k: string]: Json })["enabled"] = false;
+    });
+    assert.deepEqual(ofType(ev, DOCUMENT), []);
   });
 });

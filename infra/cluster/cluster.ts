@@ -57,6 +57,13 @@ export interface ClusterArgs {
   /** Whether EKS refuses to delete the cluster until this is turned off. Default: false. */
   readonly deletionProtection?: boolean;
   /**
+   * Repository prefixes of ECR pull-through cache rules the nodes pull through (e.g. `docker-hub`).
+   * The first pull of an image creates its repository and imports it from upstream, which the
+   * puller must be allowed (ECR user guide, "IAM permissions required to sync an upstream registry":
+   * `ecr:CreateRepository`, `ecr:BatchImportUpstreamImage`). Default: none.
+   */
+  readonly pullThroughCachePrefixes?: readonly string[];
+  /**
    * What happens at the end of the version's standard support. `STANDARD` (default): EKS upgrades
    * the control plane to the next minor. `EXTENDED`: it stays and EKS bills the extended-support
    * surcharge per cluster-hour. pulumi-eks 4.3.0 leaves `upgradePolicy` unset, which AWS treats as
@@ -221,7 +228,7 @@ export class Cluster extends pulumi.ComponentResource {
       // Shell access through SSM Session Manager instead of SSH keys and open port 22.
       ssm: "AmazonSSMManagedInstanceCore",
     };
-    const nodePolicyAttachments = Object.entries(nodePolicies).map(
+    const nodePolicyAttachments: pulumi.Resource[] = Object.entries(nodePolicies).map(
       ([key, policy]) =>
         new aws.iam.RolePolicyAttachment(
           `${name}-node-${key}`,
@@ -229,6 +236,33 @@ export class Cluster extends pulumi.ComponentResource {
           { parent: this },
         ),
     );
+
+    const cachePrefixes = args.pullThroughCachePrefixes ?? [];
+    if (cachePrefixes.length > 0) {
+      const { region } = aws.getRegionOutput({}, { parent: this });
+      const { accountId } = aws.getCallerIdentityOutput({}, { parent: this });
+      nodePolicyAttachments.push(
+        new aws.iam.RolePolicy(
+          `${name}-node-pull-through-cache`,
+          {
+            role: nodeRole.id,
+            policy: aws.iam.getPolicyDocumentOutput(
+              {
+                statements: [
+                  {
+                    sid: "FillPullThroughCache",
+                    actions: ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+                    resources: cachePrefixes.map((prefix) => pulumi.interpolate`arn:${partition}:ecr:${region}:${accountId}:repository/${prefix}/*`),
+                  },
+                ],
+              },
+              { parent: this },
+            ).json,
+          },
+          { parent: this },
+        ),
+      );
+    }
 
     const managedNodeGroups = nodeGroups.map((group) =>
       this.nodeGroup(name, clusterName, args, group, nodeRole, instanceTags, [cluster, ...nodePolicyAttachments]),

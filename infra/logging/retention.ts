@@ -113,7 +113,10 @@ export interface LogRetentionProps {
 export const defaults = {
   // The official curl image (Alpine: busybox sh and sed). Pinned to a release tag, never moved
   // by its publisher: bump it explicitly.
-  image: "curlimages/curl:8.11.1",
+  // From quay.io, not Docker Hub (anonymous pulls are rate-limited per NAT address): the curl
+  // project's release workflow pushes the same manifest to docker.io/curlimages/curl and
+  // quay.io/curl/curl (curl/curl-container .github/workflows/build_latest_release_multi.yml as of 8.11.1).
+  image: "quay.io/curl/curl:8.11.1",
   proxyImage: dashboardsDefaults.image,
   namespace: "log-retention",
   indexPrefix: "logs",

@@ -16,7 +16,8 @@ export const bastionSchema = z.strictObject({
   /**
    * Declare the account's Session Manager preferences (the `SSM-SessionManagerRunShell` document,
    * one per account and region): shell transcripts to an encrypted CloudWatch log group, which the
-   * bastion may write. False where the account already has preferences (or import them).
+   * bastion may write. False where the account already has preferences (or import them). Only
+   * acts where the bastion is enabled.
    */
   sessionLogging: z.boolean(),
 });
@@ -45,14 +46,6 @@ export function checkCompute(cfg: ComputeCheckInput, ctx: Ctx): void {
       ["bastion", "enabled"],
       "is true but network.privateSubnets is false; the bastion lives in private subnets and is reached through SSM",
       "set network.privateSubnets to true (with natGateways single or perAz) or turn the bastion off",
-    );
-  }
-  if (cfg.bastion.sessionLogging && !cfg.bastion.enabled) {
-    fail(
-      ctx,
-      ["bastion", "sessionLogging"],
-      "is true but bastion.enabled is false; the Session Manager preferences are declared beside the bastion",
-      "set it on the stack that runs the bastion (prod as shipped), and to false here",
     );
   }
   if (cfg.testHost.enabled && cfg.cluster.enabled) {

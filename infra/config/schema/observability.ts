@@ -67,7 +67,8 @@ export const observabilitySchema = z.strictObject({
     /**
      * Create the account's OpenSearch service-linked role, which a VPC domain needs, and make this
      * stack's domain wait for it. Exactly one stack per AWS account (staging as shipped, the first
-     * stack with logging in the deploy order); false where the account already has the role.
+     * stack with logging in the deploy order); false where the account already has the role. Only
+     * acts where logging is enabled (the role is declared beside the domain).
      */
     createServiceLinkedRole: z.boolean(),
   }),
@@ -108,14 +109,6 @@ export function checkObservability(
     );
   }
   const logging = o.logging;
-  if (logging.createServiceLinkedRole && !logging.enabled) {
-    fail(
-      ctx,
-      ["observability", "logging", "createServiceLinkedRole"],
-      "is true but observability.logging.enabled is false; the role is declared beside the OpenSearch domain, so this stack would create nothing",
-      "set it on the one stack of this account that runs OpenSearch (staging as shipped), and to false here",
-    );
-  }
   if (logging.enabled && logging.instanceCount > 1 && logging.instanceCount % 2 !== 0) {
     fail(
       ctx,
