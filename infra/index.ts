@@ -29,7 +29,7 @@ import { ImageBucket } from "./storage/imageBucket";
 import { TestHost } from "./compute/testHost";
 import { ecrRepositoryArnsForImages } from "./lib/ecr";
 import { DOCKER_HUB_CACHE_PREFIX } from "./lib/images";
-import { appUsersSql, DB_COLLATION, jdbcUrl, RDS_CA_BUNDLE_PATH, serviceDbUser } from "./lib/mariadb";
+import { appUsersSql, SERVICE_DATABASE_ENV, serviceDatabaseEnv, serviceDbUser } from "./lib/mariadb";
 import { WebAcl } from "./edge/webAcl";
 
 const cfg = loadConfig();
@@ -258,20 +258,12 @@ if (cluster !== undefined) {
     }
     const serviceEnv: Record<string, pulumi.Input<string>> = { SERVICE_NAME: svc.name, AWS_REGION: cfg.region };
     if (database !== undefined) {
-      serviceEnv["DB_HOST"] = database.address;
-      serviceEnv["DB_PORT"] = database.port.apply(String);
-      serviceEnv["DB_NAME"] = database.databaseName;
-      serviceEnv["DB_USER"] = dbUser;
-      // The password is a 15-minute token from `rds generate-db-auth-token` (SDKs:
-      // RdsUtilities/generate_db_auth_token) signed with the pod's IRSA credentials.
-      serviceEnv["DB_AUTH"] = "iam";
-      // The server requires TLS (require_secure_transport); verify its certificate and name.
-      serviceEnv["DB_SSL_MODE"] = "verify-full";
-      serviceEnv["DB_SSL_CA"] = RDS_CA_BUNDLE_PATH;
-      serviceEnv["DB_COLLATION"] = DB_COLLATION;
-      serviceEnv["DB_JDBC_URL"] = pulumi
+      const dbEnv = pulumi
         .all([database.address, database.port, database.databaseName])
-        .apply(([host, port, name]) => jdbcUrl({ host, port, database: name, user: dbUser }));
+        .apply(([host, port, name]) => serviceDatabaseEnv({ host, port, database: name, user: dbUser }));
+      for (const key of SERVICE_DATABASE_ENV) {
+        serviceEnv[key] = dbEnv.apply((e) => e[key] ?? "");
+      }
     }
     if (images !== undefined && svc.imageBucketAccess) {
       serviceEnv["IMAGE_BUCKET"] = images.bucketName;

@@ -92,6 +92,30 @@ export function jdbcUrl(s: JdbcSettings): string {
   return `jdbc:mariadb://${s.host}:${s.port}/${s.database}?${query.toString().replace(/%2F/g, "/")}`;
 }
 
+/**
+ * The database environment of a service container: where to connect, as which user, with which
+ * authentication (`iam`: a 15-minute token from `rds generate-db-auth-token`, in SDKs
+ * RdsUtilities / `generate_db_auth_token`, signed with the pod's IRSA credentials), TLS verifying
+ * the server against the RDS CA bundle (the server requires TLS), the collation, and the whole
+ * as a Connector/J URL for Spring (`spring.datasource.url=${DB_JDBC_URL}`).
+ */
+export function serviceDatabaseEnv(s: JdbcSettings): Record<string, string> {
+  return {
+    DB_HOST: s.host,
+    DB_PORT: String(s.port),
+    DB_NAME: s.database,
+    DB_USER: s.user,
+    DB_AUTH: "iam",
+    DB_SSL_MODE: "verify-full",
+    DB_SSL_CA: RDS_CA_BUNDLE_PATH,
+    DB_COLLATION,
+    DB_JDBC_URL: jdbcUrl(s),
+  };
+}
+
+/** The variables `serviceDatabaseEnv` sets, so the program can declare each one as its own value. */
+export const SERVICE_DATABASE_ENV = ["DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_AUTH", "DB_SSL_MODE", "DB_SSL_CA", "DB_COLLATION", "DB_JDBC_URL"] as const;
+
 /** MariaDB account names the services log in as: the service name (a DNS label, so no quoting issue). */
 export function serviceDbUser(service: string): string {
   return service;
