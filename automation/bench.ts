@@ -121,21 +121,33 @@ export function renderTable(header: readonly string[], rows: ReadonlyArray<reado
 /**
  * `count` services shaped like `template` (the first shipped one), with distinct names, one
  * non-overlapping path each and both colors' images set, so every service declares both colors.
+ * Each serves under its own path as its context path, so its health path (the template's, below
+ * that context path) is routed to itself, as config requires.
  */
 export function syntheticServices(count: number, template: { readonly [key: string]: Json }): Json[] {
   const image = (template["blue"] as { image?: string } | undefined)?.image ?? "registry.example.com/app:1.0.0";
   const repository = image.slice(0, image.lastIndexOf("/"));
+  const health = appHealthPath(template);
   return Array.from({ length: count }, (_, i) => {
     const name = `bench-${String(i + 1).padStart(3, "0")}`;
     return {
       ...template,
       name,
+      contextPath: `/${name}`,
+      healthPath: `/${name}${health}`,
       paths: [`/${name}`],
       active: "blue",
       blue: { image: `${repository}/${name}:1.0.0` },
       green: { image: `${repository}/${name}:1.1.0` },
     };
   });
+}
+
+/** The template's health endpoint as the application serves it, without the template's context path. */
+function appHealthPath(template: { readonly [key: string]: Json }): string {
+  const healthPath = typeof template["healthPath"] === "string" ? template["healthPath"] : "/actuator/health";
+  const contextPath = template["contextPath"];
+  return typeof contextPath === "string" && healthPath.startsWith(`${contextPath}/`) ? healthPath.slice(contextPath.length) : healthPath;
 }
 
 /* ----------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import type { PlatformSecrets } from "./config/load";
 import type { PlatformConfig, ReleaseRecord } from "./config/schema";
 import type { Environment } from "./domain";
 import { healthUrl, stackHosts } from "./lib/hosts";
+import { appUsersSql, serviceDbUser } from "./lib/mariadb";
 import type { ServiceOutput } from "./outputs";
 import { awsProvider } from "./providers";
 import { wireApi } from "./wiring/api";
@@ -40,7 +41,15 @@ export interface PlatformOutputs {
   readonly releases: Readonly<Record<string, ReleaseRecord>>;
   readonly network: { readonly vpcId: pulumi.Output<string>; readonly publicSubnetIds: pulumi.Output<string[]>; readonly privateSubnetIds: pulumi.Output<string[]> };
   readonly registry: { readonly repositoryUrls: pulumi.Output<Record<string, string>>; readonly imagesBucket: Out<string> };
-  readonly database: { readonly endpoint: Out<string>; readonly name: Out<string>; readonly masterSecretArn: Out<string>; readonly bastionAsgName: Out<string>; readonly tunnelCommand: Out<string> };
+  readonly database: {
+    readonly endpoint: Out<string>;
+    readonly name: Out<string>;
+    readonly masterSecretArn: Out<string>;
+    /** Run once as the master user (through the bastion tunnel): the services' IAM-authenticated users. */
+    readonly appUsersSql: string | undefined;
+    readonly bastionAsgName: Out<string>;
+    readonly tunnelCommand: Out<string>;
+  };
   readonly cluster: { readonly name: Out<string>; readonly kubeconfig: Out<string>; readonly nodeGroupNames: Out<string[]> };
   readonly edge: {
     readonly albDnsName: Out<string>;
@@ -97,6 +106,7 @@ export function buildPlatform(cfg: PlatformConfig, secrets: PlatformSecrets): Pl
       endpoint: database?.endpoint,
       name: database?.databaseName,
       masterSecretArn: database?.masterUserSecretArn,
+      appUsersSql: database !== undefined && cluster !== undefined ? appUsersSql(cfg.database.databaseName, cfg.services.map((s) => serviceDbUser(s.name))) : undefined,
       bastionAsgName: bastion?.asgName,
       tunnelCommand: bastion?.databaseTunnelCommand,
     },
@@ -130,7 +140,7 @@ function serviceOutputs({ cfg, hosts }: Wiring, eks: boolean): ServiceOutput[] {
     blue: { image: s.blue.image, ...(s.blue.parked === true ? { parked: true } : {}) },
     green: { image: s.green.image, ...(s.green.parked === true ? { parked: true } : {}) },
     healthPath: s.healthPath,
-    ...(eks ? { namespace: APPS_NAMESPACE, previewHealthUrl: healthUrl(hosts.preview, s, cfg.services) } : {}),
-    liveHealthUrl: healthUrl(hosts.live, s, cfg.services),
+    ...(eks ? { namespace: APPS_NAMESPACE, previewHealthUrl: healthUrl(hosts.preview, s) } : {}),
+    liveHealthUrl: healthUrl(hosts.live, s),
   }));
 }

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { healthUrl, publicHealthPath, RoutedHealth, routeOwner } from "../infra/lib/hosts";
+import { contextPathProblems, healthPathProblem, healthUrl, RoutedHealth, routeOwner } from "../infra/lib/hosts";
 import {
   colorWeights,
   drainTiming,
@@ -124,9 +124,10 @@ describe("blue/green logic", () => {
 });
 
 describe("health paths through the ALB", () => {
-  // Seed 004's routing: student owns /, /student and /admin; subject owns /sugang.
+  // Seed 004's routing: student owns /, /student and /admin; subject owns /sugang and serves under
+  // that context path, so its health endpoint is /sugang/actuator/health inside the container too.
   const student = { name: "student", paths: ["/", "/student", "/admin"], healthPath: "/actuator/health" };
-  const subject = { name: "subject", paths: ["/sugang"], healthPath: "/actuator/health" };
+  const subject = { name: "subject", paths: ["/sugang"], healthPath: "/sugang/actuator/health", contextPath: "/sugang" };
   const seed004 = [student, subject];
   const cases: ReadonlyArray<{ name: string; path: string; services?: ReadonlyArray<{ name: string; paths: readonly string[] }>; owner: string | undefined }> = [
     { name: "the catch-all owner gets unclaimed paths", path: "/actuator/health", owner: "student" },
@@ -140,17 +141,51 @@ describe("health paths through the ALB", () => {
     it(`routeOwner: ${c.name}`, () => assert.equal(routeOwner(c.path, c.services ?? seed004), c.owner));
   }
 
-  const healthCases: ReadonlyArray<{ name: string; service: RoutedHealth; all?: readonly RoutedHealth[]; want: string }> = [
-    { name: "the service owning / is probed at its own health path", service: student, want: "/actuator/health" },
-    { name: "a service under a prefix is probed under it (context path)", service: subject, want: "/sugang/actuator/health" },
-    { name: "a health path already under the service's prefix is kept", service: { ...subject, healthPath: "/sugang/health" }, want: "/sugang/health" },
-    { name: "the longest of several prefixes is used", service: { name: "a", paths: ["/a", "/abc"], healthPath: "/h" }, all: [{ name: "a", paths: ["/a", "/abc"], healthPath: "/h" }], want: "/abc/h" },
-    { name: "an explicit publicHealthPath wins", service: { ...subject, publicHealthPath: "/sugang/internal/ready" }, want: "/sugang/internal/ready" },
+  it("the gate probes the container's own health path: the ALB forwards the path unchanged", () => {
+    assert.equal(healthUrl("preview.staging.example.com", subject), "https://preview.staging.example.com/sugang/actuator/health");
+    assert.equal(healthUrl("staging.example.com", student), "https://staging.example.com/actuator/health");
+  });
+
+  const problemCases: ReadonlyArray<{ name: string; service: RoutedHealth; all?: readonly RoutedHealth[]; problem: RegExp | undefined }> = [
+    { name: "the service owning / at its root health path", service: student, problem: undefined },
+    { name: "a service under its context path", service: subject, problem: undefined },
+    { name: "a context path left implicit but in the health path", service: { name: "subject", paths: ["/sugang"], healthPath: "/sugang/actuator/health" }, problem: undefined },
+    {
+      name: "a root health path of a service routed only under /sugang (targets and gate cannot both pass)",
+      service: { name: "subject", paths: ["/sugang"], healthPath: "/actuator/health" },
+      problem: /the ALB routes "\/actuator\/health" to service "student", not to "subject"/,
+    },
+    {
+      name: "a health path no service is routed",
+      service: { name: "subject", paths: ["/sugang"], healthPath: "/health" },
+      all: [{ name: "subject", paths: ["/sugang"], healthPath: "/health" }],
+      problem: /the ALB routes "\/health" to no service/,
+    },
+    {
+      name: "a health path outside the declared context path",
+      service: { name: "subject", paths: ["/sugang", "/api"], healthPath: "/api/health", contextPath: "/sugang" },
+      all: [{ name: "subject", paths: ["/sugang", "/api"], healthPath: "/api/health", contextPath: "/sugang" }],
+      problem: /does not start with the context path "\/sugang"/,
+    },
   ];
-  for (const c of healthCases) {
-    it(`publicHealthPath: ${c.name}`, () => {
-      assert.equal(publicHealthPath(c.service, c.all ?? seed004), c.want);
-      assert.equal(healthUrl("preview.staging.example.com", c.service, c.all ?? seed004), `https://preview.staging.example.com${c.want}`);
+  for (const c of problemCases) {
+    it(`healthPathProblem: ${c.name}`, () => {
+      const problem = healthPathProblem(c.service, c.all ?? [student, c.service]);
+      if (c.problem === undefined) {
+        assert.equal(problem, undefined);
+      } else {
+        assert.match(problem?.message ?? "(none)", c.problem);
+      }
     });
   }
+
+  it("contextPathProblems: every routed path lies under the declared context path", () => {
+    assert.deepEqual(contextPathProblems({ paths: ["/sugang", "/sugang/v2"], contextPath: "/sugang" }), []);
+    assert.deepEqual(contextPathProblems({ paths: ["/sugang"] }), []);
+    assert.deepEqual(
+      contextPathProblems({ paths: ["/sugang", "/api"], contextPath: "/sugang" }).map((p) => p.index),
+      [1],
+    );
+    assert.match(contextPathProblems({ paths: ["/api"], contextPath: "/sugang" })[0]?.message ?? "", /"\/api" is not under the context path "\/sugang"/);
+  });
 });

@@ -57,6 +57,10 @@ describe("Cluster (prod stack)", () => {
       assert.deepEqual(c["publicSubnetIds"], PUBLIC_SUBNETS);
     });
 
+    it("opts out of extended support explicitly: upgradePolicy STANDARD (eks v4 defaults to EXTENDED)", () => {
+      assert.deepEqual(named(ev, EKS, "prod-eks").inputs["upgradePolicy"], { supportType: "STANDARD" });
+    });
+
     it("ships all five control plane log types to a log group it owns, created first", () => {
       const c = named(ev, EKS, "prod-eks").inputs;
       assert.deepEqual([...(c["enabledClusterLogTypes"] as string[])].sort(), ["api", "audit", "authenticator", "controllerManager", "scheduler"]);
@@ -172,13 +176,13 @@ describe("Cluster (prod stack)", () => {
       }
     });
 
-    it("gives every node group the one node role with the worker, CNI, ECR read-only and SSM policies", () => {
+    it("gives every node group the one node role with the worker, CNI, ECR pull-only and SSM policies", () => {
       const roleName = "prod-node";
       const attached = ofType(ev, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
         .filter((a) => a.inputs["role"] === roleName)
         .map((a) => String(a.inputs["policyArn"]).split("/").pop());
       assert.deepEqual(attached.sort(), [
-        "AmazonEC2ContainerRegistryReadOnly",
+        "AmazonEC2ContainerRegistryPullOnly",
         "AmazonEKSWorkerNodePolicy",
         "AmazonEKS_CNI_Policy",
         "AmazonSSMManagedInstanceCore",

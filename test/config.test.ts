@@ -188,11 +188,47 @@ const cases: Case[] = [
     expect: ['is empty but green is the active color of service "subject"', "(value: unset)", "Fix: set services[1].green.image"],
   },
   {
-    name: "publicHealthPath without a leading slash",
+    name: "a health path the ALB routes to another service (target group and gates cannot both pass)",
     stack: "prod",
-    mutate: (c) => (service(c, 1)["publicHealthPath"] = "sugang/actuator/health"),
+    mutate: (c) => {
+      delete service(c, 1)["contextPath"];
+      service(c, 1)["healthPath"] = "/actuator/health";
+    },
+    key: "platform:services[1].healthPath",
+    expect: [
+      'the ALB routes "/actuator/health" to service "student", not to "subject"',
+      "the target group checks this path on the pod while the gates request it through the ALB",
+      '(value: "/actuator/health")',
+      'Fix: give the path as the container serves it under one of its routed prefixes (/sugang); a service routed at "/sugang" serves under that context path (set contextPath: "/sugang" and e.g. healthPath: "/sugang/actuator/health")',
+    ],
+  },
+  {
+    name: "a health path outside the declared context path",
+    stack: "staging",
+    mutate: (c) => (service(c, 1)["healthPath"] = "/actuator/health"),
+    key: "platform:services[1].healthPath",
+    expect: ['"/actuator/health" does not start with the context path "/sugang" of service "subject"', 'Fix: give the path as the container serves it, e.g. "/sugang/actuator/health"'],
+  },
+  {
+    name: "a routed path outside the declared context path",
+    stack: "test",
+    mutate: (c) => (service(c, 1)["paths"] = ["/sugang", "/api"]),
+    key: "platform:services[1].paths[1]",
+    expect: ['"/api" is not under the context path "/sugang", so the container would answer 404 for it', "Fix: route only paths under /sugang"],
+  },
+  {
+    name: "the removed publicHealthPath",
+    stack: "prod",
+    mutate: (c) => (service(c, 1)["publicHealthPath"] = "/sugang/actuator/health"),
     key: "platform:services[1].publicHealthPath",
-    expect: ['must start with "/"', '(value: "sugang/actuator/health")'],
+    expect: ["is no longer read: the gates request healthPath itself through the ALB", "Fix: remove it and set services[1].healthPath"],
+  },
+  {
+    name: "a context path ending in a slash",
+    stack: "prod",
+    mutate: (c) => (service(c, 1)["contextPath"] = "/sugang/"),
+    key: "platform:services[1].contextPath",
+    expect: ['must start with "/", not end with "/"'],
   },
   {
     name: "a node group mixing x86 and Graviton instance types",
@@ -249,6 +285,29 @@ const cases: Case[] = [
     mutate: (c) => (c["platform:domain"] = "https://karina-univ.com/"),
     key: "platform:domain",
     expect: ['"https://karina-univ.com/" is not a valid DNS domain', "Fix: use a lower-case fully qualified name"],
+  },
+  {
+    name: "the deploying role listed again as a cluster admin (EKS already made it admin: 409 on CreateAccessEntry)",
+    stack: "prod",
+    mutate: (c) =>
+      Object.assign(obj(c["platform:cluster"]), {
+        deployerRoleArn: "arn:aws:iam::123456789012:role/ci/platform-deploy",
+        adminRoleArns: ["arn:aws:iam::123456789012:role/platform-admin", "arn:aws:iam::123456789012:role/platform-deploy"],
+      }),
+    key: "platform:cluster.adminRoleArns[1]",
+    expect: [
+      "is the role that deploys this stack (cluster.deployerRoleArn)",
+      "EKS grants the cluster creator cluster-admin itself",
+      "409",
+      "Fix: remove it from cluster.adminRoleArns",
+    ],
+  },
+  {
+    name: "an unknown EKS support type",
+    stack: "prod",
+    mutate: (c) => (obj(c["platform:cluster"])["supportType"] = "LONG"),
+    key: "platform:cluster.supportType",
+    expect: ['(value: "LONG")', 'Fix: use one of "STANDARD", "EXTENDED"'],
   },
   {
     name: "EKS public endpoint open to the world",

@@ -43,7 +43,8 @@ export const STUDENT: FixtureService = {
 export const SUBJECT: FixtureService = {
   name: "subject",
   port: 8080,
-  healthPath: "/actuator/health",
+  // Served under its /sugang context path, as the shipped subject service (the ALB forwards paths unchanged).
+  healthPath: "/sugang/actuator/health",
   paths: ["/sugang"],
   active: "blue",
   order: 10,

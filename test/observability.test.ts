@@ -544,7 +544,7 @@ for (const stack of ["staging", "prod"] as const) {
           }
           assert.match(String(c["image"]), /:[0-9][\w.-]*$/, "pinned to a release tag");
         }
-        assert.equal(apply["image"], "curlimages/curl:8.11.1");
+        assert.equal(apply["image"], "quay.io/curl/curl:8.11.1");
         for (const flag of ["hostNetwork", "hostPID", "hostIPC"]) {
           assert.equal(pod[flag], undefined, flag);
         }

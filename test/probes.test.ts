@@ -16,6 +16,7 @@ import { defaults as dashboards } from "../infra/logging/dashboards";
 import { defaults as fluentd } from "../infra/logging/fluentd";
 import { fluentdPipeline, MONITOR_PORT } from "../infra/logging/fluentdPipeline";
 import { defaults as retention } from "../infra/logging/retention";
+import { cacheRegistryOf, viaDockerHubCache } from "../infra/lib/images";
 import { DeclaredResource, unwrapSecrets } from "../automation/offline/mocks";
 import { Evaluation, evaluateStack, Json, ofType, readStackConfig, shippedStack, StackConfig, STACKS } from "./stack";
 
@@ -143,6 +144,24 @@ describe("probes target what each image serves", () => {
       assert.deepEqual(problems, []);
     });
   }
+
+  it("prod through the Docker Hub pull-through cache: the cached images are the pinned ones, so their facts hold", async () => {
+    const credentialArn = "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf";
+    const withCache = (c: StackConfig): void => {
+      c["platform:registry"] = { ...((c["platform:registry"] ?? {}) as { [key: string]: Json }), dockerHubCache: { credentialArn, createRule: true } };
+    };
+    const config = readStackConfig("prod");
+    withCache(config);
+    // The cache serves the upstream manifest unchanged: same image, same facts under its ECR name.
+    const cache = cacheRegistryOf(credentialArn) ?? "";
+    const facts = imageFacts(config);
+    for (const [image, stated] of PINNED) {
+      facts.set(viaDockerHubCache(image, cache), stated);
+    }
+    const { problems, checked } = walkWorkloads(await evaluateStack("prod", withCache), facts);
+    assert.deepEqual(problems, []);
+    assert.ok(checked.some((c) => c.includes("fluentd")), `Fluentd's probes checked: ${checked.join(", ")}`);
+  });
 
   it("the Fluentd pipeline opens the monitor_agent its probes rely on", () => {
     const conf = fluentdPipeline({ endpoint: "vpc-x.es.amazonaws.com", region: "ap-northeast-2", namespace: "logging", indexPrefix: "logs", bufferLimit: "1GB", retryTimeout: "1h" });

@@ -75,6 +75,16 @@ describe("environments (the README's table)", () => {
         assert.equal(flowLog.inputs["trafficType"], "REJECT");
         assert.equal(flowLog.inputs["vpcId"], `${stack}-vpc-vpc-id`);
       });
+
+      it(`${stack}: only this account's flow logs may assume the flow-log role (confused deputy)`, () => {
+        const trust = obj(named(ev(stack), "aws:iam/role:Role", `${stack}-flow-logs`).inputs["assumeRolePolicy"]);
+        const [statement] = trust["Statement"] as Obj[];
+        assert.deepEqual(obj(statement["Principal"]), { Service: ["vpc-flow-logs.amazonaws.com"] });
+        assert.deepEqual(obj(statement["Condition"]), {
+          StringEquals: { "aws:SourceAccount": ["123456789012"] },
+          ArnLike: { "aws:SourceArn": ["arn:aws:ec2:ap-northeast-2:123456789012:vpc-flow-log/*"] },
+        });
+      });
     }
   });
 
@@ -112,6 +122,7 @@ describe("environments (the README's table)", () => {
         assert.ok(c["encryptionConfigKeyArn"]);
         assert.equal(c["skipDefaultNodeGroup"], true);
         assert.equal(c["authenticationMode"], "API");
+        assert.deepEqual(obj(c["upgradePolicy"]), { supportType: "STANDARD" }, "no extended-support surcharge by default");
       });
     }
   });

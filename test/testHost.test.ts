@@ -262,7 +262,7 @@ describe("TestHost and Certificate (test stack)", () => {
         tgs.map((t) => [t.name, t.inputs["port"], t.inputs["targetType"], obj(t.inputs["healthCheck"])["path"], obj(t.inputs["healthCheck"])["matcher"]]),
         [
           ["test-host-student", 8001, "instance", "/actuator/health", "200-399"],
-          ["test-host-subject", 8002, "instance", "/actuator/health", "200-399"],
+          ["test-host-subject", 8002, "instance", "/sugang/actuator/health", "200-399"],
         ],
       );
       assert.ok(tgs.every((t) => t.inputs["deregistrationDelay"] === 30));

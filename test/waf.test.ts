@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { WebAcl } from "../infra/edge/webAcl";
 import { declare, Evaluation, evaluateStack, list, named, obj, ofType } from "./stack";
-import { DEFAULT_COUNTED_COMMON_RULES, MANAGED_RULE_GROUPS, metricName, RATE_LIMIT_RULE, webAclRules } from "../infra/lib/waf";
+import { DEFAULT_COUNTED_ANONYMOUS_RULES, DEFAULT_COUNTED_COMMON_RULES, MANAGED_RULE_GROUPS, metricName, RATE_LIMIT_RULE, webAclRules } from "../infra/lib/waf";
 
 const T = {
   acl: "aws:wafv2/webAcl:WebAcl",
@@ -33,7 +33,9 @@ describe("WAF rules (pure)", () => {
 
   const managedCases: Array<{ group: (typeof MANAGED_RULE_GROUPS)[number]; overrides: string[] }> = [
     { group: "AWSManagedRulesAmazonIpReputationList", overrides: [] },
-    { group: "AWSManagedRulesAnonymousIpList", overrides: [] },
+    // Hosting-provider addresses (cloud NATs, CI runners running the driver's health gates) are
+    // counted, not blocked; VPNs, proxies and Tor (AnonymousIPList) stay blocked.
+    { group: "AWSManagedRulesAnonymousIpList", overrides: ["HostingProviderIPList"] },
     { group: "AWSManagedRulesCommonRuleSet", overrides: ["SizeRestrictions_BODY"] },
     { group: "AWSManagedRulesKnownBadInputsRuleSet", overrides: [] },
   ];
@@ -63,6 +65,20 @@ describe("WAF rules (pure)", () => {
     const strict = webAclRules({ rateLimitPer5Min: 2000, metricPrefix: "prod", countedCommonRules: [] });
     const common = obj(obj(strict.find((r) => r.name === "AWS-AWSManagedRulesCommonRuleSet")?.statement)["managedRuleGroupStatement"]);
     assert.equal(common["ruleActionOverrides"], undefined);
+  });
+
+  it("counts only HostingProviderIPList of the anonymous IP list by default, so AnonymousIPList keeps blocking", () => {
+    assert.deepEqual([...DEFAULT_COUNTED_ANONYMOUS_RULES], ["HostingProviderIPList"]);
+    const strict = webAclRules({ rateLimitPer5Min: 2000, metricPrefix: "prod", countedAnonymousRules: [] });
+    const anonymous = obj(obj(strict.find((r) => r.name === "AWS-AWSManagedRulesAnonymousIpList")?.statement)["managedRuleGroupStatement"]);
+    assert.equal(anonymous["ruleActionOverrides"], undefined);
+  });
+
+  it("rejects a misspelt counted rule name before AWS sees it", () => {
+    assert.throws(
+      () => webAclRules({ rateLimitPer5Min: 2000, metricPrefix: "prod", countedAnonymousRules: ["HostingProviderIpList"] }),
+      /"HostingProviderIpList" is not a rule of AWSManagedRulesAnonymousIpList \(its rules: AnonymousIPList, HostingProviderIPList\)/,
+    );
   });
 
   it("blocks an IP over the limit per 5 minutes with 429, aggregated by source IP", () => {
@@ -115,6 +131,8 @@ describe("WebAcl (prod stack)", () => {
       rules.map((r) => [r["name"], r["priority"]]),
       webAclRules({ rateLimitPer5Min: 2000, metricPrefix: "prod-waf" }).map((r) => [r.name, r.priority]),
     );
+    const anonymous = obj(obj(rules.find((r) => r["name"] === "AWS-AWSManagedRulesAnonymousIpList")?.["statement"])["managedRuleGroupStatement"]);
+    assert.deepEqual(anonymous["ruleActionOverrides"], [{ name: "HostingProviderIPList", actionToUse: { count: {} } }], "the declared ACL counts hosting-provider addresses");
     const rate = obj(obj(rules[rules.length - 1]["statement"])["rateBasedStatement"]);
     assert.equal(rate["limit"], 2000, "the prod stack's waf.rateLimitPer5Min");
     assert.deepEqual(acl["visibilityConfig"], { cloudwatchMetricsEnabled: true, metricName: "prod-waf-web-acl", sampledRequestsEnabled: true });

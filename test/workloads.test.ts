@@ -123,7 +123,7 @@ for (const stack of ["staging", "prod"] as const) {
       const sub = Object.entries(cond).find(([k]) => k.endsWith(":sub"));
       assert.deepEqual(sub?.[1], ["system:serviceaccount:apps:student"]);
       const policies = ofType(ev, "aws:iam/rolePolicy:RolePolicy").filter((p) => p.name.startsWith("student-irsa-")).map((p) => p.name).sort();
-      assert.deepEqual(policies, ["student-irsa-db-secret", "student-irsa-images"]);
+      assert.deepEqual(policies, ["student-irsa-db-connect", "student-irsa-images"]);
     });
 
     it("routes the course-registration paths: /student, /admin and / to student, /sugang to subject, catch-all evaluated last", () => {

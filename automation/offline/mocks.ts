@@ -67,6 +67,8 @@ export const resourceMocks: Record<string, ResourceMock> = {
   }),
   "aws:eks/cluster:Cluster": (name) => ({ name, endpoint: `https://${name}.eks.amazonaws.com` }),
   "aws:rds/instance:Instance": (name, inputs) => ({
+    // The DbiResourceId RDS assigns (`db-` and 26 upper-case characters in reality).
+    resourceId: `db-${String(inputs["identifier"] ?? name).toUpperCase().replace(/[^A-Z0-9]/g, "")}`,
     address: `${name}.cluster.${REGION}.rds.amazonaws.com`,
     endpoint: `${name}.cluster.${REGION}.rds.amazonaws.com:3306`,
     port: 3306,
@@ -181,6 +183,12 @@ export const invokeMocks: Record<string, InvokeMock> = {
     arn: arn("ecr", `repository/${String(inputs["name"])}`),
     repositoryUrl: `${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com/${String(inputs["name"])}`,
   }),
+  // Route tables explicitly associated with the filtered subnets: awsx gives each subnet its own.
+  "aws:ec2/getRouteTables:getRouteTables": (inputs) => {
+    const filters = Array.isArray(inputs["filters"]) ? (inputs["filters"] as State[]) : [];
+    const subnets = filters.filter((f) => f["name"] === "association.subnet-id").flatMap((f) => asStringArray(f["values"]));
+    return { id: String(inputs["vpcId"]), ids: subnets.map((s) => `rtb-${s}`), vpcId: inputs["vpcId"] };
+  },
   "aws:elb/getServiceAccount:getServiceAccount": () => ({ arn: "arn:aws:iam::600734575887:root", id: "600734575887" }),
   // The ALB the load balancer controller creates for an IngressGroup, looked up by its tags.
   "aws:lb/getLoadBalancer:getLoadBalancer": (inputs) => {

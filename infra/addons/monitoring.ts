@@ -51,6 +51,13 @@ export interface MonitoringProps {
    * because a stack file cannot ship an encrypted value for someone else's passphrase.
    */
   readonly discordWebhookUrl?: pulumi.Input<string>;
+  /**
+   * Where Grafana's image is pulled from instead of the chart's `docker.io/grafana/grafana`
+   * (grafana chart 10.2.0 values.yaml `image.registry`/`image.repository`), e.g. an ECR pull-through
+   * cache: `{ registry: "<account>.dkr.ecr.<region>.amazonaws.com", repository: "docker-hub/grafana/grafana" }`.
+   * The tag stays the chart's appVersion. Default: the chart's.
+   */
+  readonly grafanaImage?: { readonly registry: string; readonly repository: string };
   /** Host Prometheus is served on through the ALB, e.g. `monitoring.example.com`. Default: not exposed. */
   readonly monitoringHost?: string;
   /** Path Prometheus is served under on `monitoringHost` (its route prefix). Default: `/`. */
@@ -263,6 +270,7 @@ function grafanaValues(p: Settings, props: MonitoringProps, grafanaSecretName: p
       accessModes: ["ReadWriteOnce"],
       size: `${p.grafanaVolumeGi}Gi`,
     },
+    ...(props.grafanaImage !== undefined ? { image: { registry: props.grafanaImage.registry, repository: props.grafanaImage.repository } } : {}),
     // The chown init container runs as root (not allowed here), and is pointless on EFS: the
     // access point already presents every file as its own uid/gid.
     initChownData: { enabled: false },

@@ -4,7 +4,11 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeGroupConfig } from "../config/schema";
 import { IrsaRole, IrsaRoleArgs } from "../iam/irsaRole";
+import { sameRole } from "../lib/eksAccess";
 import { amiTypeFor } from "../lib/instanceTypes";
+import type { ClusterArgs } from "./clusterArgs";
+
+export type { ClusterArgs } from "./clusterArgs";
 
 /** Every control plane log type EKS can ship to CloudWatch (audit and authenticator matter most in an incident). */
 export const CLUSTER_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"] as const;
@@ -17,37 +21,6 @@ const TAINT_EFFECT: Record<NodeGroupConfig["taints"][number]["effect"], string> 
   NO_EXECUTE: "NoExecute",
   PREFER_NO_SCHEDULE: "PreferNoSchedule",
 };
-
-export interface ClusterArgs {
-  readonly vpcId: pulumi.Input<string>;
-  /** Subnets of the worker nodes and internal load balancers; one per AZ. */
-  readonly privateSubnetIds: pulumi.Input<string[]>;
-  /** Subnets of internet-facing load balancers. */
-  readonly publicSubnetIds: pulumi.Input<string[]>;
-  /** Kubernetes minor version of the control plane and the node groups, e.g. `1.35`. */
-  readonly version: string;
-  /**
-   * EKS cluster name, used by kubeconfigs (`aws eks update-kubeconfig --name`), the control
-   * plane log group and the cluster autoscaler's discovery tags. Changing it replaces the cluster.
-   * Default: the component's name.
-   */
-  readonly clusterName?: string;
-  /** CIDRs allowed to reach the public API endpoint. Default: `[]`, which turns the public endpoint off. */
-  readonly publicAccessCidrs?: readonly string[];
-  /** IAM roles granted `AmazonEKSClusterAdminPolicy` through access entries. Default: `[]`. */
-  readonly adminRoleArns?: readonly string[];
-  /** Managed node groups. Default: `[]` (a control plane without nodes). */
-  readonly nodeGroups?: readonly NodeGroupConfig[];
-  /** Retention of the control plane log group, in days. Default: 30. */
-  readonly logRetentionDays?: number;
-  /**
-   * Tags for the nodes' EC2 instances and volumes. The provider's default tags do not reach
-   * instances an Auto Scaling group launches, so pass the stack's tags here. Default: `{}`.
-   */
-  readonly instanceTags?: Readonly<Record<string, string>>;
-  /** Whether EKS refuses to delete the cluster until this is turned off. Default: false. */
-  readonly deletionProtection?: boolean;
-}
 
 /** Arguments of `Cluster.irsaRole`: the OIDC provider is the cluster's own. */
 export type ClusterIrsaRoleArgs = Omit<IrsaRoleArgs, "oidcProviderArn" | "oidcProviderUrl">;
@@ -111,11 +84,15 @@ export class Cluster extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const accessEntries = this.adminAccessEntries(adminRoleArns, partition);
+    const accessEntries = this.adminAccessEntries(adminRoleArns, args.deployerRoleArn, partition);
 
     const cluster = this.controlPlane(name, args, { clusterName, publicAccessCidrs, accessEntries, secretsKey, controlPlaneLogs });
 
     const { nodeRole, nodePolicyAttachments } = this.nodeRole(name, clusterName, partition, dnsSuffix);
+    const cachePolicy = this.pullThroughCachePolicy(name, nodeRole, partition, args.pullThroughCachePrefixes ?? []);
+    if (cachePolicy !== undefined) {
+      nodePolicyAttachments.push(cachePolicy);
+    }
 
     const managedNodeGroups = nodeGroups.map((group) =>
       this.nodeGroup(name, clusterName, args, group, nodeRole, instanceTags, [cluster, ...nodePolicyAttachments]),
@@ -188,6 +165,10 @@ export class Cluster extends pulumi.ComponentResource {
         enabledClusterLogTypes: [...CLUSTER_LOG_TYPES],
         encryptionConfigKeyArn: secretsKey.arn,
         deletionProtection: args.deletionProtection ?? false,
+        // Explicit, so a version past its standard-support date is never billed the extended
+        // surcharge silently. With STANDARD, upgrade (config `cluster.version`) before that date:
+        // an automatic control-plane upgrade would make the next `up` try to set the old version.
+        upgradePolicy: { supportType: args.supportType ?? "STANDARD" },
         // Add-ons: vpc-cni and kube-proxy are left to the component, which installs them as EKS
         // managed add-ons right after the control plane. CoreDNS is not (its pods need nodes, which
         // the component does not know about); it is adopted as a managed add-on below once the
@@ -217,10 +198,20 @@ export class Cluster extends pulumi.ComponentResource {
     );
   }
 
-  /** One cluster-admin access entry per role, keyed by role name. */
-  private adminAccessEntries(adminRoleArns: readonly string[], partition: pulumi.Output<string>): Record<string, eks.types.input.AccessEntryArgs> {
+  /** One cluster-admin access entry per role, keyed by role name; never one for the deploying role. */
+  private adminAccessEntries(
+    adminRoleArns: readonly string[],
+    creator: string | undefined,
+    partition: pulumi.Output<string>,
+  ): Record<string, eks.types.input.AccessEntryArgs> {
     const accessEntries: Record<string, eks.types.input.AccessEntryArgs> = {};
     for (const roleArn of adminRoleArns) {
+      if (creator !== undefined && sameRole(roleArn, creator)) {
+        throw new pulumi.ResourceError(
+          `adminRoleArns lists ${roleArn}, the deploying role: EKS already grants the cluster creator cluster-admin (pulumi-eks bootstraps it), so its access entry would fail with 409; remove it from the list`,
+          this,
+        );
+      }
       // Keyed by role name, not position: the key is part of the access entry's logical name,
       // so removing one admin must not rename (and briefly revoke) the others.
       const key = `admin-${roleArn.split("/").pop() ?? roleArn}`;
@@ -241,13 +232,13 @@ export class Cluster extends pulumi.ComponentResource {
     return accessEntries;
   }
 
-  /** The managed nodes' instance role: worker, CNI, ECR read-only and SSM policies. */
+  /** The managed nodes' instance role: worker, CNI, ECR pull-only and SSM policies. */
   private nodeRole(
     name: string,
     clusterName: string,
     partition: pulumi.Output<string>,
     dnsSuffix: pulumi.Output<string>,
-  ): { nodeRole: aws.iam.Role; nodePolicyAttachments: aws.iam.RolePolicyAttachment[] } {
+  ): { nodeRole: aws.iam.Role; nodePolicyAttachments: pulumi.Resource[] } {
     const nodeRole = new aws.iam.Role(
       `${name}-node`,
       {
@@ -270,11 +261,14 @@ export class Cluster extends pulumi.ComponentResource {
       worker: "AmazonEKSWorkerNodePolicy",
       // vpc-cni (aws-node) runs on the host network and uses the node role for ENI management.
       cni: "AmazonEKS_CNI_Policy",
-      ecr: "AmazonEC2ContainerRegistryReadOnly",
+      // Pull only (GetAuthorizationToken, BatchGetImage, GetDownloadUrlForLayer and
+      // BatchImportUpstreamImage for pull-through caches): nodes never need to list or describe
+      // repositories, which ReadOnly also allows. AWS managed policy, created 2024-10-04.
+      ecr: "AmazonEC2ContainerRegistryPullOnly",
       // Shell access through SSM Session Manager instead of SSH keys and open port 22.
       ssm: "AmazonSSMManagedInstanceCore",
     };
-    const nodePolicyAttachments = Object.entries(nodePolicies).map(
+    const nodePolicyAttachments: pulumi.Resource[] = Object.entries(nodePolicies).map(
       ([key, policy]) =>
         new aws.iam.RolePolicyAttachment(
           `${name}-node-${key}`,
@@ -283,6 +277,39 @@ export class Cluster extends pulumi.ComponentResource {
         ),
     );
     return { nodeRole, nodePolicyAttachments };
+  }
+
+  /** Lets the nodes create and fill the repositories of the given pull-through cache prefixes on first pull. */
+  private pullThroughCachePolicy(
+    name: string,
+    nodeRole: aws.iam.Role,
+    partition: pulumi.Output<string>,
+    cachePrefixes: readonly string[],
+  ): aws.iam.RolePolicy | undefined {
+    if (cachePrefixes.length === 0) {
+      return undefined;
+    }
+    const { region } = aws.getRegionOutput({}, { parent: this });
+    const { accountId } = aws.getCallerIdentityOutput({}, { parent: this });
+    return new aws.iam.RolePolicy(
+      `${name}-node-pull-through-cache`,
+      {
+        role: nodeRole.id,
+        policy: aws.iam.getPolicyDocumentOutput(
+          {
+            statements: [
+              {
+                sid: "FillPullThroughCache",
+                actions: ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+                resources: cachePrefixes.map((prefix) => pulumi.interpolate`arn:${partition}:ecr:${region}:${accountId}:repository/${prefix}/*`),
+              },
+            ],
+          },
+          { parent: this },
+        ).json,
+      },
+      { parent: this },
+    );
   }
 
   /**

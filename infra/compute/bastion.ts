@@ -30,6 +30,12 @@ export interface BastionArgs {
    * stack's default tags: the provider's `defaultTags` do not reach them (see below).
    */
   readonly tags?: Readonly<Record<string, string>>;
+  /**
+   * Log group Session Manager streams shell transcripts to (`SessionPreferences.logGroupArn`): the
+   * SSM agent on the instance writes them with the instance role, which then gets exactly that.
+   * Default: none (no session logging grant).
+   */
+  readonly sessionLogGroupArn?: pulumi.Input<string>;
 }
 
 /**
@@ -64,7 +70,7 @@ export class Bastion extends pulumi.ComponentResource {
     const partition = aws.getPartitionOutput({}, { parent: this }).partition;
 
     const securityGroup = this.securityGroup(name, args);
-    const profile = this.ssmProfile(name, partition);
+    const profile = this.ssmProfile(name, partition, args.sessionLogGroupArn);
 
     const launchTags = { ...tags, Name: name };
     const launchTemplate = this.launchTemplate(name, args, { rootVolumeGb, launchTags, profile, securityGroup });
@@ -198,8 +204,8 @@ export class Bastion extends pulumi.ComponentResource {
     return securityGroup;
   }
 
-  /** The instance profile: SSM Session Manager and nothing else. */
-  private ssmProfile(name: string, partition: pulumi.Output<string>): aws.iam.InstanceProfile {
+  /** The instance profile: SSM Session Manager and nothing else (plus writing its transcripts, when logged). */
+  private ssmProfile(name: string, partition: pulumi.Output<string>, sessionLogGroupArn: pulumi.Input<string> | undefined): aws.iam.InstanceProfile {
     const role = new aws.iam.Role(
       `${name}-role`,
       {
@@ -220,6 +226,41 @@ export class Bastion extends pulumi.ComponentResource {
       { role: role.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore` },
       { parent: this },
     );
+    if (sessionLogGroupArn !== undefined) {
+      this.sessionLogsPolicy(name, role, partition, sessionLogGroupArn);
+    }
     return new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name }, { parent: this });
+  }
+
+  /** Lets the SSM agent stream session transcripts to exactly the Session Manager log group. */
+  private sessionLogsPolicy(name: string, role: aws.iam.Role, partition: pulumi.Output<string>, sessionLogGroupArn: pulumi.Input<string>): void {
+    const region = aws.getRegionOutput({}, { parent: this }).region;
+    const accountId = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+    new aws.iam.RolePolicy(
+      `${name}-session-logs`,
+      {
+        role: role.id,
+        policy: aws.iam.getPolicyDocumentOutput(
+          {
+            statements: [
+              {
+                sid: "WriteSessionTranscripts",
+                actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                resources: [sessionLogGroupArn, pulumi.interpolate`${sessionLogGroupArn}:*`],
+              },
+              {
+                // The agent checks that the configured group exists and is encrypted before a
+                // session starts; DescribeLogGroups has no narrower resource than the region's groups.
+                sid: "FindTheSessionLogGroup",
+                actions: ["logs:DescribeLogGroups"],
+                resources: [pulumi.interpolate`arn:${partition}:logs:${region}:${accountId}:log-group:*`],
+              },
+            ],
+          },
+          { parent: this },
+        ).json,
+      },
+      { parent: this },
+    );
   }
 }

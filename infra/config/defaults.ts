@@ -18,13 +18,16 @@ export type ConfigValue = Json;
 const common = {
   tags: {},
   logRetentionDays: 30,
-  network: { subnetPrefix: 20 },
+  network: { subnetPrefix: 20, vpcEndpoints: { s3Gateway: false, interface: [] } },
   cluster: {
     enabled: false,
     // 1.35: in EKS standard support until 2027-03-27 (1.33 left it on 2026-07-29 and bills the
     // extended-support surcharge). Bump one minor at a time (the control plane cannot skip
     // versions), together with the cluster autoscaler's chart (infra/addons/clusterAutoscaler.ts).
     version: "1.35",
+    // Never the extended-support surcharge by surprise: plan the bump above before the date; at
+    // the date EKS upgrades the control plane itself (infra/cluster/cluster.ts, upgradePolicy).
+    supportType: "STANDARD",
     publicAccessCidrs: [],
     adminRoleArns: [],
     nodeGroups: [],
@@ -48,7 +51,7 @@ const common = {
   registry: { owner: false, keepImages: 50 },
   imagesBucket: { enabled: true, versioning: false, forceDestroy: false },
   api: { enabled: false, memoryMb: 256, timeoutSeconds: 10, throttleRateLimit: 50, throttleBurstLimit: 100 },
-  bastion: { enabled: false, instanceType: "t3.micro", minSize: 1, maxSize: 2 },
+  bastion: { enabled: false, instanceType: "t3.micro", minSize: 1, maxSize: 2, sessionLogging: false },
   observability: {
     efs: { backup: false, backupRetentionDays: 35 },
     monitoring: {
@@ -71,12 +74,13 @@ const common = {
       // One week of logs fits staging's 20 GB volume with room to spare; prod keeps a month.
       retentionDays: 7,
       dashboardsCidrs: [],
+      createServiceLinkedRole: false,
     },
   },
   services: [],
   releases: {},
   healthGate: {},
-  edge: { deletionProtection: false, idleTimeoutSeconds: 60, accessLogExpirationDays: 90, healthCheck: true },
+  edge: { deletionProtection: false, idleTimeoutSeconds: 60, accessLogExpirationDays: 90, healthCheck: true, alarmEmails: [] },
   // 2000 requests per IP per 5 minutes (about 7 per second sustained): far above one student's
   // enrolment clicks, while a scripted client hammering the registration endpoints is cut off.
   waf: { enabled: false, rateLimitPer5Min: 2000 },
@@ -90,17 +94,24 @@ const perEnvironment: Record<Environment, Record<string, ConfigValue>> = {
     imagesBucket: { forceDestroy: true },
   },
   staging: {
-    network: { privateSubnets: true, natGateways: "single" },
+    // The S3 gateway endpoint is free and takes image layers off the NAT; interface endpoints are
+    // billed per hour per AZ, more than staging's manifest traffic through its one NAT costs.
+    network: { privateSubnets: true, natGateways: "single", vpcEndpoints: { s3Gateway: true } },
     cluster: { enabled: true },
     database: { backupRetentionDays: 3 },
     api: { enabled: true },
     observability: {
       monitoring: { enabled: true, retentionDays: 7, prometheusVolumeGi: 20 },
-      logging: { enabled: true },
+      // Staging owns the account's OpenSearch service-linked role: it is the first stack with a
+      // domain in the deploy order (test -> staging -> prod), so prod finds the role in place.
+      // A prod in an account of its own sets this to true there as well.
+      logging: { enabled: true, createServiceLinkedRole: true },
     },
   },
   prod: {
-    network: { privateSubnets: true, natGateways: "perAz" },
+    // ECR endpoints too: image pulls (node replacement, enrolment-day scale-out) then depend on
+    // neither a NAT gateway nor its per-GB processing charge.
+    network: { privateSubnets: true, natGateways: "perAz", vpcEndpoints: { s3Gateway: true, interface: ["ecr.api", "ecr.dkr"] } },
     cluster: { enabled: true },
     database: {
       instanceClass: "db.m6g.large",
@@ -111,7 +122,8 @@ const perEnvironment: Record<Environment, Record<string, ConfigValue>> = {
       deletionProtection: true,
     },
     imagesBucket: { versioning: true },
-    bastion: { enabled: true },
+    // With the bastion comes the account's Session Manager preferences: shell transcripts logged.
+    bastion: { enabled: true, sessionLogging: true },
     logRetentionDays: 90,
     edge: { deletionProtection: true, accessLogExpirationDays: 365 },
     waf: { enabled: true },
@@ -126,7 +138,10 @@ const perEnvironment: Record<Environment, Record<string, ConfigValue>> = {
         volumeGb: 100,
         retentionDays: 30,
         // AWS's recommendation for production domains: three dedicated masters, so losing a data
-        // node never costs the quorum (with two data nodes electing the master it does).
+        // node never costs the quorum (with two data nodes electing the master it does). Though
+        // the data nodes use two AZs, AWS spreads the masters over three AZs in regions that have
+        // three or more (OpenSearch developer guide, managedomains-multiaz.md), so an AZ outage
+        // leaves two of them; a current-generation type is needed for that (older ones may sit 2 + 1).
         dedicatedMasters: { instanceType: "m6g.large.search", count: 3 },
       },
     },

@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { cacheRegionOf } from "../lib/images";
 import { suggest } from "../lib/text";
 import { ConfigValue, deepMerge, defaultsFor } from "./defaults";
 import { checkPlatform, ENVIRONMENTS, IssueParams, PlatformConfig, platformSchema, toPlatformConfig } from "./schema";
@@ -179,6 +180,18 @@ export function parsePlatformConfig(stack: string, raw: Record<string, ConfigVal
         value: result.data.availabilityZones,
         problem: `${outside.join(", ")} not in region ${region}`,
         fix: `list zones of ${region}, e.g. ${region}a and ${region}c`,
+      },
+    ]);
+  }
+  const cache = result.data.registry.dockerHubCache;
+  const cacheRegion = cache !== undefined ? cacheRegionOf(cache.credentialArn) : undefined;
+  if (cache !== undefined && cacheRegion !== region) {
+    throw new ConfigError(stack, [
+      {
+        key: formatKey(["registry", "dockerHubCache", "credentialArn"]),
+        value: cache.credentialArn,
+        problem: `is in ${String(cacheRegion)}, but the cache rule and its credential live in the stack's region ${region} (a pull-through cache is regional)`,
+        fix: `create the ecr-pullthroughcache/ secret in ${region} and give its ARN`,
       },
     ]);
   }

@@ -1,6 +1,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { checkDbIdentifier, mariadbMajorVersion, mariadbParameterGroupFamily, supportsPerformanceInsights } from "../lib/mariadb";
+import {
+  checkDbIdentifier,
+  DB_CHARSET,
+  DB_COLLATION,
+  mariadbMajorVersion,
+  mariadbParameterGroupFamily,
+  rdsDbUserArn,
+  supportsPerformanceInsights,
+} from "../lib/mariadb";
 import { checkedFor } from "../resourceError";
 
 /** MariaDB log types the instance publishes to CloudWatch Logs. */
@@ -96,13 +104,15 @@ const ROLE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 const PARAMETERS: ReadonlyArray<{ name: string; value: string; applyMethod: "immediate" | "pending-reboot" }> = [
   // utf8mb4 end to end: the 3-byte `utf8` cannot store emoji or some Hangul/CJK extension
   // characters, and a mismatch between server and connection charsets corrupts data silently.
-  { name: "character_set_server", value: "utf8mb4", applyMethod: "immediate" },
-  { name: "collation_server", value: "utf8mb4_unicode_ci", applyMethod: "immediate" },
-  { name: "character_set_client", value: "utf8mb4", applyMethod: "immediate" },
-  { name: "character_set_connection", value: "utf8mb4", applyMethod: "immediate" },
-  { name: "character_set_results", value: "utf8mb4", applyMethod: "immediate" },
-  { name: "character_set_database", value: "utf8mb4", applyMethod: "immediate" },
-  { name: "collation_connection", value: "utf8mb4_unicode_ci", applyMethod: "immediate" },
+  // One collation everywhere (DB_COLLATION, the services' connectionCollation too); why
+  // character_set_collations is not set is explained beside DB_COLLATION.
+  { name: "character_set_server", value: DB_CHARSET, applyMethod: "immediate" },
+  { name: "collation_server", value: DB_COLLATION, applyMethod: "immediate" },
+  { name: "character_set_client", value: DB_CHARSET, applyMethod: "immediate" },
+  { name: "character_set_connection", value: DB_CHARSET, applyMethod: "immediate" },
+  { name: "character_set_results", value: DB_CHARSET, applyMethod: "immediate" },
+  { name: "character_set_database", value: DB_CHARSET, applyMethod: "immediate" },
+  { name: "collation_connection", value: DB_COLLATION, applyMethod: "immediate" },
   // TLS only: credentials and student data never cross the VPC in clear text. (OFF by default
   // up to 11.4 on RDS.)
   { name: "require_secure_transport", value: "1", applyMethod: "immediate" },
@@ -141,6 +151,8 @@ export class Database extends pulumi.ComponentResource {
   readonly securityGroupId: pulumi.Output<string>;
   /** Secrets Manager secret holding the master credentials (RDS-managed, rotated). */
   readonly masterUserSecretArn: pulumi.Output<string>;
+  /** The instance's `DbiResourceId`, which IAM database authentication policies name. */
+  readonly resourceId: pulumi.Output<string>;
   readonly databaseName: pulumi.Output<string>;
   readonly kmsKeyArn: pulumi.Output<string>;
   /** Whether Performance Insights is on (false on classes that do not support it). */
@@ -213,6 +225,7 @@ export class Database extends pulumi.ComponentResource {
     // instances with a user-supplied password, which this component never declares.
     this.masterUserSecretArn = instance.masterUserSecrets.apply((secrets) => secrets[0]?.secretArn ?? "");
     this.databaseName = instance.dbName;
+    this.resourceId = instance.resourceId;
     this.kmsKeyArn = key.arn;
 
     this.registerOutputs({
@@ -392,22 +405,19 @@ export class Database extends pulumi.ComponentResource {
   }
 
   /**
-   * A least-privilege identity policy (JSON) for a workload that reads the master credentials:
-   * the one secret, and decryption with the database's key only through Secrets Manager.
+   * A least-privilege identity policy (JSON) that lets a workload log in as one database user with
+   * IAM authentication (`iamDatabaseAuthenticationEnabled`): `rds-db:connect` on that user of this
+   * instance only. The user itself is created once in SQL (`appUsersSql` in ../lib/mariadb.ts).
    */
-  secretReadPolicy(): pulumi.Output<string> {
+  connectPolicy(user: string): pulumi.Output<string> {
+    const partition = aws.getPartitionOutput({}, { parent: this }).partition;
+    const region = aws.getRegionOutput({}, { parent: this }).region;
+    const accountId = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+    const resource = pulumi
+      .all([partition, region, accountId, this.resourceId])
+      .apply(([p, r, a, id]) => rdsDbUserArn({ partition: p, region: r, accountId: a, resourceId: id, user }));
     return aws.iam.getPolicyDocumentOutput(
-      {
-        statements: [
-          { sid: "ReadMasterSecret", actions: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], resources: [this.masterUserSecretArn] },
-          {
-            sid: "DecryptMasterSecret",
-            actions: ["kms:Decrypt"],
-            resources: [this.kmsKeyArn],
-            conditions: [{ test: "StringEquals", variable: "kms:ViaService", values: [pulumi.interpolate`secretsmanager.${aws.getRegionOutput({}, { parent: this }).region}.amazonaws.com`] }],
-          },
-        ],
-      },
+      { statements: [{ sid: "ConnectAsServiceUser", actions: ["rds-db:connect"], resources: [resource] }] },
       { parent: this },
     ).json;
   }

@@ -6,13 +6,24 @@ import type { StackHosts } from "../lib/hosts";
 import { checkedFor } from "../resourceError";
 
 /** Roles of the hosts that get an alias record to the ALB; part of the records' logical names. */
+/**
+ * Route 53 publishes health check metrics in us-east-1 only, so the alarm lives there, and
+ * CloudWatch alarm actions must name a topic of the alarm's own region.
+ */
+const HEALTH_ALARM_REGION = "us-east-1";
+
 const HOST_ROLES = ["live", "preview", "logs", "monitoring"] as const satisfies ReadonlyArray<keyof StackHosts>;
 
 export interface EdgeHealthCheck {
-  /** Path requested on the live host, e.g. `/actuator/health` (see `publicHealthPath` in ./lib/hosts.ts). */
+  /** Path requested on the live host: the first service's `healthPath`, e.g. `/actuator/health` (see `healthUrl` in ../lib/hosts.ts). */
   readonly path: string;
-  /** SNS topics (in us-east-1, where Route 53 health check metrics live) notified on failure. Default: none. */
+  /**
+   * More SNS topics (in us-east-1, where Route 53 health check metrics live) notified on failure
+   * and recovery, besides the component's own topic. Default: none.
+   */
   readonly alarmActions?: pulumi.Input<string>[];
+  /** Email addresses subscribed to the component's topic (each confirms once by mail). Default: none. */
+  readonly notifyEmails?: readonly string[];
 }
 
 export interface EdgeArgs {
@@ -257,45 +268,104 @@ export class Edge extends pulumi.ComponentResource {
     }
 
     if (args.healthCheck !== undefined) {
-      const check = new aws.route53.HealthCheck(
-        `${name}-health`,
-        {
-          type: "HTTPS",
-          fqdn: args.hosts.live,
-          port: 443,
-          resourcePath: args.healthCheck.path,
-          // SNI: the ALB picks the certificate by host name.
-          enableSni: true,
-          failureThreshold: 3,
-          requestInterval: 30,
-          tags: { Name: `${args.hosts.live}${args.healthCheck.path}` },
-        },
-        { parent: this },
-      );
-      new aws.cloudwatch.MetricAlarm(
-        `${name}-health`,
-        {
-          // Route 53 publishes health check metrics in us-east-1 only, whatever the stack's region.
-          region: "us-east-1",
-          alarmDescription: `https://${args.hosts.live}${args.healthCheck.path} failed the Route 53 health check`,
-          namespace: "AWS/Route53",
-          metricName: "HealthCheckStatus",
-          dimensions: { HealthCheckId: check.id },
-          statistic: "Minimum",
-          period: 60,
-          evaluationPeriods: 2,
-          threshold: 1,
-          comparisonOperator: "LessThanThreshold",
-          // No data means the checkers cannot report at all: treat it as down.
-          treatMissingData: "breaching",
-          alarmActions: args.healthCheck.alarmActions ?? [],
-          okActions: args.healthCheck.alarmActions ?? [],
-        },
-        { parent: this },
-      );
+      this.liveHealthCheck(name, args.healthCheck);
     }
 
     this.published = { arn: alb.arn, dnsName: alb.dnsName, zoneId: alb.zoneId };
     return this.published;
+  }
+
+  /**
+   * A Route 53 health check of the live host and its alarm, which notifies the component's topic
+   * (and `alarmActions`) on failure and recovery.
+   */
+  private liveHealthCheck(name: string, healthCheck: EdgeHealthCheck): void {
+    const live = this.args.hosts.live;
+    const topic = this.healthAlarmTopic(name, healthCheck.notifyEmails ?? []);
+    const actions = [topic.arn, ...(healthCheck.alarmActions ?? [])];
+    const check = new aws.route53.HealthCheck(
+      `${name}-health`,
+      {
+        type: "HTTPS",
+        fqdn: live,
+        port: 443,
+        resourcePath: healthCheck.path,
+        // SNI: the ALB picks the certificate by host name.
+        enableSni: true,
+        failureThreshold: 3,
+        requestInterval: 30,
+        tags: { Name: `${live}${healthCheck.path}` },
+      },
+      { parent: this },
+    );
+    new aws.cloudwatch.MetricAlarm(
+      `${name}-health`,
+      {
+        region: HEALTH_ALARM_REGION,
+        alarmDescription: `https://${live}${healthCheck.path} failed the Route 53 health check`,
+        namespace: "AWS/Route53",
+        metricName: "HealthCheckStatus",
+        dimensions: { HealthCheckId: check.id },
+        statistic: "Minimum",
+        period: 60,
+        evaluationPeriods: 2,
+        threshold: 1,
+        comparisonOperator: "LessThanThreshold",
+        // No data means the checkers cannot report at all: treat it as down.
+        treatMissingData: "breaching",
+        alarmActions: actions,
+        okActions: actions,
+      },
+      { parent: this },
+    );
+  }
+
+  /** The health alarm's SNS topic: only this account's CloudWatch alarms may publish; `emails` are subscribed. */
+  private healthAlarmTopic(name: string, emails: readonly string[]): aws.sns.Topic {
+    const topic = new aws.sns.Topic(
+      `${name}-health-alarms`,
+      {
+        region: HEALTH_ALARM_REGION,
+        displayName: `${this.args.hosts.live} health`,
+        // Not KMS-encrypted: CloudWatch can only publish to an encrypted topic through a
+        // customer-managed key whose policy admits it, and alarm messages carry no secrets.
+      },
+      { parent: this },
+    );
+    const { accountId } = aws.getCallerIdentityOutput({}, { parent: this });
+    const { partition } = aws.getPartitionOutput({}, { parent: this });
+    new aws.sns.TopicPolicy(
+      `${name}-health-alarms`,
+      {
+        region: HEALTH_ALARM_REGION,
+        arn: topic.arn,
+        policy: aws.iam.getPolicyDocumentOutput(
+          {
+            statements: [
+              {
+                sid: "CloudWatchAlarmsOfThisAccount",
+                principals: [{ type: "Service", identifiers: ["cloudwatch.amazonaws.com"] }],
+                actions: ["sns:Publish"],
+                resources: [topic.arn],
+                conditions: [
+                  { test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] },
+                  { test: "ArnLike", variable: "aws:SourceArn", values: [pulumi.interpolate`arn:${partition}:cloudwatch:${HEALTH_ALARM_REGION}:${accountId}:alarm:*`] },
+                ],
+              },
+            ],
+          },
+          { parent: this },
+        ).json,
+      },
+      { parent: this },
+    );
+    for (const email of emails) {
+      new aws.sns.TopicSubscription(
+        `${name}-health-alarms-${email}`,
+        { region: HEALTH_ALARM_REGION, topic: topic.arn, protocol: "email", endpoint: email },
+        { parent: this },
+      );
+    }
+    return topic;
   }
 }

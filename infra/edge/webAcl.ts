@@ -11,6 +11,11 @@ export interface WebAclArgs {
   readonly rateLimitPer5Min: number;
   /** Common rule set rules that count instead of block. Default: `DEFAULT_COUNTED_COMMON_RULES` (the 8 KB body limit). */
   readonly countedCommonRules?: readonly string[];
+  /**
+   * Anonymous IP list rules that count instead of block. Default: `DEFAULT_COUNTED_ANONYMOUS_RULES`
+   * (hosting providers, whose addresses CI runners' health gates come from).
+   */
+  readonly countedAnonymousRules?: readonly string[];
   /** Retention of the WAF log group, in days. Default: 30. */
   readonly logRetentionDays?: number;
   /**
@@ -44,7 +49,14 @@ export class WebAcl extends pulumi.ComponentResource {
         description: "AWS managed rule groups and a per-IP rate limit for the stack's ALB",
         scope: "REGIONAL",
         defaultAction: { allow: {} },
-        rules: checkedFor(this, () => webAclRules({ rateLimitPer5Min: args.rateLimitPer5Min, metricPrefix: name, countedCommonRules: args.countedCommonRules })),
+        rules: checkedFor(this, () =>
+          webAclRules({
+            rateLimitPer5Min: args.rateLimitPer5Min,
+            metricPrefix: name,
+            countedCommonRules: args.countedCommonRules,
+            countedAnonymousRules: args.countedAnonymousRules,
+          }),
+        ),
         visibilityConfig: { cloudwatchMetricsEnabled: true, metricName: `${name}-web-acl`, sampledRequestsEnabled: true },
       },
       { parent: this },

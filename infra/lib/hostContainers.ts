@@ -4,6 +4,7 @@
  * environment variables. No Pulumi imports; tested table-driven (test/hostContainers.test.ts).
  */
 import { parseEcrImage } from "./ecr";
+import { DB_COLLATION, RDS_CA_BUNDLE_PATH } from "./mariadb";
 
 /**
  * Host ports in service order: base, base+1, ... Appending a service keeps every existing port;
@@ -35,7 +36,7 @@ export function shellQuote(value: string): string {
 }
 
 /** Variables the host sets itself; a service's own `env` may not redefine them. */
-export const RESERVED_ENV = ["AWS_REGION", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USERNAME", "DB_PASSWORD", "IMAGE_BUCKET"] as const;
+export const RESERVED_ENV = ["AWS_REGION", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USERNAME", "DB_PASSWORD", "DB_SSL_MODE", "DB_SSL_CA", "DB_COLLATION", "IMAGE_BUCKET"] as const;
 
 export interface UserDataService {
   readonly name: string;
@@ -81,6 +82,11 @@ function runScript(s: UserDataService, p: UserDataParams): string {
       `-e DB_HOST=${shellQuote(p.database.host)}`,
       `-e DB_PORT=${p.database.port}`,
       `-e DB_NAME=${shellQuote(p.database.name)}`,
+      // The same TLS and collation contract as the EKS services (DB_SSL_CA: the image carries the
+      // RDS CA bundle there); the server refuses connections without TLS.
+      `-e DB_SSL_MODE=${shellQuote("verify-full")}`,
+      `-e DB_SSL_CA=${shellQuote(RDS_CA_BUNDLE_PATH)}`,
+      `-e DB_COLLATION=${shellQuote(DB_COLLATION)}`,
     );
   }
   if (s.imageBucket !== undefined) {

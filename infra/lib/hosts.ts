@@ -30,10 +30,15 @@ export function stackHosts(environment: Environment, domain: string): StackHosts
 export interface RoutedHealth {
   readonly name: string;
   readonly paths: readonly string[];
-  /** Where the pod serves its health endpoint (the target group's health check path). */
+  /**
+   * Where the container serves its health endpoint, as the container sees it (context path
+   * included). The target group checks it on the pod, and the gates request it through the ALB,
+   * which forwards the request path unchanged (aws-load-balancer-controller v2.12.0 builds
+   * forward actions only, no path rewrite), so it must be a path the ALB routes to this service.
+   */
   readonly healthPath: string;
-  /** Explicit path to probe through the ALB; wins over the derivation below. */
-  readonly publicHealthPath?: string;
+  /** The prefix the container serves every route under (Spring `server.servlet.context-path`). */
+  readonly contextPath?: string;
 }
 
 /** The service the ALB sends `path` to: the owner of the longest matching prefix. */
@@ -50,24 +55,57 @@ export function routeOwner(path: string, services: readonly Pick<RoutedHealth, "
   return best?.owner;
 }
 
-/**
- * The path that reaches a service's health endpoint through the ALB, which routes by prefix.
- * When the routing already sends `healthPath` to the service (it owns `/`, or a prefix of the
- * health path), that is the path; otherwise the service must serve it under its own longest
- * prefix (a Spring context path: `/sugang/actuator/health`). `publicHealthPath` overrides both.
- */
-export function publicHealthPath(service: RoutedHealth, all: readonly Pick<RoutedHealth, "name" | "paths">[]): string {
-  if (service.publicHealthPath !== undefined) {
-    return service.publicHealthPath;
-  }
-  if (routeOwner(service.healthPath, all) === service.name) {
-    return service.healthPath;
-  }
-  const longest = orderedPrefixes(service.paths)[0] ?? "/";
-  return `${longest === "/" ? "" : longest}${service.healthPath}`;
+/** True when `path` is `prefix` or below it (`/sugang/x` is under `/sugang`; everything is under `/`). */
+export function isUnder(path: string, prefix: string): boolean {
+  const p = prefixOf(prefix);
+  return p === "/" || prefixOf(path) === p || path.startsWith(`${p}/`);
 }
 
-/** The URL that reaches a service's health endpoint through `host` (see `publicHealthPath`). */
-export function healthUrl(host: string, service: RoutedHealth, all: readonly Pick<RoutedHealth, "name" | "paths">[]): string {
-  return `https://${host}${publicHealthPath(service, all)}`;
+export interface HealthPathProblem {
+  readonly message: string;
+  readonly fix: string;
+}
+
+/**
+ * Why the target group's check and the gates through the ALB cannot both pass for `service`, or
+ * `undefined`. Both request `healthPath` (the pod directly, and the ALB unchanged), so the ALB
+ * must route that path to this service, and a declared context path must prefix it.
+ */
+export function healthPathProblem(service: RoutedHealth, all: readonly Pick<RoutedHealth, "name" | "paths">[]): HealthPathProblem | undefined {
+  const { healthPath, contextPath } = service;
+  if (contextPath !== undefined && !isUnder(healthPath, contextPath)) {
+    return {
+      message: `"${healthPath}" does not start with the context path "${contextPath}" of service "${service.name}", which the container serves every route under`,
+      fix: `give the path as the container serves it, e.g. "${prefixOf(contextPath)}${healthPath}"`,
+    };
+  }
+  const owner = routeOwner(healthPath, all);
+  if (owner === service.name) {
+    return undefined;
+  }
+  const longest = orderedPrefixes(service.paths)[0] ?? "/";
+  return {
+    message:
+      `the ALB routes "${healthPath}" to ${owner === undefined ? "no service" : `service "${owner}"`}, not to "${service.name}": ` +
+      "the target group checks this path on the pod while the gates request it through the ALB (which forwards paths unchanged), so both cannot pass",
+    fix:
+      `give the path as the container serves it under one of its routed prefixes (${service.paths.join(", ")}); a service routed at "${longest}" ` +
+      `serves under that context path (set contextPath: "${longest}" and e.g. healthPath: "${longest === "/" ? "" : longest}${healthPath}")`,
+  };
+}
+
+/** Routed paths that do not lie under the declared context path (the container would answer 404). */
+export function contextPathProblems(service: Pick<RoutedHealth, "paths" | "contextPath">): Array<{ readonly index: number; readonly message: string }> {
+  const contextPath = service.contextPath;
+  if (contextPath === undefined) {
+    return [];
+  }
+  return service.paths.flatMap((p, index) =>
+    isUnder(p, contextPath) ? [] : [{ index, message: `"${p}" is not under the context path "${contextPath}", so the container would answer 404 for it` }],
+  );
+}
+
+/** The URL that reaches a service's health endpoint through `host`: the ALB forwards the path unchanged. */
+export function healthUrl(host: string, service: Pick<RoutedHealth, "healthPath">): string {
+  return `https://${host}${service.healthPath}`;
 }

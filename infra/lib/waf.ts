@@ -9,7 +9,8 @@ import type { wafv2 } from "@pulumi/aws/types/input";
 export const MANAGED_RULE_GROUPS = [
   // Known-bad sources (botnets, scanners): block before spending any other inspection on them.
   "AWSManagedRulesAmazonIpReputationList",
-  // VPNs, Tor, hosting providers: keeps anonymised clients away from enrolment.
+  // VPNs, proxies, Tor: keeps anonymised clients away from enrolment. Hosting providers are only
+  // counted (DEFAULT_COUNTED_ANONYMOUS_RULES).
   "AWSManagedRulesAnonymousIpList",
   // OWASP-style core rules (XSS, LFI, size limits, bad user agents).
   "AWSManagedRulesCommonRuleSet",
@@ -35,6 +36,26 @@ const PRIORITY_STEP = 10;
  */
 export const DEFAULT_COUNTED_COMMON_RULES: readonly string[] = ["SizeRestrictions_BODY"];
 
+/**
+ * The rules of AWSManagedRulesAnonymousIpList (AWS WAF developer guide, "IP reputation rule
+ * groups", section "Anonymous IP list managed rule group"; labels
+ * `awswaf:managed:aws:anonymous-ip-list:<rule>`). Both block by default.
+ */
+export const ANONYMOUS_IP_LIST_RULES = ["AnonymousIPList", "HostingProviderIPList"] as const;
+
+/**
+ * Rules of the anonymous IP list that only count instead of blocking.
+ *
+ * `HostingProviderIPList` blocks addresses of web hosting and cloud providers other than AWS
+ * (AWS whitepaper "AWS Best Practices for DDoS Resiliency", section "AWS WAF - IP reputation":
+ * "cloud platforms (excluding AWS)"). GitHub-hosted runners egress from Azure, and they run the
+ * driver's preview and live health gates through this ALB: blocked with 403, every prod promotion
+ * would fail its gate and roll back. Students and staff do not browse from data centres, so the
+ * rule buys little here; counting keeps its metric and label for visibility. `AnonymousIPList`
+ * (VPNs, proxies, Tor) keeps blocking.
+ */
+export const DEFAULT_COUNTED_ANONYMOUS_RULES: readonly string[] = ["HostingProviderIPList"];
+
 export interface WebAclRuleSettings {
   /** Requests per IP per 5 minutes before the IP is blocked (WAF accepts 10 - 2,000,000,000). */
   readonly rateLimitPer5Min: number;
@@ -42,6 +63,8 @@ export interface WebAclRuleSettings {
   readonly metricPrefix: string;
   /** Common rule set rules that count instead of block. Default: `DEFAULT_COUNTED_COMMON_RULES`. */
   readonly countedCommonRules?: readonly string[];
+  /** Anonymous IP list rules that count instead of block. Default: `DEFAULT_COUNTED_ANONYMOUS_RULES`. */
+  readonly countedAnonymousRules?: readonly string[];
 }
 
 function visibility(metricName: string): wafv2.WebAclRuleVisibilityConfig {
@@ -58,7 +81,18 @@ export function webAclRules(s: WebAclRuleSettings): wafv2.WebAclRule[] {
   if (!Number.isInteger(s.rateLimitPer5Min) || s.rateLimitPer5Min < 10 || s.rateLimitPer5Min > 2_000_000_000) {
     throw new Error(`rate limit ${s.rateLimitPer5Min} per 5 minutes is outside WAF's 10 - 2,000,000,000`);
   }
-  const counted = s.countedCommonRules ?? DEFAULT_COUNTED_COMMON_RULES;
+  const countedAnonymous = s.countedAnonymousRules ?? DEFAULT_COUNTED_ANONYMOUS_RULES;
+  for (const rule of countedAnonymous) {
+    if (!(ANONYMOUS_IP_LIST_RULES as readonly string[]).includes(rule)) {
+      throw new Error(
+        `"${rule}" is not a rule of AWSManagedRulesAnonymousIpList (its rules: ${ANONYMOUS_IP_LIST_RULES.join(", ")}); a misspelt override would not count the rule it means`,
+      );
+    }
+  }
+  const counted: Partial<Record<(typeof MANAGED_RULE_GROUPS)[number], readonly string[]>> = {
+    AWSManagedRulesCommonRuleSet: s.countedCommonRules ?? DEFAULT_COUNTED_COMMON_RULES,
+    AWSManagedRulesAnonymousIpList: countedAnonymous,
+  };
   const managed = MANAGED_RULE_GROUPS.map(
     (group, i): wafv2.WebAclRule => ({
       name: `AWS-${group}`,
@@ -69,8 +103,10 @@ export function webAclRules(s: WebAclRuleSettings): wafv2.WebAclRule[] {
         managedRuleGroupStatement: {
           vendorName: "AWS",
           name: group,
-          ...(group === "AWSManagedRulesCommonRuleSet" && counted.length > 0
-            ? { ruleActionOverrides: counted.map((rule) => ({ name: rule, actionToUse: { count: {} } })) }
+          // Per-rule override inside the group (provider schema:
+          // managedRuleGroupStatement.ruleActionOverrides[].actionToUse.count, @pulumi/aws 7.48.0).
+          ...((counted[group] ?? []).length > 0
+            ? { ruleActionOverrides: (counted[group] ?? []).map((rule) => ({ name: rule, actionToUse: { count: {} } })) }
             : {}),
         },
       },

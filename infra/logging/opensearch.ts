@@ -26,13 +26,23 @@ export interface LogStoreArgs {
   /**
    * Dedicated master nodes, e.g. `{ instanceType: "m6g.large.search", count: 3 }`. Default: none,
    * so the data nodes elect the master: with two of them, losing one stops writes (Fluentd
-   * buffers meanwhile) until it is back.
+   * buffers meanwhile) until it is back. With two zones configured, AWS still places three
+   * masters in three AZs where the region has three or more (and the type is offered there), so
+   * one AZ outage keeps the quorum (developer guide, "Dedicated master node distribution").
    */
   readonly dedicatedMasters?: { readonly instanceType: string; readonly count: 3 | 5 };
   /** Retention of the domain's application log group, in days. Default: 30. */
   readonly logRetentionDays?: number;
   /** Protect the domain (and its key) from `pulumi destroy` and replacement. Default: false. */
   readonly protect?: boolean;
+  /**
+   * Create the account's OpenSearch service-linked role (`AWSServiceRoleForAmazonOpenSearchService`)
+   * and make the domain wait for it. Default: false. A VPC domain needs the role "to access your
+   * VPC, create the domain endpoint, and place network interfaces in a subnet"; only the console
+   * creates it by itself (OpenSearch developer guide, vpc.md and slr-aos.md). One role per account:
+   * a second create fails, so exactly one stack per account sets this.
+   */
+  readonly createServiceLinkedRole?: boolean;
 }
 
 /**
@@ -83,6 +93,7 @@ export class LogStore extends pulumi.ComponentResource {
 
     const securityGroup = this.securityGroup(name, args);
     const { logGroup, logPolicy } = this.applicationLogs(name, args, accountId, domainArn);
+    const serviceLinkedRole = (args.createServiceLinkedRole ?? false) ? [this.serviceLinkedRole(name)] : [];
 
     const subnetIds = pulumi.output(args.subnetIds).apply((ids) => {
       const wanted = zoneAware ? 2 : 1;
@@ -121,8 +132,9 @@ export class LogStore extends pulumi.ComponentResource {
         tags: { Name: domainName },
       },
       // The resource policy must exist before the domain is told to publish logs (AWS validates
-      // it on create), and no input of the domain refers to it.
-      { parent: this, dependsOn: [logPolicy], protect },
+      // it on create), and the service-linked role before a VPC domain is created; no input of
+      // the domain refers to either.
+      { parent: this, dependsOn: [logPolicy, ...serviceLinkedRole], protect },
     );
 
     this.domainName = domainName;
@@ -132,6 +144,22 @@ export class LogStore extends pulumi.ComponentResource {
     this.kmsKeyArn = key.arn;
 
     this.registerOutputs({ domainArn: this.domainArn, endpoint: this.endpoint, securityGroupId: this.securityGroupId });
+  }
+
+  /**
+   * The account's OpenSearch service-linked role. Retained on delete: other stacks' domains in the
+   * account use the same role, and IAM refuses to delete it while any domain does (slr-aos.md), so
+   * destroying this stack only forgets it.
+   */
+  private serviceLinkedRole(name: string): aws.iam.ServiceLinkedRole {
+    return new aws.iam.ServiceLinkedRole(
+      `${name}-service-linked-role`,
+      {
+        awsServiceName: "opensearchservice.amazonaws.com",
+        description: "Lets Amazon OpenSearch Service place domain network interfaces in this account's VPCs",
+      },
+      { parent: this, retainOnDelete: true },
+    );
   }
 
   /** HTTPS from the cluster nodes only; without an `egress` list the provider removes AWS's default allow-all egress. */

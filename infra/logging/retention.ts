@@ -116,9 +116,12 @@ export interface LogRetentionProps {
 export const defaults = {
   // The official curl image (Alpine: busybox sh and sed). Pinned to a release tag, never moved
   // by its publisher: bump it explicitly.
-  image: "curlimages/curl:8.11.1",
+  // From quay.io, not Docker Hub (anonymous pulls are rate-limited per NAT address): the curl
+  // project's release workflow pushes the same manifest to docker.io/curlimages/curl and
+  // quay.io/curl/curl (curl/curl-container .github/workflows/build_latest_release_multi.yml as of 8.11.1).
+  image: "quay.io/curl/curl:8.11.1",
   // Not a server: it runs the script and exits, and no probe is vetted for it.
-  imageFacts: { tcpPorts: [], http: [], exec: [], source: "curlimages/curl 8.11.1: the Job's one-shot main container, no listener" } satisfies ImageProbeFacts,
+  imageFacts: { tcpPorts: [], http: [], exec: [], source: "quay.io/curl/curl 8.11.1: the Job's one-shot main container, no listener" } satisfies ImageProbeFacts,
   // Same image as Dashboards' proxy, so the same facts (`dashboards.ts` defaults.imageFacts).
   proxyImage: dashboardsDefaults.image,
   namespace: "log-retention",

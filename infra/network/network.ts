@@ -23,6 +23,12 @@ export interface NetworkArgs {
   readonly privateSubnetCidrs?: readonly string[];
   /** Retention of the VPC flow logs' log group, in days. Default: 30. */
   readonly flowLogRetentionDays?: number;
+  /**
+   * Endpoints for the private subnets (ignored without them): the S3 gateway endpoint on their
+   * route tables, and interface endpoints (`ecr.api`, `ecr.dkr`, `sts`, `logs`) with private DNS in
+   * them. Default: none.
+   */
+  readonly vpcEndpoints?: { readonly s3Gateway: boolean; readonly interface: readonly string[] };
 }
 
 const NAT_STRATEGY: Record<NatGatewayMode, awsx.types.enums.ec2.NatGatewayStrategy> = {
@@ -84,6 +90,11 @@ export class Network extends pulumi.ComponentResource {
 
     this.flowLogs(name, vpc.vpcId, args.flowLogRetentionDays ?? 30);
 
+    const endpoints = args.privateSubnets ? args.vpcEndpoints : undefined;
+    if (endpoints !== undefined && (endpoints.s3Gateway || endpoints.interface.length > 0)) {
+      this.declareEndpoints(name, vpc, args.cidr, endpoints, aws.getRegionOutput({}, { parent: this }).region);
+    }
+
     this.vpcId = vpc.vpcId;
     this.cidr = args.cidr;
     this.publicSubnetIds = vpc.publicSubnetIds;
@@ -104,6 +115,9 @@ export class Network extends pulumi.ComponentResource {
       { retentionInDays: retentionDays },
       { parent: this },
     );
+    const { accountId } = aws.getCallerIdentityOutput({}, { parent: this });
+    const { region } = aws.getRegionOutput({}, { parent: this });
+    const { partition } = aws.getPartitionOutput({}, { parent: this });
     const flowLogRole = new aws.iam.Role(
       `${name}-flow-logs`,
       {
@@ -114,6 +128,13 @@ export class Network extends pulumi.ComponentResource {
               {
                 actions: ["sts:AssumeRole"],
                 principals: [{ type: "Service", identifiers: ["vpc-flow-logs.amazonaws.com"] }],
+                // Confused-deputy guard, as the VPC user guide's flow-log role trust recommends:
+                // only flow logs of this account and region. The flow log's id is not known before
+                // it exists (it needs the role), hence the wildcard.
+                conditions: [
+                  { test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] },
+                  { test: "ArnLike", variable: "aws:SourceArn", values: [pulumi.interpolate`arn:${partition}:ec2:${region}:${accountId}:vpc-flow-log/*`] },
+                ],
               },
             ],
           },
@@ -151,5 +172,74 @@ export class Network extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+  }
+
+  /** The S3 gateway endpoint on the private route tables, and interface endpoints in the private subnets. */
+  private declareEndpoints(
+    name: string,
+    vpc: awsx.ec2.Vpc,
+    cidr: string,
+    endpoints: NonNullable<NetworkArgs["vpcEndpoints"]>,
+    region: pulumi.Output<string>,
+  ): void {
+    if (endpoints.s3Gateway) {
+      // awsx creates one route table per subnet and associates it explicitly; they are looked up
+      // by those associations. The lookup depends on the awsx component, a remote component the
+      // engine only reports complete once all of its children (associations included) exist.
+      const privateRouteTables = aws.ec2.getRouteTablesOutput(
+        { vpcId: vpc.vpcId, filters: [{ name: "association.subnet-id", values: vpc.privateSubnetIds }] },
+        { parent: this, dependsOn: [vpc] },
+      );
+      new aws.ec2.VpcEndpoint(
+        `${name}-s3`,
+        {
+          vpcId: vpc.vpcId,
+          serviceName: pulumi.interpolate`com.amazonaws.${region}.s3`,
+          vpcEndpointType: "Gateway",
+          // No policy: the default allows every bucket, which ECR's layer buckets (AWS-owned,
+          // per region) need; S3 access stays governed by the callers' IAM and bucket policies.
+          routeTableIds: privateRouteTables.ids,
+          tags: { Name: `${name}-s3` },
+        },
+        { parent: this },
+      );
+    }
+    if (endpoints.interface.length === 0) {
+      return;
+    }
+    const securityGroup = new aws.ec2.SecurityGroup(
+      `${name}-endpoints-sg`,
+      { vpcId: vpc.vpcId, description: "Interface VPC endpoints: HTTPS from inside the VPC only", tags: { Name: `${name}-endpoints` } },
+      { parent: this },
+    );
+    new aws.vpc.SecurityGroupIngressRule(
+      `${name}-endpoints-https`,
+      {
+        securityGroupId: securityGroup.id,
+        ipProtocol: "tcp",
+        fromPort: 443,
+        toPort: 443,
+        cidrIpv4: cidr,
+        description: "HTTPS to the AWS service endpoints from the VPC (nodes, pods, bastion)",
+      },
+      { parent: this },
+    );
+    for (const service of endpoints.interface) {
+      new aws.ec2.VpcEndpoint(
+        `${name}-${service.replace(/\./g, "-")}`,
+        {
+          vpcId: vpc.vpcId,
+          serviceName: pulumi.interpolate`com.amazonaws.${region}.${service}`,
+          vpcEndpointType: "Interface",
+          // The public service name then resolves to the endpoint's private addresses in this VPC,
+          // so nothing in the cluster is configured to use it.
+          privateDnsEnabled: true,
+          subnetIds: vpc.privateSubnetIds,
+          securityGroupIds: [securityGroup.id],
+          tags: { Name: `${name}-${service}` },
+        },
+        { parent: this },
+      );
+    }
   }
 }

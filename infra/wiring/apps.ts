@@ -6,6 +6,7 @@ import type { ServiceConfig } from "../config/schema";
 import type { Database } from "../data/database";
 import type { Edge } from "../edge/edge";
 import { ingressOrder } from "../lib/bluegreen";
+import { SERVICE_DATABASE_ENV, serviceDatabaseEnv, serviceDbUser } from "../lib/mariadb";
 import type { ImageBucket } from "../storage/imageBucket";
 import type { Wiring } from "./context";
 
@@ -49,11 +50,13 @@ export function wireApps(w: Wiring, cluster: Cluster | undefined, n: AppNeighbou
   });
 }
 
-/** The IAM policies a service's IRSA role gets: the database secret, and the images bucket where it asked for it. */
+/** The IAM policies a service's IRSA role gets: its database user, and the images bucket where it asked for it. */
 function awsPolicies(svc: ServiceConfig, { database, images }: AppNeighbours): Record<string, pulumi.Output<string>> {
   const policies: Record<string, pulumi.Output<string>> = {};
   if (database !== undefined) {
-    policies["db-secret"] = database.secretReadPolicy();
+    // The service's own database user through IAM authentication, not the master secret: RDS
+    // rotates that every 7 days while pods read it at start, and it can do anything.
+    policies["db-connect"] = database.connectPolicy(serviceDbUser(svc.name));
   }
   if (images !== undefined && svc.imageBucketAccess) {
     policies["images"] = images.readWritePolicy();
@@ -61,14 +64,17 @@ function awsPolicies(svc: ServiceConfig, { database, images }: AppNeighbours): R
   return policies;
 }
 
-/** The variables the platform sets in a service's containers (where to find the database and the bucket). */
+/** The variables the platform sets in a service's containers (how to reach the database over verified TLS, and the bucket). */
 function serviceEnv({ cfg }: Wiring, svc: ServiceConfig, { database, images }: AppNeighbours): Record<string, pulumi.Input<string>> {
   const env: Record<string, pulumi.Input<string>> = { SERVICE_NAME: svc.name, AWS_REGION: cfg.region };
   if (database !== undefined) {
-    env["DB_HOST"] = database.address;
-    env["DB_PORT"] = database.port.apply(String);
-    env["DB_NAME"] = database.databaseName;
-    env["DB_SECRET_ARN"] = database.masterUserSecretArn;
+    const user = serviceDbUser(svc.name);
+    const dbEnv = pulumi
+      .all([database.address, database.port, database.databaseName])
+      .apply(([host, port, name]) => serviceDatabaseEnv({ host, port, database: name, user }));
+    for (const key of SERVICE_DATABASE_ENV) {
+      env[key] = dbEnv.apply((e) => e[key] ?? "");
+    }
   }
   if (images !== undefined && svc.imageBucketAccess) {
     env["IMAGE_BUCKET"] = images.bucketName;

@@ -3,6 +3,7 @@ import { ClusterAutoscaler } from "../addons/clusterAutoscaler";
 import { MetricsServer } from "../addons/metricsServer";
 import { Cluster } from "../cluster/cluster";
 import type { Database } from "../data/database";
+import { DOCKER_HUB_CACHE_PREFIX } from "../lib/images";
 import type { Network } from "../network/network";
 import { platformTags } from "../providers";
 import type { Wiring } from "./context";
@@ -21,12 +22,15 @@ export function wireCluster({ cfg, env, prod, opts }: Wiring, network: Network, 
       privateSubnetIds: network.privateSubnetIds,
       publicSubnetIds: network.publicSubnetIds,
       version: cfg.cluster.version,
+      supportType: cfg.cluster.supportType,
       publicAccessCidrs: cfg.cluster.publicAccessCidrs,
       adminRoleArns: cfg.cluster.adminRoleArns,
+      deployerRoleArn: cfg.cluster.deployerRoleArn,
       nodeGroups: cfg.cluster.nodeGroups,
       logRetentionDays: cfg.logRetentionDays,
       instanceTags: platformTags(cfg),
       deletionProtection: prod,
+      pullThroughCachePrefixes: cfg.registry.dockerHubCache !== undefined ? [DOCKER_HUB_CACHE_PREFIX] : undefined,
     },
     opts,
   );

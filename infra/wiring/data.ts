@@ -1,4 +1,5 @@
 import { Bastion } from "../compute/bastion";
+import { SessionPreferences } from "../compute/sessionPreferences";
 import { Database } from "../data/database";
 import type { Network } from "../network/network";
 import { platformTags } from "../providers";
@@ -10,7 +11,7 @@ export interface Data {
   readonly bastion?: Bastion;
 }
 
-/** The RDS database and the bastion that reaches it; the database admits the bastion. */
+/** The RDS database and the bastion that reaches it (its sessions logged where configured); the database admits the bastion. */
 export function wireData({ cfg, env, prod, opts }: Wiring, network: Network): Data {
   const database = cfg.database.enabled
     ? new Database(
@@ -35,6 +36,11 @@ export function wireData({ cfg, env, prod, opts }: Wiring, network: Network): Da
         opts,
       )
     : undefined;
+  // Account- and region-wide: Session Manager reads one preferences document (see the component).
+  const sessionPreferences =
+    cfg.bastion.enabled && cfg.bastion.sessionLogging
+      ? new SessionPreferences(`${env}-ssm-sessions`, { logRetentionDays: cfg.logRetentionDays }, opts)
+      : undefined;
   const bastion = cfg.bastion.enabled
     ? new Bastion(
         `${env}-bastion`,
@@ -47,6 +53,7 @@ export function wireData({ cfg, env, prod, opts }: Wiring, network: Network): Da
           maxSize: cfg.bastion.maxSize,
           databaseAddress: database?.address,
           tags: platformTags(cfg),
+          sessionLogGroupArn: sessionPreferences?.logGroupArn,
         },
         opts,
       )

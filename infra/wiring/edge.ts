@@ -2,7 +2,6 @@ import { AwsLoadBalancerController } from "../addons/awsLoadBalancerController";
 import type { Cluster } from "../cluster/cluster";
 import { Edge } from "../edge/edge";
 import { WebAcl } from "../edge/webAcl";
-import { publicHealthPath } from "../lib/hosts";
 import type { Network } from "../network/network";
 import { platformTags } from "../providers";
 import type { Wiring } from "./context";
@@ -49,7 +48,9 @@ export function wireEdge(w: Wiring, network: Network, cluster: Cluster | undefin
       idleTimeoutSeconds: cfg.edge.idleTimeoutSeconds,
       accessLogExpirationDays: cfg.edge.accessLogExpirationDays,
       accessLogVersioning: prod,
-      healthCheck: cfg.edge.healthCheck && first !== undefined ? { path: publicHealthPath(first, cfg.services) } : undefined,
+      healthCheck:
+        // The live host forwards the path unchanged to the service config validated it routes to.
+        cfg.edge.healthCheck && first !== undefined ? { path: first.healthPath, notifyEmails: cfg.edge.alarmEmails } : undefined,
     },
     opts,
   );

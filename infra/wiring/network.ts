@@ -13,6 +13,7 @@ export function wireNetwork({ cfg, env, opts }: Wiring): Network {
       publicSubnetCidrs: cfg.network.publicSubnetCidrs,
       privateSubnetCidrs: cfg.network.privateSubnetCidrs,
       flowLogRetentionDays: cfg.logRetentionDays,
+      vpcEndpoints: cfg.network.vpcEndpoints,
     },
     opts,
   );

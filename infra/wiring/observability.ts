@@ -9,6 +9,7 @@ import { EfsCsiDriver } from "../addons/efsCsi";
 import { Monitoring } from "../addons/monitoring";
 import type { Cluster } from "../cluster/cluster";
 import type { Edge } from "../edge/edge";
+import { cacheRegistryOf, DOCKER_HUB_CACHE_PREFIX, viaDockerHubCache } from "../lib/images";
 import { LogDashboards } from "../logging/dashboards";
 import { defaults as fluentdDefaults, Fluentd } from "../logging/fluentd";
 import { LogStore } from "../logging/opensearch";
@@ -37,6 +38,12 @@ export interface Observability {
   readonly ingresses: readonly pulumi.Resource[];
 }
 
+/** The account's Docker Hub pull-through cache registry, when configured: Fluentd and Grafana are pulled through it. */
+function dockerHubCache({ cfg }: Wiring): string | undefined {
+  const credential = cfg.registry.dockerHubCache?.credentialArn;
+  return credential !== undefined ? cacheRegistryOf(credential) : undefined;
+}
+
 export function wireObservability(w: Wiring, cluster: Cluster | undefined, n: ObservabilityNeighbours): Observability {
   const o = w.cfg.observability;
   if (cluster === undefined) {
@@ -59,7 +66,8 @@ export function wireObservability(w: Wiring, cluster: Cluster | undefined, n: Ob
 }
 
 /** Prometheus, Alertmanager and Grafana on the shared EFS file system (or Prometheus alone on gp3). */
-function wireMonitoring({ cfg, env, prod, opts, hosts }: Wiring, cluster: Cluster, n: ObservabilityNeighbours): { efs: SharedFileSystem; monitoring: Monitoring } {
+function wireMonitoring(w: Wiring, cluster: Cluster, n: ObservabilityNeighbours): { efs: SharedFileSystem; monitoring: Monitoring } {
+  const { cfg, env, prod, opts, hosts } = w;
   const o = cfg.observability;
   const efs = new SharedFileSystem(
     `${env}-efs`,
@@ -77,6 +85,7 @@ function wireMonitoring({ cfg, env, prod, opts, hosts }: Wiring, cluster: Cluste
   const efsCsi = new EfsCsiDriver(`${env}-efs-csi`, { cluster, fileSystemId: efs.fileSystemId }, opts);
   const gp3 = o.monitoring.prometheusStorage === "gp3" ? new EbsCsiDriver(`${env}-ebs-csi`, { cluster }, opts) : undefined;
   const expose = n.edge !== undefined && o.monitoring.allowedCidrs.length > 0;
+  const cache = dockerHubCache(w);
   const monitoring = new Monitoring(
     `${env}-monitoring`,
     {
@@ -90,6 +99,7 @@ function wireMonitoring({ cfg, env, prod, opts, hosts }: Wiring, cluster: Cluste
       discordWebhookUrl: n.discordWebhookUrl,
       alertmanagerReplicas: prod ? 2 : 1,
       allowedCidrs: expose ? o.monitoring.allowedCidrs : [],
+      grafanaImage: cache !== undefined ? { registry: cache, repository: `${DOCKER_HUB_CACHE_PREFIX}/grafana/grafana` } : undefined,
       monitoringHost: expose ? hosts.monitoring : undefined,
       ingressGroupName: expose ? n.edge?.groupName : undefined,
       ingressGroupAnnotations: n.edge?.ingressGroupAnnotations,
@@ -100,7 +110,8 @@ function wireMonitoring({ cfg, env, prod, opts, hosts }: Wiring, cluster: Cluste
 }
 
 /** Fluentd -> OpenSearch, the index retention Job, and Dashboards when CIDRs are listed. */
-function wireLogging({ cfg, env, prod, opts, hosts }: Wiring, cluster: Cluster, n: ObservabilityNeighbours): { logStore: LogStore; dashboards?: LogDashboards } {
+function wireLogging(w: Wiring, cluster: Cluster, n: ObservabilityNeighbours): { logStore: LogStore; dashboards?: LogDashboards } {
+  const { cfg, env, prod, opts, hosts } = w;
   const logging = cfg.observability.logging;
   const logStore = new LogStore(
     `${env}-logs`,
@@ -118,13 +129,15 @@ function wireLogging({ cfg, env, prod, opts, hosts }: Wiring, cluster: Cluster, 
       dedicatedMasters: logging.dedicatedMasters ?? undefined,
       logRetentionDays: cfg.logRetentionDays,
       protect: prod,
+      createServiceLinkedRole: logging.createServiceLinkedRole,
     },
     opts,
   );
   const opensearch = { cluster, region: cfg.region, opensearchEndpoint: logStore.endpoint, opensearchDomainArn: logStore.domainArn };
   // One prefix for the writer and the retention policy: indices of any other prefix would never be deleted.
   const indexPrefix = fluentdDefaults.indexPrefix;
-  new Fluentd(`${env}-fluentd`, { ...opensearch, indexPrefix }, opts);
+  const cache = dockerHubCache(w);
+  new Fluentd(`${env}-fluentd`, { ...opensearch, indexPrefix, ...(cache !== undefined ? { image: viaDockerHubCache(fluentdDefaults.image, cache) } : {}) }, opts);
   new LogRetention(`${env}-log-retention`, { ...opensearch, indexPrefix, retentionDays: logging.retentionDays }, opts);
   const dashboards =
     n.edge !== undefined && logging.dashboardsCidrs.length > 0

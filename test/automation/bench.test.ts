@@ -80,9 +80,16 @@ describe("automation: bench", () => {
     assert.match(text, /changes 2 resource\(s\):\n {2}a::b\n {2}c::d\n/);
   });
 
-  it("synthetic services have distinct names, one non-overlapping path each and both colors' images", () => {
+  it("synthetic services have distinct names, one non-overlapping path each, a health path under it and both colors' images", () => {
     const template: Obj = { name: "student", port: 8080, healthPath: "/actuator/health", paths: ["/", "/student"], active: "green", blue: { image: "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/student:1.4.0" }, green: {}, replicas: 3 };
     const services = syntheticServices(12, template) as Obj[];
+    for (const s of services) {
+      assert.equal(s["contextPath"], `/${String(s["name"])}`);
+      assert.equal(s["healthPath"], `/${String(s["name"])}/actuator/health`);
+    }
+    // A template under a context path of its own keeps only the application's part of its health path.
+    const sugang = syntheticServices(1, { ...template, contextPath: "/sugang", healthPath: "/sugang/actuator/health", paths: ["/sugang"] }) as Obj[];
+    assert.equal(sugang[0]?.["healthPath"], "/bench-001/actuator/health");
     assert.equal(new Set(services.map((s) => s["name"])).size, 12);
     const paths = services.flatMap((s) => s["paths"] as string[]);
     assert.equal(new Set(paths).size, 12);

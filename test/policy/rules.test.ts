@@ -587,7 +587,18 @@ describe("policy pack rules", () => {
       });
       passes("waf-required-managed-rules", [webAcl([REQUIRED_GROUPS[0]]), viaAssociation]);
       violates("waf-required-managed-rules", [webAcl([REQUIRED_GROUPS[0], managedRule("AWSManagedRulesAnonymousIpList", { count: {} })])], { type: WEB_ACL, name: "prod-waf" }, [
-        /does not enforce AWSManagedRulesAnonymousIpList \(absent, or overridden to count\)/,
+        /does not enforce AWSManagedRulesAnonymousIpList \(absent, overridden to count, or its core rule counted: AnonymousIPList\)/,
+      ]);
+      // Counting the hosting-provider rule keeps the group enforced; counting its core rule does not.
+      const counting = (rules: string[]): Props => {
+        const rule = managedRule("AWSManagedRulesAnonymousIpList");
+        const statement = (rule["statement"] as Props)["managedRuleGroupStatement"] as Props;
+        statement["ruleActionOverrides"] = rules.map((name) => ({ name, actionToUse: { count: {} } }));
+        return rule;
+      };
+      passes("waf-required-managed-rules", [webAcl([REQUIRED_GROUPS[0], counting(["HostingProviderIPList"])])]);
+      violates("waf-required-managed-rules", [webAcl([REQUIRED_GROUPS[0], counting(["HostingProviderIPList", "AnonymousIPList"])])], { type: WEB_ACL, name: "prod-waf" }, [
+        /its core rule counted: AnonymousIPList/,
       ]);
     });
 

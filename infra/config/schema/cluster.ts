@@ -1,7 +1,10 @@
 /** `platform:cluster`: EKS, its API endpoint and its managed node groups. */
 import { z } from "zod";
+import { sameRole } from "../../lib/eksAccess";
 import { amiTypeFor } from "../../lib/instanceTypes";
 import { cidrString, Ctx, DNS_LABEL, fail, failOpenToInternet, INSTANCE_TYPE, K8S_LABEL_KEY, K8S_LABEL_VALUE } from "./common";
+
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
 const nodeTaint = z.strictObject({
   key: z.string().regex(K8S_LABEL_KEY),
@@ -26,10 +29,25 @@ export type NodeGroupConfig = z.infer<typeof nodeGroup>;
 export const clusterSchema = z.strictObject({
   enabled: z.boolean(),
   version: z.string().regex(/^1\.\d{2}$/),
+  /**
+   * `upgradePolicy.supportType`: STANDARD (default) lets EKS upgrade the control plane when the
+   * version's standard support ends; EXTENDED keeps it and bills the extended-support surcharge.
+   */
+  supportType: z.enum(["STANDARD", "EXTENDED"]),
   /** CIDRs allowed to reach the public API endpoint; empty turns the public endpoint off. */
   publicAccessCidrs: z.array(cidrString),
-  /** IAM roles granted cluster-admin through access entries (CI's deploy role, the platform team). */
-  adminRoleArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/)),
+  /**
+   * IAM roles granted cluster-admin through access entries (the platform team, break-glass).
+   * Never the role that creates the cluster: EKS makes that one admin itself (see deployerRoleArn).
+   */
+  adminRoleArns: z.array(z.string().regex(ROLE_ARN)),
+  /**
+   * The IAM role that runs `pulumi up` for this stack (CI's deploy role) and so creates the
+   * cluster. EKS grants the creator cluster-admin through its own access entry (pulumi-eks 4.3.0
+   * always bootstraps it), so listing it in adminRoleArns fails with 409; config rejects that.
+   * Optional: it only enables the check.
+   */
+  deployerRoleArn: z.string().regex(ROLE_ARN).optional(),
   nodeGroups: z.array(nodeGroup),
   autoscaler: z.strictObject({ enabled: z.boolean() }),
   metricsServer: z.strictObject({ enabled: z.boolean() }),
@@ -63,6 +81,17 @@ export function checkCluster(cfg: { readonly cluster: ClusterConfig; readonly ne
   if (c.nodeGroups.length === 0) {
     fail(ctx, ["cluster", "nodeGroups"], "is empty while the cluster is enabled", "declare at least one managed node group");
   }
+  const deployer = c.deployerRoleArn;
+  c.adminRoleArns.forEach((arn, i) => {
+    if (deployer !== undefined && sameRole(arn, deployer)) {
+      fail(
+        ctx,
+        ["cluster", "adminRoleArns", i],
+        `"${arn}" is the role that deploys this stack (cluster.deployerRoleArn): EKS grants the cluster creator cluster-admin itself, so a second access entry for it fails with 409 ResourceInUseException`,
+        "remove it from cluster.adminRoleArns; the deployer keeps cluster-admin through the entry EKS created (revoke it with `aws eks delete-access-entry` once another admin exists)",
+      );
+    }
+  });
   const seen = new Set<string>();
   c.nodeGroups.forEach((g, i) => {
     if (seen.has(g.name)) {

@@ -3,6 +3,7 @@
  * name patterns, CIDR and tag values, and `fail`, through which every cross-field rule reports.
  */
 import { z } from "zod";
+import { MAX_VALUES_PER_CONDITION, MAX_VALUES_PER_RULE, RuleShape, sourceIpBudget, valuesUsed } from "../../lib/albConditions";
 import { parseCidr } from "../../lib/cidr";
 
 /** A problem found in the stack config; `fix` says what to change. */
@@ -50,4 +51,23 @@ export function failOpenToInternet(ctx: Ctx, path: Array<string | number>, cidrs
       fail(ctx, [...path, i], `${text} opens ${opens} to the whole internet`, fix);
     }
   });
+}
+
+/**
+ * The source CIDRs of an exposure fit one ALB rule (`sourceIpBudget`): beside the rule's host and
+ * path patterns, ELBv2 takes at most 3 values per condition and 5 per rule, the controller does not
+ * check, and the rule it cannot create stops the whole IngressGroup (every service's Ingress) from
+ * reconciling. `rule` is the exposure's Ingress rule (host, path and pathType as its component
+ * declares it; test/albConditions.test.ts checks the declared Ingresses at the cap).
+ */
+export function failOverRuleBudget(ctx: Ctx, path: Array<string | number>, cidrs: readonly string[], what: string, rule: RuleShape): void {
+  const budget = sourceIpBudget(rule);
+  if (cidrs.length > budget) {
+    fail(
+      ctx,
+      path,
+      `lists ${cidrs.length} source ranges for ${what}, but its ALB rule takes at most ${budget}: ELBv2 allows ${MAX_VALUES_PER_CONDITION} values per condition, ${MAX_VALUES_PER_RULE} per rule, and the rule's host and path use ${valuesUsed(rule)}; the controller does not check, and a rule ELBv2 rejects stops the whole IngressGroup from reconciling, blue/green flips included`,
+      `aggregate the ranges into at most ${budget} CIDRs (e.g. one /22 instead of four /24s), or reach ${what} through kubectl port-forward`,
+    );
+  }
 }

@@ -13,6 +13,13 @@ export const bastionSchema = z.strictObject({
   instanceType: z.string().regex(INSTANCE_TYPE),
   minSize: z.number().int().min(0),
   maxSize: z.number().int().min(1),
+  /**
+   * Declare the account's Session Manager preferences (the `SSM-SessionManagerRunShell` document,
+   * one per account and region): shell transcripts to an encrypted CloudWatch log group, which the
+   * bastion may write. False where the account already has preferences (or import them). Only
+   * acts where the bastion is enabled.
+   */
+  sessionLogging: z.boolean(),
 });
 
 /** What the compute rules read. */

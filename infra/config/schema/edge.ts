@@ -10,6 +10,12 @@ export const edgeSchema = z.strictObject({
   accessLogExpirationDays: z.number().int().min(1).max(3653),
   /** Route 53 health check of the live host (first service's health path) with a CloudWatch alarm. */
   healthCheck: z.boolean(),
+  /**
+   * Email addresses the health alarm's SNS topic notifies (in us-east-1, where the alarm lives);
+   * each address confirms its subscription once by mail. Default: none (subscribe by hand or a
+   * forwarder, e.g. a Lambda posting to Discord).
+   */
+  alarmEmails: z.array(z.email({ error: "is not an email address" })),
 });
 
 /** The REGIONAL WAF web ACL on the stack's ALB (EKS ingress or test host) (infra/edge/webAcl.ts). */

@@ -1,7 +1,7 @@
 /** `platform:argocd`: ArgoCD and the Applications it syncs. */
 import { z } from "zod";
 import { argoCdProblems } from "../../lib/argocd";
-import { cidrString, Ctx, DNS_LABEL, fail } from "./common";
+import { cidrString, Ctx, DNS_LABEL, fail, failOverRuleBudget } from "./common";
 
 const argoCdApplication = z.strictObject({
   name: z.string().regex(DNS_LABEL),
@@ -23,6 +23,7 @@ export const argocdSchema = z.strictObject({
   highAvailability: z.boolean(),
   /** Serve the UI/API at `argocd.<live host>` through the stack's ALB, for `allowedCidrs` only. */
   exposed: z.boolean(),
+  /** Sources allowed to reach the exposed server; at most 3 (one source-ip condition of an ALB rule). */
   allowedCidrs: z.array(cidrString),
   applications: z.array(argoCdApplication),
 });
@@ -37,6 +38,8 @@ export function checkArgoCd(
   for (const p of argoCdProblems(cfg.argocd, cfg.services.map((s) => s.name))) {
     fail(ctx, ["argocd", ...p.path], p.message, p.fix);
   }
+  // The server's rule on `argocd.<host>`, Prefix `/` (infra/addons/argocd.ts).
+  failOverRuleBudget(ctx, ["argocd", "allowedCidrs"], cfg.argocd.allowedCidrs, "ArgoCD", { host: true, path: "/", pathType: "Prefix" });
   if (cfg.argocd.enabled && !cfg.cluster.enabled) {
     fail(
       ctx,

@@ -10,6 +10,7 @@
  */
 import { z } from "zod";
 import { ENVIRONMENTS, isEnvironment } from "../../domain";
+import { CACHE_CREDENTIAL_ARN } from "../../lib/images";
 import type { Environment } from "../../domain";
 import { checkCluster, checkClusterEndpoint, clusterSchema } from "./cluster";
 import { AZ, Ctx, DNS_LABEL, DOMAIN, fail, tags } from "./common";
@@ -52,6 +53,21 @@ export const platformSchema = z.strictObject({
     owner: z.boolean(),
     /** Untagged images are expired after a day; tagged ones beyond this count are expired. */
     keepImages: z.number().int().min(1).max(1000),
+    /**
+     * Pull the Docker Hub images (Fluentd, Grafana) through an ECR pull-through cache instead of
+     * anonymously through the NAT (10 pulls per hour per address). `credentialArn`: a Secrets
+     * Manager secret `ecr-pullthroughcache/<name>` with `username` and `accessToken` of a Docker Hub
+     * account, in this stack's region. `createRule`: this stack declares the account's rule
+     * (one per prefix and region); the other stacks of the account set false. Default: absent.
+     */
+    dockerHubCache: z
+      .strictObject({
+        credentialArn: z
+          .string()
+          .regex(CACHE_CREDENTIAL_ARN, "must be a Secrets Manager secret named ecr-pullthroughcache/<name> (ECR requires the prefix) holding username and accessToken"),
+        createRule: z.boolean(),
+      })
+      .optional(),
   }),
   imagesBucket: z.strictObject({
     enabled: z.boolean(),

@@ -3,6 +3,9 @@ import { z } from "zod";
 import { contains, Cidr, findOverlaps, parseCidr } from "../../lib/cidr";
 import { cidrString, Ctx, fail } from "./common";
 
+/** Interface endpoints the network can declare (service name suffixes of `com.amazonaws.<region>.`). */
+export const INTERFACE_ENDPOINTS = ["ecr.api", "ecr.dkr", "sts", "logs"] as const;
+
 export const networkSchema = z.strictObject({
   cidr: cidrString,
   /** Prefix length of every subnet cut from `cidr` when explicit subnet lists are not given. */
@@ -11,6 +14,18 @@ export const networkSchema = z.strictObject({
   natGateways: z.enum(["none", "single", "perAz"]),
   publicSubnetCidrs: z.array(cidrString).optional(),
   privateSubnetCidrs: z.array(cidrString).optional(),
+  /**
+   * AWS service endpoints inside the VPC for the private subnets, so traffic to them does not
+   * cross (and pay) the NAT. `s3Gateway`: the S3 gateway endpoint, no hourly charge; ECR serves
+   * image layers from S3, so it carries the bulk of every image pull. `interface`: interface
+   * endpoints (private DNS, one network interface per AZ, billed per hour per AZ and per GB):
+   * `ecr.api` + `ecr.dkr` (registry API and manifests; pulls then survive the loss of a NAT),
+   * `sts` (IRSA token exchanges), `logs` (CloudWatch Logs).
+   */
+  vpcEndpoints: z.strictObject({
+    s3Gateway: z.boolean(),
+    interface: z.array(z.enum(INTERFACE_ENDPOINTS)),
+  }),
 });
 export type NetworkConfig = z.infer<typeof networkSchema>;
 
@@ -47,6 +62,7 @@ export function checkNetwork(cfg: NetworkCheckInput, ctx: Ctx): void {
       'set natGateways to "single" or "perAz"',
     );
   }
+  checkVpcEndpoints(n, ctx);
   checkSubnetLists(n, vpc, cfg.availabilityZones.length, ctx);
   if (n.publicSubnetCidrs === undefined || (n.privateSubnets && n.privateSubnetCidrs === undefined)) {
     const half = 2 ** (n.subnetPrefix - vpc.prefix - 1);
@@ -58,6 +74,39 @@ export function checkNetwork(cfg: NetworkCheckInput, ctx: Ctx): void {
         `use a longer prefix (e.g. /${Math.min(28, vpc.prefix + 4)}) or a larger network.cidr`,
       );
     }
+  }
+}
+
+/** Endpoints serve private subnets; ECR endpoints only help together, and with the S3 gateway. */
+function checkVpcEndpoints(n: NetworkConfig, ctx: Ctx): void {
+  const e = n.vpcEndpoints;
+  if (!n.privateSubnets) {
+    if (e.s3Gateway || e.interface.length > 0) {
+      fail(
+        ctx,
+        ["network", "vpcEndpoints"],
+        "declares endpoints but network.privateSubnets is false; public subnets reach AWS services through the internet gateway, which charges no processing",
+        "leave network.vpcEndpoints off ({ s3Gateway: false, interface: [] }) in a stack without private subnets",
+      );
+    }
+    return;
+  }
+  const ecr = e.interface.filter((s) => s === "ecr.api" || s === "ecr.dkr");
+  if (ecr.length === 1) {
+    fail(
+      ctx,
+      ["network", "vpcEndpoints", "interface"],
+      `lists ${ecr[0]} without ${ecr[0] === "ecr.api" ? "ecr.dkr" : "ecr.api"}; a pull calls both (authorization token and manifests), so one alone still needs the NAT`,
+      "list both ecr.api and ecr.dkr, or neither",
+    );
+  }
+  if (ecr.length > 0 && !e.s3Gateway) {
+    fail(
+      ctx,
+      ["network", "vpcEndpoints", "s3Gateway"],
+      "is false while ECR interface endpoints are listed; ECR serves image layers from S3, so the bytes of every pull would still cross the NAT",
+      "set network.vpcEndpoints.s3Gateway to true (a gateway endpoint has no hourly charge)",
+    );
   }
 }
 

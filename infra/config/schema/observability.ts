@@ -1,7 +1,8 @@
 /** `platform:observability`: monitoring, logging (and its index retention) and their shared file system. */
 import { z } from "zod";
+import type { RuleShape } from "../../lib/albConditions";
 import { RETENTION_DAYS } from "../../lib/ism";
-import { cidrString, Ctx, fail, failOpenToInternet } from "./common";
+import { cidrString, Ctx, fail, failOpenToInternet, failOverRuleBudget } from "./common";
 
 /** Days a daily log index is kept; ISM deletes it afterwards (infra/lib/ism.ts). */
 const logIndexRetentionDays = z.number().superRefine((value, ctx) => {
@@ -31,7 +32,10 @@ export const observabilitySchema = z.strictObject({
     prometheusVolumeGi: z.number().int().min(1).max(16384),
     alertmanagerVolumeGi: z.number().int().min(1).max(1024),
     grafanaVolumeGi: z.number().int().min(1).max(1024),
-    /** Source CIDRs allowed to reach Prometheus through the ALB; empty keeps Prometheus unexposed. */
+    /**
+     * Source CIDRs allowed to reach Prometheus through the ALB; empty keeps Prometheus unexposed.
+     * At most 3: they are one source-ip condition of an ALB rule (see failOverRuleBudget).
+     */
     allowedCidrs: z.array(cidrString),
   }),
   logging: z.strictObject({
@@ -58,8 +62,15 @@ export const observabilitySchema = z.strictObject({
       })
       .nullable()
       .optional(),
-    /** Source CIDRs allowed to reach OpenSearch Dashboards at `log.<domain>`; empty keeps it unexposed. */
+    /** Source CIDRs allowed to reach OpenSearch Dashboards at `log.<domain>`; empty keeps it unexposed. At most 3. */
     dashboardsCidrs: z.array(cidrString),
+    /**
+     * Create the account's OpenSearch service-linked role, which a VPC domain needs, and make this
+     * stack's domain wait for it. Exactly one stack per AWS account (staging as shipped, the first
+     * stack with logging in the deploy order); false where the account already has the role. Only
+     * acts where logging is enabled (the role is declared beside the domain).
+     */
+    createServiceLinkedRole: z.boolean(),
   }),
 });
 export type ObservabilityConfig = z.infer<typeof observabilitySchema>;
@@ -80,11 +91,15 @@ export function checkObservability(
       );
     }
   }
-  const exposures: Array<[Array<string | number>, readonly string[], string]> = [
-    [["observability", "monitoring", "allowedCidrs"], o.monitoring.allowedCidrs, "Prometheus"],
-    [["observability", "logging", "dashboardsCidrs"], o.logging.dashboardsCidrs, "OpenSearch Dashboards"],
+  // The rules as the components declare them: Prometheus on `monitoring.<host>` at its route
+  // prefix `/` (infra/addons/monitoring.ts), Dashboards on `log.<host>` at Exact `/` and Prefix `/`
+  // (infra/logging/dashboards.ts); both carry the source-ip condition.
+  const exposures: Array<[Array<string | number>, readonly string[], string, RuleShape]> = [
+    [["observability", "monitoring", "allowedCidrs"], o.monitoring.allowedCidrs, "Prometheus", { host: true, path: "/", pathType: "Prefix" }],
+    [["observability", "logging", "dashboardsCidrs"], o.logging.dashboardsCidrs, "OpenSearch Dashboards", { host: true, path: "/", pathType: "Prefix" }],
   ];
-  for (const [path, cidrs, what] of exposures) {
+  for (const [path, cidrs, what, rule] of exposures) {
+    failOverRuleBudget(ctx, path, cidrs, what, rule);
     failOpenToInternet(
       ctx,
       path,

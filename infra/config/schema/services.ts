@@ -3,6 +3,7 @@ import { z } from "zod";
 import { COLORS, isColor } from "../../domain";
 import type { Color } from "../../domain";
 import { ingressOrder, prefixOf } from "../../lib/bluegreen";
+import { contextPathProblems, healthPathProblem } from "../../lib/hosts";
 import { Ctx, DNS_LABEL, fail } from "./common";
 
 /**
@@ -28,13 +29,24 @@ const colorSpec = z.strictObject({
 export const serviceSchema = z.strictObject({
   name: z.string().regex(DNS_LABEL),
   port: z.number().int(),
+  /**
+   * The health endpoint as the container serves it, context path included (`/sugang/actuator/health`
+   * for a service under `/sugang`). The one source of both checks: the target group requests it on
+   * the pod, the driver's gates and the Route 53 check request it through the ALB, which forwards
+   * paths unchanged. So it must be a path the ALB routes to this service (config checks it).
+   */
   healthPath: z.string().startsWith("/"),
   /**
-   * The path the driver's health gates and the Route 53 health check request through the ALB.
-   * Default: `healthPath` when the ALB routes it to this service (e.g. it owns `/`), else
-   * `healthPath` under the service's longest prefix (a context path, `/sugang/actuator/health`).
+   * Removed: the public path is `healthPath` itself. Kept in the schema only to say so (a set
+   * value is rejected with the migration).
    */
-  publicHealthPath: z.string().startsWith("/").optional(),
+  publicHealthPath: z.string().optional(),
+  /**
+   * The prefix the container serves every route under (Spring `server.servlet.context-path`,
+   * FastAPI `root_path`), stated so config can check it: every entry of `paths` and `healthPath`
+   * lie under it. Default: none stated (the routing check on `healthPath` still applies).
+   */
+  contextPath: z.string().regex(/^\/[^*?]*[^/*?]$/, 'must start with "/", not end with "/", and hold no wildcard, e.g. /sugang').optional(),
   paths: z.array(z.string().startsWith("/")).min(1),
   active: z.string(),
   blue: colorSpec,
@@ -74,7 +86,7 @@ export const serviceSchema = z.strictObject({
 export type ServiceConfigInput = z.infer<typeof serviceSchema>;
 
 export interface ServiceConfig
-  extends Omit<ServiceConfigInput, "active" | "replicas" | "env" | "imageBucketAccess" | "autoscaling" | "resources" | "idle"> {
+  extends Omit<ServiceConfigInput, "active" | "replicas" | "env" | "imageBucketAccess" | "autoscaling" | "resources" | "idle" | "publicHealthPath"> {
   readonly active: Color;
   readonly replicas: number;
   readonly autoscaling: { readonly minReplicas: number; readonly maxReplicas: number; readonly targetCpuUtilization: number };
@@ -122,6 +134,7 @@ export function checkServices(cfg: ServiceCheckInput, ctx: Ctx): void {
       );
     }
     checkPaths(s, i, paths, ctx);
+    checkHealthPath(s, i, cfg.services, ctx);
   });
   const routed = ingressOrder(cfg.services.map((s) => ({ name: s.name, paths: s.paths })));
   if ("conflict" in routed) {
@@ -169,6 +182,25 @@ function checkColors(s: ServiceConfigInput, i: number, ctx: Ctx): void {
         "use <registry>/<repo>:<tag> or <registry>/<repo>@sha256:<64 hex digits>",
       );
     }
+  }
+}
+
+/** The target group's check and the gates through the ALB request the same path, and the ALB routes it to this service. */
+function checkHealthPath(s: ServiceConfigInput, i: number, all: readonly ServiceConfigInput[], ctx: Ctx): void {
+  if (s.publicHealthPath !== undefined) {
+    fail(
+      ctx,
+      ["services", i, "publicHealthPath"],
+      `is no longer read: the gates request healthPath itself through the ALB, which forwards it unchanged to the pod, where the target group checks it too`,
+      `remove it and set services[${i}].healthPath to the path the container serves (with its context path, e.g. "${s.publicHealthPath}")`,
+    );
+  }
+  for (const p of contextPathProblems(s)) {
+    fail(ctx, ["services", i, "paths", p.index], p.message, `route only paths under ${String(s.contextPath)} to service "${s.name}", or correct contextPath`);
+  }
+  const problem = healthPathProblem(s, all);
+  if (problem !== undefined) {
+    fail(ctx, ["services", i, "healthPath"], problem.message, problem.fix);
   }
 }
 

@@ -237,14 +237,38 @@ export const albIngressTls: StackRule = {
 /** The managed rule groups every internet-facing ALB must run (anonymous-IP and IP-reputation lists included). */
 export const REQUIRED_MANAGED_RULE_GROUPS = ["AWSManagedRulesAnonymousIpList", "AWSManagedRulesAmazonIpReputationList"] as const;
 
+/**
+ * The rule of each required group that must keep its block action: counting it (a
+ * `ruleActionOverrides` entry) turns the group into a monitor. Other rules may be counted, e.g.
+ * `HostingProviderIPList` of the anonymous IP list, which would otherwise block CI runners on
+ * cloud addresses (rule names from the AWS WAF developer guide, "IP reputation rule groups").
+ */
+export const RULES_THAT_MUST_BLOCK: Readonly<Record<(typeof REQUIRED_MANAGED_RULE_GROUPS)[number], readonly string[]>> = {
+  AWSManagedRulesAnonymousIpList: ["AnonymousIPList"],
+  AWSManagedRulesAmazonIpReputationList: ["AWSManagedIPReputationList"],
+};
+
+/** Rules of `group` an inline managed-rule-group statement overrides to count. */
+function countedRules(statement: Readonly<Record<string, unknown>>): string[] {
+  return objs(statement["ruleActionOverrides"])
+    .filter((o) => obj(o["actionToUse"])["count"] !== undefined)
+    .map((o) => str(o["name"]) ?? "");
+}
+
+function keepsBlocking(group: string, counted: readonly string[]): boolean {
+  const core = (RULES_THAT_MUST_BLOCK as Readonly<Record<string, readonly string[]>>)[group] ?? [];
+  return core.every((rule) => !counted.includes(rule));
+}
+
 /** Managed rule groups a WebACL enforces (not in count mode), from inline rules, ruleJson and rule-group associations. */
 export function enforcedManagedGroups(acl: PolicyResource, resources: readonly PolicyResource[]): Set<string> {
   const enforced = new Set<string>();
   for (const rule of objs(acl.props["rules"])) {
     const group = obj(at(rule, "statement.managedRuleGroupStatement"));
     const counting = obj(rule["overrideAction"])["count"] !== undefined;
-    if (str(group["vendorName"]) === "AWS" && !counting) {
-      enforced.add(str(group["name"]) ?? "");
+    const name = str(group["name"]) ?? "";
+    if (str(group["vendorName"]) === "AWS" && !counting && keepsBlocking(name, countedRules(group))) {
+      enforced.add(name);
     }
   }
   for (const rule of objs(acl.props["ruleJson"])) {
@@ -262,7 +286,7 @@ export function enforcedManagedGroups(acl: PolicyResource, resources: readonly P
   return enforced;
 }
 
-function missingGroups(acl: PolicyResource, resources: readonly PolicyResource[]): string[] {
+function missingGroups(acl: PolicyResource, resources: readonly PolicyResource[]): Array<(typeof REQUIRED_MANAGED_RULE_GROUPS)[number]> {
   const enforced = enforcedManagedGroups(acl, resources);
   return REQUIRED_MANAGED_RULE_GROUPS.filter((g) => !enforced.has(g));
 }
@@ -282,7 +306,7 @@ export const wafManagedRules: StackRule = {
         ? [
             {
               resource: where(acl),
-              problem: `does not enforce ${list(missing)} (absent, or overridden to count)`,
+              problem: `does not enforce ${list(missing)} (absent, overridden to count, or its core rule counted: ${missing.map((g) => RULES_THAT_MUST_BLOCK[g].join(", ")).join("; ")})`,
               fix: 'add a rule per group with statement.managedRuleGroupStatement { vendorName: "AWS", name } and overrideAction { none: {} }',
             },
           ]
