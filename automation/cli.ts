@@ -38,6 +38,7 @@ import { outcomeMarkdown, renderOutcome } from "./cli/render";
 import { flip, preview, promote, release, rollback, status, up } from "./commands";
 import { DriverDeps, PolicyOptions, RunContext } from "./deps";
 import { DriverError, Interrupt, InterruptSignal, messageOf } from "./errors";
+import { LoadBalancerRouting } from "./ports";
 import { ExitCode } from "./exitCodes";
 import { Outcome } from "./outcome";
 import { planCommand } from "./plan";
@@ -335,6 +336,16 @@ export function resolvePolicy(repoRoot: string, stack: string, env: NodeJS.Proce
   return { packs: packs.map((p) => path.resolve(p)), configs: configs.map((c) => path.resolve(c)) };
 }
 
+/**
+ * The listener-rule reader (ELBv2 DescribeListeners/DescribeRules on the IngressGroup's load
+ * balancer) is its own adapter, automation/adapters/albRouting.ts. Until it is wired here every
+ * read fails with this message, so the routing gate fails and a switch restores: a flip is never
+ * recorded as verified without the load balancer's own word.
+ */
+const routingNotWired: LoadBalancerRouting = {
+  liveWeights: () => Promise.reject(new Error("no load-balancer routing reader is wired into this build (automation/adapters/albRouting.ts)")),
+};
+
 /** The real dependencies for one CLI invocation. */
 export function realDeps(io: CliIo, signal: AbortSignal, req: DepsRequest): DriverDeps {
   const settings = resolveWorkspaceSettings(io.env);
@@ -345,6 +356,7 @@ export function realDeps(io: CliIo, signal: AbortSignal, req: DepsRequest): Driv
     openStack: (name) => openLocalStack(name, settings, { create: req.create }),
     prober: new HttpHealthProber(systemClock),
     targetHealth: new Elbv2TargetHealthChecker(),
+    routing: routingNotWired,
     resolver: new RegistryImageResolver(),
     notifier: webhook !== undefined && webhook !== "" ? new DiscordNotifier(webhook, systemClock, secrets) : nullNotifier,
     clock: systemClock,

@@ -8,6 +8,7 @@ import {
   HealthGateSettings,
   HealthProber,
   ImageResolver,
+  LoadBalancerRouting,
   Logger,
   Notifier,
   PlatformStack,
@@ -32,6 +33,8 @@ export interface DriverDeps {
   readonly openStack: (name: string) => Promise<PlatformStack>;
   readonly prober: HealthProber;
   readonly targetHealth: TargetHealthChecker;
+  /** The listener rules as the load balancer holds them (a switch is verified there). */
+  readonly routing: LoadBalancerRouting;
   readonly resolver: ImageResolver;
   readonly notifier: Notifier;
   readonly backups: BackupStore;
@@ -48,6 +51,8 @@ export interface DriverDeps {
   readonly healthGate?: Partial<HealthGateSettings>;
   /** How long the ALB may take to report every target of the new color healthy. */
   readonly targetHealthWait?: { readonly timeoutMs: number; readonly intervalMs: number };
+  /** How long the load balancer may take to apply a switch to its listener rule. */
+  readonly routingWait?: { readonly timeoutMs: number; readonly intervalMs: number };
   /** Receives Markdown for `$GITHUB_STEP_SUMMARY`. */
   readonly stepSummary?: (markdown: string) => void;
 }

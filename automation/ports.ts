@@ -106,9 +106,22 @@ export interface HealthResult {
   readonly reason: string;
 }
 
+/**
+ * What a probe's response must say about who answered it: `header` (matched case-insensitively)
+ * must carry `value`. An image matches another reference pinned to the same digest too.
+ */
+export interface ProbeExpectation {
+  readonly header: string;
+  readonly value: string;
+  readonly kind: "color" | "image";
+}
+
 export interface HealthProber {
-  /** Resolves with the verdict; rejects only when `signal` is aborted. */
-  probe(url: string, settings: HealthGateSettings, signal: AbortSignal): Promise<HealthResult>;
+  /**
+   * Resolves with the verdict; rejects only when `signal` is aborted. With `expect`, a 2xx
+   * response whose headers do not match counts as a failed probe (the wrong color answered).
+   */
+  probe(url: string, settings: HealthGateSettings, signal: AbortSignal, expect?: readonly ProbeExpectation[]): Promise<HealthResult>;
 }
 
 /* ---- the load balancer's target health --------------------------------------------- */
@@ -135,6 +148,50 @@ export interface TargetHealthResult {
 
 export interface TargetHealthChecker {
   check(query: TargetHealthQuery, signal: AbortSignal): Promise<TargetHealthResult>;
+}
+
+/* ---- the load balancer's routing -------------------------------------------------- */
+
+/** Which listener rule to read: the live rule of one service in the stack's IngressGroup. */
+export interface RoutingQuery {
+  readonly stack: string;
+  readonly region?: string;
+  /** From the `cluster.name` output; the controller tags its load balancers with it. */
+  readonly clusterName?: string;
+  /**
+   * The IngressGroup (`alb.ingress.kubernetes.io/group.name`) every Ingress of the stack joins:
+   * the stack's environment name. One ALB per group.
+   */
+  readonly ingressGroup: string;
+  /** Kubernetes namespace of the service's Ingress and Services, when known. */
+  readonly namespace?: string;
+  readonly service: string;
+  /** Host of the live rule (from the service's `liveHealthUrl`). */
+  readonly liveHost: string;
+  /** Path the live rule matches for the health URL (from `liveHealthUrl`). */
+  readonly livePath: string;
+  /** Kubernetes names of each color's own Service, whose target groups the rule forwards to. */
+  readonly colorServices: Readonly<Record<Color, string>>;
+}
+
+export interface RoutingReading {
+  /**
+   * The weight the live rule forwards to each color's target group, as the ALB holds it now
+   * (not as the Ingress asks for it). A color the rule does not forward to is absent.
+   */
+  readonly weights: ReadonlyMap<Color, number>;
+  /** What was read, for logs: rule ARN, priority, target groups. */
+  readonly detail: string;
+}
+
+/**
+ * The load balancer's routing, read back from the load balancer itself. The AWS Load Balancer
+ * Controller applies an Ingress change to the listener rule asynchronously, after `up` returned;
+ * only this read says that traffic really moved.
+ */
+export interface LoadBalancerRouting {
+  /** Rejects when the rule cannot be read (no such load balancer or rule, API error). */
+  liveWeights(query: RoutingQuery, signal: AbortSignal): Promise<RoutingReading>;
 }
 
 /* ---- the image registry ------------------------------------------------------------ */

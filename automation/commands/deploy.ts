@@ -7,6 +7,7 @@
 import { DriverDeps, operationMessage } from "../deps";
 import { messageOf } from "../errors";
 import { ExitCode } from "../exitCodes";
+import { IdentityHeaders, identityHeadersOf } from "../gates/identity";
 import { checkConverged } from "../guards/convergence";
 import { checkPending } from "../guards/pending";
 import { shortImage } from "../images";
@@ -67,9 +68,12 @@ async function deployItems(deps: DriverDeps, tx: Tx, req: DeployRequest, items: 
   tx.restorePoint = {
     stack: target.stack,
     services: target.services.raw,
-    serving: plan.changes.map((c) => ({ service: c.service, color: c.fromColor, image: c.oldImage })),
+    serving: plan.changes.map((c) => ({ service: c.service, color: c.fromColor, image: c.oldImage, headers: headersOf(target, c.service) })),
     gate: target.gate,
     reason: `restore after failed ${changed.join(", ")} deployment`,
+    blueGreen: target.mode === "blue-green",
+    region: target.region,
+    outputs: target.outputs,
   };
   return stageSwitchRecord(deps, tx, req, target, plan, targets);
 }
@@ -82,7 +86,7 @@ async function stageSwitchRecord(deps: DriverDeps, tx: Tx, req: DeployRequest, t
     await switchServices(deps, tx, {
       stack: target.stack,
       services: flipped,
-      switches: plan.changes.map((c) => ({ service: c.service, from: c.fromColor, to: c.toColor })),
+      switches: plan.changes.map((c) => ({ service: c.service, from: c.fromColor, to: c.toColor, image: c.newImage, headers: headersOf(target, c.service) })),
       targets,
       message: operationMessage(deps, `${req.sourceLabel}: flip ${plan.changes.map((c) => `${c.service} ${c.fromColor}->${c.toColor}`).join(", ")}`),
       outputs: staged.outputs,
@@ -90,8 +94,8 @@ async function stageSwitchRecord(deps: DriverDeps, tx: Tx, req: DeployRequest, t
       gate: target.gate,
     });
   } else {
-    const serving = plan.changes.map((c) => ({ service: c.service, color: c.toColor }));
-    await verifyServing(deps, tx, { stack: req.stack, outputs: staged.outputs, serving, region: target.region, gate: target.gate, targetHealth: false });
+    const serving = plan.changes.map((c) => ({ service: c.service, color: c.toColor, image: c.newImage, headers: headersOf(target, c.service) }));
+    await verifyServing(deps, tx, { stack: req.stack, outputs: staged.outputs, serving, region: target.region, gate: target.gate, blueGreen: false });
   }
   const report = { changes: staged.preview.summary, violations: staged.preview.findings.violations };
   const unrecorded = await recordVerified(deps, tx, target, plan, req.sourceLabel);
@@ -126,6 +130,10 @@ async function recordVerified(deps: DriverDeps, tx: Tx, target: LoadedStack, pla
       ),
     };
   }
+}
+
+function headersOf(target: LoadedStack, service: string): IdentityHeaders {
+  return identityHeadersOf(target.services.services.find((s) => s.name === service));
 }
 
 function reportOf(c: ServiceChange): ServiceReport {

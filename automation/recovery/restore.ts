@@ -1,12 +1,18 @@
 /**
  * The one way the driver puts a stack back: the config as it was read before the first change,
  * one `up` (targeted like the switch it undoes, or full when pods were scaled or images staged),
- * then proof that the previous colors and images serve again, through the outputs and the live host.
+ * then proof that the previous colors and images serve again: at the load balancer's listener
+ * rule (blue/green) and through the live host, answered by the restored color and image.
+ * The outputs of a failed or targeted `up` are rewritten from the program's config (the root
+ * stack is always in the operation: pulumi/pkg v3.276.0 resource/deploy/step_generator.go:1383-1396,
+ * step_executor.go:271-279), so they are never taken as proof of what serves traffic.
  */
 import { DriverDeps, operationMessage } from "../deps";
 import { InterruptedError, messageOf } from "../errors";
 import { runUp } from "../engine";
 import { healthGate } from "../gates/health";
+import { routingGate } from "../gates/routing";
+import { identitiesOf } from "../steps/switch";
 import { shortImage } from "../images";
 import { SERVICES_KEY, readStackOutputs } from "../stackConfig";
 import { RestorePoint, Tx } from "../tx";
@@ -41,7 +47,7 @@ export async function restore(deps: DriverDeps, tx: Tx, point: RestorePoint): Pr
 
 async function verifyRestored(deps: DriverDeps, tx: Tx, point: RestorePoint, rawOutputs: Record<string, unknown>): Promise<RestoreResult> {
   const t0 = deps.clock.now();
-  const outputs = readStackOutputs(point.stack.name, rawOutputs);
+  const outputs = readStackOutputs(point.stack.name, rawOutputs) ?? point.outputs;
   const problems: string[] = [];
   for (const s of point.serving) {
     const out = outputs?.services.get(s.service);
@@ -53,14 +59,19 @@ async function verifyRestored(deps: DriverDeps, tx: Tx, point: RestorePoint, raw
       problems.push(`${s.service} ${s.color} runs ${shortImage(image)}, expected ${shortImage(s.image)}`);
     }
   }
-  if (problems.length === 0) {
-    const services = point.serving.map((s) => s.service);
-    await healthGate(deps, "restore-health", "live", outputs, services, point.gate).catch((err: unknown) => {
+  const gate = (run: () => Promise<void>): Promise<void> =>
+    run().catch((err: unknown) => {
       if (err instanceof InterruptedError) {
         throw err;
       }
       problems.push(messageOf(err));
     });
+  if (problems.length === 0 && point.blueGreen) {
+    await gate(() => routingGate(deps, "restore-routing", { stack: point.stack.name, region: point.region, outputs, serving: point.serving }));
+  }
+  if (problems.length === 0) {
+    const services = point.serving.map((s) => s.service);
+    await gate(() => healthGate(deps, "restore-health", "live", outputs, services, point.gate, identitiesOf(point.serving)));
   }
   tx.phases.push({ name: "verify-restore", durationMs: deps.clock.now() - t0, ok: problems.length === 0 });
   return problems.length === 0

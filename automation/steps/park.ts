@@ -10,9 +10,10 @@ import { InterruptedError, interruptOf, messageOf } from "../errors";
 import { runUp } from "../engine";
 import { ExitCode } from "../exitCodes";
 import { healthGate } from "../gates/health";
+import { identityHeadersOf } from "../gates/identity";
 import { Verdict } from "../outcome";
 import { PlatformStack } from "../ports";
-import { editServices, readStackOutputs, ServiceEdit, SERVICES_KEY } from "../stackConfig";
+import { editServices, imageOf, readStackOutputs, ServiceEdit, SERVICES_KEY } from "../stackConfig";
 import { Tx } from "../tx";
 import { Json } from "../types";
 import { LoadedStack } from "./load";
@@ -39,7 +40,9 @@ export async function unparkColor(deps: DriverDeps, tx: Tx, req: UnparkRequest):
   const outputs = readStackOutputs(stack.name, woke.outputs) ?? req.target.outputs;
   if (!req.force) {
     // Past the first change, so a failure here restores (parks it again) instead of refusing.
-    await tx.phase("preview-health", () => healthGate(deps, "preview-health", "preview", outputs, [req.service], gate));
+    const entry = services.services.find((s) => s.name === req.service);
+    const identity = { headers: identityHeadersOf(entry), color: req.color, image: entry === undefined ? undefined : imageOf(entry, req.color) };
+    await tx.phase("preview-health", () => healthGate(deps, "preview-health", "preview", outputs, [req.service], gate, new Map([[req.service, identity]])));
   }
   return outputs;
 }

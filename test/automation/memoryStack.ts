@@ -12,6 +12,7 @@ import { ConcurrentUpdateError } from "@pulumi/pulumi/automation";
 import type { EngineEvent, OpMap, OpType } from "@pulumi/pulumi/automation";
 import { OperationOptions, PlatformStack, PreviewOutcome, StackState, UpOutcome } from "../../automation/ports";
 import { isJsonObject, Json, JsonObject } from "../../automation/types";
+import { FakeLoadBalancer } from "./fakeRouting";
 
 export type Color = "blue" | "green";
 
@@ -142,6 +143,8 @@ export class MemoryStack implements PlatformStack {
   private sequence = 0;
   /** Hook run at the start of every call (tests abort from here). */
   onCall?: (call: Call) => void;
+  /** The load balancer whose controller follows this stack's Ingresses (set by the harness). */
+  lb?: FakeLoadBalancer;
 
   constructor(readonly opts: MemoryStackOptions) {
     const services: Json = opts.services.map(seedToJson);
@@ -424,6 +427,16 @@ export class MemoryStack implements PlatformStack {
   }
 
   private apply(target?: readonly string[]): void {
+    this.applyServices(target);
+    // The Ingress now asks for the deployed active color; the controller applies it to the listener rule later.
+    if (this.blueGreen) {
+      for (const s of this.deployed()) {
+        this.lb?.desire(this.name, s.name, s.active);
+      }
+    }
+  }
+
+  private applyServices(target?: readonly string[]): void {
     const desired = this.configServices();
     if (target === undefined) {
       this.deployedServices = structuredClone(this.config.get("platform:services") ?? []);

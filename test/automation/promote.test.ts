@@ -165,6 +165,7 @@ describe("automation: promote", function () {
       "preview-health",
       "flip-config",
       "flip",
+      "routing",
       "live-health",
       "target-health",
       "record",
