@@ -203,6 +203,7 @@ const flipCommand: CommandSpec = {
     service: { type: "string", valueName: "NAME", description: "the service to flip" },
     to: { type: "string", valueName: "COLOR", description: "blue or green (default: the idle color)" },
     force: { type: "boolean", description: "skip the preview-host check of the target color" },
+    ...POLICY_OPTIONS,
   },
   positionals: ["stack"],
   run: (args, ctx) =>
@@ -224,6 +225,7 @@ const rollbackCommand: CommandSpec = {
   options: {
     service: { type: "string", valueName: "NAME", description: "the service to roll back" },
     force: { type: "boolean", description: "skip the preview-host check of the previous color" },
+    ...POLICY_OPTIONS,
   },
   positionals: ["stack"],
   run: (args, ctx) =>

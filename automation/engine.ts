@@ -43,6 +43,8 @@ async function withLockRetry<T>(deps: DriverDeps, stack: string, what: string, f
 }
 
 export interface PreviewRun {
+  /** The engine events of the preview, for checks that read step details (guards/targeted.ts). */
+  readonly events: readonly EngineEvent[];
   readonly summary: ChangeSummary;
   readonly findings: PreviewFindings;
   readonly hazards: readonly PlannedStep[];
@@ -50,13 +52,19 @@ export interface PreviewRun {
   readonly changedSteps: number;
 }
 
+export interface PreviewOptions {
+  /** URNs of a targeted preview (the plan of a targeted `up`). */
+  readonly target?: readonly string[];
+}
+
 /** A policy-gated preview. Throws PolicyViolationError on a mandatory violation, OperationError on any other failure. */
-export async function runPreview(deps: DriverDeps, stack: PlatformStack, label: string, message: string): Promise<PreviewRun> {
+export async function runPreview(deps: DriverDeps, stack: PlatformStack, label: string, message: string, popts: PreviewOptions = {}): Promise<PreviewRun> {
   const events: EngineEvent[] = [];
   const policy = deps.policyFor(stack.name);
   const progress = deps.log.operation(label);
   const opts: OperationOptions = {
     message,
+    target: popts.target,
     policyPacks: policy.packs,
     policyPackConfigs: policy.configs,
     signal: deps.signal,
@@ -85,7 +93,7 @@ export async function runPreview(deps: DriverDeps, stack: PlatformStack, label: 
     }
     const hazards = statefulHazards(findings.steps);
     const changedSteps = findings.steps.filter((st) => st.op !== "same").length;
-    return { summary: summarize(attempt.result.changeSummary), findings, hazards, changedSteps };
+    return { events: [...events], summary: summarize(attempt.result.changeSummary), findings, hazards, changedSteps };
   } finally {
     progress.end();
   }
@@ -106,6 +114,12 @@ export interface UpOptions {
 export async function runUp(deps: DriverDeps, tx: Tx, stack: PlatformStack, phase: string, req: UpOptions): Promise<UpOutcome> {
   const events: EngineEvent[] = [];
   const progress = deps.log.operation(`${stack.name} ${phase}`, req.expectedSteps);
+  // The packs run in the up too: `up` skips the preview (the SDK passes --skip-preview), so per-resource
+  // policies judge each step as it is generated and stack policies after every step; a mandatory
+  // violation there fails the up, but only after other steps have changed things (pulumi/pkg
+  // v3.276.0 resource/deploy/step_generator.go:1498-1575, deployment_executor.go:468-479). The
+  // driver's own preview before each guarded up stays the gate that prevents changes.
+  const policy = deps.policyFor(stack.name);
   const touchedBefore = tx.infraTouched;
   try {
     return await withLockRetry(deps, stack.name, phase, () => {
@@ -113,6 +127,8 @@ export async function runUp(deps: DriverDeps, tx: Tx, stack: PlatformStack, phas
       return stack.up({
         message: req.message,
         target: req.target,
+        policyPacks: policy.packs,
+        policyPackConfigs: policy.configs,
         signal: deps.signal,
         onEvent: (e) => {
           events.push(e);

@@ -21,7 +21,16 @@ export interface OperationOptions {
   /** URNs to operate on; everything else is left alone (used by flips). */
   readonly target?: readonly string[];
   readonly expectNoChanges?: boolean;
-  /** Aborting sends SIGINT to the Pulumi CLI, which finishes in-flight steps and stops. */
+  /**
+   * Refresh before diffing (`--refresh`; in a preview the refresh stays in memory). Without it
+   * the Kubernetes provider diffs old state against new inputs, never the live cluster
+   * (pulumi-kubernetes v4.25.0 pkg/provider/provider.go:1409-1440), so drift is invisible.
+   */
+  readonly refresh?: boolean;
+  /**
+   * Aborting sends one SIGINT to the Pulumi CLI, which cancels: in-flight steps finish, no new ones
+   * start. A second signal would make it terminate (pulumi/pkg v3.276.0 backend/cancellation_scope.go:64-118).
+   */
   readonly signal?: AbortSignal;
   readonly onEvent?: (event: EngineEvent) => void;
   readonly onOutput?: (text: string) => void;
@@ -44,6 +53,24 @@ export interface StackState {
   readonly deployment: unknown;
 }
 
+/** One lock file of a DIY backend: `<backend>/.pulumi/locks/organization/<project>/<stack>/<uuid>.json`. */
+export interface UpdateLock {
+  readonly file: string;
+  readonly pid?: number;
+  readonly username?: string;
+  readonly hostname?: string;
+  /** RFC 3339, as the CLI writes it. */
+  readonly timestamp?: string;
+  /** Whether the process holding it still runs: known only on the host that wrote it. */
+  readonly alive?: boolean;
+}
+
+export interface LockReport {
+  /** False when the backend's locks cannot be listed here (e.g. Pulumi Cloud); `locks` is then empty. */
+  readonly supported: boolean;
+  readonly locks: readonly UpdateLock[];
+}
+
 /**
  * One Pulumi stack, as much of it as the driver needs. Deliberately no refresh, destroy or
  * cancel: the driver never refreshes a whole stack and never cancels someone else's update.
@@ -59,6 +86,12 @@ export interface PlatformStack {
   preview(opts: OperationOptions): Promise<PreviewOutcome>;
   up(opts: OperationOptions): Promise<UpOutcome>;
   exportStack(): Promise<StackState>;
+  /**
+   * The update locks held on the stack now. DIY backends lock updates (up, refresh, destroy,
+   * import, stack import), never previews or reads (pulumi/pkg v3.276.0 backend/diy/backend.go:
+   * 1212-1305), so a lock means an update is (or was, if its holder died) in progress.
+   */
+  updateLocks(): Promise<LockReport>;
 }
 
 /* ---- time and progress ------------------------------------------------------------- */

@@ -8,6 +8,7 @@ import { Color } from "../infra/config/schema";
 import { StackOutputs } from "../infra/outputs";
 import { DriverDeps } from "./deps";
 import { IdentityHeaders } from "./gates/identity";
+import { TargetPlan } from "./planning";
 import { InterruptedError, interruptOf, throwIfInterrupted } from "./errors";
 import { HealthGateSettings, PhaseReport, PlatformStack, ServiceReport } from "./ports";
 import { SERVICES_KEY } from "./stackConfig";
@@ -29,8 +30,12 @@ export interface RestorePoint {
   readonly services: Json;
   /** What serves traffic again once restored. */
   readonly serving: readonly ServingColor[];
-  /** URNs of a targeted restore (undoing a flip is itself a flip); undefined for a full `up`. */
-  readonly target?: readonly string[];
+  /**
+   * A targeted restore (undoing a flip is a flip; undoing a staged or unparked color re-images or
+   * re-parks exactly that color), checked like any targeted `up`; undefined: a full `up` behind the
+   * guard preview (the test host, whose resources are not one color's).
+   */
+  readonly plan?: TargetPlan;
   readonly gate: HealthGateSettings;
   /** Why, for the restoring `up`'s message. */
   readonly reason: string;

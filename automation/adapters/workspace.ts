@@ -13,7 +13,8 @@ import * as path from "path";
 import { pathToFileURL } from "url";
 import { LocalWorkspace, PulumiCommand, Stack, StackNotFoundError } from "@pulumi/pulumi/automation";
 import { UsageError } from "../errors";
-import { OperationOptions, PlatformStack, PreviewOutcome, StackState, UpOutcome } from "../ports";
+import * as os from "os";
+import { LockReport, OperationOptions, PlatformStack, PreviewOutcome, StackState, UpdateLock, UpOutcome } from "../ports";
 import { Json } from "../types";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -135,6 +136,60 @@ function run(command: string, args: readonly string[], cwd: string, env: Readonl
   });
 }
 
+/** The project name (Pulumi.yaml `name`): DIY backends key locks and checkpoints by it. */
+export const PROJECT = "platform";
+
+/**
+ * `<stateDir>/.pulumi/locks/organization/<project>/<stack>/`, where a DIY backend keeps one
+ * `<uuid>.json` per lock holding `{pid, username, hostname, timestamp}` (pulumi/pkg v3.276.0
+ * backend/diy/lock.go:38-61, 171-178; the `organization` segment: backend.go:191-196).
+ */
+export function lockDir(stateDir: string, stack: string): string {
+  return path.join(stateDir, ".pulumi", "locks", "organization", PROJECT, stack);
+}
+
+/** Whether `pid` runs on this host (signal 0 checks without sending anything). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to another user.
+    return err instanceof Error && "code" in err && err.code === "EPERM";
+  }
+}
+
+/** Reads the lock files of a file backend; liveness is known only for locks written on this host. */
+export function readLocks(stateDir: string, stack: string, host: string = os.hostname(), alive: (pid: number) => boolean = processAlive): UpdateLock[] {
+  const dir = lockDir(stateDir, stack);
+  if (!fs.existsSync(dir)) {
+    return [];
+  }
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .map((f): UpdateLock => {
+      const file = path.join(dir, f);
+      let body: unknown;
+      try {
+        body = JSON.parse(fs.readFileSync(file, "utf8"));
+      } catch {
+        return { file };
+      }
+      const o = body !== null && typeof body === "object" ? (body as Record<string, unknown>) : {};
+      const pid = typeof o["pid"] === "number" ? o["pid"] : undefined;
+      const hostname = typeof o["hostname"] === "string" ? o["hostname"] : undefined;
+      return {
+        file,
+        pid,
+        username: typeof o["username"] === "string" ? o["username"] : undefined,
+        hostname,
+        timestamp: typeof o["timestamp"] === "string" ? o["timestamp"] : undefined,
+        alive: pid !== undefined && hostname === host ? alive(pid) : undefined,
+      };
+    });
+}
+
 export class AutomationStack implements PlatformStack {
   constructor(
     private readonly stack: Stack,
@@ -206,6 +261,11 @@ export class AutomationStack implements PlatformStack {
       }
     }
     return { result: res.summary.result, resourceChanges: res.summary.resourceChanges ?? {}, outputs };
+  }
+
+  updateLocks(): Promise<LockReport> {
+    const dir = this.settings.stateDir;
+    return Promise.resolve(dir === undefined ? { supported: false, locks: [] } : { supported: true, locks: readLocks(dir, this.stack.name) });
   }
 
   async exportStack(): Promise<StackState> {

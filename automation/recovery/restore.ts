@@ -12,6 +12,8 @@ import { InterruptedError, messageOf } from "../errors";
 import { runUp } from "../engine";
 import { healthGate } from "../gates/health";
 import { routingGate } from "../gates/routing";
+import { guardedPreview } from "../guards/preview";
+import { checkTargetedPlan } from "../guards/targeted";
 import { identitiesOf } from "../steps/switch";
 import { shortImage } from "../images";
 import { SERVICES_KEY, readStackOutputs } from "../stackConfig";
@@ -35,7 +37,27 @@ export async function restoreConfig(tx: Tx, point: RestorePoint): Promise<void> 
 export async function restore(deps: DriverDeps, tx: Tx, point: RestorePoint): Promise<RestoreResult> {
   await restoreConfig(tx, point);
   const message = operationMessage(deps, point.reason);
-  const applied = await tx.phase("restore", () => runUp(deps, tx, point.stack, "restore", { message, target: point.target })).then(
+  // Guarded like every up: the targeted restore's preview must plan only the restore; a full restore
+  // passes the policy gate and the stateful-resource guard (never --allow-replace on the way back).
+  const guarded = await tx
+    .phase("restore-check", async () => {
+      if (point.plan !== undefined) {
+        await checkTargetedPlan(deps, point.stack, point.plan, "restore", message);
+      } else {
+        await guardedPreview(deps, point.stack, { label: `${point.stack.name} restore preview`, message, allowReplace: false });
+      }
+    })
+    .then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+  if (guarded !== undefined) {
+    if (guarded instanceof InterruptedError) {
+      throw guarded;
+    }
+    return { ok: false, detail: `restore refused: ${messageOf(guarded)}` };
+  }
+  const applied = await tx.phase("restore", () => runUp(deps, tx, point.stack, "restore", { message, target: point.plan?.urns })).then(
     (up) => ({ up }),
     (error: unknown) => ({ error }),
   );

@@ -11,6 +11,8 @@ import { Color } from "../../infra/config/schema";
 import { StackOutputs } from "../../infra/outputs";
 import { DriverDeps } from "../deps";
 import { runUp } from "../engine";
+import { checkTargetedPlan } from "../guards/targeted";
+import { TargetPlan } from "../planning";
 import { healthGate } from "../gates/health";
 import { IdentityHeaders, ServingIdentity } from "../gates/identity";
 import { routingGate } from "../gates/routing";
@@ -35,8 +37,8 @@ export interface SwitchRequest {
   /** `platform:services` as it must be after the switch (new active colors, and any other edit of this run). */
   readonly services: Json;
   readonly switches: readonly Switch[];
-  /** What the targeted `up` changes; see `switchTargets`. */
-  readonly targets: readonly string[];
+  /** What the targeted `up` changes and may change; see `switchPlan`. */
+  readonly plan: TargetPlan;
   /** The `up`'s message: what and why. */
   readonly message: string;
   /** The outputs before the switch, for a targeted `up` that returns none. */
@@ -45,10 +47,14 @@ export interface SwitchRequest {
   readonly gate: HealthGateSettings;
 }
 
-/** Phases `flip-config`, `flip`, `routing`, `live-health`, `target-health`. Returns the outputs after the switch. */
+/**
+ * Phases `flip-config`, `flip-check` (the targeted, policy-gated preview must plan exactly the
+ * flip), `flip`, `routing`, `live-health`, `target-health`. Returns the outputs after the switch.
+ */
 export async function switchServices(deps: DriverDeps, tx: Tx, req: SwitchRequest): Promise<StackOutputs | undefined> {
   await tx.phase("flip-config", () => tx.writeServices(req.stack, req.services));
-  const up = await tx.phase("flip", () => runUp(deps, tx, req.stack, "flip", { message: req.message, target: req.targets }));
+  const checked = await tx.phase("flip-check", () => checkTargetedPlan(deps, req.stack, req.plan, "flip", req.message));
+  const up = await tx.phase("flip", () => runUp(deps, tx, req.stack, "flip", { message: req.message, target: req.plan.urns, expectedSteps: checked.changedSteps }));
   const outputs = readStackOutputs(req.stack.name, up.outputs) ?? req.outputs;
   await verifyServing(deps, tx, {
     stack: req.stack.name,

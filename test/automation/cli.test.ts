@@ -114,7 +114,7 @@ describe("automation: CLI", function () {
 
     const p = capture(h);
     assert.equal(await main(["preview", "staging", "--policy-pack", "/packs/platform", "--policy-config", "/packs/staging.json"], p.ctx), ExitCode.Ok);
-    assert.deepEqual(staging.calls.find((x) => x.op === "preview")?.policyPacks, ["/packs/platform"]);
+    assert.deepEqual(staging.calls.filter((x) => x.op === "preview").pop()?.policyPacks, ["/packs/platform"]);
   });
 
   it("a refused promotion exits 5 and prints the next steps", async () => {

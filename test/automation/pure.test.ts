@@ -21,7 +21,7 @@ import { formatDuration } from "../../automation/format";
 import { DEFAULT_HEALTH_GATE, healthGateFromConfig } from "../../automation/gates/health";
 import { parseImageRef, sameDigest, shortImage } from "../../automation/images";
 import { pendingOperations, pendingRemediation } from "../../automation/guards/pending";
-import { deployModeOf, flipEdits, flipTargets, parkEdits, planFlip, planStaging, stagingEdits, switchTargets } from "../../automation/planning";
+import { colorPlan, deployModeOf, flipEdits, flipTargets, mergePlans, parkEdits, planFlip, planStaging, stagingEdits, switchPlan } from "../../automation/planning";
 import { colorServiceName, editReleases, editServices, healthUrlOf, parseServices, readStackOutputs, ServiceEntry } from "../../automation/stackConfig";
 import { DeploymentReport } from "../../automation/ports";
 import { Json } from "../../automation/types";
@@ -159,10 +159,25 @@ describe("automation: pure logic", () => {
       const rs = [u(ING, "student-ingress"), u(SVC, "student-active"), u(SVC, "student-blue"), u(ING, "substudent-ingress"), u(SVC, "xstudent-active")];
       assert.deepEqual(flipTargets(state(rs), ["student"]), [rs[0]?.urn, rs[1]?.urn]);
     });
-    it("a switch also targets the stack resource, so that its outputs refresh", () => {
+    // The engine targets the root stack implicitly (its outputs are re-registered by every up), and an
+    // explicit stack target would make every resource a dependent target under --target-dependents.
+    it("a switch targets the Ingress and the active Service only, never the root stack", () => {
       const rs = [u(ING, "student-ingress"), u(SVC, "student-active"), { urn: "urn:pulumi:prod::platform::pulumi:pulumi:Stack::platform-prod", type: "pulumi:pulumi:Stack" }];
-      assert.deepEqual(switchTargets(state(rs), ["student"]), [rs[0]?.urn, rs[1]?.urn, rs[2]?.urn]);
-      assert.deepEqual(switchTargets(state(rs.slice(0, 2)), ["student"]), [rs[0]?.urn, rs[1]?.urn], "no stack resource in the state: only the flip targets");
+      const plan = switchPlan(state(rs), [{ service: "student", to: "green" }]);
+      assert.deepEqual(plan.urns, [rs[0]?.urn, rs[1]?.urn]);
+      assert.deepEqual([...plan.rules.values()].map((r) => r.kind), ["flip-ingress", "flip-service"]);
+    });
+    it("a color's targets are its Deployment from the state and its HPA and PDB by the same name", () => {
+      const dep = u("kubernetes:apps/v1:Deployment", "student-green");
+      const plan = colorPlan(state([dep, u("kubernetes:apps/v1:Deployment", "student-blue")]), "student", "green");
+      assert.deepEqual(plan.urns, [
+        dep.urn,
+        "urn:pulumi:prod::platform::platform:apps:BlueGreenService$kubernetes:autoscaling/v2:HorizontalPodAutoscaler::student-green",
+        "urn:pulumi:prod::platform::platform:apps:BlueGreenService$kubernetes:policy/v1:PodDisruptionBudget::student-green",
+      ]);
+      assert.throws(() => colorPlan(state([]), "student", "green"), (e: unknown) => e instanceof RefusedError && /Deployment student-green is not in the state/.test(e.message));
+      const merged = mergePlans(plan, switchPlan(state([u(ING, "student-ingress"), u(SVC, "student-active")]), [{ service: "student", to: "blue" }]));
+      assert.equal(merged.urns.length, 5);
     });
     it("refuses when a target is missing or ambiguous", () => {
       assert.throws(() => flipTargets(state([u(ING, "student-ingress")]), ["student"]), (e: unknown) => e instanceof RefusedError && /student-active.*not in state/.test(e.message));
