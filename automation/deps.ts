@@ -40,8 +40,15 @@ export interface DriverDeps {
   readonly backups: BackupStore;
   readonly clock: Clock;
   readonly log: Logger;
-  /** Aborted by the CLI on SIGINT/SIGTERM, with an `Interrupt` as reason. */
+  /** Aborted by the CLI on SIGINT/SIGTERM, with an `Interrupt` as reason: the driver stops at the next step. */
   readonly signal: AbortSignal;
+  /**
+   * What the Pulumi CLI child is sent on (the SDK sends it one SIGINT when this aborts). Separate
+   * from `signal` because a terminal's Ctrl-C already reached the CLI, and a second SIGINT makes it
+   * terminate instead of cancel; the CLI's entry point aborts it only for signals the child did not
+   * get. Default: `signal`.
+   */
+  readonly cliSignal?: AbortSignal;
   readonly run: RunContext;
   readonly policyFor: (stack: string) => PolicyOptions;
   readonly backoff?: BackoffPolicy;

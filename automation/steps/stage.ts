@@ -38,7 +38,8 @@ export async function stageImages(deps: DriverDeps, tx: Tx, req: StageRequest): 
   );
   const phase = req.plan.mode === "single" ? "deploy" : "stage";
   const up = await tx.phase(phase, () => runUp(deps, tx, stack, phase, { message, expectedSteps: preview.changedSteps }));
-  const outputs = readStackOutputs(stack.name, up.outputs);
+  // An up whose outputs could not be read after it succeeded returns none: the URLs read before still hold.
+  const outputs = readStackOutputs(stack.name, up.outputs) ?? req.target.outputs;
   if (req.plan.mode === "blue-green") {
     const staged = req.plan.changes.map((c) => c.service);
     // The preview host must be answered by the staged color, running the new image.

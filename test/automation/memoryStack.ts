@@ -116,6 +116,11 @@ export interface MemoryStackOptions {
   };
   /** `<service>-<color>` Deployments whose replicas the HPA (kube-controller-manager) has taken over via /scale. */
   readonly scaledByHpa?: readonly string[];
+  /**
+   * `<service>-<color>` Deployments changed in the cluster behind Pulumi's back (kubectl edit):
+   * only a refreshing preview sees them, since the provider diffs the stored state against the program.
+   */
+  readonly outOfBand?: readonly string[];
   /** A lock another process holds (an update running elsewhere, or a dead holder's). */
   readonly foreignLock?: { readonly pid: number; readonly hostname: string; readonly alive?: boolean };
 }
@@ -604,6 +609,12 @@ export class MemoryStack implements PlatformStack {
     }
     // No lock check: the DIY backend does not lock previews.
     const steps = this.plan(this.configServices(), opts.target);
+    if (opts.refresh === true && this.blueGreen) {
+      for (const name of this.opts.outOfBand ?? []) {
+        const [svc = "", color] = [name.slice(0, name.lastIndexOf("-")), name.slice(name.lastIndexOf("-") + 1) as Color];
+        steps.push({ op: "update", urn: this.deploymentUrn(svc, color), type: "kubernetes:apps/v1:Deployment", diff: { "spec.template.spec.containers[0].image": "update" } });
+      }
+    }
     const stateful = this.takeFault("preview", n, call, ["stateful-replace"]);
     if (stateful !== undefined) {
       steps.push({ op: "replace", urn: this.rdsUrn(), type: "aws:rds/instance:Instance", diff: { engineVersion: "update-replace" } });
