@@ -37,7 +37,8 @@ import {
 import { outcomeMarkdown, renderOutcome } from "./cli/render";
 import { flip, preview, promote, release, rollback, status, up } from "./commands";
 import { DriverDeps, PolicyOptions, RunContext } from "./deps";
-import { DriverError, Interrupt, InterruptSignal, messageOf } from "./errors";
+import { InterruptRelay } from "./cli/interrupts";
+import { DriverError, messageOf } from "./errors";
 import { LoadBalancerRouting } from "./ports";
 import { ExitCode } from "./exitCodes";
 import { Outcome } from "./outcome";
@@ -371,23 +372,9 @@ export function realDeps(io: CliIo, signal: AbortSignal, req: DepsRequest): Driv
   };
 }
 
-/**
- * First SIGINT/SIGTERM: abort the running operation (the Automation API forwards SIGINT to the
- * Pulumi CLI, which finishes in-flight steps and writes a consistent checkpoint) and let the
- * driver report. A second signal exits at once, warning that the state may need repair.
- */
-function installSignalHandlers(controller: AbortController, io: CliIo): () => void {
-  const handler = (sig: InterruptSignal) => (): void => {
-    if (!controller.signal.aborted) {
-      io.stderr(`\nreceived ${sig}: stopping the running operation and waiting for it (send again to exit immediately)\n`);
-      controller.abort(new Interrupt(sig));
-      return;
-    }
-    io.stderr(`\nreceived ${sig} again: exiting now; the stack may have pending operations (\`npm run platform -- status\`)\n`);
-    process.exit(sig === "SIGINT" ? ExitCode.Interrupted : ExitCode.Terminated);
-  };
-  const onInt = handler("SIGINT");
-  const onTerm = handler("SIGTERM");
+function installSignalHandlers(relay: InterruptRelay): () => void {
+  const onInt = (): void => relay.onSignal("SIGINT");
+  const onTerm = (): void => relay.onSignal("SIGTERM");
   process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);
   return () => {
@@ -404,13 +391,13 @@ async function runFromProcess(): Promise<void> {
     isTTY: process.stderr.isTTY,
     columns: process.stderr.columns,
   };
-  const controller = new AbortController();
-  const uninstall = installSignalHandlers(controller, io);
+  const relay = new InterruptRelay(process.stdin.isTTY === true, io.stderr, (sig) => process.exit(sig === "SIGINT" ? ExitCode.Interrupted : ExitCode.Terminated));
+  const uninstall = installSignalHandlers(relay);
   try {
     const code = await main(process.argv.slice(2), {
       io,
-      signal: controller.signal,
-      deps: (req) => realDeps(io, controller.signal, req),
+      signal: relay.driver.signal,
+      deps: (req) => ({ ...realDeps(io, relay.driver.signal, req), cliSignal: relay.cli.signal }),
     });
     process.exitCode = code;
   } finally {

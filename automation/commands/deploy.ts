@@ -51,7 +51,7 @@ export async function deploy(deps: DriverDeps, req: DeployRequest): Promise<Outc
 async function deployItems(deps: DriverDeps, tx: Tx, req: DeployRequest, items: readonly DeployItem[]): Promise<Verdict> {
   const target = await loadStack(deps, tx, req.stack);
   parseReleases(req.stack, target.rawReleases);
-  checkPending(req.stack, target.state);
+  checkPending(req.stack, target.state, target.locks);
   const plan = planStaging(req.stack, target.mode, target.services.services, items);
   if (plan.changes.length === 0) {
     tx.services = plan.unchanged.map((u) => ({ service: u.service, newImage: u.image }));

@@ -60,7 +60,7 @@ async function switchService(deps: DriverDeps, tx: Tx, kind: SwitchKind, req: Fl
   if (svc === undefined) {
     throw new UsageError(`stack "${req.stack}" has no service named ${req.service}`);
   }
-  checkPending(req.stack, target.state);
+  checkPending(req.stack, target.state, target.locks);
   const planned = planFlip(svc, req.to);
   tx.services = [{ service: svc.name, fromColor: planned.from, toColor: planned.to, oldImage: imageOf(svc, planned.from), newImage: planned.image }];
   if (planned.to === planned.from) {

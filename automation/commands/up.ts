@@ -34,8 +34,8 @@ export async function up(deps: DriverDeps, req: UpRequest): Promise<Outcome> {
 async function guardedUp(deps: DriverDeps, tx: Tx, req: UpRequest): Promise<UpReport> {
   const s = await tx.phase("load", () => deps.openStack(req.stack));
   tx.stack = s;
-  const state = await tx.phase("load-state", () => s.exportStack());
-  checkPending(req.stack, state);
+  const [state, locks] = await tx.phase("load-state", () => Promise.all([s.exportStack(), s.updateLocks()]));
+  checkPending(req.stack, state, locks);
   const message = operationMessage(deps, `up ${req.stack}: ${req.message ?? "apply the program and config"}`);
   const pv = await tx.phase("policy", () => guardedPreview(deps, s, { label: `${req.stack} policy preview`, message, allowReplace: req.allowReplace === true }));
   if (engineChanges(pv.changes) === 0) {

@@ -143,7 +143,8 @@ describe("automation: preview, up, status", function () {
       assert.equal(out.exitCode, ExitCode.Refused);
       assert.equal(s.count("preview"), 0);
       assert.ok(out.remediation.some((r) => r.includes("pending updating: urn:pulumi:staging::platform::aws:rds/instance:Instance::db")));
-      assert.ok(out.remediation.some((r) => r.includes("pulumi stack export --stack staging") && r.includes("pulumi stack import --stack staging")));
+      assert.ok(out.remediation.some((r) => r.includes("no update holds the stack's lock")));
+      assert.ok(out.remediation.some((r) => r.includes("the next `up` (or `pulumi refresh --stack staging`) reconciles and clears them")));
     });
 
     it("a mandatory violation stops before the up", async () => {
