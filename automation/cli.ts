@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { COLORS, Color } from "../infra/config/schema";
-import { FileBackupStore } from "./adapters/backup";
+import { FileBackupStore, S3BackupStore } from "./adapters/backup";
 import { systemClock } from "./adapters/clock";
 import { DiscordNotifier, nullNotifier, secretValues } from "./adapters/discord";
 import { Elbv2TargetHealthChecker } from "./adapters/elbv2";
@@ -57,6 +57,11 @@ const POLICY_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   "policy-config": { type: "string", multiple: true, valueName: "FILE", description: "policy config JSON (default: <pack>/config/<stack>.json when present)" },
 };
 
+const CREATE: OptionSpec = {
+  type: "boolean",
+  description: "create the stack when the backend has none (otherwise a missing stack is an error: a wrong PULUMI_BACKEND_URL looks exactly like one)",
+};
+
 const ALLOW_REPLACE: OptionSpec = {
   type: "boolean",
   description: "allow planned replaces/deletes of stateful resources (RDS, EFS, EKS, OpenSearch, S3)",
@@ -86,25 +91,25 @@ function parseColor(text: string | undefined): Color | undefined {
 const previewCommand: CommandSpec = {
   name: "preview",
   summary: "policy-gated preview with a change summary",
-  usage: "preview <stack> [--expect-no-changes] [--policy-pack DIR]...",
+  usage: "preview <stack> [--expect-no-changes] [--create] [--policy-pack DIR]...",
   description: [
     "Runs a real `pulumi preview` through the Automation API with the policy pack(s), streams progress,",
     "and ends with the change summary (creates, updates, replaces, deletes) and every policy violation.",
     "A mandatory violation exits 2; with --expect-no-changes any change exits 6 (drift check).",
     "Writes a Markdown summary to $GITHUB_STEP_SUMMARY when set.",
   ].join("\n"),
-  options: { "expect-no-changes": { type: "boolean", description: "exit 6 when the preview finds any change" }, ...POLICY_OPTIONS },
+  options: { "expect-no-changes": { type: "boolean", description: "refresh, then exit 6 when the preview finds any change (drift)" }, create: CREATE, ...POLICY_OPTIONS },
   positionals: ["stack"],
   run: async (args, ctx) => {
     const stack = args.positionals[0] ?? "";
-    return toOutput(await preview(depsFor(ctx, args, true), { stack, expectNoChanges: boolOpt(args.values, "expect-no-changes") }));
+    return toOutput(await preview(depsFor(ctx, args, boolOpt(args.values, "create")), { stack, expectNoChanges: boolOpt(args.values, "expect-no-changes") }));
   },
 };
 
 const upCommand: CommandSpec = {
   name: "up",
   summary: "policy gate, stateful-resource guard, then up",
-  usage: "up <stack> [--allow-replace] [--message TEXT] [--policy-pack DIR]...",
+  usage: "up <stack> [--allow-replace] [--create] [--message TEXT] [--policy-pack DIR]...",
   description: [
     "Refuses when the state has pending operations from an interrupted update. Exports the stack to a",
     "timestamped backup, runs the policy-gated preview, refuses any planned replace or delete of a",
@@ -113,13 +118,14 @@ const upCommand: CommandSpec = {
   ].join("\n"),
   options: {
     "allow-replace": ALLOW_REPLACE,
+    create: CREATE,
     message: { type: "string", valueName: "TEXT", description: "why: recorded in the stack history with the CI run link" },
     ...POLICY_OPTIONS,
   },
   positionals: ["stack"],
   run: async (args, ctx) => {
     const stack = args.positionals[0] ?? "";
-    return recorded(depsFor(ctx, args, true), (deps) =>
+    return recorded(depsFor(ctx, args, boolOpt(args.values, "create")), (deps) =>
       up(deps, { stack, allowReplace: boolOpt(args.values, "allow-replace"), message: stringOpt(args.values, "message") }),
     );
   },
@@ -365,7 +371,7 @@ export function realDeps(io: CliIo, signal: AbortSignal, req: DepsRequest): Driv
     clock: systemClock,
     log: createLogger({ write: io.stderr, live: io.isTTY && isLiveTerminal({ isTTY: io.isTTY }, io.env), clock: systemClock, columns: io.columns }),
     signal,
-    backups: new FileBackupStore(settings.backupDir),
+    backups: settings.backups.kind === "s3" ? new S3BackupStore(settings.backups.location) : new FileBackupStore(settings.backups.dir),
     run: runContextFromEnv(io.env),
     policyFor: (stack) => resolvePolicy(settings.repoRoot, stack, io.env, req),
     stepSummary: summaryFile !== undefined && summaryFile !== "" ? (md) => fs.appendFileSync(summaryFile, `${md}\n`) : undefined,

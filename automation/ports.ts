@@ -51,6 +51,8 @@ export interface UpOutcome {
 export interface StackState {
   readonly version: number;
   readonly deployment: unknown;
+  /** The export exactly as the CLI printed it (what a backup stores, for `pulumi stack import`). */
+  readonly raw?: string;
 }
 
 /** One lock file of a DIY backend: `<backend>/.pulumi/locks/organization/<project>/<stack>/<uuid>.json`. */
@@ -237,8 +239,8 @@ export interface ImageResolver {
 /* ---- state backups ----------------------------------------------------------------- */
 
 export interface BackupStore {
-  /** Writes `state` (as exported, secrets still encrypted) and returns where it went. */
-  save(stack: string, operation: string, state: StackState, at: number): string;
+  /** Stores `state` verbatim (as exported, secrets still encrypted) and returns where it went. */
+  save(stack: string, operation: string, state: StackState, at: number): Promise<string>;
 }
 
 /* ---- notifications ----------------------------------------------------------------- */

@@ -11,7 +11,7 @@ import { PulumiCommand } from "@pulumi/pulumi/automation";
 import { main, registerBuiltins } from "../../automation/cli";
 import { CommandContext, commands, registerCommand } from "../../automation/cli/registry";
 import { ExitCode } from "../../automation/exitCodes";
-import { ensurePulumiCommand } from "../../automation/adapters/workspace";
+import { ensurePulumiCommand, SDK_VERSION } from "../../automation/adapters/workspace";
 import { Harness } from "./harness";
 import { image } from "./loopback";
 import { MemoryStack } from "./memoryStack";
@@ -142,7 +142,14 @@ describe("automation: CLI", function () {
 });
 
 describe("automation: Pulumi CLI bootstrap", () => {
-  it("tries PATH, then the cache, then installs; explains a failed download", async () => {
+  /** A PulumiCommand whose `version` compares as the given version would. */
+  function cli(version: string | null): PulumiCommand {
+    const c = Object.create(PulumiCommand.prototype) as PulumiCommand;
+    Object.defineProperty(c, "version", { value: version === null ? null : { compare: (v: string) => (v === version ? 0 : v < version ? 1 : -1), toString: () => version } });
+    return c;
+  }
+
+  it("tries PATH, then the cache, then installs the SDK's version; explains a failed download", async () => {
     const calls: string[] = [];
     const installer = {
       get: (opts?: { root?: string }) => {
@@ -157,15 +164,20 @@ describe("automation: Pulumi CLI bootstrap", () => {
     const root = path.join(os.tmpdir(), `pulumi-cli-test-${process.pid}`);
     await assert.rejects(ensurePulumiCommand(root, installer), (e: unknown) => {
       assert.ok(e instanceof Error);
-      assert.match(e.message, /no pulumi CLI >= 3\.202\.0 is installed and it could not be downloaded into .*fetch failed/);
+      assert.match(e.message, new RegExp(`no pulumi CLI ${SDK_VERSION.replace(/\./g, "\\.")} \\(the version of @pulumi/pulumi\\) is installed and it could not be downloaded into .*fetch failed`));
       return true;
     });
     assert.deepEqual(calls, ["get(PATH)", `get(${root})`, `install(${root})`]);
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  it("uses a cached installation without downloading", async () => {
-    const cached = Object.create(PulumiCommand.prototype) as PulumiCommand;
+  it("the pinned version is the SDK's, as package-lock.json pins it", () => {
+    const lock = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package-lock.json"), "utf8")) as { packages: Record<string, { version: string }> };
+    assert.equal(SDK_VERSION, lock.packages["node_modules/@pulumi/pulumi"]?.version);
+  });
+
+  it("uses a cached installation of the pinned version without downloading", async () => {
+    const cached = cli(SDK_VERSION);
     const installer = {
       get: (opts?: { root?: string }) => (opts?.root === undefined ? Promise.reject(new Error("ENOENT")) : Promise.resolve(cached)),
       install: () => Promise.reject(new Error("must not download")),
@@ -173,14 +185,18 @@ describe("automation: Pulumi CLI bootstrap", () => {
     assert.equal(await ensurePulumiCommand("/cache", installer), cached);
   });
 
-  it("skips a CLI on PATH that is too old for structured config writes", async () => {
-    const old = Object.create(PulumiCommand.prototype) as PulumiCommand;
-    Object.defineProperty(old, "version", { value: { compare: (v: string) => (v === "3.202.0" ? -1 : 0) } });
-    const pinned = Object.create(PulumiCommand.prototype) as PulumiCommand;
-    const installer = {
-      get: (opts?: { root?: string }) => Promise.resolve(opts?.root === undefined ? old : pinned),
-      install: () => Promise.reject(new Error("must not download")),
-    };
-    assert.equal(await ensurePulumiCommand("/cache", installer), pinned);
-  });
+  for (const [name, onPath] of [
+    ["newer", "9.0.0"],
+    ["older", "3.202.0"],
+    ["unversioned (a plain go build)", null],
+  ] as const) {
+    it(`skips a ${name} CLI on PATH for the pinned one`, async () => {
+      const pinned = cli(SDK_VERSION);
+      const installer = {
+        get: (opts?: { root?: string }) => Promise.resolve(opts?.root === undefined ? cli(onPath) : pinned),
+        install: () => Promise.reject(new Error("must not download")),
+      };
+      assert.equal(await ensurePulumiCommand("/cache", installer), pinned);
+    });
+  }
 });

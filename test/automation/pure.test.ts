@@ -446,16 +446,21 @@ describe("automation: pure logic", () => {
       const s = resolveWorkspaceSettings({ HOME: "/home/u" }, "/repo");
       assert.equal(s.backendUrl, "file:///repo/.pulumi-state");
       assert.equal(s.stateDir, "/repo/.pulumi-state");
-      assert.equal(s.backupDir, "/repo/.pulumi-state/backups");
+      assert.deepEqual(s.backups, { kind: "file", dir: "/repo/.pulumi-state/.platform-backups" });
+      assert.equal(s.explicitBackend, false);
       assert.equal(s.cliRoot, "/repo/.cache/pulumi");
       assert.equal(s.env["PULUMI_BACKEND_URL"], "file:///repo/.pulumi-state");
       assert.equal(s.env["PULUMI_SKIP_UPDATE_CHECK"], "true");
     });
     it("honours PULUMI_BACKEND_URL", () => {
       assert.equal(resolveWorkspaceSettings({ PULUMI_BACKEND_URL: "s3://bucket/state" }, "/repo").stateDir, undefined);
-      assert.equal(resolveWorkspaceSettings({ PULUMI_BACKEND_URL: "s3://bucket/state" }, "/repo").backupDir, "/repo/.pulumi-state/backups");
+      assert.deepEqual(resolveWorkspaceSettings({ PULUMI_BACKEND_URL: "s3://bucket/state?region=ap-northeast-2" }, "/repo").backups, {
+        kind: "s3",
+        location: { bucket: "bucket", prefix: "state", region: "ap-northeast-2" },
+      });
+      assert.deepEqual(resolveWorkspaceSettings({ PULUMI_BACKEND_URL: "https://api.pulumi.com" }, "/repo").backups, { kind: "local", dir: "/repo/.pulumi-state/.platform-backups" });
       assert.equal(resolveWorkspaceSettings({ PULUMI_BACKEND_URL: "file://~/state", HOME: "/home/u" }, "/repo").stateDir, "/home/u/state");
-      assert.equal(resolveWorkspaceSettings({ PULUMI_BACKEND_URL: "file:///var/state" }, "/repo").backupDir, "/var/state/backups");
+      assert.deepEqual(resolveWorkspaceSettings({ PULUMI_BACKEND_URL: "file:///var/state" }, "/repo").backups, { kind: "file", dir: "/var/state/.platform-backups" });
     });
     it("requires a passphrase for the passphrase provider", () => {
       assert.throws(() => checkPassphrase(resolveWorkspaceSettings({}, "/repo")), /PULUMI_CONFIG_PASSPHRASE/);
