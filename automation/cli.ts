@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { COLORS, Color } from "../infra/config/schema";
+import { Color } from "../infra/config/schema";
 import { FileBackupStore, S3BackupStore } from "./adapters/backup";
 import { systemClock } from "./adapters/clock";
 import { DiscordNotifier, nullNotifier, secretValues } from "./adapters/discord";
@@ -14,7 +14,8 @@ import { Elbv2TargetHealthChecker } from "./adapters/elbv2";
 import { HttpHealthProber } from "./adapters/httpProber";
 import { createLogger, isLiveTerminal } from "./adapters/progress";
 import { RegistryImageResolver } from "./adapters/registry";
-import { openLocalStack, resolveWorkspaceSettings } from "./adapters/workspace";
+import { FileStackCatalog } from "./adapters/catalog";
+import { openLocalStack, REPO_ROOT, resolveWorkspaceSettings } from "./adapters/workspace";
 import {
   ArgumentError,
   boolOpt,
@@ -35,6 +36,7 @@ import {
   stringsOpt,
 } from "./cli/registry";
 import { outcomeMarkdown, renderOutcome } from "./cli/render";
+import * as validate from "./cli/validate";
 import { flip, preview, promote, release, rollback, status, up } from "./commands";
 import { DriverDeps, PolicyOptions, RunContext } from "./deps";
 import { InterruptRelay } from "./cli/interrupts";
@@ -79,13 +81,22 @@ async function recorded(deps: DriverDeps, run: (deps: DriverDeps) => Promise<Out
 }
 
 function parseColor(text: string | undefined): Color | undefined {
-  if (text === undefined) {
-    return undefined;
+  validate.color(text, "--to");
+  return text === undefined ? undefined : (text as Color);
+}
+
+/** --policy-pack directories and --policy-config files exist. */
+function validatePolicy(args: ParsedCommand): void {
+  for (const dir of stringsOpt(args.values, "policy-pack")) {
+    validate.existingDir(dir, "--policy-pack");
   }
-  if (!(COLORS as readonly string[]).includes(text)) {
-    throw new ArgumentError(`--to must be blue or green, got "${text}"`);
+  for (const file of stringsOpt(args.values, "policy-config")) {
+    validate.existingFile(file, "--policy-config");
   }
-  return text as Color;
+}
+
+function stackArg(args: ParsedCommand): string {
+  return args.positionals[0] ?? "";
 }
 
 const previewCommand: CommandSpec = {
@@ -100,6 +111,10 @@ const previewCommand: CommandSpec = {
   ].join("\n"),
   options: { "expect-no-changes": { type: "boolean", description: "refresh, then exit 6 when the preview finds any change (drift)" }, create: CREATE, ...POLICY_OPTIONS },
   positionals: ["stack"],
+  validate: (args, catalog) => {
+    validate.knownStack(catalog, stackArg(args), "<stack>");
+    validatePolicy(args);
+  },
   run: async (args, ctx) => {
     const stack = args.positionals[0] ?? "";
     return toOutput(await preview(depsFor(ctx, args, boolOpt(args.values, "create")), { stack, expectNoChanges: boolOpt(args.values, "expect-no-changes") }));
@@ -123,6 +138,10 @@ const upCommand: CommandSpec = {
     ...POLICY_OPTIONS,
   },
   positionals: ["stack"],
+  validate: (args, catalog) => {
+    validate.knownStack(catalog, stackArg(args), "<stack>");
+    validatePolicy(args);
+  },
   run: async (args, ctx) => {
     const stack = args.positionals[0] ?? "";
     return recorded(depsFor(ctx, args, boolOpt(args.values, "create")), (deps) =>
@@ -152,6 +171,12 @@ const promoteCommand: CommandSpec = {
     ...POLICY_OPTIONS,
   },
   positionals: [],
+  validate: (args, catalog) => {
+    const { source, target } = validate.promotion(catalog, requireOpt(args.values, "from"), requireOpt(args.values, "to"));
+    validate.knownServices(source, stringsOpt(args.values, "service"), "--service");
+    validate.knownServices(target, stringsOpt(args.values, "service"), "--service");
+    validatePolicy(args);
+  },
   run: async (args, ctx) => {
     const services = stringsOpt(args.values, "service");
     return recorded(depsFor(ctx, args, false), (deps) =>
@@ -181,12 +206,20 @@ const releaseCommand: CommandSpec = {
     ...POLICY_OPTIONS,
   },
   positionals: ["stack"],
-  run: async (args, ctx) => {
+  validate: (args, catalog) => {
+    const d = validate.releaseTarget(catalog, stackArg(args));
     const services = stringsOpt(args.values, "service");
     const images = stringsOpt(args.values, "image");
     if (services.length === 0 || services.length !== images.length) {
-      throw new ArgumentError(`give --service and --image in pairs (got ${services.length} service(s), ${images.length} image(s))`);
+      throw new ArgumentError(`--service/--image: give them in pairs (got ${services.length} service(s), ${images.length} image(s))`);
     }
+    validate.knownServices(d, services, "--service");
+    images.forEach((i) => validate.imageRef(i, "--image"));
+    validatePolicy(args);
+  },
+  run: async (args, ctx) => {
+    const services = stringsOpt(args.values, "service");
+    const images = stringsOpt(args.values, "image");
     return recorded(depsFor(ctx, args, false), (deps) =>
       release(deps, {
         stack: args.positionals[0] ?? "",
@@ -213,6 +246,12 @@ const flipCommand: CommandSpec = {
     ...POLICY_OPTIONS,
   },
   positionals: ["stack"],
+  validate: (args, catalog) => {
+    const d = validate.switchable(catalog, stackArg(args), "flip");
+    validate.knownServices(d, [requireOpt(args.values, "service")], "--service");
+    validate.color(stringOpt(args.values, "to"), "--to");
+    validatePolicy(args);
+  },
   run: (args, ctx) =>
     recorded(depsFor(ctx, args, false), (deps) =>
       flip(deps, {
@@ -235,6 +274,11 @@ const rollbackCommand: CommandSpec = {
     ...POLICY_OPTIONS,
   },
   positionals: ["stack"],
+  validate: (args, catalog) => {
+    const d = validate.switchable(catalog, stackArg(args), "rollback");
+    validate.knownServices(d, [requireOpt(args.values, "service")], "--service");
+    validatePolicy(args);
+  },
   run: (args, ctx) =>
     recorded(depsFor(ctx, args, false), (deps) =>
       rollback(deps, {
@@ -252,6 +296,9 @@ const statusCommand: CommandSpec = {
   description: "Reads the stack config and the last update's outputs; changes nothing.",
   options: {},
   positionals: ["stack"],
+  validate: (args, catalog) => {
+    validate.knownStack(catalog, stackArg(args), "<stack>");
+  },
   run: async (args, ctx) => toOutput(await status(depsFor(ctx, args, false), { stack: args.positionals[0] ?? "" })),
 };
 
@@ -274,31 +321,56 @@ export function registerBuiltins(): void {
  * Main.
  * -------------------------------------------------------------------------------------- */
 
+/** The outcome of a command that failed before it ran (usage, validation): the same shape as every outcome. */
+function errorOutcome(operation: string, stack: string, message: string, remediation: readonly string[], exitCode: number): Record<string, unknown> {
+  return { operation, stack, exitCode, result: "failed", message, remediation, services: [], phases: [] };
+}
+
 export async function main(argv: readonly string[], ctx: CommandContext): Promise<number> {
   registerBuiltins();
   const [name, ...rest] = argv;
   const io = ctx.io;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    (name === undefined ? io.stderr : io.stdout)(globalHelp());
-    return name === undefined ? ExitCode.Error : ExitCode.Ok;
+  // Known before parsing: under --json every error, a usage error too, is one JSON object on stdout.
+  const json = argv.includes("--json");
+  const usage = (spec: CommandSpec | undefined, message: string, stack = ""): number => {
+    const line = message.replace(/\s+/g, " ").trim();
+    if (json) {
+      io.stdout(`${JSON.stringify(errorOutcome(name ?? "", stack, line, spec !== undefined ? [`usage: npm run platform -- ${spec.usage}`] : [], ExitCode.Error), null, 2)}\n`);
+    } else {
+      io.stderr(`error: ${line}\n${spec !== undefined ? `Usage: npm run platform -- ${spec.usage}\n(--help for details)\n` : `\n${globalHelp()}`}`);
+    }
+    return ExitCode.Error;
+  };
+  if (name === undefined || name === "--json" || name === "--help" || name === "-h" || name === "help") {
+    if (name === undefined || name === "--json") {
+      return usage(undefined, "missing <command>");
+    }
+    io.stdout(globalHelp());
+    return ExitCode.Ok;
   }
   const spec = findCommand(name);
   if (spec === undefined) {
-    io.stderr(`error: unknown command "${name}"\n\n${globalHelp()}`);
-    return ExitCode.Error;
+    return usage(undefined, `unknown command "${name}"`);
   }
-  let args;
+  let args: ParsedCommand;
   try {
     args = parseCommandArgs(spec, rest);
   } catch (err) {
-    io.stderr(`error: ${messageOf(err)}\nUsage: npm run platform -- ${spec.usage}\n(--help for details)\n`);
-    return ExitCode.Error;
+    return usage(spec, messageOf(err));
   }
   if (boolOpt(args.values, "help")) {
     io.stdout(commandHelp(spec));
     return ExitCode.Ok;
   }
-  const json = boolOpt(args.values, "json");
+  const stack = args.positionals[0] ?? stringOpt(args.values, "to") ?? "";
+  try {
+    spec.validate?.(args, ctx.catalog ?? new FileStackCatalog(REPO_ROOT));
+  } catch (err) {
+    if (err instanceof ArgumentError) {
+      return usage(spec, err.message, stack);
+    }
+    throw err;
+  }
   try {
     const out = await spec.run(args, ctx);
     io.stdout(json ? `${JSON.stringify(out.json, null, 2)}\n` : out.human);
@@ -307,9 +379,10 @@ export async function main(argv: readonly string[], ctx: CommandContext): Promis
     const code = err instanceof DriverError ? err.exitCode : ExitCode.Error;
     const remediation = err instanceof DriverError ? err.remediation : [];
     if (err instanceof ArgumentError) {
-      io.stderr(`error: ${err.message}\nUsage: npm run platform -- ${spec.usage}\n`);
-    } else if (json) {
-      io.stdout(`${JSON.stringify({ operation: name, exitCode: code, result: "failed", message: messageOf(err), remediation }, null, 2)}\n`);
+      return usage(spec, err.message, stack);
+    }
+    if (json) {
+      io.stdout(`${JSON.stringify(errorOutcome(name, stack, messageOf(err), remediation, code), null, 2)}\n`);
     } else {
       io.stderr(`error: ${messageOf(err)}\n${remediation.map((r) => `  - ${r}\n`).join("")}`);
     }

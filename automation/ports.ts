@@ -96,6 +96,23 @@ export interface PlatformStack {
   updateLocks(): Promise<LockReport>;
 }
 
+/* ---- the stacks this repository defines ------------------------------------------------ */
+
+/** What the CLI checks its arguments against before anything slow (no backend, no Pulumi CLI). */
+export interface StackDescription {
+  readonly name: string;
+  /** `platform:environment`, when set. */
+  readonly environment?: string;
+  /** `platform:services[].name`. */
+  readonly services: readonly string[];
+}
+
+/** The stacks as their stack files declare them (Pulumi.<stack>.yaml), read locally. */
+export interface StackCatalog {
+  names(): readonly string[];
+  describe(stack: string): StackDescription | undefined;
+}
+
 /* ---- time and progress ------------------------------------------------------------- */
 
 /** Time, injectable so that backoff and timeouts run instantly in tests. */

@@ -14,7 +14,7 @@ import { DiscordNotifier } from "../../automation/adapters/discord";
 import { HttpHealthProber } from "../../automation/adapters/httpProber";
 import { createLogger } from "../../automation/adapters/progress";
 import { parseImageRef } from "../../automation/images";
-import { ImageResolver, TargetHealthChecker, TargetHealthQuery, TargetHealthResult } from "../../automation/ports";
+import { ImageResolver, StackCatalog, StackDescription, TargetHealthChecker, TargetHealthQuery, TargetHealthResult } from "../../automation/ports";
 import { FakeLoadBalancer } from "./fakeRouting";
 import { FakeClock, HealthWorld, Loopback, startServer } from "./loopback";
 import { MemoryStack } from "./memoryStack";
@@ -123,6 +123,18 @@ export class Harness {
       routingWait: { timeoutMs: 60_000, intervalMs: 5_000 },
       stepSummary: (md) => this.summaries.push(md),
       ...overrides,
+    };
+  }
+
+  /** The stacks as their config describes them, for the CLI's argument checks. */
+  catalog(): StackCatalog {
+    const stacks = this.world.stacks;
+    return {
+      names: () => [...stacks.keys()].sort(),
+      describe: (name: string): StackDescription | undefined => {
+        const s = stacks.get(name);
+        return s === undefined ? undefined : { name, environment: s.opts.environment, services: s.configServices().map((x) => x.name) };
+      },
     };
   }
 
