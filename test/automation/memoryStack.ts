@@ -121,6 +121,14 @@ export interface MemoryStackOptions {
    * only a refreshing preview sees them, since the provider diffs the stored state against the program.
    */
   readonly outOfBand?: readonly string[];
+  /**
+   * What the program builds its `services` output from. `config` (the default): today's program,
+   * which exports the colors and images of its config; the root stack is in every update, so every
+   * up, targeted or failed, re-registers them from the config it ran with (pulumi/pkg v3.276.0
+   * resource/deploy/step_executor.go:232-239, 271-279). `resources`: the Deployments' and
+   * Services' own outputs, i.e. what the cluster runs.
+   */
+  readonly outputsFrom?: "config" | "resources";
   /** A lock another process holds (an update running elsewhere, or a dead holder's). */
   readonly foreignLock?: { readonly pid: number; readonly hostname: string; readonly alive?: boolean };
 }
@@ -205,6 +213,8 @@ export class MemoryStack implements PlatformStack {
   private signals = 0;
   private running?: { readonly onSignal: () => void };
   private lockHeld = false;
+  /** The config the last update's program registered the outputs from (mode `config`). */
+  private registered?: Json;
 
   constructor(readonly opts: MemoryStackOptions) {
     const services: Json = opts.services.map(seedToJson);
@@ -547,10 +557,11 @@ export class MemoryStack implements PlatformStack {
       return this.legacyOutputs();
     }
     const color = (s: ServiceView, c: Color): JsonObject => ({ ...(s[c] !== undefined ? { image: s[c] } : {}), ...(s.parked.includes(c) ? { parked: true } : {}) });
+    const services = this.opts.outputsFrom === "resources" ? this.deployed() : viewServices(this.registered ?? this.deployedServices);
     return {
       environment: this.opts.environment,
       ...(this.blueGreen ? { cluster: { name: `${this.name}-cluster` } } : {}),
-      services: this.deployed().map((s) => ({
+      services: services.map((s) => ({
         name: s.name,
         active: s.active,
         blue: color(s, "blue"),
@@ -804,6 +815,8 @@ export class MemoryStack implements PlatformStack {
       throw new Error("code: 255\nstderr: error: update failed");
     }
     const steps = this.plan(this.configServices(), opts.target);
+    // The program ran: its outputs (from config) are registered whatever happens to the steps.
+    this.registered = structuredClone(this.config.get("platform:services") ?? []);
     this.lockHeld = true;
     try {
       for (const s of steps) {

@@ -26,7 +26,7 @@ describe("automation: parked idle colors", function () {
   });
 
   /** staging: student live on blue (S1), green parked (S0 left from the last release). */
-  function staging(opts: { idle?: "warm" | "parked"; faults?: Fault[]; parked?: "blue" | "green" } = {}): { stack: MemoryStack; raw: Json | undefined; deployed: Json } {
+  function staging(opts: { idle?: "warm" | "parked"; faults?: Fault[]; parked?: "blue" | "green"; scaledByHpa?: string[] } = {}): { stack: MemoryStack; raw: Json | undefined; deployed: Json } {
     h.add(
       new MemoryStack({
         name: "test",
@@ -53,6 +53,7 @@ describe("automation: parked idle colors", function () {
           { name: "subject", active: "blue", blue: image("subject", "2.0.0"), green: image("subject", "2.1.0") },
         ],
         faults: opts.faults,
+        scaledByHpa: opts.scaledByHpa,
       }),
     );
     return { stack, raw: structuredClone(stack.config.get("platform:services")), deployed: structuredClone(stack.deployedServices) };
@@ -115,6 +116,14 @@ describe("automation: parked idle colors", function () {
       assert.deepEqual(student(stack, "config"), { active: "green", parked: [], blue: S1, green: S2 }, "config back to the warm idle color");
       assert.ok(stack.config.get("platform:releases") !== undefined, "the verified digest stays recorded");
       assert.match(h.posts()[0]?.embeds[0]?.title ?? "", /failed/);
+    });
+
+    it("parking a color the HPA scaled hits the server-side-apply conflict on replicas: the switch stands, exit 8", async () => {
+      const { stack } = staging({ scaledByHpa: ["student-blue"] });
+      const out = await promote(h.deps(), { from: "test", to: "staging", services: ["student"] });
+      assert.equal(out.exitCode, ExitCode.OperationFailed, out.message);
+      assert.match(out.message, /parking student blue failed: park up failed \(update\): Server-Side Apply field conflict detected.*conflict with "kube-controller-manager" with subresource "scale"/);
+      assert.deepEqual(student(stack, "deployed"), { active: "green", parked: [], blue: S1, green: S2 });
     });
 
     it("a failed preview gate after unparking restores the slot parked, with its old image", async () => {
