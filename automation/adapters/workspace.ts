@@ -291,7 +291,9 @@ export class AutomationStack implements PlatformStack {
   }
 
   async preview(opts: OperationOptions): Promise<PreviewOutcome> {
-    const res = await this.stack.preview(operationArgs(opts));
+    // `refresh: true` becomes --refresh, which refreshes in memory before the diff (@pulumi/pulumi
+    // 3.276.0 automation/stack.js:341-343; pulumi/pkg v3.276.0 resource/deploy/deployment_executor.go:181-183).
+    const res = await this.stack.preview({ ...operationArgs(opts), refresh: opts.refresh === true });
     return { changeSummary: res.changeSummary };
   }
 

@@ -14,6 +14,7 @@ import { COLOR_LABEL_KEY, liveActionAnnotation } from "./flipShape";
 import { DriverDeps } from "../deps";
 import { PreviewRun, runPreview } from "../engine";
 import { DriverError, messageOf, RefusedError } from "../errors";
+import { ExitCode } from "../exitCodes";
 import { PlatformStack } from "../ports";
 import { TargetPlan, TargetRule } from "../planning";
 import { isJsonObject, Json } from "../types";
@@ -176,7 +177,8 @@ export async function checkTargetedPlan(deps: DriverDeps, stack: PlatformStack, 
     `${FULL_UP_FIRST}: \`npm run platform -- preview ${stack.name}\` shows the pending changes, \`npm run platform -- up ${stack.name}\` applies them (policy-gated, stateful resources guarded); then re-run`,
   ];
   const run = await runPreview(deps, stack, `${stack.name} ${what} check`, message, { target: plan.urns }).catch((err: unknown) => {
-    if (err instanceof DriverError && err.exitCode !== 8) {
+    // Policy violations (2) and interrupts keep their meaning; an engine failure of the targeted preview is the refusal.
+    if (err instanceof DriverError && err.exitCode !== ExitCode.OperationFailed) {
       throw err;
     }
     throw new RefusedError(`the targeted ${what} cannot run on this stack as it is (${FULL_UP_FIRST}): ${messageOf(err)}`, remedy);
