@@ -6,15 +6,16 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { COLORS, Color } from "../infra/config/schema";
-import { FileBackupStore } from "./adapters/backup";
+import { Color } from "../infra/config/schema";
+import { FileBackupStore, S3BackupStore } from "./adapters/backup";
 import { systemClock } from "./adapters/clock";
 import { DiscordNotifier, nullNotifier, secretValues } from "./adapters/discord";
 import { Elbv2TargetHealthChecker } from "./adapters/elbv2";
 import { HttpHealthProber } from "./adapters/httpProber";
 import { createLogger, isLiveTerminal } from "./adapters/progress";
 import { RegistryImageResolver } from "./adapters/registry";
-import { openLocalStack, resolveWorkspaceSettings } from "./adapters/workspace";
+import { FileStackCatalog } from "./adapters/catalog";
+import { openLocalStack, REPO_ROOT, resolveWorkspaceSettings } from "./adapters/workspace";
 import {
   ArgumentError,
   boolOpt,
@@ -35,9 +36,12 @@ import {
   stringsOpt,
 } from "./cli/registry";
 import { outcomeMarkdown, renderOutcome } from "./cli/render";
+import * as validate from "./cli/validate";
 import { flip, preview, promote, release, rollback, status, up } from "./commands";
 import { DriverDeps, PolicyOptions, RunContext } from "./deps";
-import { DriverError, Interrupt, InterruptSignal, messageOf } from "./errors";
+import { InterruptRelay } from "./cli/interrupts";
+import { DriverError, messageOf } from "./errors";
+import { LoadBalancerRouting } from "./ports";
 import { ExitCode } from "./exitCodes";
 import { Outcome } from "./outcome";
 import { planCommand } from "./plan";
@@ -53,6 +57,11 @@ function toOutput(o: Outcome): CommandOutput {
 const POLICY_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   "policy-pack": { type: "string", multiple: true, valueName: "DIR", description: "policy pack directory (default: $PLATFORM_POLICY_PACK or ./policy when it holds PulumiPolicy.yaml)" },
   "policy-config": { type: "string", multiple: true, valueName: "FILE", description: "policy config JSON (default: <pack>/config/<stack>.json when present)" },
+};
+
+const CREATE: OptionSpec = {
+  type: "boolean",
+  description: "create the stack when the backend has none (otherwise a missing stack is an error: a wrong PULUMI_BACKEND_URL looks exactly like one)",
 };
 
 const ALLOW_REPLACE: OptionSpec = {
@@ -72,37 +81,50 @@ async function recorded(deps: DriverDeps, run: (deps: DriverDeps) => Promise<Out
 }
 
 function parseColor(text: string | undefined): Color | undefined {
-  if (text === undefined) {
-    return undefined;
+  validate.color(text, "--to");
+  return text === undefined ? undefined : (text as Color);
+}
+
+/** --policy-pack directories and --policy-config files exist. */
+function validatePolicy(args: ParsedCommand): void {
+  for (const dir of stringsOpt(args.values, "policy-pack")) {
+    validate.existingDir(dir, "--policy-pack");
   }
-  if (!(COLORS as readonly string[]).includes(text)) {
-    throw new ArgumentError(`--to must be blue or green, got "${text}"`);
+  for (const file of stringsOpt(args.values, "policy-config")) {
+    validate.existingFile(file, "--policy-config");
   }
-  return text as Color;
+}
+
+function stackArg(args: ParsedCommand): string {
+  return args.positionals[0] ?? "";
 }
 
 const previewCommand: CommandSpec = {
   name: "preview",
   summary: "policy-gated preview with a change summary",
-  usage: "preview <stack> [--expect-no-changes] [--policy-pack DIR]...",
+  usage: "preview <stack> [--expect-no-changes] [--create] [--policy-pack DIR]...",
   description: [
     "Runs a real `pulumi preview` through the Automation API with the policy pack(s), streams progress,",
     "and ends with the change summary (creates, updates, replaces, deletes) and every policy violation.",
     "A mandatory violation exits 2; with --expect-no-changes any change exits 6 (drift check).",
     "Writes a Markdown summary to $GITHUB_STEP_SUMMARY when set.",
   ].join("\n"),
-  options: { "expect-no-changes": { type: "boolean", description: "exit 6 when the preview finds any change" }, ...POLICY_OPTIONS },
+  options: { "expect-no-changes": { type: "boolean", description: "refresh, then exit 6 when the preview finds any change (drift)" }, create: CREATE, ...POLICY_OPTIONS },
   positionals: ["stack"],
+  validate: (args, catalog) => {
+    validate.knownStack(catalog, stackArg(args), "<stack>");
+    validatePolicy(args);
+  },
   run: async (args, ctx) => {
     const stack = args.positionals[0] ?? "";
-    return toOutput(await preview(depsFor(ctx, args, true), { stack, expectNoChanges: boolOpt(args.values, "expect-no-changes") }));
+    return toOutput(await preview(depsFor(ctx, args, boolOpt(args.values, "create")), { stack, expectNoChanges: boolOpt(args.values, "expect-no-changes") }));
   },
 };
 
 const upCommand: CommandSpec = {
   name: "up",
   summary: "policy gate, stateful-resource guard, then up",
-  usage: "up <stack> [--allow-replace] [--message TEXT] [--policy-pack DIR]...",
+  usage: "up <stack> [--allow-replace] [--create] [--message TEXT] [--policy-pack DIR]...",
   description: [
     "Refuses when the state has pending operations from an interrupted update. Exports the stack to a",
     "timestamped backup, runs the policy-gated preview, refuses any planned replace or delete of a",
@@ -111,13 +133,18 @@ const upCommand: CommandSpec = {
   ].join("\n"),
   options: {
     "allow-replace": ALLOW_REPLACE,
+    create: CREATE,
     message: { type: "string", valueName: "TEXT", description: "why: recorded in the stack history with the CI run link" },
     ...POLICY_OPTIONS,
   },
   positionals: ["stack"],
+  validate: (args, catalog) => {
+    validate.knownStack(catalog, stackArg(args), "<stack>");
+    validatePolicy(args);
+  },
   run: async (args, ctx) => {
     const stack = args.positionals[0] ?? "";
-    return recorded(depsFor(ctx, args, true), (deps) =>
+    return recorded(depsFor(ctx, args, boolOpt(args.values, "create")), (deps) =>
       up(deps, { stack, allowReplace: boolOpt(args.values, "allow-replace"), message: stringOpt(args.values, "message") }),
     );
   },
@@ -131,7 +158,9 @@ const promoteCommand: CommandSpec = {
     "Takes the images live in --from by digest and refuses any digest --from has not verified",
     "(platform:releases). Into a blue/green stack: stages them into the idle color (config + one `up`,",
     "the Kubernetes provider awaiting readiness), checks them through the preview host, flips with one",
-    "targeted `up`, checks the live host and the ALB target health, and records the digests as verified.",
+    "targeted `up` (checked by a targeted preview first), waits until the load balancer's live rule",
+    "forwards to the new color, checks that color answers the live host and the ALB target health,",
+    "and records the digests as verified.",
     "Into test: replaces the host's images, checks the live host, records. Any failure after the first",
     "change restores the previous colors and images with one more `up` and verifies them (exit 3, or 4",
     "when the restore cannot be verified). Sends one Discord notification when DISCORD_WEBHOOK_URL is set.",
@@ -144,6 +173,12 @@ const promoteCommand: CommandSpec = {
     ...POLICY_OPTIONS,
   },
   positionals: [],
+  validate: (args, catalog) => {
+    const { source, target } = validate.promotion(catalog, requireOpt(args.values, "from"), requireOpt(args.values, "to"));
+    validate.knownServices(source, stringsOpt(args.values, "service"), "--service");
+    validate.knownServices(target, stringsOpt(args.values, "service"), "--service");
+    validatePolicy(args);
+  },
   run: async (args, ctx) => {
     const services = stringsOpt(args.values, "service");
     return recorded(depsFor(ctx, args, false), (deps) =>
@@ -173,12 +208,20 @@ const releaseCommand: CommandSpec = {
     ...POLICY_OPTIONS,
   },
   positionals: ["stack"],
-  run: async (args, ctx) => {
+  validate: (args, catalog) => {
+    const d = validate.releaseTarget(catalog, stackArg(args));
     const services = stringsOpt(args.values, "service");
     const images = stringsOpt(args.values, "image");
     if (services.length === 0 || services.length !== images.length) {
-      throw new ArgumentError(`give --service and --image in pairs (got ${services.length} service(s), ${images.length} image(s))`);
+      throw new ArgumentError(`--service/--image: give them in pairs (got ${services.length} service(s), ${images.length} image(s))`);
     }
+    validate.knownServices(d, services, "--service");
+    images.forEach((i) => validate.imageRef(i, "--image"));
+    validatePolicy(args);
+  },
+  run: async (args, ctx) => {
+    const services = stringsOpt(args.values, "service");
+    const images = stringsOpt(args.values, "image");
     return recorded(depsFor(ctx, args, false), (deps) =>
       release(deps, {
         stack: args.positionals[0] ?? "",
@@ -194,16 +237,26 @@ const flipCommand: CommandSpec = {
   summary: "move a service's traffic to the other color (one targeted up)",
   usage: "flip <stack> --service NAME [--to blue|green] [--force]",
   description: [
-    "Checks the target color through the preview host (skip with --force), then changes only the",
-    "service's Ingress weights and in-cluster Service selector with one targeted `up`, and checks",
-    "the live host and the ALB target health. A failure flips back with one more targeted `up`.",
+    "Checks the target color through the preview host (skip with --force), previews the targeted",
+    "flip with the policy packs (refused, exit 5, when it would change more than the service's",
+    "Ingress weights, preview backends and in-cluster Service selector: run a full up first), runs it",
+    "as one targeted `up`, then waits until the load balancer's live rule forwards 100 to the new",
+    "color, checks that color answers the live host (x-platform-color / x-platform-image) and the",
+    "ALB target health. A failure flips back with one more (checked) targeted `up`, verified the same way.",
   ].join("\n"),
   options: {
     service: { type: "string", valueName: "NAME", description: "the service to flip" },
     to: { type: "string", valueName: "COLOR", description: "blue or green (default: the idle color)" },
     force: { type: "boolean", description: "skip the preview-host check of the target color" },
+    ...POLICY_OPTIONS,
   },
   positionals: ["stack"],
+  validate: (args, catalog) => {
+    const d = validate.switchable(catalog, stackArg(args), "flip");
+    validate.knownServices(d, [requireOpt(args.values, "service")], "--service");
+    validate.color(stringOpt(args.values, "to"), "--to");
+    validatePolicy(args);
+  },
   run: (args, ctx) =>
     recorded(depsFor(ctx, args, false), (deps) =>
       flip(deps, {
@@ -223,8 +276,14 @@ const rollbackCommand: CommandSpec = {
   options: {
     service: { type: "string", valueName: "NAME", description: "the service to roll back" },
     force: { type: "boolean", description: "skip the preview-host check of the previous color" },
+    ...POLICY_OPTIONS,
   },
   positionals: ["stack"],
+  validate: (args, catalog) => {
+    const d = validate.switchable(catalog, stackArg(args), "rollback");
+    validate.knownServices(d, [requireOpt(args.values, "service")], "--service");
+    validatePolicy(args);
+  },
   run: (args, ctx) =>
     recorded(depsFor(ctx, args, false), (deps) =>
       rollback(deps, {
@@ -242,6 +301,9 @@ const statusCommand: CommandSpec = {
   description: "Reads the stack config and the last update's outputs; changes nothing.",
   options: {},
   positionals: ["stack"],
+  validate: (args, catalog) => {
+    validate.knownStack(catalog, stackArg(args), "<stack>");
+  },
   run: async (args, ctx) => toOutput(await status(depsFor(ctx, args, false), { stack: args.positionals[0] ?? "" })),
 };
 
@@ -264,31 +326,56 @@ export function registerBuiltins(): void {
  * Main.
  * -------------------------------------------------------------------------------------- */
 
+/** The outcome of a command that failed before it ran (usage, validation): the same shape as every outcome. */
+function errorOutcome(operation: string, stack: string, message: string, remediation: readonly string[], exitCode: number): Record<string, unknown> {
+  return { operation, stack, exitCode, result: "failed", message, remediation, services: [], phases: [] };
+}
+
 export async function main(argv: readonly string[], ctx: CommandContext): Promise<number> {
   registerBuiltins();
   const [name, ...rest] = argv;
   const io = ctx.io;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    (name === undefined ? io.stderr : io.stdout)(globalHelp());
-    return name === undefined ? ExitCode.Error : ExitCode.Ok;
+  // Known before parsing: under --json every error, a usage error too, is one JSON object on stdout.
+  const json = argv.includes("--json");
+  const usage = (spec: CommandSpec | undefined, message: string, stack = ""): number => {
+    const line = message.replace(/\s+/g, " ").trim();
+    if (json) {
+      io.stdout(`${JSON.stringify(errorOutcome(name ?? "", stack, line, spec !== undefined ? [`usage: npm run platform -- ${spec.usage}`] : [], ExitCode.Error), null, 2)}\n`);
+    } else {
+      io.stderr(`error: ${line}\n${spec !== undefined ? `Usage: npm run platform -- ${spec.usage}\n(--help for details)\n` : `\n${globalHelp()}`}`);
+    }
+    return ExitCode.Error;
+  };
+  if (name === undefined || name === "--json" || name === "--help" || name === "-h" || name === "help") {
+    if (name === undefined || name === "--json") {
+      return usage(undefined, "missing <command>");
+    }
+    io.stdout(globalHelp());
+    return ExitCode.Ok;
   }
   const spec = findCommand(name);
   if (spec === undefined) {
-    io.stderr(`error: unknown command "${name}"\n\n${globalHelp()}`);
-    return ExitCode.Error;
+    return usage(undefined, `unknown command "${name}"`);
   }
-  let args;
+  let args: ParsedCommand;
   try {
     args = parseCommandArgs(spec, rest);
   } catch (err) {
-    io.stderr(`error: ${messageOf(err)}\nUsage: npm run platform -- ${spec.usage}\n(--help for details)\n`);
-    return ExitCode.Error;
+    return usage(spec, messageOf(err));
   }
   if (boolOpt(args.values, "help")) {
     io.stdout(commandHelp(spec));
     return ExitCode.Ok;
   }
-  const json = boolOpt(args.values, "json");
+  const stack = args.positionals[0] ?? stringOpt(args.values, "to") ?? "";
+  try {
+    spec.validate?.(args, ctx.catalog ?? new FileStackCatalog(REPO_ROOT));
+  } catch (err) {
+    if (err instanceof ArgumentError) {
+      return usage(spec, err.message, stack);
+    }
+    throw err;
+  }
   try {
     const out = await spec.run(args, ctx);
     io.stdout(json ? `${JSON.stringify(out.json, null, 2)}\n` : out.human);
@@ -297,9 +384,10 @@ export async function main(argv: readonly string[], ctx: CommandContext): Promis
     const code = err instanceof DriverError ? err.exitCode : ExitCode.Error;
     const remediation = err instanceof DriverError ? err.remediation : [];
     if (err instanceof ArgumentError) {
-      io.stderr(`error: ${err.message}\nUsage: npm run platform -- ${spec.usage}\n`);
-    } else if (json) {
-      io.stdout(`${JSON.stringify({ operation: name, exitCode: code, result: "failed", message: messageOf(err), remediation }, null, 2)}\n`);
+      return usage(spec, err.message, stack);
+    }
+    if (json) {
+      io.stdout(`${JSON.stringify(errorOutcome(name, stack, messageOf(err), remediation, code), null, 2)}\n`);
     } else {
       io.stderr(`error: ${messageOf(err)}\n${remediation.map((r) => `  - ${r}\n`).join("")}`);
     }
@@ -335,6 +423,16 @@ export function resolvePolicy(repoRoot: string, stack: string, env: NodeJS.Proce
   return { packs: packs.map((p) => path.resolve(p)), configs: configs.map((c) => path.resolve(c)) };
 }
 
+/**
+ * The listener-rule reader (ELBv2 DescribeListeners/DescribeRules on the IngressGroup's load
+ * balancer) is its own adapter, automation/adapters/albRouting.ts. Until it is wired here every
+ * read fails with this message, so the routing gate fails and a switch restores: a flip is never
+ * recorded as verified without the load balancer's own word.
+ */
+const routingNotWired: LoadBalancerRouting = {
+  liveWeights: () => Promise.reject(new Error("no load-balancer routing reader is wired into this build (automation/adapters/albRouting.ts)")),
+};
+
 /** The real dependencies for one CLI invocation. */
 export function realDeps(io: CliIo, signal: AbortSignal, req: DepsRequest): DriverDeps {
   const settings = resolveWorkspaceSettings(io.env);
@@ -345,35 +443,22 @@ export function realDeps(io: CliIo, signal: AbortSignal, req: DepsRequest): Driv
     openStack: (name) => openLocalStack(name, settings, { create: req.create }),
     prober: new HttpHealthProber(systemClock),
     targetHealth: new Elbv2TargetHealthChecker(),
+    routing: routingNotWired,
     resolver: new RegistryImageResolver(),
     notifier: webhook !== undefined && webhook !== "" ? new DiscordNotifier(webhook, systemClock, secrets) : nullNotifier,
     clock: systemClock,
     log: createLogger({ write: io.stderr, live: io.isTTY && isLiveTerminal({ isTTY: io.isTTY }, io.env), clock: systemClock, columns: io.columns }),
     signal,
-    backups: new FileBackupStore(settings.backupDir),
+    backups: settings.backups.kind === "s3" ? new S3BackupStore(settings.backups.location) : new FileBackupStore(settings.backups.dir),
     run: runContextFromEnv(io.env),
     policyFor: (stack) => resolvePolicy(settings.repoRoot, stack, io.env, req),
     stepSummary: summaryFile !== undefined && summaryFile !== "" ? (md) => fs.appendFileSync(summaryFile, `${md}\n`) : undefined,
   };
 }
 
-/**
- * First SIGINT/SIGTERM: abort the running operation (the Automation API forwards SIGINT to the
- * Pulumi CLI, which finishes in-flight steps and writes a consistent checkpoint) and let the
- * driver report. A second signal exits at once, warning that the state may need repair.
- */
-function installSignalHandlers(controller: AbortController, io: CliIo): () => void {
-  const handler = (sig: InterruptSignal) => (): void => {
-    if (!controller.signal.aborted) {
-      io.stderr(`\nreceived ${sig}: stopping the running operation and waiting for it (send again to exit immediately)\n`);
-      controller.abort(new Interrupt(sig));
-      return;
-    }
-    io.stderr(`\nreceived ${sig} again: exiting now; the stack may have pending operations (\`npm run platform -- status\`)\n`);
-    process.exit(sig === "SIGINT" ? ExitCode.Interrupted : ExitCode.Terminated);
-  };
-  const onInt = handler("SIGINT");
-  const onTerm = handler("SIGTERM");
+function installSignalHandlers(relay: InterruptRelay): () => void {
+  const onInt = (): void => relay.onSignal("SIGINT");
+  const onTerm = (): void => relay.onSignal("SIGTERM");
   process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);
   return () => {
@@ -390,13 +475,13 @@ async function runFromProcess(): Promise<void> {
     isTTY: process.stderr.isTTY,
     columns: process.stderr.columns,
   };
-  const controller = new AbortController();
-  const uninstall = installSignalHandlers(controller, io);
+  const relay = new InterruptRelay(process.stdin.isTTY === true, io.stderr, (sig) => process.exit(sig === "SIGINT" ? ExitCode.Interrupted : ExitCode.Terminated));
+  const uninstall = installSignalHandlers(relay);
   try {
     const code = await main(process.argv.slice(2), {
       io,
-      signal: controller.signal,
-      deps: (req) => realDeps(io, controller.signal, req),
+      signal: relay.driver.signal,
+      deps: (req) => ({ ...realDeps(io, relay.driver.signal, req), cliSignal: relay.cli.signal }),
     });
     process.exitCode = code;
   } finally {

@@ -8,6 +8,7 @@ import {
   HealthGateSettings,
   HealthProber,
   ImageResolver,
+  LoadBalancerRouting,
   Logger,
   Notifier,
   PlatformStack,
@@ -32,13 +33,22 @@ export interface DriverDeps {
   readonly openStack: (name: string) => Promise<PlatformStack>;
   readonly prober: HealthProber;
   readonly targetHealth: TargetHealthChecker;
+  /** The listener rules as the load balancer holds them (a switch is verified there). */
+  readonly routing: LoadBalancerRouting;
   readonly resolver: ImageResolver;
   readonly notifier: Notifier;
   readonly backups: BackupStore;
   readonly clock: Clock;
   readonly log: Logger;
-  /** Aborted by the CLI on SIGINT/SIGTERM, with an `Interrupt` as reason. */
+  /** Aborted by the CLI on SIGINT/SIGTERM, with an `Interrupt` as reason: the driver stops at the next step. */
   readonly signal: AbortSignal;
+  /**
+   * What the Pulumi CLI child is sent on (the SDK sends it one SIGINT when this aborts). Separate
+   * from `signal` because a terminal's Ctrl-C already reached the CLI, and a second SIGINT makes it
+   * terminate instead of cancel; the CLI's entry point aborts it only for signals the child did not
+   * get. Default: `signal`.
+   */
+  readonly cliSignal?: AbortSignal;
   readonly run: RunContext;
   readonly policyFor: (stack: string) => PolicyOptions;
   readonly backoff?: BackoffPolicy;
@@ -48,6 +58,8 @@ export interface DriverDeps {
   readonly healthGate?: Partial<HealthGateSettings>;
   /** How long the ALB may take to report every target of the new color healthy. */
   readonly targetHealthWait?: { readonly timeoutMs: number; readonly intervalMs: number };
+  /** How long the load balancer may take to apply a switch to its listener rule. */
+  readonly routingWait?: { readonly timeoutMs: number; readonly intervalMs: number };
   /** Receives Markdown for `$GITHUB_STEP_SUMMARY`. */
   readonly stepSummary?: (markdown: string) => void;
 }

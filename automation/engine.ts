@@ -6,10 +6,10 @@
 import { BackoffPolicy, backoffDelays, DEFAULT_BACKOFF } from "./backoff";
 import { ChangeSummary, collectFindings, PlannedStep, PreviewFindings, statefulHazards, summarize } from "./changes";
 import { DriverDeps } from "./deps";
-import { DriverError, InterruptedError, interruptOf, isConcurrentUpdate, LockedError, messageOf, OperationError, UpFailure } from "./errors";
+import { DriverError, InterruptedError, interruptOf, isConcurrentUpdate, LockedError, messageOf, OperationError, throwIfInterrupted, UpFailure } from "./errors";
 import { formatDuration } from "./format";
 import { policyGate } from "./guards/policy";
-import { EngineEvent, OperationOptions, PlatformStack, PreviewOutcome, UpOutcome } from "./ports";
+import { EngineEvent, OperationOptions, OpMap, PlatformStack, UpOutcome } from "./ports";
 import { Tx } from "./tx";
 
 /** Runs `fn`, waiting out a lock held by another update; throws LockedError after the last attempt. */
@@ -42,7 +42,54 @@ async function withLockRetry<T>(deps: DriverDeps, stack: string, what: string, f
   throw new LockedError(stack, waits.length);
 }
 
+/**
+ * The engine's summary event as it arrives: besides the SDK's typed fields it carries `result`
+ * and `isPreview`, which the SDK's typing omits (pulumi/sdk v3.276.0 go/common/apitype/events.go:
+ * 180-197, emitted at pkg engine/deployment.go:507-515; @pulumi/pulumi 3.276.0 automation/events.d.ts:53-75).
+ */
+export interface EngineSummary {
+  readonly resourceChanges: OpMap;
+  readonly result?: "succeeded" | "failed" | "canceled";
+  readonly isPreview?: boolean;
+}
+
+/** The last summary event among `events`; undefined when the engine sent none (e.g. it failed before starting). */
+export function summaryOf(events: readonly EngineEvent[]): EngineSummary | undefined {
+  let found: EngineSummary | undefined;
+  for (const e of events) {
+    const s: unknown = e.summaryEvent;
+    if (s !== undefined && s !== null && typeof s === "object" && "resourceChanges" in s) {
+      const result = "result" in s && (s.result === "succeeded" || s.result === "failed" || s.result === "canceled") ? s.result : undefined;
+      const isPreview = "isPreview" in s && typeof s.isPreview === "boolean" ? s.isPreview : undefined;
+      found = { resourceChanges: (s.resourceChanges ?? {}) as OpMap, result, isPreview };
+    }
+  }
+  return found;
+}
+
+/**
+ * Ops that do not change anything, as `engine.HasChanges` judges them for --expect-no-changes
+ * (pulumi/pkg v3.276.0 engine/update.go:580-591): every other op in the summary is a change,
+ * including an explicit provider's update, imports and replacements. Refresh steps are never
+ * counted (step.go:1649), nor internal ones (default providers: update.go:1577-1585).
+ */
+const NO_CHANGE_OPS: ReadonlySet<string> = new Set(["same", "read", "discard", "read-replacement"]);
+
+/** How many steps change something, counted as the engine counts them. */
+export function engineChanges(changes: OpMap): number {
+  return Object.entries(changes).reduce((n, [op, count]) => (NO_CHANGE_OPS.has(op) ? n : n + (count ?? 0)), 0);
+}
+
+/** The signal the Pulumi CLI gets: aborting it sends the CLI one SIGINT (see DriverDeps.cliSignal). */
+function cliSignal(deps: DriverDeps): AbortSignal {
+  return deps.cliSignal ?? deps.signal;
+}
+
 export interface PreviewRun {
+  /** The summary's op counts as the engine sent them. */
+  readonly changes: OpMap;
+  /** The engine events of the preview, for checks that read step details (guards/targeted.ts). */
+  readonly events: readonly EngineEvent[];
   readonly summary: ChangeSummary;
   readonly findings: PreviewFindings;
   readonly hazards: readonly PlannedStep[];
@@ -50,31 +97,45 @@ export interface PreviewRun {
   readonly changedSteps: number;
 }
 
-/** A policy-gated preview. Throws PolicyViolationError on a mandatory violation, OperationError on any other failure. */
-export async function runPreview(deps: DriverDeps, stack: PlatformStack, label: string, message: string): Promise<PreviewRun> {
+export interface PreviewOptions {
+  /** URNs of a targeted preview (the plan of a targeted `up`). */
+  readonly target?: readonly string[];
+  /** Refresh (in memory) before diffing: what a drift check needs. */
+  readonly refresh?: boolean;
+}
+
+/**
+ * A policy-gated preview. Throws PolicyViolationError on a mandatory violation, OperationError on
+ * any other failure, including a preview that ends without the engine's summary: the SDK then
+ * returns an empty change summary (automation/stack.js:454-459), which would read as "no changes".
+ * DIY backends do not lock previews (pulumi/pkg v3.276.0 backend/diy/backend.go:1212-1216), so
+ * there is no lock to wait for.
+ */
+export async function runPreview(deps: DriverDeps, stack: PlatformStack, label: string, message: string, popts: PreviewOptions = {}): Promise<PreviewRun> {
   const events: EngineEvent[] = [];
   const policy = deps.policyFor(stack.name);
   const progress = deps.log.operation(label);
   const opts: OperationOptions = {
     message,
+    target: popts.target,
+    refresh: popts.refresh,
     policyPacks: policy.packs,
     policyPackConfigs: policy.configs,
-    signal: deps.signal,
+    signal: cliSignal(deps),
     onEvent: (e) => {
       events.push(e);
       progress.onEvent(e);
     },
   };
   try {
-    const attempt = await withLockRetry(deps, stack.name, label, (): Promise<PreviewOutcome> => {
-      events.length = 0;
-      return stack.preview(opts);
-    }).then(
+    // The SDK's abort listener is added when the call starts: an already aborted signal would never reach the CLI.
+    throwIfInterrupted(deps.signal);
+    const attempt = await stack.preview(opts).then(
       (result) => ({ result }),
       (error: unknown) => ({ error }),
     );
-    if ("error" in attempt && attempt.error instanceof DriverError) {
-      throw attempt.error;
+    if ("error" in attempt && deps.signal.aborted) {
+      throw new InterruptedError(interruptOf(deps.signal));
     }
     const findings = collectFindings(events);
     // Also when the preview failed: with a mandatory violation the CLI exits non-zero, and the events say why.
@@ -83,9 +144,15 @@ export async function runPreview(deps: DriverDeps, stack: PlatformStack, label: 
       const why = oneLine(findings.errors[0] ?? firstLine(messageOf(attempt.error)));
       throw new OperationError(`preview of "${stack.name}" failed: ${why}`, findings.errors.slice(1, 6));
     }
+    const summary = summaryOf(events);
+    if (summary === undefined) {
+      throw new OperationError(`preview of "${stack.name}" ended without the engine's summary of changes: whether anything would change is unknown`, [
+        "re-run the preview; if it persists, run it with the Pulumi CLI directly (`pulumi preview --stack " + stack.name + "`) to see the engine's output",
+      ]);
+    }
     const hazards = statefulHazards(findings.steps);
-    const changedSteps = findings.steps.filter((st) => st.op !== "same").length;
-    return { summary: summarize(attempt.result.changeSummary), findings, hazards, changedSteps };
+    const changedSteps = findings.steps.filter((st) => !NO_CHANGE_OPS.has(st.op)).length;
+    return { events: [...events], changes: summary.resourceChanges, summary: summarize(summary.resourceChanges), findings, hazards, changedSteps };
   } finally {
     progress.end();
   }
@@ -106,19 +173,43 @@ export interface UpOptions {
 export async function runUp(deps: DriverDeps, tx: Tx, stack: PlatformStack, phase: string, req: UpOptions): Promise<UpOutcome> {
   const events: EngineEvent[] = [];
   const progress = deps.log.operation(`${stack.name} ${phase}`, req.expectedSteps);
+  // The packs run in the up too: `up` skips the preview (the SDK passes --skip-preview), so per-resource
+  // policies judge each step as it is generated and stack policies after every step; a mandatory
+  // violation there fails the up, but only after other steps have changed things (pulumi/pkg
+  // v3.276.0 resource/deploy/step_generator.go:1498-1575, deployment_executor.go:468-479). The
+  // driver's own preview before each guarded up stays the gate that prevents changes.
+  const policy = deps.policyFor(stack.name);
   const touchedBefore = tx.infraTouched;
   try {
-    return await withLockRetry(deps, stack.name, phase, () => {
+    return await withLockRetry(deps, stack.name, phase, async () => {
+      // The SDK's abort listener is added when the call starts: an already aborted signal never
+      // fires, and the update would run to completion (@pulumi/pulumi 3.276.0 automation/cmd.js:181-185).
+      throwIfInterrupted(deps.signal);
+      events.length = 0;
       tx.infraTouched = true;
-      return stack.up({
-        message: req.message,
-        target: req.target,
-        signal: deps.signal,
-        onEvent: (e) => {
-          events.push(e);
-          progress.onEvent(e);
-        },
-      });
+      try {
+        return await stack.up({
+          message: req.message,
+          target: req.target,
+          policyPacks: policy.packs,
+          policyPackConfigs: policy.configs,
+          signal: cliSignal(deps),
+          onEvent: (e) => {
+            events.push(e);
+            progress.onEvent(e);
+          },
+        });
+      } catch (err) {
+        // After the CLI exits 0 the SDK still runs `stack output` (twice) and `stack history`; any of
+        // them failing rejects the whole call (automation/stack.js:297-317). The engine's own summary
+        // says whether the update succeeded: if it did, it did, and nothing may be restored.
+        const summary = summaryOf(events);
+        if (summary?.result === "succeeded") {
+          deps.log.warn(`${stack.name} ${phase}: the update succeeded, but reading its results failed (${oneLine(firstLine(messageOf(err)))}); reading the outputs again`);
+          return { result: "succeeded", resourceChanges: summary.resourceChanges, outputs: await outputsAfterSuccess(deps, stack, phase) };
+        }
+        throw err;
+      }
     });
   } catch (err) {
     if (err instanceof LockedError) {
@@ -135,6 +226,32 @@ export async function runUp(deps: DriverDeps, tx: Tx, stack: PlatformStack, phas
   } finally {
     progress.end();
   }
+}
+
+/**
+ * The outputs after an update that succeeded but whose results could not be read: retried with
+ * the lock backoff; still failing, `{}` (callers then use the outputs they read before the change,
+ * whose URLs an update of colors and images does not move). Never throws but for an interrupt.
+ */
+async function outputsAfterSuccess(deps: DriverDeps, stack: PlatformStack, phase: string): Promise<Record<string, unknown>> {
+  const policy: BackoffPolicy = deps.backoff ?? DEFAULT_BACKOFF;
+  const waits = [...backoffDelays(policy, deps.random), undefined];
+  let last = "";
+  for (const delay of waits) {
+    throwIfInterrupted(deps.signal);
+    try {
+      return await stack.outputs();
+    } catch (err) {
+      last = oneLine(firstLine(messageOf(err)));
+    }
+    if (delay !== undefined) {
+      await deps.clock.sleep(delay, deps.signal).catch(() => {
+        throw new InterruptedError(interruptOf(deps.signal));
+      });
+    }
+  }
+  deps.log.warn(`${stack.name} ${phase}: the outputs could not be read after ${waits.length} attempts (${last}); continuing with the outputs read before the change`);
+  return {};
 }
 
 /** The first line of a CLI error that says something (not the `code:`/`stdout:` framing). */

@@ -33,13 +33,13 @@ export class RefusedError extends DriverError {
 
 /** The stack stayed locked by another update after every retry. */
 export class LockedError extends DriverError {
-  constructor(stack: string, attempts: number) {
+  constructor(stack: string, attempts: number, remediation?: readonly string[]) {
     super(
-      `stack "${stack}" is locked by another update; gave up after ${attempts} attempt(s). The other update was not cancelled.`,
+      `stack "${stack}" is locked by another update; ${attempts > 1 ? `gave up after ${attempts} attempt(s)` : "not waiting for it"}. The other update was not cancelled.`,
       ExitCode.Locked,
-      [
+      remediation ?? [
         "wait for the other update to finish (CI runs one job per stack at a time), then re-run",
-        "if no update is running, the lock is stale: inspect it with `pulumi cancel` only after confirming nobody is deploying",
+        "if no update is running, the lock is stale: `pulumi cancel` deletes the lock files (it stops nothing), so run it only after confirming nobody is deploying",
       ],
     );
   }

@@ -11,13 +11,20 @@ export const ExitCode = {
   PolicyViolation: 2,
   /** Failed after the first change; the previous colors and images were restored and verified. */
   RolledBack: 3,
-  /** Failed and the restore failed or could not be verified: a human must look at the stack now. */
+  /** Failed and the restore failed, was refused by its targeted-plan check, or could not be verified: a human must look at the stack now. */
   ManualIntervention: 4,
-  /** A safety check refused the operation before any change (unverified digest, stateful replace, pending operations, unhealthy idle color). */
+  /**
+   * A safety check refused the operation before any change (unverified digest, stateful replace,
+   * pending operations of an interrupted update, unhealthy idle color, a targeted plan that does
+   * more than it is for: "run a full up first").
+   */
   Refused: 5,
   /** `--expect-no-changes` and the preview found changes (drift). */
   Drift: 6,
-  /** The stack stayed locked by someone else's update after every retry. Nothing was changed by us; their update was not cancelled. */
+  /**
+   * The stack stayed locked by someone else's update after every retry, or its pending operations
+   * belong to an update still holding the lock. Nothing was changed by us; their update was not cancelled.
+   */
   Locked: 7,
   /**
    * A plain `preview` or `up` failed (program error, provider error). `up` has no automatic restore: inspect and re-run.
@@ -38,10 +45,10 @@ export const EXIT_CODE_TABLE: ReadonlyArray<readonly [ExitCode, string]> = [
   [ExitCode.Error, "usage, config or environment error; nothing changed"],
   [ExitCode.PolicyViolation, "mandatory policy violation; nothing changed"],
   [ExitCode.RolledBack, "failed after a change; previous colors and images restored and verified"],
-  [ExitCode.ManualIntervention, "failed and the restore failed or is unverified: manual intervention needed"],
-  [ExitCode.Refused, "refused by a safety check before any change"],
+  [ExitCode.ManualIntervention, "failed and the restore failed, was refused or is unverified: manual intervention needed"],
+  [ExitCode.Refused, "refused by a safety check before any change (e.g. \"run a full up first\")"],
   [ExitCode.Drift, "--expect-no-changes and the preview found changes"],
-  [ExitCode.Locked, "stack locked by another update after all retries; nothing changed, their update not cancelled"],
+  [ExitCode.Locked, "stack locked by another update (or its pending operations are that update's); nothing changed, their update not cancelled"],
   [ExitCode.OperationFailed, "preview/up failed (no automatic restore for a plain up), or the park step after a verified switch failed"],
   [ExitCode.Interrupted, "interrupted by SIGINT"],
   [ExitCode.Terminated, "interrupted by SIGTERM"],

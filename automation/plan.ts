@@ -19,6 +19,7 @@ import { NOT_OBJECTS, validateObject } from "./offline/k8sSchema";
 import { DeclaredResource, mockedOutputs } from "./offline/mocks";
 import { policyInput } from "./offline/policyInput";
 import { CommandOutput, CommandSpec, stringOpt } from "./cli/registry";
+import { existingFile, knownStack, writablePath } from "./cli/validate";
 import { componentParts, DiagramComponent, DiagramRelation, INTERNET, renderMermaid } from "./diagram";
 import { UsageError } from "./errors";
 import { ExitCode } from "./exitCodes";
@@ -504,6 +505,17 @@ export const planCommand: CommandSpec = {
     "policy-config": { type: "string", valueName: "FILE", description: "policy config JSON (default: infra/policy/config/<environment>.json)" },
   },
   positionals: ["stack"],
+  validate: (args, catalog) => {
+    knownStack(catalog, args.positionals[0] ?? "", "<stack>");
+    const diagram = stringOpt(args.values, "diagram");
+    if (diagram !== undefined) {
+      writablePath(diagram, "--diagram");
+    }
+    const config = stringOpt(args.values, "policy-config");
+    if (config !== undefined) {
+      existingFile(config, "--policy-config");
+    }
+  },
   // Never calls ctx.deps: that would build the Automation API dependencies (Pulumi CLI lookup).
   run: (args) =>
     plan({ stack: args.positionals[0] ?? "", diagramFile: stringOpt(args.values, "diagram"), policyConfigFile: stringOpt(args.values, "policy-config") }),

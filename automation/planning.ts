@@ -183,15 +183,77 @@ export function flipTargets(state: StackState, services: readonly string[]): str
   return urns;
 }
 
-/** The root stack resource, so that a targeted `up` also refreshes the stack's outputs. */
-function stackUrn(state: StackState): string[] {
-  return stateResources(state)
-    .filter((r) => r.type === "pulumi:pulumi:Stack")
-    .slice(0, 1)
-    .map((r) => r.urn);
+/**
+ * What a targeted `up` may do to one of its targets, checked on the targeted preview before it
+ * runs (guards/targeted.ts): a flip's Ingress and in-cluster Service may only move the service's
+ * weights, preview backend and selector to `to`; a color's Deployment, HPA and PDB may change in
+ * any way short of a replacement (a targeted resource gets its full desired state from the program).
+ */
+export type TargetRule =
+  | { readonly kind: "flip-ingress"; readonly service: string; readonly to: Color }
+  | { readonly kind: "flip-service"; readonly service: string; readonly to: Color }
+  | { readonly kind: "color"; readonly service: string; readonly color: Color };
+
+/** The URNs of a targeted `up` and what each may do. */
+export interface TargetPlan {
+  readonly urns: readonly string[];
+  readonly rules: ReadonlyMap<string, TargetRule>;
 }
 
-/** Everything a targeted switch of `services` updates: their flip targets and the stack's outputs. */
-export function switchTargets(state: StackState, services: readonly string[]): string[] {
-  return [...flipTargets(state, services), ...stackUrn(state)];
+/**
+ * The targets of a switch: each service's Ingress and in-cluster active Service, nothing else.
+ * Not the root stack: the engine targets it (and every provider) implicitly, so the outputs are
+ * re-registered anyway, and listing it would target every resource once --target-dependents is
+ * on (pulumi/pkg v3.276.0 resource/deploy/step_generator.go:1383-1396; resource/state.go:366-391).
+ */
+export function switchPlan(state: StackState, switches: ReadonlyArray<{ readonly service: string; readonly to: Color }>): TargetPlan {
+  const urns = flipTargets(
+    state,
+    switches.map((s) => s.service),
+  );
+  const rules = new Map<string, TargetRule>();
+  switches.forEach((s, i) => {
+    const [ingress, active] = [urns[2 * i], urns[2 * i + 1]];
+    if (ingress !== undefined && active !== undefined) {
+      rules.set(ingress, { kind: "flip-ingress", service: s.service, to: s.to });
+      rules.set(active, { kind: "flip-service", service: s.service, to: s.to });
+    }
+  });
+  return { urns, rules };
+}
+
+export const DEPLOYMENT_TYPE = "kubernetes:apps/v1:Deployment";
+export const HPA_TYPE = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
+export const PDB_TYPE = "kubernetes:policy/v1:PodDisruptionBudget";
+
+/**
+ * The resources that scale or re-image one color: its Deployment (found in the state), and its
+ * HPA and PDB, whose URNs are the Deployment's with the type swapped (`platform:apps:BlueGreenService`
+ * names all three `<component>-<color>`). The HPA may not be in the state (a parked color has
+ * none): a target the program registers in the run counts as found (pulumi/pkg v3.276.0
+ * resource/deploy/deployment_executor.go:68-98), so unparking creates it and parking deletes it.
+ */
+export function colorPlan(state: StackState, service: string, color: Color): TargetPlan {
+  const name = `${service}-${color}`;
+  const found = stateResources(state).filter((r) => r.type === DEPLOYMENT_TYPE && r.urn.endsWith(`::${name}`));
+  const deployment = found[0]?.urn;
+  if (found.length !== 1 || deployment === undefined) {
+    throw new RefusedError(`cannot target ${service}'s ${color} color: its Deployment ${name} is ${found.length === 0 ? "not in the state" : `in the state ${found.length} times`}`, [
+      "run a full up first: `npm run platform -- up <stack>`",
+    ]);
+  }
+  const swap = (type: string): string => deployment.replace(`$${DEPLOYMENT_TYPE}::`, `$${type}::`).replace(`::${DEPLOYMENT_TYPE}::`, `::${type}::`);
+  const urns = [deployment, swap(HPA_TYPE), swap(PDB_TYPE)];
+  return { urns, rules: new Map(urns.map((u) => [u, { kind: "color", service, color } as const])) };
+}
+
+/** One targeted `up` that does what each plan does. */
+export function mergePlans(...plans: readonly TargetPlan[]): TargetPlan {
+  const rules = new Map<string, TargetRule>();
+  for (const p of plans) {
+    for (const [urn, rule] of p.rules) {
+      rules.set(urn, rule);
+    }
+  }
+  return { urns: [...rules.keys()], rules };
 }

@@ -21,7 +21,16 @@ export interface OperationOptions {
   /** URNs to operate on; everything else is left alone (used by flips). */
   readonly target?: readonly string[];
   readonly expectNoChanges?: boolean;
-  /** Aborting sends SIGINT to the Pulumi CLI, which finishes in-flight steps and stops. */
+  /**
+   * Refresh before diffing (`--refresh`; in a preview the refresh stays in memory). Without it
+   * the Kubernetes provider diffs old state against new inputs, never the live cluster
+   * (pulumi-kubernetes v4.25.0 pkg/provider/provider.go:1409-1440), so drift is invisible.
+   */
+  readonly refresh?: boolean;
+  /**
+   * Aborting sends one SIGINT to the Pulumi CLI, which cancels: in-flight steps finish, no new ones
+   * start. A second signal would make it terminate (pulumi/pkg v3.276.0 backend/cancellation_scope.go:64-118).
+   */
   readonly signal?: AbortSignal;
   readonly onEvent?: (event: EngineEvent) => void;
   readonly onOutput?: (text: string) => void;
@@ -42,6 +51,26 @@ export interface UpOutcome {
 export interface StackState {
   readonly version: number;
   readonly deployment: unknown;
+  /** The export exactly as the CLI printed it (what a backup stores, for `pulumi stack import`). */
+  readonly raw?: string;
+}
+
+/** One lock file of a DIY backend: `<backend>/.pulumi/locks/organization/<project>/<stack>/<uuid>.json`. */
+export interface UpdateLock {
+  readonly file: string;
+  readonly pid?: number;
+  readonly username?: string;
+  readonly hostname?: string;
+  /** RFC 3339, as the CLI writes it. */
+  readonly timestamp?: string;
+  /** Whether the process holding it still runs: known only on the host that wrote it. */
+  readonly alive?: boolean;
+}
+
+export interface LockReport {
+  /** False when the backend's locks cannot be listed here (e.g. Pulumi Cloud); `locks` is then empty. */
+  readonly supported: boolean;
+  readonly locks: readonly UpdateLock[];
 }
 
 /**
@@ -59,6 +88,29 @@ export interface PlatformStack {
   preview(opts: OperationOptions): Promise<PreviewOutcome>;
   up(opts: OperationOptions): Promise<UpOutcome>;
   exportStack(): Promise<StackState>;
+  /**
+   * The update locks held on the stack now. DIY backends lock updates (up, refresh, destroy,
+   * import, stack import), never previews or reads (pulumi/pkg v3.276.0 backend/diy/backend.go:
+   * 1212-1305), so a lock means an update is (or was, if its holder died) in progress.
+   */
+  updateLocks(): Promise<LockReport>;
+}
+
+/* ---- the stacks this repository defines ------------------------------------------------ */
+
+/** What the CLI checks its arguments against before anything slow (no backend, no Pulumi CLI). */
+export interface StackDescription {
+  readonly name: string;
+  /** `platform:environment`, when set. */
+  readonly environment?: string;
+  /** `platform:services[].name`. */
+  readonly services: readonly string[];
+}
+
+/** The stacks as their stack files declare them (Pulumi.<stack>.yaml), read locally. */
+export interface StackCatalog {
+  names(): readonly string[];
+  describe(stack: string): StackDescription | undefined;
 }
 
 /* ---- time and progress ------------------------------------------------------------- */
@@ -106,9 +158,22 @@ export interface HealthResult {
   readonly reason: string;
 }
 
+/**
+ * What a probe's response must say about who answered it: `header` (matched case-insensitively)
+ * must carry `value`. An image matches another reference pinned to the same digest too.
+ */
+export interface ProbeExpectation {
+  readonly header: string;
+  readonly value: string;
+  readonly kind: "color" | "image";
+}
+
 export interface HealthProber {
-  /** Resolves with the verdict; rejects only when `signal` is aborted. */
-  probe(url: string, settings: HealthGateSettings, signal: AbortSignal): Promise<HealthResult>;
+  /**
+   * Resolves with the verdict; rejects only when `signal` is aborted. With `expect`, a 2xx
+   * response whose headers do not match counts as a failed probe (the wrong color answered).
+   */
+  probe(url: string, settings: HealthGateSettings, signal: AbortSignal, expect?: readonly ProbeExpectation[]): Promise<HealthResult>;
 }
 
 /* ---- the load balancer's target health --------------------------------------------- */
@@ -137,6 +202,50 @@ export interface TargetHealthChecker {
   check(query: TargetHealthQuery, signal: AbortSignal): Promise<TargetHealthResult>;
 }
 
+/* ---- the load balancer's routing -------------------------------------------------- */
+
+/** Which listener rule to read: the live rule of one service in the stack's IngressGroup. */
+export interface RoutingQuery {
+  readonly stack: string;
+  readonly region?: string;
+  /** From the `cluster.name` output; the controller tags its load balancers with it. */
+  readonly clusterName?: string;
+  /**
+   * The IngressGroup (`alb.ingress.kubernetes.io/group.name`) every Ingress of the stack joins:
+   * the stack's environment name. One ALB per group.
+   */
+  readonly ingressGroup: string;
+  /** Kubernetes namespace of the service's Ingress and Services, when known. */
+  readonly namespace?: string;
+  readonly service: string;
+  /** Host of the live rule (from the service's `liveHealthUrl`). */
+  readonly liveHost: string;
+  /** Path the live rule matches for the health URL (from `liveHealthUrl`). */
+  readonly livePath: string;
+  /** Kubernetes names of each color's own Service, whose target groups the rule forwards to. */
+  readonly colorServices: Readonly<Record<Color, string>>;
+}
+
+export interface RoutingReading {
+  /**
+   * The weight the live rule forwards to each color's target group, as the ALB holds it now
+   * (not as the Ingress asks for it). A color the rule does not forward to is absent.
+   */
+  readonly weights: ReadonlyMap<Color, number>;
+  /** What was read, for logs: rule ARN, priority, target groups. */
+  readonly detail: string;
+}
+
+/**
+ * The load balancer's routing, read back from the load balancer itself. The AWS Load Balancer
+ * Controller applies an Ingress change to the listener rule asynchronously, after `up` returned;
+ * only this read says that traffic really moved.
+ */
+export interface LoadBalancerRouting {
+  /** Rejects when the rule cannot be read (no such load balancer or rule, API error). */
+  liveWeights(query: RoutingQuery, signal: AbortSignal): Promise<RoutingReading>;
+}
+
 /* ---- the image registry ------------------------------------------------------------ */
 
 export interface ImageResolver {
@@ -147,8 +256,8 @@ export interface ImageResolver {
 /* ---- state backups ----------------------------------------------------------------- */
 
 export interface BackupStore {
-  /** Writes `state` (as exported, secrets still encrypted) and returns where it went. */
-  save(stack: string, operation: string, state: StackState, at: number): string;
+  /** Stores `state` verbatim (as exported, secrets still encrypted) and returns where it went. */
+  save(stack: string, operation: string, state: StackState, at: number): Promise<string>;
 }
 
 /* ---- notifications ----------------------------------------------------------------- */

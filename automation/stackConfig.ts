@@ -18,6 +18,10 @@ export const ENVIRONMENT_KEY = "platform:environment";
 export const HEALTH_GATE_KEY = "platform:healthGate";
 
 const colorSpec = z.looseObject({ image: z.string().optional(), parked: z.boolean().optional() });
+/** A response header name (RFC 9110 token, the subset services use), or `none`: the service sends no such header. */
+const headerSetting = z.string().regex(/^[A-Za-z0-9-]+$/, "must be a header name or none");
+/** Per-service settings of the live gate's identity check (automation/gates/identity.ts). */
+const serviceGate = z.looseObject({ colorHeader: headerSetting.optional(), imageHeader: headerSetting.optional() });
 const serviceEntry = z.looseObject({
   name: z.string().min(1),
   healthPath: z.string().startsWith("/"),
@@ -25,6 +29,7 @@ const serviceEntry = z.looseObject({
   blue: colorSpec,
   green: colorSpec,
   idle: z.enum(["warm", "parked"]).optional(),
+  healthGate: serviceGate.optional(),
 });
 export type ServiceEntry = z.infer<typeof serviceEntry>;
 

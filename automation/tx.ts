@@ -5,7 +5,10 @@
  * how to put it back.
  */
 import { Color } from "../infra/config/schema";
+import { StackOutputs } from "../infra/outputs";
 import { DriverDeps } from "./deps";
+import { IdentityHeaders } from "./gates/identity";
+import { TargetPlan } from "./planning";
 import { InterruptedError, interruptOf, throwIfInterrupted } from "./errors";
 import { HealthGateSettings, PhaseReport, PlatformStack, ServiceReport } from "./ports";
 import { SERVICES_KEY } from "./stackConfig";
@@ -16,6 +19,8 @@ export interface ServingColor {
   readonly service: string;
   readonly color: Color;
   readonly image: string | undefined;
+  /** The identity headers the service answers with, for the restore's color-aware live gate. */
+  readonly headers: IdentityHeaders;
 }
 
 /** How to put a stack back to where it was before a command's first change, and how to check it. */
@@ -25,11 +30,20 @@ export interface RestorePoint {
   readonly services: Json;
   /** What serves traffic again once restored. */
   readonly serving: readonly ServingColor[];
-  /** URNs of a targeted restore (undoing a flip is itself a flip); undefined for a full `up`. */
-  readonly target?: readonly string[];
+  /**
+   * A targeted restore (undoing a flip is a flip; undoing a staged or unparked color re-images or
+   * re-parks exactly that color), checked like any targeted `up`; undefined: a full `up` behind the
+   * guard preview (the test host, whose resources are not one color's).
+   */
+  readonly plan?: TargetPlan;
   readonly gate: HealthGateSettings;
   /** Why, for the restoring `up`'s message. */
   readonly reason: string;
+  /** Blue/green: the restore is verified at the load balancer's listener rule too. */
+  readonly blueGreen: boolean;
+  readonly region: string | undefined;
+  /** The outputs read before the first change: the gates' URLs when the restoring `up` returns none. */
+  readonly outputs: StackOutputs | undefined;
 }
 
 export class Tx {

@@ -4,7 +4,8 @@
  * under a handful of probes will flap under real traffic; the latency bound catches a color
  * that is up but still warming (JIT, connection pools) and would time out real users after a flip.
  */
-import { Clock, HealthGateSettings, HealthProber, HealthResult } from "../ports";
+import { identityMismatch } from "../gates/identity";
+import { Clock, HealthGateSettings, HealthProber, HealthResult, ProbeExpectation } from "../ports";
 import { httpRequest, HttpTimeoutError } from "./http";
 
 const DEADLINE = Symbol("deadline");
@@ -12,7 +13,7 @@ const DEADLINE = Symbol("deadline");
 export class HttpHealthProber implements HealthProber {
   constructor(private readonly clock: Clock) {}
 
-  async probe(url: string, settings: HealthGateSettings, signal: AbortSignal): Promise<HealthResult> {
+  async probe(url: string, settings: HealthGateSettings, signal: AbortSignal, expect: readonly ProbeExpectation[] = []): Promise<HealthResult> {
     const started = this.clock.now();
     const deadline = started + settings.timeoutMs;
     let attempts = 0;
@@ -28,7 +29,7 @@ export class HttpHealthProber implements HealthProber {
       }
       attempts++;
       const budget = Math.min(settings.latencyMs, remaining);
-      const failure = await this.once(url, budget, settings.latencyMs, signal);
+      const failure = await this.once(url, budget, settings.latencyMs, signal, expect);
       if (failure === DEADLINE) {
         // The gate's deadline, not the service, cut this probe short: it says nothing about
         // latency, so it must not replace the last real failure in the verdict.
@@ -59,7 +60,7 @@ export class HttpHealthProber implements HealthProber {
   }
 
   /** One probe; undefined on success, DEADLINE when the gate's deadline cut it short, else why it failed. */
-  private async once(url: string, timeoutMs: number, boundMs: number, signal: AbortSignal): Promise<string | typeof DEADLINE | undefined> {
+  private async once(url: string, timeoutMs: number, boundMs: number, signal: AbortSignal, expect: readonly ProbeExpectation[]): Promise<string | typeof DEADLINE | undefined> {
     try {
       const res = await httpRequest({ url, timeoutMs, signal, maxBodyBytes: 4096, headers: { accept: "application/json, */*" } });
       if (res.status < 200 || res.status > 299) {
@@ -68,7 +69,8 @@ export class HttpHealthProber implements HealthProber {
       if (res.elapsedMs > boundMs) {
         return `latency ${Math.round(res.elapsedMs)} ms over the ${boundMs} ms bound`;
       }
-      return undefined;
+      // A healthy answer from the wrong color is a failure: consecutive successes must come from the color that should serve.
+      return identityMismatch(res.headers, expect);
     } catch (err) {
       if (signal.aborted) {
         throw signal.reason;

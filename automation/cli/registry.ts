@@ -6,6 +6,7 @@
  */
 import { parseArgs, ParseArgsConfig } from "util";
 import { DriverDeps } from "../deps";
+import { StackCatalog } from "../ports";
 import { formatExitCodes } from "../exitCodes";
 
 export interface CliIo {
@@ -28,8 +29,10 @@ export interface CommandContext {
   readonly io: CliIo;
   /** Aborted on SIGINT/SIGTERM. */
   readonly signal: AbortSignal;
-  /** The driver's dependencies: real ones from the CLI, stand-ins in tests. */
+  /** The driver's dependencies: real ones from the CLI, stand-ins in tests. Built only after the arguments passed `validate`. */
   readonly deps: (req: DepsRequest) => DriverDeps;
+  /** The stacks the arguments are checked against; default: the repository's stack files. */
+  readonly catalog?: StackCatalog;
 }
 
 export interface OptionSpec {
@@ -65,6 +68,11 @@ export interface CommandSpec {
   readonly options: Readonly<Record<string, OptionSpec>>;
   /** Names of the required positional arguments, in order. */
   readonly positionals: readonly string[];
+  /**
+   * Checks the arguments against the stack files before anything slow (passphrase, Pulumi CLI,
+   * backend, network); throws ArgumentError naming the argument.
+   */
+  validate?(args: ParsedCommand, catalog: StackCatalog): void;
   run(args: ParsedCommand, ctx: CommandContext): Promise<CommandOutput>;
 }
 
@@ -104,11 +112,28 @@ export function parseCommandArgs(spec: CommandSpec, argv: readonly string[]): Pa
   for (const [name, o] of Object.entries(all)) {
     options[name] = o.short !== undefined ? { type: o.type, multiple: o.multiple ?? false, short: o.short } : { type: o.type, multiple: o.multiple ?? false };
   }
-  let parsed: { values: OptionValues; positionals: string[] };
+  let parsed: ReturnType<typeof parseArgs> & { values: OptionValues };
   try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true, tokens: true });
   } catch (err) {
-    throw new ArgumentError(err instanceof Error ? err.message : String(err));
+    // node's messages name the option; some add a second sentence over several lines.
+    throw new ArgumentError((err instanceof Error ? err.message : String(err)).replace(/\s+/g, " ").trim());
+  }
+  // util.parseArgs keeps the last of a repeated single-value option silently; a repeat is almost
+  // always a mistake (two --to values), so it is refused.
+  const counts = new Map<string, number>();
+  for (const t of parsed.tokens ?? []) {
+    if (t.kind === "option") {
+      counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+      if (all[t.name]?.type === "string" && (t.value ?? "").trim() === "") {
+        throw new ArgumentError(`--${t.name} needs a non-empty value`);
+      }
+    }
+  }
+  for (const [name, n] of counts) {
+    if (n > 1 && all[name]?.multiple !== true) {
+      throw new ArgumentError(`--${name} given ${n} times; it takes one value`);
+    }
   }
   if (parsed.values["help"] !== true) {
     if (parsed.positionals.length < spec.positionals.length) {

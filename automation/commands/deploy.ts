@@ -7,12 +7,13 @@
 import { DriverDeps, operationMessage } from "../deps";
 import { messageOf } from "../errors";
 import { ExitCode } from "../exitCodes";
+import { IdentityHeaders, identityHeadersOf } from "../gates/identity";
 import { checkConverged } from "../guards/convergence";
 import { checkPending } from "../guards/pending";
 import { shortImage } from "../images";
 import { notifyOnce, Outcome, outcomeOf, Verdict } from "../outcome";
 import { DeploymentKind, ServiceReport } from "../ports";
-import { DeployItem, flipEdits, parkEdits, planStaging, ServiceChange, StagingPlan, stagingEdits, switchTargets } from "../planning";
+import { colorPlan, DeployItem, flipEdits, mergePlans, parkEdits, planStaging, ServiceChange, StagingPlan, stagingEdits, switchPlan, TargetPlan } from "../planning";
 import { transact } from "../recovery/settle";
 import { editReleases, editServices, parseReleases, ReleaseEntry, RELEASES_KEY, ServiceEdit } from "../stackConfig";
 import { backupState } from "../steps/backup";
@@ -50,7 +51,7 @@ export async function deploy(deps: DriverDeps, req: DeployRequest): Promise<Outc
 async function deployItems(deps: DriverDeps, tx: Tx, req: DeployRequest, items: readonly DeployItem[]): Promise<Verdict> {
   const target = await loadStack(deps, tx, req.stack);
   parseReleases(req.stack, target.rawReleases);
-  checkPending(req.stack, target.state);
+  checkPending(req.stack, target.state, target.locks);
   const plan = planStaging(req.stack, target.mode, target.services.services, items);
   if (plan.changes.length === 0) {
     tx.services = plan.unchanged.map((u) => ({ service: u.service, newImage: u.image }));
@@ -62,36 +63,45 @@ async function deployItems(deps: DriverDeps, tx: Tx, req: DeployRequest, items: 
   const affected = target.services.services.filter((sv) => changed.includes(sv.name));
   checkConverged(req.stack, affected, target.outputs, (sv) => [sv.active]);
   // Computed before any change: a missing flip target must refuse, not fail half-way.
-  const targets = target.mode === "blue-green" ? switchTargets(target.state, changed) : [];
+  const blueGreen = target.mode === "blue-green";
+  const flipPlan = blueGreen ? switchPlan(target.state, plan.changes.map((c) => ({ service: c.service, to: c.toColor }))) : undefined;
+  // The restore undoes the flip and re-images (or re-parks) exactly the staged colors.
+  const restorePlan = blueGreen
+    ? mergePlans(switchPlan(target.state, plan.changes.map((c) => ({ service: c.service, to: c.fromColor }))), ...plan.changes.map((c) => colorPlan(target.state, c.service, c.slot)))
+    : undefined;
   await backupState(deps, tx, req.stack, req.kind, target.state);
   tx.restorePoint = {
     stack: target.stack,
     services: target.services.raw,
-    serving: plan.changes.map((c) => ({ service: c.service, color: c.fromColor, image: c.oldImage })),
+    serving: plan.changes.map((c) => ({ service: c.service, color: c.fromColor, image: c.oldImage, headers: headersOf(target, c.service) })),
     gate: target.gate,
     reason: `restore after failed ${changed.join(", ")} deployment`,
+    plan: restorePlan,
+    blueGreen,
+    region: target.region,
+    outputs: target.outputs,
   };
-  return stageSwitchRecord(deps, tx, req, target, plan, targets);
+  return stageSwitchRecord(deps, tx, req, target, plan, flipPlan);
 }
 
-async function stageSwitchRecord(deps: DriverDeps, tx: Tx, req: DeployRequest, target: LoadedStack, plan: StagingPlan, targets: readonly string[]): Promise<Verdict> {
+async function stageSwitchRecord(deps: DriverDeps, tx: Tx, req: DeployRequest, target: LoadedStack, plan: StagingPlan, flipPlan: TargetPlan | undefined): Promise<Verdict> {
   const what = `${req.sourceLabel}: ${plan.changes.map((c) => `${c.service} ${shortImage(c.newImage)} -> ${c.slot}`).join(", ")}`;
   const staged = await stageImages(deps, tx, { target, plan, what, allowReplace: req.allowReplace });
   const flipped = editServices(target.services.raw, mergeEdits(stagingEdits(plan), flipEdits(plan.changes)));
-  if (plan.mode === "blue-green") {
+  if (flipPlan !== undefined) {
     await switchServices(deps, tx, {
       stack: target.stack,
       services: flipped,
-      switches: plan.changes.map((c) => ({ service: c.service, from: c.fromColor, to: c.toColor })),
-      targets,
+      switches: plan.changes.map((c) => ({ service: c.service, from: c.fromColor, to: c.toColor, image: c.newImage, headers: headersOf(target, c.service) })),
+      plan: flipPlan,
       message: operationMessage(deps, `${req.sourceLabel}: flip ${plan.changes.map((c) => `${c.service} ${c.fromColor}->${c.toColor}`).join(", ")}`),
       outputs: staged.outputs,
       region: target.region,
       gate: target.gate,
     });
   } else {
-    const serving = plan.changes.map((c) => ({ service: c.service, color: c.toColor }));
-    await verifyServing(deps, tx, { stack: req.stack, outputs: staged.outputs, serving, region: target.region, gate: target.gate, targetHealth: false });
+    const serving = plan.changes.map((c) => ({ service: c.service, color: c.toColor, image: c.newImage, headers: headersOf(target, c.service) }));
+    await verifyServing(deps, tx, { stack: req.stack, outputs: staged.outputs, serving, region: target.region, gate: target.gate, blueGreen: false });
   }
   const report = { changes: staged.preview.summary, violations: staged.preview.findings.violations };
   const unrecorded = await recordVerified(deps, tx, target, plan, req.sourceLabel);
@@ -100,7 +110,7 @@ async function stageSwitchRecord(deps: DriverDeps, tx: Tx, req: DeployRequest, t
   }
   const done = `${what}${plan.mode === "blue-green" ? "; traffic flipped" : ""}; verified and recorded`;
   const toPark = plan.mode === "blue-green" ? parkEdits(target.services.services, plan.changes) : new Map<string, ServiceEdit>();
-  return { ...(await settleSwitch(deps, tx, target.stack, flipped, toPark, req.sourceLabel, done)), ...report };
+  return { ...(await settleSwitch(deps, tx, target, flipped, toPark, req.sourceLabel, done)), ...report };
 }
 
 /**
@@ -126,6 +136,10 @@ async function recordVerified(deps: DriverDeps, tx: Tx, target: LoadedStack, pla
       ),
     };
   }
+}
+
+function headersOf(target: LoadedStack, service: string): IdentityHeaders {
+  return identityHeadersOf(target.services.services.find((s) => s.name === service));
 }
 
 function reportOf(c: ServiceChange): ServiceReport {

@@ -9,11 +9,12 @@ import { DriverDeps, operationMessage } from "../deps";
 import { GateFailure, RefusedError, UsageError } from "../errors";
 import { ExitCode } from "../exitCodes";
 import { healthGate } from "../gates/health";
+import { identityHeadersOf, ServingIdentity } from "../gates/identity";
 import { checkConverged } from "../guards/convergence";
 import { checkPending } from "../guards/pending";
 import { shortImage } from "../images";
 import { notifyOnce, Outcome, outcomeOf, Verdict } from "../outcome";
-import { parkEdits, planFlip, switchTargets } from "../planning";
+import { colorPlan, mergePlans, parkEdits, planFlip, switchPlan } from "../planning";
 import { transact } from "../recovery/settle";
 import { editServices, imageOf } from "../stackConfig";
 import { backupState } from "../steps/backup";
@@ -59,7 +60,7 @@ async function switchService(deps: DriverDeps, tx: Tx, kind: SwitchKind, req: Fl
   if (svc === undefined) {
     throw new UsageError(`stack "${req.stack}" has no service named ${req.service}`);
   }
-  checkPending(req.stack, target.state);
+  checkPending(req.stack, target.state, target.locks);
   const planned = planFlip(svc, req.to);
   tx.services = [{ service: svc.name, fromColor: planned.from, toColor: planned.to, oldImage: imageOf(svc, planned.from), newImage: planned.image }];
   if (planned.to === planned.from) {
@@ -69,41 +70,49 @@ async function switchService(deps: DriverDeps, tx: Tx, kind: SwitchKind, req: Fl
     throw new RefusedError(`${svc.name}: ${planned.to} has no image; there is nothing running to ${kind} to`);
   }
   checkConverged(req.stack, [svc], target.outputs, () => [planned.from, planned.to]);
-  const targets = switchTargets(target.state, [svc.name]);
+  // Computed before any change: a missing target refuses here, not half-way.
+  const forward = switchPlan(target.state, [{ service: svc.name, to: planned.to }]);
+  const back = switchPlan(target.state, [{ service: svc.name, to: planned.from }]);
+  const woken = planned.targetParked ? colorPlan(target.state, svc.name, planned.to) : undefined;
   if (planned.targetParked) {
     // A parked color runs no pods: nothing to probe yet. It is scaled up (and gated) below.
     deps.log.info(`${svc.name}: ${planned.to} is parked; it is scaled up and gated before traffic moves`);
   } else if (req.force !== true) {
-    await refuseUnhealthyTarget(deps, tx, target, svc.name, planned.to);
+    await refuseUnhealthyTarget(deps, tx, target, svc.name, { headers: identityHeadersOf(svc), color: planned.to, image: planned.image });
   }
   await backupState(deps, tx, req.stack, kind, target.state);
+  const headers = identityHeadersOf(svc);
   const point: RestorePoint = {
     stack: target.stack,
     services: target.services.raw,
-    serving: [{ service: svc.name, color: planned.from, image: imageOf(svc, planned.from) }],
-    target: targets,
+    serving: [{ service: svc.name, color: planned.from, image: imageOf(svc, planned.from), headers }],
+    // After an unpark the restore parks the color again: its Deployment/HPA/PDB are targets too.
+    plan: woken === undefined ? back : mergePlans(back, woken),
     gate: target.gate,
     reason: `restore ${svc.name} to ${planned.from} after failed ${kind}`,
+    blueGreen: true,
+    region: target.region,
+    outputs: target.outputs,
   };
-  // After an unpark the restore must scale the color down again: a full up, not the flip's targets.
-  tx.restorePoint = planned.targetParked ? { ...point, target: undefined } : point;
+  tx.restorePoint = point;
   const label = `${kind} ${svc.name}`;
   const outputs = planned.targetParked
-    ? await unparkColor(deps, tx, { target, service: svc.name, color: planned.to, label, force: req.force === true })
+    ? await unparkColor(deps, tx, { target, service: svc.name, color: planned.to, plan: woken ?? colorPlan(target.state, svc.name, planned.to), label, force: req.force === true })
     : target.outputs;
   const unpark = planned.targetParked ? { parked: { [planned.to]: false } } : {};
   const switched = editServices(target.services.raw, new Map([[svc.name, { ...unpark, active: planned.to }]]));
   const what = `${label} ${planned.from}->${planned.to} (${shortImage(planned.image)})`;
-  const switches = [{ service: svc.name, from: planned.from, to: planned.to }];
-  await switchServices(deps, tx, { stack: target.stack, services: switched, switches, targets, message: operationMessage(deps, what), outputs, region: target.region, gate: target.gate });
+  const switches = [{ service: svc.name, from: planned.from, to: planned.to, image: planned.image, headers }];
+  await switchServices(deps, tx, { stack: target.stack, services: switched, switches, plan: forward, message: operationMessage(deps, what), outputs, region: target.region, gate: target.gate });
   const toPark = parkEdits(target.services.services, [{ service: svc.name, fromColor: planned.from, toColor: planned.to }]);
-  return settleSwitch(deps, tx, target.stack, switched, toPark, kind, `${what}: verified`);
+  return settleSwitch(deps, tx, target, switched, toPark, kind, `${what}: verified`);
 }
 
 /** Before any change, the idle color must answer through the preview host: a failed gate refuses the flip. */
-async function refuseUnhealthyTarget(deps: DriverDeps, tx: Tx, target: LoadedStack, service: string, color: Color): Promise<void> {
+async function refuseUnhealthyTarget(deps: DriverDeps, tx: Tx, target: LoadedStack, service: string, identity: ServingIdentity): Promise<void> {
+  const color = identity.color;
   try {
-    await tx.phase("preview-health", () => healthGate(deps, "preview-health", "preview", target.outputs, [service], target.gate));
+    await tx.phase("preview-health", () => healthGate(deps, "preview-health", "preview", target.outputs, [service], target.gate, new Map([[service, identity]])));
   } catch (err) {
     if (err instanceof GateFailure) {
       throw new RefusedError(`${service}: ${color} is not healthy through the preview host, not flipping (${err.message})`, [

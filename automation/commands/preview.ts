@@ -1,7 +1,7 @@
 /** preview: the policy-gated preview CI runs on pull requests (and for drift checks). */
-import { hasChanges, formatSummary, previewMarkdown, summarize } from "../changes";
+import { formatSummary, previewMarkdown, summarize } from "../changes";
 import { DriverDeps, operationMessage } from "../deps";
-import { PreviewRun, runPreview } from "../engine";
+import { engineChanges, PreviewRun, runPreview } from "../engine";
 import { messageOf } from "../errors";
 import { ExitCode } from "../exitCodes";
 import { violationsOf } from "../guards/policy";
@@ -18,7 +18,12 @@ export async function preview(deps: DriverDeps, req: PreviewRequest): Promise<Ou
   const phase = (ok: boolean): PhaseReport[] => [{ name: "preview", durationMs: deps.clock.now() - started, ok }];
   try {
     const s = await deps.openStack(req.stack);
-    const run = await runPreview(deps, s, `${req.stack} preview`, operationMessage(deps, `preview ${req.stack}`));
+    // A drift check compares with the cloud, not with the last state: without a refresh the
+    // Kubernetes provider diffs the stored state against the program (pulumi-kubernetes v4.25.0
+    // pkg/provider/provider.go:1409-1440) and an out-of-band change is invisible. `refresh: true`
+    // refreshes in memory before diffing (pulumi/pkg v3.276.0 resource/deploy/deployment_executor.go:181-183).
+    const drift = req.expectNoChanges === true;
+    const run = await runPreview(deps, s, `${req.stack} preview`, operationMessage(deps, `preview ${req.stack}`), { refresh: drift });
     return { ...reportPreview(deps, req, run), phases: phase(true) };
   } catch (err) {
     const phases = phase(false);
@@ -33,12 +38,13 @@ export async function preview(deps: DriverDeps, req: PreviewRequest): Promise<Ou
 }
 
 function reportPreview(deps: DriverDeps, req: PreviewRequest, run: PreviewRun): Omit<Outcome, "phases"> {
-  const drift = req.expectNoChanges === true && hasChanges(run.summary);
+  // Counted as the engine counts for --expect-no-changes: every op but same/read/discard/read-replacement.
+  const drift = req.expectNoChanges === true && engineChanges(run.changes) > 0;
   const verdict = drift
     ? "Changes found where none were expected (drift)"
     : run.hazards.length > 0
       ? "Stateful resources would be replaced or deleted: `up` will refuse without --allow-replace"
-      : hasChanges(run.summary)
+      : engineChanges(run.changes) > 0
         ? "Preview passed"
         : "No changes";
   deps.stepSummary?.(previewMarkdown({ stack: req.stack, summary: run.summary, findings: run.findings, hazards: run.hazards, verdict }));

@@ -3,9 +3,9 @@
  * failed plain `up` is not rolled back: there is no previous "good" config to return to, only
  * the state before it, which the backup keeps.
  */
-import { formatSummary, hasChanges, summarize } from "../changes";
+import { formatSummary, summarize } from "../changes";
 import { DriverDeps, operationMessage } from "../deps";
-import { runUp } from "../engine";
+import { engineChanges, runUp } from "../engine";
 import { InterruptedError, messageOf, UpFailure } from "../errors";
 import { ExitCode } from "../exitCodes";
 import { checkPending } from "../guards/pending";
@@ -34,11 +34,11 @@ export async function up(deps: DriverDeps, req: UpRequest): Promise<Outcome> {
 async function guardedUp(deps: DriverDeps, tx: Tx, req: UpRequest): Promise<UpReport> {
   const s = await tx.phase("load", () => deps.openStack(req.stack));
   tx.stack = s;
-  const state = await tx.phase("load-state", () => s.exportStack());
-  checkPending(req.stack, state);
+  const [state, locks] = await tx.phase("load-state", () => Promise.all([s.exportStack(), s.updateLocks()]));
+  checkPending(req.stack, state, locks);
   const message = operationMessage(deps, `up ${req.stack}: ${req.message ?? "apply the program and config"}`);
   const pv = await tx.phase("policy", () => guardedPreview(deps, s, { label: `${req.stack} policy preview`, message, allowReplace: req.allowReplace === true }));
-  if (!hasChanges(pv.summary)) {
+  if (engineChanges(pv.changes) === 0) {
     return { exitCode: ExitCode.Ok, result: "no-op", message: "no changes", remediation: [], changes: pv.summary, violations: pv.findings.violations };
   }
   await backupState(deps, tx, req.stack, "up", state);

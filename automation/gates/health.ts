@@ -9,6 +9,7 @@ import { DriverDeps } from "../deps";
 import { GateFailure, InterruptedError, interruptOf, UsageError } from "../errors";
 import { HealthGateSettings } from "../ports";
 import { healthUrlOf, Host } from "../stackConfig";
+import { expectationsFor, ServingIdentity } from "./identity";
 import { Json } from "../types";
 
 /** Defaults sized for a Spring Boot service behind an ALB: 5 x 2 s apart, each under 2 s, within 3 minutes. */
@@ -32,7 +33,10 @@ export function healthGateFromConfig(raw: Json | undefined): HealthGateSettings 
   };
 }
 
-/** Probes every service in parallel; throws GateFailure naming each one that did not pass. */
+/**
+ * Probes every service in parallel; throws GateFailure naming each one that did not pass. With
+ * `identities`, a probe passes only when the expected color (and image) answered it.
+ */
 export async function healthGate(
   deps: DriverDeps,
   phase: string,
@@ -40,6 +44,7 @@ export async function healthGate(
   outputs: StackOutputs | undefined,
   services: readonly string[],
   settings: HealthGateSettings,
+  identities?: ReadonlyMap<string, ServingIdentity>,
 ): Promise<void> {
   const results = await Promise.all(
     services.map(async (service) => {
@@ -48,8 +53,16 @@ export async function healthGate(
       if (url === undefined) {
         return `${service}: the stack outputs give no ${host} health URL (services[].${host}HealthUrl)`;
       }
-      deps.log.info(`${phase}: probing ${service} at ${url} (${settings.successes} consecutive successes, each < ${settings.latencyMs} ms)`);
-      const r = await deps.prober.probe(url, settings, deps.signal);
+      const id = identities?.get(service);
+      const expect = id === undefined ? [] : expectationsFor(id);
+      if (id !== undefined && expect.length === 0) {
+        deps.log.warn(
+          `${phase}: ${service}: color check skipped: its stack config says healthGate.colorHeader: none${id.image !== undefined ? " and imageHeader: none" : ""}; only health is checked, not which color answers`,
+        );
+      }
+      const who = expect.length === 0 ? "" : `, answered by ${expect.map((e) => `${e.header}: ${e.kind === "color" ? e.value : "<image>"}`).join(", ")}`;
+      deps.log.info(`${phase}: probing ${service} at ${url} (${settings.successes} consecutive successes, each < ${settings.latencyMs} ms${who})`);
+      const r = await deps.prober.probe(url, settings, deps.signal, expect);
       if (r.ok) {
         deps.log.info(`${phase}: ${service} healthy after ${r.attempts} probe(s)`);
         return undefined;

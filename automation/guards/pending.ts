@@ -1,17 +1,22 @@
 /**
- * The pending-operations guard: an update that was interrupted leaves `pending_operations` in
- * the state, and the cloud may then hold resources the state does not know (or the reverse).
- * Nothing runs on such a state until a human has repaired it.
+ * The pending-operations guard. A running update shows its in-flight steps as
+ * `pending_operations` in `stack export` too, and an update that was terminated leaves them
+ * behind (pulumi/pkg v3.276.0 backend/snapshot.go:189, 1093; engine/update.go:1408-1412). So the
+ * lock comes first: DIY backends lock updates, not previews or reads (backend/diy/backend.go:
+ * 1212-1305), one `<uuid>.json` per lock with `{pid, username, hostname, timestamp}`
+ * (backend/diy/lock.go:38-61). A held lock means the operations belong to an update still
+ * running, and nothing may touch them; only without a lock (or with a provably dead holder) are
+ * they left over from an interrupted update.
  */
-import { RefusedError } from "../errors";
-import { StackState } from "../ports";
+import { LockedError, RefusedError } from "../errors";
+import { LockReport, StackState, UpdateLock } from "../ports";
 
 export interface PendingOperation {
   readonly type: string;
   readonly urn: string;
 }
 
-/** Operations an interrupted update left in the state (`deployment.pending_operations`). */
+/** Operations in the state (`deployment.pending_operations`). */
 export function pendingOperations(state: StackState): PendingOperation[] {
   const deployment = state.deployment;
   if (deployment === null || typeof deployment !== "object" || !("pending_operations" in deployment)) {
@@ -30,21 +35,60 @@ export function pendingOperations(state: StackState): PendingOperation[] {
   });
 }
 
-export function pendingRemediation(stack: string, ops: readonly PendingOperation[]): string[] {
-  const onlyCreates = ops.every((o) => o.type === "creating");
-  return [
-    ...ops.map((o) => `pending ${o.type}: ${o.urn}`),
-    "an earlier update was interrupted; the cloud may hold resources the state does not know (or the reverse)",
-    onlyCreates
-      ? `all are pending creates: check each in the AWS console, then \`pulumi refresh --clear-pending-creates --stack ${stack}\` (or import the ones that exist)`
-      : `inspect and repair the state: \`pulumi stack export --stack ${stack} > state.json\`, remove the entries from pending_operations after checking each resource, \`pulumi stack import --stack ${stack} --file state.json\``,
-    "then re-run this command",
-  ];
+function describeLock(l: UpdateLock): string {
+  const who = `${l.username ?? "?"}@${l.hostname ?? "?"} (pid ${l.pid ?? "?"})`;
+  const state = l.alive === true ? "running" : l.alive === false ? "no longer running" : "liveness unknown from this host";
+  return `${l.file}: ${who} since ${l.timestamp ?? "?"}, ${state}`;
 }
 
-export function checkPending(stack: string, state: StackState): void {
-  const pending = pendingOperations(state);
-  if (pending.length > 0) {
-    throw new RefusedError(`stack "${stack}" has ${pending.length} pending operation(s) from an interrupted update`, pendingRemediation(stack, pending));
+/**
+ * What to do about operations an interrupted update left. Non-create operations need no hand
+ * edit: the next update drops them when it writes its snapshot (pulumi/pkg v3.276.0
+ * backend/snapshot.go:835-851); pending creates need `pulumi refresh` with one of its
+ * pending-create flags (cmd/pulumi/operations/refresh.go:286-330).
+ */
+export function pendingRemediation(stack: string, ops: readonly PendingOperation[]): string[] {
+  const creates = ops.filter((o) => o.type === "creating");
+  const lines = [
+    ...ops.map((o) => `pending ${o.type}: ${o.urn}`),
+    "an update was stopped while these steps ran; the cloud may have the change applied even though the state does not record it",
+  ];
+  if (creates.length > 0) {
+    lines.push(
+      `pending creates: check in the AWS console / cluster whether each exists, then \`pulumi refresh --stack ${stack} --import-pending-creates <urn>=<id>\` for those that do and \`pulumi refresh --stack ${stack} --clear-pending-creates\` for the rest`,
+    );
   }
+  if (creates.length < ops.length) {
+    lines.push(`the other operations (updating, deleting): \`npm run platform -- preview ${stack}\` shows what is left; the next \`up\` (or \`pulumi refresh --stack ${stack}\`) reconciles and clears them, no state edit needed`);
+  }
+  lines.push("then re-run this command");
+  return lines;
+}
+
+/**
+ * Refuses to run on a state with pending operations: LockedError (exit 7) while an update holds
+ * the lock, never advising to touch its operations; RefusedError (exit 5) with the repair for
+ * operations an interrupted update left.
+ */
+export function checkPending(stack: string, state: StackState, locks: LockReport): void {
+  const pending = pendingOperations(state);
+  if (pending.length === 0) {
+    return;
+  }
+  const held = locks.locks.filter((l) => l.alive !== false);
+  if (held.length > 0) {
+    throw new LockedError(stack, 1, [
+      `the ${pending.length} pending operation(s) belong to the update holding the lock: ${held.map(describeLock).join("; ")}`,
+      "wait for it to finish (or for its CI job to end), then re-run; do not cancel it or edit the state while it runs",
+    ]);
+  }
+  const stale = locks.locks.filter((l) => l.alive === false);
+  throw new RefusedError(`stack "${stack}" has ${pending.length} pending operation(s) from an interrupted update`, [
+    ...(stale.length > 0
+      ? [`stale lock(s) of a process that no longer runs: ${stale.map(describeLock).join("; ")}; \`pulumi cancel --stack ${stack}\` deletes the lock files (it stops nothing)`]
+      : locks.supported
+        ? ["no update holds the stack's lock"]
+        : ["this backend's locks cannot be listed here: make sure no update (CI job) is running on this stack before repairing"]),
+    ...pendingRemediation(stack, pending),
+  ]);
 }

@@ -79,14 +79,23 @@ function backupHint(tx: Tx): string[] {
   return tx.backup !== undefined ? [`state backup: ${tx.backup}`] : [];
 }
 
-/** After an interrupted update: what the state says now (pending operations need repair before anything else). */
+/**
+ * After an interrupted update: what the state says now. A cancelled update (one signal to the
+ * CLI) finishes its in-flight steps and writes a clean checkpoint; a terminated one (a second
+ * signal) leaves pending operations and, if its process died, a stale lock.
+ */
 export async function stateReport(stack: string, handle: PlatformStack | undefined): Promise<string[]> {
   if (handle === undefined) {
     return [];
   }
   try {
-    const pending = pendingOperations(await handle.exportStack());
-    return pending.length === 0 ? ["the state has no pending operations: the engine stopped cleanly"] : pendingRemediation(stack, pending);
+    const [state, locks] = await Promise.all([handle.exportStack(), handle.updateLocks()]);
+    const pending = pendingOperations(state);
+    const held = locks.locks.filter((l) => l.alive !== false);
+    const lockNote = held.length > 0 ? [`the stack is still locked (${held.map((l) => `pid ${l.pid ?? "?"} on ${l.hostname ?? "?"}`).join(", ")}): the Pulumi CLI may still be finishing`] : [];
+    return pending.length === 0
+      ? ["the state has no pending operations: the engine stopped cleanly (a cancel finishes the steps in flight, so their changes are applied)", ...lockNote]
+      : [...lockNote, ...pendingRemediation(stack, pending)];
   } catch (err) {
     return [`could not read the state after the interrupt: ${messageOf(err)}`];
   }

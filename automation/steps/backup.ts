@@ -7,7 +7,7 @@ import { StackState } from "../ports";
 import { Tx } from "../tx";
 
 export async function backupState(deps: DriverDeps, tx: Tx, stack: string, operation: string, state: StackState): Promise<void> {
-  const file = await tx.phase("backup", () => Promise.resolve(deps.backups.save(stack, operation, state, deps.clock.now())));
+  const file = await tx.phase("backup", () => deps.backups.save(stack, operation, state, deps.clock.now()));
   tx.backup = file;
   deps.log.info(`backup of "${stack}" written to ${file}`);
 }

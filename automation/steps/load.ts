@@ -5,7 +5,7 @@
 import { StackOutputs } from "../../infra/outputs";
 import { DriverDeps } from "../deps";
 import { healthGateFromConfig } from "../gates/health";
-import { HealthGateSettings, PlatformStack, StackState } from "../ports";
+import { HealthGateSettings, LockReport, PlatformStack, StackState } from "../ports";
 import { DeployMode, deployModeOf } from "../planning";
 import { ENVIRONMENT_KEY, HEALTH_GATE_KEY, parseServices, readStackOutputs, RELEASES_KEY, SERVICES_KEY, StackServices } from "../stackConfig";
 import { Tx } from "../tx";
@@ -22,13 +22,15 @@ export interface LoadedStack {
   /** Undefined when the stack has never been updated. */
   readonly outputs: StackOutputs | undefined;
   readonly state: StackState;
+  /** The update locks held when the state was read (pending operations are judged by them). */
+  readonly locks: LockReport;
 }
 
 /** Phases `load` and `load-state`; records the stack on the transaction. */
 export async function loadStack(deps: DriverDeps, tx: Tx, name: string): Promise<LoadedStack> {
   const stack = await tx.phase("load", () => deps.openStack(name));
   tx.stack = stack;
-  const [rawServices, rawReleases, rawEnv, rawGate, rawRegion, rawOutputs, state] = await tx.phase("load-state", () =>
+  const [rawServices, rawReleases, rawEnv, rawGate, rawRegion, rawOutputs, state, locks] = await tx.phase("load-state", () =>
     Promise.all([
       stack.getConfig(SERVICES_KEY),
       stack.getConfig(RELEASES_KEY),
@@ -37,6 +39,7 @@ export async function loadStack(deps: DriverDeps, tx: Tx, name: string): Promise
       stack.getConfig("aws:region"),
       stack.outputs(),
       stack.exportStack(),
+      stack.updateLocks(),
     ]),
   );
   return {
@@ -48,5 +51,6 @@ export async function loadStack(deps: DriverDeps, tx: Tx, name: string): Promise
     gate: { ...healthGateFromConfig(rawGate), ...deps.healthGate },
     outputs: readStackOutputs(name, rawOutputs),
     state,
+    locks,
   };
 }

@@ -8,6 +8,7 @@ import { StackOutputs } from "../../infra/outputs";
 import { DriverDeps, operationMessage } from "../deps";
 import { PreviewRun, runUp } from "../engine";
 import { healthGate } from "../gates/health";
+import { identityHeadersOf, ServingIdentity } from "../gates/identity";
 import { guardedPreview } from "../guards/preview";
 import { StagingPlan, stagingEdits } from "../planning";
 import { editServices, readStackOutputs } from "../stackConfig";
@@ -37,10 +38,15 @@ export async function stageImages(deps: DriverDeps, tx: Tx, req: StageRequest): 
   );
   const phase = req.plan.mode === "single" ? "deploy" : "stage";
   const up = await tx.phase(phase, () => runUp(deps, tx, stack, phase, { message, expectedSteps: preview.changedSteps }));
-  const outputs = readStackOutputs(stack.name, up.outputs);
+  // An up whose outputs could not be read after it succeeded returns none: the URLs read before still hold.
+  const outputs = readStackOutputs(stack.name, up.outputs) ?? req.target.outputs;
   if (req.plan.mode === "blue-green") {
     const staged = req.plan.changes.map((c) => c.service);
-    await tx.phase("preview-health", () => healthGate(deps, "preview-health", "preview", outputs, staged, gate));
+    // The preview host must be answered by the staged color, running the new image.
+    const identities = new Map<string, ServingIdentity>(
+      req.plan.changes.map((c) => [c.service, { headers: identityHeadersOf(services.services.find((s) => s.name === c.service)), color: c.slot, image: c.newImage }]),
+    );
+    await tx.phase("preview-health", () => healthGate(deps, "preview-health", "preview", outputs, staged, gate, identities));
   }
   return { outputs, preview };
 }

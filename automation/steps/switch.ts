@@ -11,7 +11,11 @@ import { Color } from "../../infra/config/schema";
 import { StackOutputs } from "../../infra/outputs";
 import { DriverDeps } from "../deps";
 import { runUp } from "../engine";
+import { checkTargetedPlan } from "../guards/targeted";
+import { TargetPlan } from "../planning";
 import { healthGate } from "../gates/health";
+import { IdentityHeaders, ServingIdentity } from "../gates/identity";
+import { routingGate } from "../gates/routing";
 import { targetHealthGate } from "../gates/targetHealth";
 import { HealthGateSettings, PlatformStack } from "../ports";
 import { readStackOutputs } from "../stackConfig";
@@ -22,6 +26,10 @@ export interface Switch {
   readonly service: string;
   readonly from: Color;
   readonly to: Color;
+  /** The image `to` runs, which the live host must answer with. */
+  readonly image: string | undefined;
+  /** The identity headers the service answers with (`healthGate.colorHeader`/`imageHeader`). */
+  readonly headers: IdentityHeaders;
 }
 
 export interface SwitchRequest {
@@ -29,8 +37,8 @@ export interface SwitchRequest {
   /** `platform:services` as it must be after the switch (new active colors, and any other edit of this run). */
   readonly services: Json;
   readonly switches: readonly Switch[];
-  /** What the targeted `up` changes; see `switchTargets`. */
-  readonly targets: readonly string[];
+  /** What the targeted `up` changes and may change; see `switchPlan`. */
+  readonly plan: TargetPlan;
   /** The `up`'s message: what and why. */
   readonly message: string;
   /** The outputs before the switch, for a targeted `up` that returns none. */
@@ -39,18 +47,22 @@ export interface SwitchRequest {
   readonly gate: HealthGateSettings;
 }
 
-/** Phases `flip-config`, `flip`, `live-health`, `target-health`. Returns the outputs after the switch. */
+/**
+ * Phases `flip-config`, `flip-check` (the targeted, policy-gated preview must plan exactly the
+ * flip), `flip`, `routing`, `live-health`, `target-health`. Returns the outputs after the switch.
+ */
 export async function switchServices(deps: DriverDeps, tx: Tx, req: SwitchRequest): Promise<StackOutputs | undefined> {
   await tx.phase("flip-config", () => tx.writeServices(req.stack, req.services));
-  const up = await tx.phase("flip", () => runUp(deps, tx, req.stack, "flip", { message: req.message, target: req.targets }));
+  const checked = await tx.phase("flip-check", () => checkTargetedPlan(deps, req.stack, req.plan, "flip", req.message));
+  const up = await tx.phase("flip", () => runUp(deps, tx, req.stack, "flip", { message: req.message, target: req.plan.urns, expectedSteps: checked.changedSteps }));
   const outputs = readStackOutputs(req.stack.name, up.outputs) ?? req.outputs;
   await verifyServing(deps, tx, {
     stack: req.stack.name,
     outputs,
-    serving: req.switches.map((s) => ({ service: s.service, color: s.to })),
+    serving: req.switches.map((s) => ({ service: s.service, color: s.to, image: s.image, headers: s.headers })),
     region: req.region,
     gate: req.gate,
-    targetHealth: true,
+    blueGreen: true,
   });
   return outputs;
 }
@@ -58,18 +70,33 @@ export async function switchServices(deps: DriverDeps, tx: Tx, req: SwitchReques
 export interface ServingCheck {
   readonly stack: string;
   readonly outputs: StackOutputs | undefined;
-  readonly serving: ReadonlyArray<{ readonly service: string; readonly color: Color }>;
+  readonly serving: ReadonlyArray<{ readonly service: string; readonly color: Color; readonly image: string | undefined; readonly headers: IdentityHeaders }>;
   readonly region: string | undefined;
   readonly gate: HealthGateSettings;
-  /** The ALB's target health of the serving colors; not on the test host, which has no blue/green target groups. */
-  readonly targetHealth: boolean;
+  /**
+   * Blue/green: the listener rule is read back through the load balancer first, and the ALB's
+   * target health checked last. Not on the test host, which has one color and no weighted rule.
+   */
+  readonly blueGreen: boolean;
 }
 
-/** Phases `live-health` and (blue/green) `target-health`: the colors that now serve traffic really do. */
+/** The identity each serving service must answer the live host with. */
+export function identitiesOf(serving: ServingCheck["serving"]): Map<string, ServingIdentity> {
+  return new Map(serving.map((s) => [s.service, { headers: s.headers, color: s.color, image: s.image }] as const));
+}
+
+/**
+ * Phases (blue/green) `routing`, then `live-health` and (blue/green) `target-health`: the load
+ * balancer forwards to the colors that should serve, those colors are the ones answering the
+ * live host, and every target behind them is healthy.
+ */
 export async function verifyServing(deps: DriverDeps, tx: Tx, check: ServingCheck): Promise<void> {
   const services = check.serving.map((s) => s.service);
-  await tx.phase("live-health", () => healthGate(deps, "live-health", "live", check.outputs, services, check.gate));
-  if (check.targetHealth) {
+  if (check.blueGreen) {
+    await tx.phase("routing", () => routingGate(deps, "routing", { stack: check.stack, region: check.region, outputs: check.outputs, serving: check.serving }));
+  }
+  await tx.phase("live-health", () => healthGate(deps, "live-health", "live", check.outputs, services, check.gate, identitiesOf(check.serving)));
+  if (check.blueGreen) {
     await tx.phase("target-health", () => targetHealthGate(deps, { stack: check.stack, region: check.region, outputs: check.outputs, serving: check.serving }));
   }
 }

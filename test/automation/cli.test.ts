@@ -11,7 +11,7 @@ import { PulumiCommand } from "@pulumi/pulumi/automation";
 import { main, registerBuiltins } from "../../automation/cli";
 import { CommandContext, commands, registerCommand } from "../../automation/cli/registry";
 import { ExitCode } from "../../automation/exitCodes";
-import { ensurePulumiCommand } from "../../automation/adapters/workspace";
+import { ensurePulumiCommand, SDK_VERSION } from "../../automation/adapters/workspace";
 import { Harness } from "./harness";
 import { image } from "./loopback";
 import { MemoryStack } from "./memoryStack";
@@ -20,18 +20,38 @@ interface Captured {
   readonly stdout: string[];
   readonly stderr: string[];
   readonly ctx: CommandContext;
+  /** Every time the driver's dependencies were built, and every stack opened through them. */
+  readonly depsBuilt: number[];
+  readonly opened: string[];
 }
+
+const POLICY_DIR = path.join(__dirname, "..", "..", "infra", "policy");
 
 function capture(h: Harness): Captured {
   const stdout: string[] = [];
   const stderr: string[] = [];
+  const depsBuilt: number[] = [];
+  const opened: string[] = [];
   return {
     stdout,
     stderr,
+    depsBuilt,
+    opened,
     ctx: {
       io: { stdout: (t) => stdout.push(t), stderr: (t) => stderr.push(t), env: {}, isTTY: false },
       signal: h.controller.signal,
-      deps: (req) => h.deps({ policyFor: () => ({ packs: [...req.policyPacks], configs: [...req.policyConfigs] }) }),
+      catalog: h.catalog(),
+      deps: (req) => {
+        depsBuilt.push(1);
+        const deps = h.deps({ policyFor: () => ({ packs: [...req.policyPacks], configs: [...req.policyConfigs] }) });
+        return {
+          ...deps,
+          openStack: (name) => {
+            opened.push(name);
+            return deps.openStack(name);
+          },
+        };
+      },
     },
   };
 }
@@ -78,24 +98,106 @@ describe("automation: CLI", function () {
     assert.equal(await main([], capture(h).ctx), ExitCode.Error);
   });
 
-  const usage: ReadonlyArray<[string[], RegExp]> = [
-    [["deploy"], /unknown command "deploy"/],
-    [["status"], /missing <stack>/],
-    [["status", "a", "b"], /unexpected argument "b"/],
-    [["flip", "staging"], /--service is required/],
-    [["flip", "staging", "--service", "student", "--to", "purple"], /--to must be blue or green/],
-    [["promote", "--from", "test"], /--to is required/],
-    [["release", "test", "--service", "a", "--service", "b", "--image", "r/a:1"], /in pairs \(got 2 service\(s\), 1 image\(s\)\)/],
-    [["up", "staging", "--bogus"], /Unknown option '--bogus'/],
-  ];
-  for (const [argv, message] of usage) {
-    it(`exits 1 on \`${argv.join(" ")}\``, async () => {
-      const c = capture(h);
-      assert.equal(await main(argv, c.ctx), ExitCode.Error);
-      assert.match(c.stderr.join(""), message);
-      assert.equal(staging.calls.length, 0);
+  describe("refuses bad command lines before anything slow", () => {
+    const IMG = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/student:1.5.0";
+    const unwritable = path.join(__dirname, "cli.test.ts", "diagram.mmd");
+    // [argv, what the one-line message must name]
+    const bad: ReadonlyArray<[string[], RegExp]> = [
+      [[], /missing <command>/],
+      [["deploy"], /unknown command "deploy"/],
+      [["stauts", "staging"], /unknown command "stauts"/],
+      [["status"], /missing <stack>/],
+      [["status", "a", "b"], /unexpected argument "b"/],
+      [["status", "nope"], /<stack> "nope": no such stack .*known: empty, prod, staging, test/],
+      [["status", "staging", "--bogus"], /Unknown option '--bogus'/],
+      [["preview"], /missing <stack>/],
+      [["preview", "qa"], /<stack> "qa": no such stack/],
+      [["preview", "staging", "--policy-pack"], /--policy-pack/],
+      [["preview", "staging", "--policy-pack", "/no/such/pack"], /--policy-pack "\/no\/such\/pack": no such directory/],
+      [["preview", "staging", "--policy-config", "/no/such.json"], /--policy-config "\/no\/such\.json": no such file/],
+      [["preview", "staging", "--expect-no-changes", "--expect-no-changes"], /--expect-no-changes given 2 times/],
+      [["up", "staging", "--bogus"], /Unknown option '--bogus'/],
+      [["up", "staging", "--message"], /--message/],
+      [["up", "staging", "--message", ""], /--message needs a non-empty value/],
+      [["up", "staging", "--message", "a", "--message", "b"], /--message given 2 times; it takes one value/],
+      [["up", "staging", "--create", "--create"], /--create given 2 times/],
+      [["up", "staging", "--allow-replace=yes"], /--allow-replace/],
+      [["up", "nope"], /<stack> "nope": no such stack/],
+      [["flip", "staging"], /--service is required/],
+      [["flip", "staging", "--service"], /--service/],
+      [["flip", "staging", "--service", "student", "--to", "purple"], /--to "purple": must be blue or green/],
+      [["flip", "staging", "--service", "student", "--to", "Blue"], /--to "Blue": must be blue or green/],
+      [["flip", "staging", "--service", "student", "--to", "blue", "--to", "green"], /--to given 2 times; it takes one value/],
+      [["flip", "staging", "--service", "student", "--service", "subject"], /--service given 2 times/],
+      [["flip", "staging", "--service", "nope"], /--service "nope": stack "staging" has no such service \(it has student, subject\)/],
+      [["flip", "test", "--service", "student"], /<stack> "test": it runs one color per service/],
+      [["flip", "empty", "--service", "student"], /<stack> "empty": it has no services to flip/],
+      [["flip", "nope", "--service", "student"], /<stack> "nope": no such stack/],
+      [["flip", "staging", "--service", "student", "--force", "--force"], /--force given 2 times/],
+      [["flip", "staging", "prod", "--service", "student"], /unexpected argument "prod"/],
+      [["rollback", "staging"], /--service is required/],
+      [["rollback", "staging", "--service", "nope"], /--service "nope": stack "staging" has no such service/],
+      [["rollback", "test", "--service", "student"], /<stack> "test": it runs one color per service/],
+      [["rollback", "staging", "--service", "student", "--to", "green"], /Unknown option '--to'/],
+      [["promote"], /--from is required/],
+      [["promote", "--from", "test"], /--to is required/],
+      [["promote", "--from", "test", "--to", "prod"], /--to "prod": promote goes test -> staging -> prod, one stage at a time; from test the next stage is staging/],
+      [["promote", "--from", "staging", "--to", "test"], /--to "test": promote goes .*from staging the next stage is prod/],
+      [["promote", "--from", "prod", "--to", "staging"], /--to "staging": .*nothing is promoted from prod/],
+      [["promote", "--from", "staging", "--to", "staging"], /--to "staging": promote goes/],
+      [["promote", "--from", "qa", "--to", "staging"], /--from "qa": no such stack/],
+      [["promote", "--from", "test", "--to", "qa"], /--to "qa": no such stack/],
+      [["promote", "--from", "test", "--to", "staging", "--service", "nope"], /--service "nope": stack "test" has no such service/],
+      [["promote", "--from", "test", "--to", "staging", "--from", "staging"], /--from given 2 times/],
+      [["promote", "staging", "--from", "test", "--to", "staging"], /unexpected argument "staging"/],
+      [["release", "test"], /--service\/--image: give them in pairs \(got 0 service\(s\), 0 image\(s\)\)/],
+      [["release", "test", "--service", "student"], /--service\/--image: give them in pairs \(got 1 service\(s\), 0 image\(s\)\)/],
+      [["release", "test", "--service", "a", "--service", "b", "--image", "r/a:1"], /in pairs \(got 2 service\(s\), 1 image\(s\)\)/],
+      [["release", "staging", "--service", "student", "--image", IMG], /<stack> "staging": release goes into the first stage \(test\) only/],
+      [["release", "prod", "--service", "student", "--image", IMG], /<stack> "prod": release goes into the first stage/],
+      [["release", "test", "--service", "nope", "--image", IMG], /--service "nope": stack "test" has no such service/],
+      [["release", "test", "--service", "student", "--image", "not an image"], /--image "not an image": not an image reference/],
+      [["release", "test", "--service", "student", "--image", "Student:1"], /--image "Student:1": not an image reference/],
+      [["plan"], /missing <stack>/],
+      [["plan", "nope"], /<stack> "nope": no such stack/],
+      [["plan", "staging", "--diagram", unwritable], /--diagram ".*cli\.test\.ts\/diagram\.mmd": cannot be written \(.*cli\.test\.ts is a file, not a directory\)/],
+      [["plan", "staging", "--diagram", os.tmpdir()], /--diagram ".*": is a directory, not a file/],
+      [["plan", "staging", "--diagram", "a.mmd", "--diagram", "b.mmd"], /--diagram given 2 times/],
+      [["plan", "staging", "--policy-config", "/no/such.json"], /--policy-config "\/no\/such\.json": no such file/],
+    ];
+
+    beforeEach(() => {
+      h.add(new MemoryStack({ name: "test", environment: "test", baseUrl: h.world.url, services: [{ name: "student", active: "blue", blue: image("student", "1") }, { name: "subject", active: "blue", blue: image("subject", "1") }] }));
+      h.add(new MemoryStack({ name: "prod", environment: "prod", baseUrl: h.world.url, services: [{ name: "student", active: "blue", blue: image("student", "1"), green: image("student", "2") }, { name: "subject", active: "blue", blue: image("subject", "1") }] }));
+      const services = staging.config.get("platform:services");
+      assert.ok(Array.isArray(services));
+      staging.config.set("platform:services", [...services, { name: "subject", healthPath: "/h", active: "blue", blue: {}, green: {} }]);
+      h.world.stacks.set("empty", new MemoryStack({ name: "empty", environment: "staging", baseUrl: h.world.url, services: [] }));
     });
-  }
+
+    for (const [argv, message] of bad) {
+      it(`exits 1 on \`${argv.join(" ")}\`, naming the argument, before opening any stack`, async () => {
+        const c = capture(h);
+        assert.equal(await main(argv, c.ctx), ExitCode.Error);
+        const first = c.stderr.join("").split("\n")[0] ?? "";
+        assert.match(first, /^error: /);
+        assert.match(first, message);
+        assert.deepEqual([c.depsBuilt.length, c.opened.length], [0, 0], "no dependencies built, no stack opened");
+        assert.deepEqual([...h.world.stacks.values()].map((s) => s.calls.length), [...h.world.stacks.values()].map(() => 0), "no stack call");
+
+        const j = capture(h);
+        assert.equal(await main([...argv, "--json"], j.ctx), ExitCode.Error);
+        assert.equal(j.stderr.join(""), "", "under --json nothing goes to stderr");
+        const out = JSON.parse(j.stdout.join("")) as Record<string, unknown>;
+        assert.deepEqual(Object.keys(out).sort(), ["exitCode", "message", "operation", "phases", "remediation", "result", "services", "stack"]);
+        assert.equal(out["exitCode"], ExitCode.Error);
+        assert.equal(out["result"], "failed");
+        assert.match(String(out["message"]), message);
+        assert.doesNotMatch(String(out["message"]), /\n/, "one line");
+        assert.equal(j.depsBuilt.length, 0);
+      });
+    }
+  });
 
   it("status --json prints the outcome object", async () => {
     const c = capture(h);
@@ -113,8 +215,10 @@ describe("automation: CLI", function () {
     assert.match(h.summaries.join(""), /### flip `staging`: succeeded/, "a record in the CI step summary");
 
     const p = capture(h);
-    assert.equal(await main(["preview", "staging", "--policy-pack", "/packs/platform", "--policy-config", "/packs/staging.json"], p.ctx), ExitCode.Ok);
-    assert.deepEqual(staging.calls.find((x) => x.op === "preview")?.policyPacks, ["/packs/platform"]);
+    const config = path.join(POLICY_DIR, "config", "staging.json");
+    assert.equal(await main(["preview", "staging", "--policy-pack", POLICY_DIR, "--policy-config", config], p.ctx), ExitCode.Ok);
+    assert.deepEqual(staging.calls.filter((x) => x.op === "preview").pop()?.policyPacks, [POLICY_DIR]);
+    assert.deepEqual(staging.calls.filter((x) => x.op === "preview").pop()?.policyPackConfigs, [config]);
   });
 
   it("a refused promotion exits 5 and prints the next steps", async () => {
@@ -142,7 +246,14 @@ describe("automation: CLI", function () {
 });
 
 describe("automation: Pulumi CLI bootstrap", () => {
-  it("tries PATH, then the cache, then installs; explains a failed download", async () => {
+  /** A PulumiCommand whose `version` compares as the given version would. */
+  function cli(version: string | null): PulumiCommand {
+    const c = Object.create(PulumiCommand.prototype) as PulumiCommand;
+    Object.defineProperty(c, "version", { value: version === null ? null : { compare: (v: string) => (v === version ? 0 : v < version ? 1 : -1), toString: () => version } });
+    return c;
+  }
+
+  it("tries PATH, then the cache, then installs the SDK's version; explains a failed download", async () => {
     const calls: string[] = [];
     const installer = {
       get: (opts?: { root?: string }) => {
@@ -157,15 +268,20 @@ describe("automation: Pulumi CLI bootstrap", () => {
     const root = path.join(os.tmpdir(), `pulumi-cli-test-${process.pid}`);
     await assert.rejects(ensurePulumiCommand(root, installer), (e: unknown) => {
       assert.ok(e instanceof Error);
-      assert.match(e.message, /no pulumi CLI >= 3\.202\.0 is installed and it could not be downloaded into .*fetch failed/);
+      assert.match(e.message, new RegExp(`no pulumi CLI ${SDK_VERSION.replace(/\./g, "\\.")} \\(the version of @pulumi/pulumi\\) is installed and it could not be downloaded into .*fetch failed`));
       return true;
     });
     assert.deepEqual(calls, ["get(PATH)", `get(${root})`, `install(${root})`]);
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  it("uses a cached installation without downloading", async () => {
-    const cached = Object.create(PulumiCommand.prototype) as PulumiCommand;
+  it("the pinned version is the SDK's, as package-lock.json pins it", () => {
+    const lock = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package-lock.json"), "utf8")) as { packages: Record<string, { version: string }> };
+    assert.equal(SDK_VERSION, lock.packages["node_modules/@pulumi/pulumi"]?.version);
+  });
+
+  it("uses a cached installation of the pinned version without downloading", async () => {
+    const cached = cli(SDK_VERSION);
     const installer = {
       get: (opts?: { root?: string }) => (opts?.root === undefined ? Promise.reject(new Error("ENOENT")) : Promise.resolve(cached)),
       install: () => Promise.reject(new Error("must not download")),
@@ -173,14 +289,18 @@ describe("automation: Pulumi CLI bootstrap", () => {
     assert.equal(await ensurePulumiCommand("/cache", installer), cached);
   });
 
-  it("skips a CLI on PATH that is too old for structured config writes", async () => {
-    const old = Object.create(PulumiCommand.prototype) as PulumiCommand;
-    Object.defineProperty(old, "version", { value: { compare: (v: string) => (v === "3.202.0" ? -1 : 0) } });
-    const pinned = Object.create(PulumiCommand.prototype) as PulumiCommand;
-    const installer = {
-      get: (opts?: { root?: string }) => Promise.resolve(opts?.root === undefined ? old : pinned),
-      install: () => Promise.reject(new Error("must not download")),
-    };
-    assert.equal(await ensurePulumiCommand("/cache", installer), pinned);
-  });
+  for (const [name, onPath] of [
+    ["newer", "9.0.0"],
+    ["older", "3.202.0"],
+    ["unversioned (a plain go build)", null],
+  ] as const) {
+    it(`skips a ${name} CLI on PATH for the pinned one`, async () => {
+      const pinned = cli(SDK_VERSION);
+      const installer = {
+        get: (opts?: { root?: string }) => Promise.resolve(opts?.root === undefined ? cli(onPath) : pinned),
+        install: () => Promise.reject(new Error("must not download")),
+      };
+      assert.equal(await ensurePulumiCommand("/cache", installer), pinned);
+    });
+  }
 });

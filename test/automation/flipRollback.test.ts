@@ -40,13 +40,19 @@ describe("automation: flip and rollback", function () {
     return { stack, raw: structuredClone(stack.config.get("platform:services")), deployed: structuredClone(stack.deployedServices) };
   }
 
-  it("a flip is exactly one targeted up of the ingress and the active Service", async () => {
+  it("a flip is one targeted preview and one targeted up of the ingress and the active Service", async () => {
     const { stack } = prod();
     const out = await flip(h.deps(), { stack: "prod", service: "student" });
     assert.equal(out.exitCode, ExitCode.Ok, out.message);
     assert.equal(stack.count("up"), 1);
-    assert.equal(stack.count("preview"), 0, "no preview: the flip's change is fixed and tiny");
-    assert.deepEqual([...(stack.ups()[0]?.target ?? [])].sort(), [stack.ingressUrn("student"), stack.activeUrn("student"), stack.stackUrn()].sort());
+    // The engine gives a target its full desired state, so the flip is checked before it runs.
+    const previews = stack.calls.filter((c) => c.op === "preview");
+    assert.equal(previews.length, 1);
+    assert.deepEqual(previews[0]?.target, stack.ups()[0]?.target, "the check previews exactly the up's targets");
+    assert.deepEqual(previews[0]?.policyPacks, ["/repo/policy"], "with the policy packs");
+    assert.deepEqual(stack.ups()[0]?.policyPacks, ["/repo/policy"], "the up runs them too");
+    // Not the root stack: the engine targets it implicitly.
+    assert.deepEqual([...(stack.ups()[0]?.target ?? [])].sort(), [stack.ingressUrn("student"), stack.activeUrn("student")].sort());
     assert.equal(stack.configServices()[0]?.active, "green");
     assert.equal(stack.deployed()[0]?.active, "green");
     assert.equal(stack.deployed()[1]?.active, "blue", "the other service is untouched");
@@ -166,7 +172,7 @@ describe("automation: flip and rollback", function () {
         assert.match(out.message, c.message);
         assert.equal(stack.count("up"), c.ups);
         for (const u of stack.ups()) {
-          assert.ok(u.target !== undefined && u.target.length === 3, "every flip/restore up is targeted");
+          assert.deepEqual([...(u.target ?? [])].sort(), [stack.ingressUrn("student"), stack.activeUrn("student")].sort(), "every flip/restore up is targeted at the flip's two resources");
         }
         if (c.restored) {
           assert.deepEqual(stack.config.get("platform:services"), raw);

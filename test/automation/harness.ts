@@ -14,7 +14,8 @@ import { DiscordNotifier } from "../../automation/adapters/discord";
 import { HttpHealthProber } from "../../automation/adapters/httpProber";
 import { createLogger } from "../../automation/adapters/progress";
 import { parseImageRef } from "../../automation/images";
-import { ImageResolver, TargetHealthChecker, TargetHealthQuery, TargetHealthResult } from "../../automation/ports";
+import { ImageResolver, StackCatalog, StackDescription, TargetHealthChecker, TargetHealthQuery, TargetHealthResult } from "../../automation/ports";
+import { FakeLoadBalancer } from "./fakeRouting";
 import { FakeClock, HealthWorld, Loopback, startServer } from "./loopback";
 import { MemoryStack } from "./memoryStack";
 
@@ -58,6 +59,8 @@ export interface WebhookPost {
 
 export class Harness {
   readonly clock = new FakeClock();
+  /** The load balancer: its live rules follow the Ingress after `lb.lagMs` of the fake clock. */
+  readonly lb = new FakeLoadBalancer(this.clock);
   readonly targetHealth = new StubTargetHealth();
   readonly resolver = new MapResolver();
   readonly logs: string[] = [];
@@ -71,6 +74,7 @@ export class Harness {
     readonly webhook: Loopback,
   ) {
     this.backupDir = fs.mkdtempSync(path.join(os.tmpdir(), "platform-backups-"));
+    world.routing = this.lb;
   }
 
   static async start(): Promise<Harness> {
@@ -103,6 +107,7 @@ export class Harness {
       },
       prober: new HttpHealthProber(systemClock),
       targetHealth: this.targetHealth,
+      routing: this.lb,
       resolver: this.resolver,
       notifier: new DiscordNotifier(this.webhookUrl, this.clock, ["hunter2-passphrase"]),
       clock: this.clock,
@@ -115,12 +120,32 @@ export class Harness {
       random: () => 0.5,
       healthGate: TEST_GATE,
       targetHealthWait: { timeoutMs: 30_000, intervalMs: 5_000 },
+      routingWait: { timeoutMs: 60_000, intervalMs: 5_000 },
       stepSummary: (md) => this.summaries.push(md),
       ...overrides,
     };
   }
 
+  /** The stacks as their config describes them, for the CLI's argument checks. */
+  catalog(): StackCatalog {
+    const stacks = this.world.stacks;
+    return {
+      names: () => [...stacks.keys()].sort(),
+      describe: (name: string): StackDescription | undefined => {
+        const s = stacks.get(name);
+        return s === undefined ? undefined : { name, environment: s.opts.environment, services: s.configServices().map((x) => x.name) };
+      },
+    };
+  }
+
+  /** Registers `stack` with the health world and the load balancer (its live rules as deployed). */
   add(stack: MemoryStack): MemoryStack {
+    stack.lb = this.lb;
+    if (stack.blueGreen) {
+      for (const s of stack.deployed()) {
+        this.lb.seed(stack.name, s.name, s.active);
+      }
+    }
     return this.world.add(stack);
   }
 

@@ -4,7 +4,9 @@
  */
 import * as http from "http";
 import { AddressInfo } from "net";
+import { COLOR_HEADER, IMAGE_HEADER } from "../../automation/identityHeaders";
 import { Clock } from "../../automation/ports";
+import { FakeLoadBalancer } from "./fakeRouting";
 import { MemoryStack } from "./memoryStack";
 
 export interface Reply {
@@ -73,8 +75,10 @@ export async function startServer(handle: (req: RecordedRequest) => Reply): Prom
 
 /**
  * The services' health endpoints: `/<stack>/<live|preview>/<service>/<healthPath>` answers
- * for the image the memory stack has deployed behind that host (live = active color,
- * preview = idle color). Images in `unhealthy` answer 503, in `slow` answer late.
+ * for the image the memory stack has deployed behind that host (live = the color the load
+ * balancer's live rule forwards to, which lags the Ingress; preview = the idle color), naming
+ * the color and image in the identity headers as the services do. Images in `unhealthy` answer
+ * 503, in `slow` answer late; services in `anonymous` send no identity headers.
  */
 export class HealthWorld {
   readonly stacks = new Map<string, MemoryStack>();
@@ -84,6 +88,10 @@ export class HealthWorld {
   readonly unhealthyLive = new Set<string>();
   /** Everything behind the live host fails (e.g. the ALB listener is broken). */
   liveDown = false;
+  /** Services (by name) that send no identity headers. */
+  readonly anonymous = new Set<string>();
+  /** The load balancer whose live rules decide which color the live host reaches. */
+  routing?: FakeLoadBalancer;
   /** Over TEST_GATE.latencyMs, so every probe of a slow image fails on latency. */
   slowMs = 1_500;
   private server?: Loopback;
@@ -118,19 +126,22 @@ export class HealthWorld {
     return behind === undefined || behind.parked ? undefined : behind.image;
   }
 
-  private colorBehind(stack: string, host: string, service: string): { readonly image: string | undefined; readonly parked: boolean } | undefined {
+  private colorBehind(stack: string, host: string, service: string): { readonly color: "blue" | "green"; readonly image: string | undefined; readonly parked: boolean } | undefined {
     const s = this.stacks.get(stack);
     const svc = s?.deployed().find((x) => x.name === service);
     if (s === undefined || svc === undefined) {
       return undefined;
     }
-    const color = host === "live" || !s.blueGreen ? svc.active : svc.active === "blue" ? "green" : "blue";
-    return { image: svc[color], parked: svc.parked.includes(color) };
+    // The preview host's rule points at a color's Service directly; the live rule is the ALB's weighted forward.
+    const live = (s.blueGreen ? this.routing?.routedColor(stack, service) : undefined) ?? svc.active;
+    const color = !s.blueGreen ? svc.active : host === "live" ? live : svc.active === "blue" ? "green" : "blue";
+    return { color, image: svc[color], parked: svc.parked.includes(color) };
   }
 
   private answer(path: string): Reply {
     const [, stack = "", host = "", service = ""] = path.split("/");
-    if (this.colorBehind(stack, host, service)?.parked === true) {
+    const behind = this.colorBehind(stack, host, service);
+    if (behind?.parked === true) {
       // What an ALB answers for a target group with no registered targets.
       return { status: 503, body: "503 Service Temporarily Unavailable" };
     }
@@ -141,7 +152,8 @@ export class HealthWorld {
     if (this.unhealthy.has(image) || (host === "live" && (this.liveDown || this.unhealthyLive.has(image)))) {
       return { status: 503, body: '{"status":"DOWN"}' };
     }
-    return { status: 200, body: '{"status":"UP"}', delayMs: this.slow.has(image) ? this.slowMs : undefined };
+    const headers: Record<string, string> = this.anonymous.has(service) || behind === undefined ? {} : { [COLOR_HEADER]: behind.color, [IMAGE_HEADER]: image };
+    return { status: 200, body: '{"status":"UP"}', headers, delayMs: this.slow.has(image) ? this.slowMs : undefined };
   }
 }
 

@@ -68,3 +68,104 @@ describe("automation: the in-memory stack follows the output contract", () => {
     assert.throws(() => parseStackOutputs(s.currentOutputs()), /services\.0\.liveHealthUrl/);
   });
 });
+
+describe("automation: the in-memory stack models the engine", () => {
+  const A1 = image("student", "1");
+  const A2 = image("student", "2");
+  const J1 = image("subject", "1");
+  const J2 = image("subject", "2");
+
+  function prod(extra: Partial<ConstructorParameters<typeof MemoryStack>[0]> = {}): MemoryStack {
+    return new MemoryStack({
+      name: "prod",
+      environment: "prod",
+      baseUrl: BASE,
+      services: [
+        { name: "student", active: "blue", blue: A1, green: A2 },
+        { name: "subject", active: "blue", blue: J1, green: J2 },
+      ],
+      ...extra,
+    });
+  }
+
+  function setGreen(s: MemoryStack, service: string, img: string): void {
+    const raw = s.config.get("platform:services");
+    assert.ok(Array.isArray(raw));
+    s.config.set(
+      "platform:services",
+      raw.map((e) => (e !== null && typeof e === "object" && !Array.isArray(e) && e["name"] === service ? { ...e, green: { image: img } } : e)),
+    );
+  }
+
+  it("a targeted up re-registers every output from the config it ran with (today's program), not from what it changed", async () => {
+    const s = prod();
+    setGreen(s, "subject", image("subject", "3"));
+    await s.up({ target: [s.ingressUrn("student"), s.activeUrn("student")] });
+    assert.equal(s.deployed()[1]?.green, J2, "subject's Deployment was not a target");
+    const out = parseStackOutputs(s.currentOutputs());
+    assert.equal(out.services.get("subject")?.green.image, image("subject", "3"), "the outputs say otherwise");
+    const honest = prod({ outputsFrom: "resources" });
+    setGreen(honest, "subject", image("subject", "3"));
+    await honest.up({ target: [honest.ingressUrn("student")] });
+    assert.equal(parseStackOutputs(honest.currentOutputs()).services.get("subject")?.green.image, J2, "outputs from the resources report what runs");
+  });
+
+  it("a failed up re-registers the outputs too", async () => {
+    const s = prod({ faults: [{ op: "up", kind: "error" }] });
+    setGreen(s, "student", image("student", "3"));
+    await assert.rejects(s.up({}));
+    assert.equal(s.deployed()[0]?.green, A2);
+    assert.equal(parseStackOutputs(s.currentOutputs()).services.get("student")?.green.image, image("student", "3"));
+  });
+
+  it("a target that depends on a resource not created yet fails with diagnostic 2013; a full up creates it", async () => {
+    const s = prod({ programChanges: { uncreated: ["student"] } });
+    const events: string[] = [];
+    await assert.rejects(s.up({ target: [s.ingressUrn("student")], onEvent: (e) => e.diagnosticEvent !== undefined && events.push(e.diagnosticEvent.message) }));
+    assert.match(events[0] ?? "", /^Resource '.*student-ingress' depends on '.*student-cert' which was was not specified in --target list\.$/);
+    await s.up({});
+    await s.up({ target: [s.ingressUrn("student")] });
+  });
+
+  it("a replicas apply on a Deployment the HPA scaled conflicts with kube-controller-manager", async () => {
+    const s = prod({ scaledByHpa: ["student-blue"] });
+    const raw = s.config.get("platform:services");
+    assert.ok(Array.isArray(raw));
+    s.config.set("platform:services", raw.map((e, i) => (i === 0 && e !== null && typeof e === "object" && !Array.isArray(e) ? { ...e, blue: { image: A1, parked: true } } : e)));
+    const errors: string[] = [];
+    await assert.rejects(s.up({ onEvent: (e) => e.diagnosticEvent !== undefined && errors.push(e.diagnosticEvent.message) }));
+    assert.match(errors[0] ?? "", /Server-Side Apply field conflict detected[\s\S]*conflict with "kube-controller-manager" with subresource "scale" using apps\/v1: \.spec\.replicas/);
+    assert.deepEqual(s.deployed()[0]?.parked, [], "nothing applied");
+  });
+
+  it("previews take no lock; an update holds one while it runs", async () => {
+    const s = prod({ upDelayMs: 50 });
+    setGreen(s, "student", image("student", "3"));
+    await s.preview({ onEvent: () => undefined });
+    assert.deepEqual((await s.updateLocks()).locks, []);
+    const running = s.up({});
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal((await s.updateLocks()).locks.length, 1);
+    await running;
+    assert.deepEqual((await s.updateLocks()).locks, []);
+  });
+
+  it("one signal cancels (in-flight steps applied, no pending operations); a second terminates (pending operations left)", async () => {
+    for (const signals of [1, 2]) {
+      const s = prod({ upDelayMs: 500 });
+      setGreen(s, "student", image("student", "3"));
+      const running = s.up({});
+      await new Promise((r) => setTimeout(r, 5));
+      for (let i = 0; i < signals; i++) {
+        s.terminalInterrupt();
+      }
+      await assert.rejects(running, signals === 1 ? /update canceled/ : /terminating/);
+      if (signals === 1) {
+        assert.equal(s.deployed()[0]?.green, image("student", "3"));
+        assert.deepEqual(s.pending, []);
+      } else {
+        assert.deepEqual(s.pending.map((p) => p.type), ["updating"]);
+      }
+    }
+  });
+});

@@ -26,7 +26,7 @@ describe("automation: parked idle colors", function () {
   });
 
   /** staging: student live on blue (S1), green parked (S0 left from the last release). */
-  function staging(opts: { idle?: "warm" | "parked"; faults?: Fault[]; parked?: "blue" | "green" } = {}): { stack: MemoryStack; raw: Json | undefined; deployed: Json } {
+  function staging(opts: { idle?: "warm" | "parked"; faults?: Fault[]; parked?: "blue" | "green"; scaledByHpa?: string[] } = {}): { stack: MemoryStack; raw: Json | undefined; deployed: Json } {
     h.add(
       new MemoryStack({
         name: "test",
@@ -53,6 +53,7 @@ describe("automation: parked idle colors", function () {
           { name: "subject", active: "blue", blue: image("subject", "2.0.0"), green: image("subject", "2.1.0") },
         ],
         faults: opts.faults,
+        scaledByHpa: opts.scaledByHpa,
       }),
     );
     return { stack, raw: structuredClone(stack.config.get("platform:services")), deployed: structuredClone(stack.deployedServices) };
@@ -75,12 +76,14 @@ describe("automation: parked idle colors", function () {
       };
       const out = await promote(h.deps(), { from: "test", to: "staging", services: ["student"] });
       assert.equal(out.exitCode, ExitCode.Ok, out.message);
-      assert.equal(stack.count("preview"), 1);
+      assert.equal(stack.count("preview"), 3, "the stage's policy preview, the flip's and the park's targeted checks");
       assert.equal(stack.count("up"), 3, "stage, flip, park");
       assert.deepEqual(
         phases.map(([, kind]) => kind),
-        ["full", "targeted", "full"],
+        ["full", "targeted", "targeted"],
+        "the stage is a guarded full up; the flip and the park are targeted",
       );
+      assert.deepEqual([...(stack.ups()[2]?.target ?? [])].sort(), [stack.deploymentUrn("student", "blue"), stack.hpaUrn("student", "blue"), stack.pdbUrn("student", "blue")].sort(), "the park targets the old color's Deployment, HPA and PDB");
       assert.match(phases[2]?.[0] ?? "", /park idle student blue/);
       assert.deepEqual(student(stack, "deployed"), { active: "green", parked: ["blue"], blue: S1, green: S2 });
       assert.deepEqual(student(stack, "config"), student(stack, "deployed"), "config and cloud agree");
@@ -115,6 +118,14 @@ describe("automation: parked idle colors", function () {
       assert.match(h.posts()[0]?.embeds[0]?.title ?? "", /failed/);
     });
 
+    it("parking a color the HPA scaled hits the server-side-apply conflict on replicas: the switch stands, exit 8", async () => {
+      const { stack } = staging({ scaledByHpa: ["student-blue"] });
+      const out = await promote(h.deps(), { from: "test", to: "staging", services: ["student"] });
+      assert.equal(out.exitCode, ExitCode.OperationFailed, out.message);
+      assert.match(out.message, /parking student blue failed: park up failed \(update\): Server-Side Apply field conflict detected.*conflict with "kube-controller-manager" with subresource "scale"/);
+      assert.deepEqual(student(stack, "deployed"), { active: "green", parked: [], blue: S1, green: S2 });
+    });
+
     it("a failed preview gate after unparking restores the slot parked, with its old image", async () => {
       const { stack, raw, deployed } = staging();
       h.world.unhealthy.add(S2);
@@ -126,15 +137,17 @@ describe("automation: parked idle colors", function () {
   });
 
   describe("flip and rollback", () => {
-    it("a flip to a parked color: one full up scales it up, the preview host gates it, one targeted up flips, one full up parks the old color", async () => {
+    it("a flip to a parked color: a targeted up scales it up, the preview host gates it, one targeted up flips, a targeted up parks the old color", async () => {
       const { stack } = staging();
       const out = await flip(h.deps(), { stack: "staging", service: "student" });
       assert.equal(out.exitCode, ExitCode.Ok, out.message);
       const ups = stack.ups();
       assert.equal(ups.length, 3);
-      assert.equal(ups[0]?.target, undefined);
-      assert.deepEqual([...(ups[1]?.target ?? [])].sort(), [stack.ingressUrn("student"), stack.activeUrn("student"), stack.stackUrn()].sort());
-      assert.equal(ups[2]?.target, undefined);
+      const color = (c: "blue" | "green"): string[] => [stack.deploymentUrn("student", c), stack.hpaUrn("student", c), stack.pdbUrn("student", c)].sort();
+      assert.deepEqual([...(ups[0]?.target ?? [])].sort(), color("green"), "the unpark targets the color's Deployment, HPA (created) and PDB");
+      assert.deepEqual([...(ups[1]?.target ?? [])].sort(), [stack.ingressUrn("student"), stack.activeUrn("student")].sort());
+      assert.deepEqual([...(ups[2]?.target ?? [])].sort(), color("blue"));
+      assert.equal(stack.count("preview"), 3, "each targeted up is checked by a targeted preview first");
       assert.deepEqual(
         h.world.requests.map((r) => r.path.split("/")[2]),
         ["preview", "preview", "live", "live"],
@@ -161,7 +174,11 @@ describe("automation: parked idle colors", function () {
       assert.match(out.message, /preview health gate failed: student/);
       const ups = stack.ups();
       assert.equal(ups.length, 2, "unpark, restore");
-      assert.equal(ups[1]?.target, undefined, "a full restore: the color must be scaled down again, not just re-routed");
+      assert.deepEqual(
+        [...(ups[1]?.target ?? [])].sort(),
+        [stack.ingressUrn("student"), stack.activeUrn("student"), stack.deploymentUrn("student", "green"), stack.hpaUrn("student", "green"), stack.pdbUrn("student", "green")].sort(),
+        "the restore parks the color again (its Deployment, HPA, PDB) and undoes any flip, nothing else",
+      );
       assert.deepEqual(stack.config.get("platform:services"), raw);
       assert.deepEqual(stack.deployedServices, deployed);
     });

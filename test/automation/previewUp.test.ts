@@ -90,12 +90,17 @@ describe("automation: preview, up, status", function () {
       assert.match(h.summaries[0] ?? "", /Stateful resources to be replaced or deleted[\s\S]*staging-db/);
     });
 
-    it("retries a locked stack, then succeeds", async () => {
-      const s = staging({ faults: [{ op: "preview", kind: "concurrent", times: 1 }] });
+    // A DIY backend locks updates, never previews (pulumi/pkg v3.276.0 backend/diy/backend.go:1212-1216):
+    // the in-memory stack refuses to model a locked preview, and a preview runs while an update holds the lock.
+    it("takes no lock: runs while another update holds the stack, without waiting", async () => {
+      assert.throws(() => staging({ faults: [{ op: "preview", kind: "concurrent" }] }), /previews take no lock/);
+      const s = h.add(
+        new MemoryStack({ name: "staging", environment: "staging", baseUrl: h.world.url, services: [{ name: "student", active: "blue", blue: A, green: B }], foreignLock: { pid: 4242, hostname: "ci-runner-7" } }),
+      );
       const out = await preview(h.deps(), { stack: "staging" });
-      assert.equal(out.exitCode, ExitCode.Ok);
-      assert.equal(s.count("preview"), 2);
-      assert.deepEqual(h.clock.sleeps, [1_000]);
+      assert.equal(out.exitCode, ExitCode.Ok, out.message);
+      assert.equal(s.count("preview"), 1);
+      assert.deepEqual(h.clock.sleeps, []);
     });
   });
 
@@ -138,7 +143,8 @@ describe("automation: preview, up, status", function () {
       assert.equal(out.exitCode, ExitCode.Refused);
       assert.equal(s.count("preview"), 0);
       assert.ok(out.remediation.some((r) => r.includes("pending updating: urn:pulumi:staging::platform::aws:rds/instance:Instance::db")));
-      assert.ok(out.remediation.some((r) => r.includes("pulumi stack export --stack staging") && r.includes("pulumi stack import --stack staging")));
+      assert.ok(out.remediation.some((r) => r.includes("no update holds the stack's lock")));
+      assert.ok(out.remediation.some((r) => r.includes("the next `up` (or `pulumi refresh --stack staging`) reconciles and clears them")));
     });
 
     it("a mandatory violation stops before the up", async () => {

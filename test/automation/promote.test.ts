@@ -124,16 +124,16 @@ describe("automation: promote", function () {
       subject: { image: J5, verifiedAt, source: "promote test->staging", runUrl: "https://github.com/acme/platform/actions/runs/42" },
     });
 
-    // Operation counts: one policy preview, two ups (stage + targeted flip), nothing else mutating.
-    assert.equal(w.staging.count("preview"), 1);
-    assert.deepEqual(w.staging.calls.filter((c) => c.op === "preview").map((c) => c.policyPacks), [["/repo/policy"]]);
+    // Operation counts: the policy preview and the flip's targeted check, two ups (stage + targeted flip), nothing else mutating.
+    assert.equal(w.staging.count("preview"), 2);
+    assert.deepEqual(w.staging.calls.filter((c) => c.op === "preview").map((c) => c.policyPacks), [["/repo/policy"], ["/repo/policy"]]);
     const ups = w.staging.ups();
     assert.equal(ups.length, 2);
     assert.equal(ups[0]?.target, undefined, "staging is a full up");
     assert.deepEqual(
       [...(ups[1]?.target ?? [])].sort(),
-      [w.staging.ingressUrn("student"), w.staging.activeUrn("student"), w.staging.ingressUrn("subject"), w.staging.activeUrn("subject"), w.staging.stackUrn()].sort(),
-      "the flip targets exactly the ingress and active Service of each service (plus the stack outputs)",
+      [w.staging.ingressUrn("student"), w.staging.activeUrn("student"), w.staging.ingressUrn("subject"), w.staging.activeUrn("subject")].sort(),
+      "the flip targets exactly the ingress and active Service of each service (the engine adds the root stack itself)",
     );
     assert.match(ups[0]?.message ?? "", /promote test->staging: student .* -> green.*by ci-bot \(https:\/\/github.com\/acme\/platform\/actions\/runs\/42\)/);
     assert.equal(w.test.count("up") + w.test.count("preview") + w.test.count("setConfig"), 0, "the source stack is only read");
@@ -164,7 +164,9 @@ describe("automation: promote", function () {
       "stage",
       "preview-health",
       "flip-config",
+      "flip-check",
       "flip",
+      "routing",
       "live-health",
       "target-health",
       "record",
@@ -179,7 +181,7 @@ describe("automation: promote", function () {
     assert.equal(w.staging.configServices()[1]?.active, "blue");
     assert.deepEqual(
       [...(w.staging.ups()[1]?.target ?? [])].sort(),
-      [w.staging.ingressUrn("subject"), w.staging.activeUrn("subject"), w.staging.stackUrn()].sort(),
+      [w.staging.ingressUrn("subject"), w.staging.activeUrn("subject")].sort(),
     );
   });
 
@@ -266,21 +268,21 @@ describe("automation: promote", function () {
       { name: "mandatory policy violation", faults: [{ op: "preview", kind: "policy-mandatory" }], code: ExitCode.PolicyViolation, result: "policy violation", ups: 0, previews: 1, message: /mandatory policy violation.*images-pinned-by-digest/ },
       { name: "planned replace of a stateful resource", faults: [{ op: "preview", kind: "stateful-replace" }], code: ExitCode.Refused, result: "refused", ups: 0, previews: 1, message: /replace aws:rds\/instance:Instance staging-db/ },
       { name: "preview engine error", faults: [{ op: "preview", kind: "error", message: "TypeError in program" }], code: ExitCode.OperationFailed, result: "failed", ups: 0, previews: 1, message: /preview of "staging" failed: TypeError in program/ },
-      { name: "staging up fails", faults: [{ op: "up", kind: "error", on: onUp(1), message: "ECR pull denied" }], code: ExitCode.RolledBack, result: "rolled back", ups: 2, previews: 1, message: /stage up failed \(update\): ECR pull denied.*restored and verified/ },
-      { name: "readiness times out", faults: [{ op: "up", kind: "readiness", on: onUp(1) }], code: ExitCode.RolledBack, result: "rolled back", ups: 2, previews: 1, message: /stage up failed \(readiness\): .*timed out/ },
-      { name: "preview health fails", arrange: (hh) => hh.world.unhealthy.add(S2), code: ExitCode.RolledBack, result: "rolled back", ups: 2, previews: 1, message: /preview health gate failed: student: 0\/2 consecutive.*HTTP 503/ },
-      { name: "preview health too slow", arrange: (hh) => hh.world.slow.add(J5), code: ExitCode.RolledBack, result: "rolled back", ups: 2, previews: 1, message: /subject: .*latency bound/ },
-      { name: "flip up fails", faults: [{ op: "up", kind: "error", on: onUp(2), message: "ingress webhook denied" }], code: ExitCode.RolledBack, result: "rolled back", ups: 3, previews: 1, message: /flip up failed.*ingress webhook denied/ },
+      { name: "staging up fails", faults: [{ op: "up", kind: "error", on: onUp(1), message: "ECR pull denied" }], code: ExitCode.RolledBack, result: "rolled back", ups: 2, previews: 2, message: /stage up failed \(update\): ECR pull denied.*restored and verified/ },
+      { name: "readiness times out", faults: [{ op: "up", kind: "readiness", on: onUp(1) }], code: ExitCode.RolledBack, result: "rolled back", ups: 2, previews: 2, message: /stage up failed \(readiness\): .*timed out/ },
+      { name: "preview health fails", arrange: (hh) => hh.world.unhealthy.add(S2), code: ExitCode.RolledBack, result: "rolled back", ups: 2, previews: 2, message: /preview health gate failed: student: 0\/2 consecutive.*HTTP 503/ },
+      { name: "preview health too slow", arrange: (hh) => hh.world.slow.add(J5), code: ExitCode.RolledBack, result: "rolled back", ups: 2, previews: 2, message: /subject: .*latency bound/ },
+      { name: "flip up fails", faults: [{ op: "up", kind: "error", on: onUp(2), message: "ingress webhook denied" }], code: ExitCode.RolledBack, result: "rolled back", ups: 3, previews: 3, message: /flip up failed.*ingress webhook denied/ },
       {
         name: "the staging up returns outputs that break the output contract",
         faults: [{ op: "up", kind: "legacy-outputs", on: onUp(1) }],
         code: ExitCode.RolledBack,
         result: "rolled back",
         ups: 2,
-        previews: 1,
+        previews: 2,
         message: /stack outputs do not follow the output contract: services\.0\.liveHealthUrl.*restored and verified/,
       },
-      { name: "post-flip live health fails", arrange: (hh) => hh.world.unhealthyLive.add(S2), code: ExitCode.RolledBack, result: "rolled back", ups: 3, previews: 1, message: /live health gate failed: student/ },
+      { name: "post-flip live health fails", arrange: (hh) => hh.world.unhealthyLive.add(S2), code: ExitCode.RolledBack, result: "rolled back", ups: 3, previews: 3, message: /live health gate failed: student/ },
       {
         name: "post-flip target health fails",
         arrange: (hh) => {
@@ -289,7 +291,7 @@ describe("automation: promote", function () {
         code: ExitCode.RolledBack,
         result: "rolled back",
         ups: 3,
-        previews: 1,
+        previews: 3,
         message: /student \(green\): 10\.0\.1\.7:8080 unhealthy/,
       },
       {
@@ -301,7 +303,7 @@ describe("automation: promote", function () {
         code: ExitCode.ManualIntervention,
         result: "manual intervention",
         ups: 3,
-        previews: 1,
+        previews: 3,
         message: /flip broke.*restore up failed.*restore broke/,
         restored: false,
       },
@@ -313,7 +315,7 @@ describe("automation: promote", function () {
         code: ExitCode.ManualIntervention,
         result: "manual intervention",
         ups: 3,
-        previews: 1,
+        previews: 3,
         message: /live health gate failed.*restore not verified/,
       },
       {
@@ -380,7 +382,11 @@ describe("automation: promote", function () {
       assert.equal(out.exitCode, ExitCode.Terminated);
       assert.equal(out.result, "interrupted");
       assert.equal(w.staging.count("up"), 1, "no further up after an interrupt");
-      assertRestored(w);
+      // A cancelled update still applies its in-flight steps (the provider's PATCH was sent), so
+      // the staged image is in the idle color; no traffic moved, and the config is back.
+      assert.deepEqual(w.staging.config.get("platform:services"), w.before.raw, "config restored byte for byte");
+      assert.deepEqual(w.staging.deployed().map((s) => s.active), ["blue", "green"], "traffic never moved");
+      assert.equal(w.staging.config.get("platform:releases"), undefined, "nothing recorded as verified");
       assert.ok(out.remediation.some((r) => r.includes("npm run platform -- up staging")));
       assert.ok(out.remediation.some((r) => r.includes("no pending operations")), "the state is inspected after the abort");
       assert.equal(h.backups("staging").length, 1);

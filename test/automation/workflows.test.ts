@@ -121,6 +121,25 @@ describe("automation: CI workflows", () => {
         }
       });
 
+      // The driver runs against the shared backend with the Pulumi CLI the SDK was built for:
+      // every job that opens a stack installs exactly @pulumi/pulumi's version (the version is read
+      // from node_modules, so it cannot drift from package-lock.json), takes PULUMI_BACKEND_URL
+      // from a variable and fails loudly when that is empty.
+      it("jobs that open a stack pin the Pulumi CLI to the SDK's version and refuse an empty backend", () => {
+        for (const [name, job] of jobs) {
+          const driver = job.steps.findIndex((s) => /platform -- (up|preview|promote|release|flip|rollback|status) /.test(s.run ?? ""));
+          if (driver < 0) {
+            continue;
+          }
+          const install = job.steps.findIndex((s) => /version="\$\(node -p 'require\("@pulumi\/pulumi\/package\.json"\)\.version'\)"\s+curl -fsSL https:\/\/get\.pulumi\.com \| sh -s -- --version "\$version"/.test(s.run ?? ""));
+          assert.ok(install >= 0 && install < driver, `${name}: installs the pinned CLI before the driver runs`);
+          const check = job.steps.findIndex((s) => (s.run ?? "").includes('if [ -z "${PULUMI_BACKEND_URL// }" ]; then'));
+          assert.ok(check >= 0 && check < driver, `${name}: checks the backend before the driver runs`);
+          const env = { ...((wf as { env?: Record<string, string> }).env ?? {}), ...((job as { env?: Record<string, string> }).env ?? {}) };
+          assert.equal(env["PULUMI_BACKEND_URL"], "${{ vars.PULUMI_BACKEND_URL }}", `${name}: the backend comes from a variable`);
+        }
+      });
+
       it("never expands inputs or event text inside a script", () => {
         for (const [, job] of jobs) {
           for (const s of job.steps) {

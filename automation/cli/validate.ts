@@ -1,0 +1,118 @@
+/**
+ * The CLI's argument checks against the stack files, pure and fast: unknown stacks, services and
+ * colors, the pipeline's stage order, and paths, all refused before the passphrase check, the
+ * Pulumi CLI lookup or any network call. Each throws ArgumentError with one line naming the argument.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { COLORS } from "../../infra/config/schema";
+import { parseImageRef } from "../images";
+import { StackCatalog, StackDescription } from "../ports";
+import { ArgumentError } from "./registry";
+
+/** The pipeline, first stage first: images enter at test and move one stage at a time. */
+export const STAGES: readonly string[] = ["test", "staging", "prod"];
+
+export function knownStack(catalog: StackCatalog, stack: string, arg: string): StackDescription {
+  const d = catalog.describe(stack);
+  if (d === undefined) {
+    throw new ArgumentError(`${arg} "${stack}": no such stack (there is no Pulumi.${stack}.yaml; known: ${catalog.names().join(", ") || "none"})`);
+  }
+  return d;
+}
+
+function stageOf(d: StackDescription): number {
+  return STAGES.indexOf(d.environment ?? d.name);
+}
+
+export function knownServices(d: StackDescription, services: readonly string[], arg: string): void {
+  for (const s of services) {
+    if (!d.services.includes(s)) {
+      throw new ArgumentError(`${arg} "${s}": stack "${d.name}" has no such service (it has ${d.services.join(", ") || "none"})`);
+    }
+  }
+}
+
+export function color(value: string | undefined, arg: string): void {
+  if (value !== undefined && !(COLORS as readonly string[]).includes(value)) {
+    throw new ArgumentError(`${arg} "${value}": must be ${COLORS.join(" or ")}`);
+  }
+}
+
+/** promote moves one stage forward: test -> staging -> prod. */
+export function promotion(catalog: StackCatalog, from: string, to: string): { readonly source: StackDescription; readonly target: StackDescription } {
+  const source = knownStack(catalog, from, "--from");
+  const target = knownStack(catalog, to, "--to");
+  const [a, b] = [stageOf(source), stageOf(target)];
+  if (a < 0 || b !== a + 1) {
+    const next = a >= 0 ? STAGES[a + 1] : undefined;
+    throw new ArgumentError(
+      `--to "${to}": promote goes ${STAGES.join(" -> ")}, one stage at a time; ${next !== undefined ? `from ${from} the next stage is ${next}` : `nothing is promoted from ${from}`}`,
+    );
+  }
+  return { source, target };
+}
+
+/** release puts new images into the first stage only. */
+export function releaseTarget(catalog: StackCatalog, stack: string): StackDescription {
+  const d = knownStack(catalog, stack, "<stack>");
+  if (stageOf(d) !== 0) {
+    throw new ArgumentError(`<stack> "${stack}": release goes into the first stage (${STAGES[0]}) only; later stages get images by promote`);
+  }
+  return d;
+}
+
+/** flip and rollback need a blue/green stack with services. */
+export function switchable(catalog: StackCatalog, stack: string, command: string): StackDescription {
+  const d = knownStack(catalog, stack, "<stack>");
+  if (d.services.length === 0) {
+    throw new ArgumentError(`<stack> "${stack}": it has no services to ${command}`);
+  }
+  if ((d.environment ?? d.name) === STAGES[0]) {
+    throw new ArgumentError(`<stack> "${stack}": it runs one color per service (test environment), there is nothing to ${command}`);
+  }
+  return d;
+}
+
+export function imageRef(value: string, arg: string): void {
+  if (parseImageRef(value) === undefined) {
+    throw new ArgumentError(`${arg} "${value}": not an image reference (<registry>/<repo>:<tag> or <registry>/<repo>@sha256:<digest>)`);
+  }
+}
+
+export function existingDir(value: string, arg: string): void {
+  if (!fs.existsSync(value) || !fs.statSync(value).isDirectory()) {
+    throw new ArgumentError(`${arg} "${value}": no such directory`);
+  }
+}
+
+export function existingFile(value: string, arg: string): void {
+  if (!fs.existsSync(value) || !fs.statSync(value).isFile()) {
+    throw new ArgumentError(`${arg} "${value}": no such file`);
+  }
+}
+
+/** A file the command will write later: its directory must exist or be creatable, and be writable. */
+export function writablePath(value: string, arg: string): void {
+  const file = path.resolve(value);
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) {
+    throw new ArgumentError(`${arg} "${value}": is a directory, not a file`);
+  }
+  let parent = path.dirname(file);
+  while (!fs.existsSync(parent) && path.dirname(parent) !== parent) {
+    parent = path.dirname(parent);
+  }
+  if (!fs.statSync(parent).isDirectory()) {
+    throw new ArgumentError(`${arg} "${value}": cannot be written (${parent} is a file, not a directory)`);
+  }
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.accessSync(path.dirname(file), fs.constants.W_OK);
+    if (fs.existsSync(file)) {
+      fs.accessSync(file, fs.constants.W_OK);
+    }
+  } catch (err) {
+    const code = err instanceof Error && "code" in err ? String(err.code) : "error";
+    throw new ArgumentError(`${arg} "${value}": cannot be written (${code})`);
+  }
+}
