@@ -7,6 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Color } from "../infra/config/schema";
+import { AlbRouting, Elbv2LoadBalancerRouting } from "./adapters/albRouting";
 import { FileBackupStore, S3BackupStore } from "./adapters/backup";
 import { systemClock } from "./adapters/clock";
 import { DiscordNotifier, nullNotifier, secretValues } from "./adapters/discord";
@@ -41,7 +42,6 @@ import { flip, preview, promote, release, rollback, status, up } from "./command
 import { DriverDeps, PolicyOptions, RunContext } from "./deps";
 import { InterruptRelay } from "./cli/interrupts";
 import { DriverError, messageOf } from "./errors";
-import { LoadBalancerRouting } from "./ports";
 import { ExitCode } from "./exitCodes";
 import { Outcome } from "./outcome";
 import { planCommand } from "./plan";
@@ -423,16 +423,6 @@ export function resolvePolicy(repoRoot: string, stack: string, env: NodeJS.Proce
   return { packs: packs.map((p) => path.resolve(p)), configs: configs.map((c) => path.resolve(c)) };
 }
 
-/**
- * The listener-rule reader (ELBv2 DescribeListeners/DescribeRules on the IngressGroup's load
- * balancer) is its own adapter, automation/adapters/albRouting.ts. Until it is wired here every
- * read fails with this message, so the routing gate fails and a switch restores: a flip is never
- * recorded as verified without the load balancer's own word.
- */
-const routingNotWired: LoadBalancerRouting = {
-  liveWeights: () => Promise.reject(new Error("no load-balancer routing reader is wired into this build (automation/adapters/albRouting.ts)")),
-};
-
 /** The real dependencies for one CLI invocation. */
 export function realDeps(io: CliIo, signal: AbortSignal, req: DepsRequest): DriverDeps {
   const settings = resolveWorkspaceSettings(io.env);
@@ -443,7 +433,7 @@ export function realDeps(io: CliIo, signal: AbortSignal, req: DepsRequest): Driv
     openStack: (name) => openLocalStack(name, settings, { create: req.create }),
     prober: new HttpHealthProber(systemClock),
     targetHealth: new Elbv2TargetHealthChecker(),
-    routing: routingNotWired,
+    routing: new AlbRouting(new Elbv2LoadBalancerRouting()),
     resolver: new RegistryImageResolver(),
     notifier: webhook !== undefined && webhook !== "" ? new DiscordNotifier(webhook, systemClock, secrets) : nullNotifier,
     clock: systemClock,

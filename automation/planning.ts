@@ -227,23 +227,24 @@ export const HPA_TYPE = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
 export const PDB_TYPE = "kubernetes:policy/v1:PodDisruptionBudget";
 
 /**
- * The resources that scale or re-image one color: its Deployment (found in the state), and its
- * HPA and PDB, whose URNs are the Deployment's with the type swapped (`platform:apps:BlueGreenService`
- * names all three `<component>-<color>`). The HPA may not be in the state (a parked color has
- * none): a target the program registers in the run counts as found (pulumi/pkg v3.276.0
- * resource/deploy/deployment_executor.go:68-98), so unparking creates it and parking deletes it.
+ * The resources that run one color: its Deployment, HPA and PDB. Their URNs are the color's own
+ * Service's with the type swapped (`platform:apps:BlueGreenService` names all four
+ * `<component>-<color>`); the Service is always in the state, the workload is not when the color
+ * is parked or has no image yet. A target the program registers in the run counts as found
+ * (pulumi/pkg v3.276.0 resource/deploy/deployment_executor.go:68-98), so unparking creates them
+ * and parking deletes them.
  */
 export function colorPlan(state: StackState, service: string, color: Color): TargetPlan {
   const name = `${service}-${color}`;
-  const found = stateResources(state).filter((r) => r.type === DEPLOYMENT_TYPE && r.urn.endsWith(`::${name}`));
-  const deployment = found[0]?.urn;
-  if (found.length !== 1 || deployment === undefined) {
-    throw new RefusedError(`cannot target ${service}'s ${color} color: its Deployment ${name} is ${found.length === 0 ? "not in the state" : `in the state ${found.length} times`}`, [
+  const found = stateResources(state).filter((r) => r.type === SERVICE_TYPE && r.urn.endsWith(`::${name}`));
+  const anchor = found[0]?.urn;
+  if (found.length !== 1 || anchor === undefined) {
+    throw new RefusedError(`cannot target ${service}'s ${color} color: its Service ${name} is ${found.length === 0 ? "not in the state" : `in the state ${found.length} times`}`, [
       "run a full up first: `npm run platform -- up <stack>`",
     ]);
   }
-  const swap = (type: string): string => deployment.replace(`$${DEPLOYMENT_TYPE}::`, `$${type}::`).replace(`::${DEPLOYMENT_TYPE}::`, `::${type}::`);
-  const urns = [deployment, swap(HPA_TYPE), swap(PDB_TYPE)];
+  const swap = (type: string): string => anchor.replace(`$${SERVICE_TYPE}::`, `$${type}::`).replace(`::${SERVICE_TYPE}::`, `::${type}::`);
+  const urns = [swap(DEPLOYMENT_TYPE), swap(HPA_TYPE), swap(PDB_TYPE)];
   return { urns, rules: new Map(urns.map((u) => [u, { kind: "color", service, color } as const])) };
 }
 

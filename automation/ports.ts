@@ -222,6 +222,8 @@ export interface RoutingQuery {
   readonly liveHost: string;
   /** Path the live rule matches for the health URL (from `liveHealthUrl`). */
   readonly livePath: string;
+  /** The path prefixes the ALB routes to the service (the `paths` output): one live rule each. */
+  readonly paths: readonly string[];
   /** Kubernetes names of each color's own Service, whose target groups the rule forwards to. */
   readonly colorServices: Readonly<Record<Color, string>>;
 }

@@ -7,6 +7,7 @@
  * later (replicas, env, ...) survive a promotion without the driver knowing about them.
  */
 import { z } from "zod";
+import { HEADER_SETTING } from "../infra/lib/identityHeaders";
 import { COLORS, Color } from "../infra/config/schema";
 import { OutputContractError, parseStackOutputs, ServiceOutput, StackOutputs } from "../infra/outputs";
 import { UsageError } from "./errors";
@@ -18,8 +19,8 @@ export const ENVIRONMENT_KEY = "platform:environment";
 export const HEALTH_GATE_KEY = "platform:healthGate";
 
 const colorSpec = z.looseObject({ image: z.string().optional(), parked: z.boolean().optional() });
-/** A response header name (RFC 9110 token, the subset services use), or `none`: the service sends no such header. */
-const headerSetting = z.string().regex(/^[A-Za-z0-9-]+$/, "must be a header name or none");
+/** A response header name (RFC 9110 token), or `none`: the service sends no such header. Same rule as the program's schema. */
+const headerSetting = z.string().regex(HEADER_SETTING, "must be a header name or none");
 /** Per-service settings of the live gate's identity check (automation/gates/identity.ts). */
 const serviceGate = z.looseObject({ colorHeader: headerSetting.optional(), imageHeader: headerSetting.optional() });
 const serviceEntry = z.looseObject({

@@ -10,7 +10,11 @@ import { COLORS, ENVIRONMENTS } from "./domain";
 import type { Environment } from "./domain";
 
 const colorOutput = z.object({
-  /** The image the color's Deployment runs; absent when the color has none yet. */
+  /**
+   * The image the color's Deployment runs, read from the Deployment itself (EKS) or the image the
+   * test host runs; for a parked color (no Deployment) the image its unpark will run. Absent when
+   * the color has none yet.
+   */
   image: z.string().min(1).optional(),
   /** Present (true) only when the color is deployed with no pods. */
   parked: z.literal(true).optional(),
@@ -21,11 +25,14 @@ export type ColorOutput = z.infer<typeof colorOutput>;
 
 const serviceOutput = z.object({
   name: z.string().min(1),
+  /** The color the in-cluster Service selects (EKS: read from that Service), i.e. the live color. */
   active: z.enum(COLORS),
   blue: colorOutput,
   green: colorOutput,
   /** The path the service answers health checks on, as configured. */
   healthPath: z.string().startsWith("/"),
+  /** The path prefixes the ALB routes to the service (its live rules; the listener-rule reader matches them). */
+  paths: z.array(z.string().startsWith("/")).min(1),
   /** The URL the live gate probes: the service's health endpoint through the live host and the ALB's routing. */
   liveHealthUrl: z.string().url(),
   /** The same through the preview host (the idle color); EKS stacks only. */

@@ -6,12 +6,13 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { APPS_NAMESPACE } from "./apps/appNamespace";
+import type { BlueGreenService } from "./apps/blueGreenService";
 import type { PlatformSecrets } from "./config/load";
 import type { PlatformConfig, ReleaseRecord } from "./config/schema";
-import type { Environment } from "./domain";
 import { healthUrl, stackHosts } from "./lib/hosts";
 import { appUsersSql, serviceDbUser } from "./lib/mariadb";
-import type { ServiceOutput } from "./outputs";
+import type { Color, Environment } from "./domain";
+import type { ColorOutput, ServiceOutput } from "./outputs";
 import { awsProvider } from "./providers";
 import { wireApi } from "./wiring/api";
 import { wireApps } from "./wiring/apps";
@@ -36,7 +37,7 @@ export interface PlatformOutputs {
   readonly url: pulumi.Input<string>;
   readonly hosts: { readonly live: string; readonly preview?: string };
   /** The blue/green state the automation driver reads, per the output contract (`infra/outputs.ts`). */
-  readonly services: ServiceOutput[];
+  readonly services: pulumi.Output<ServiceOutput[]>;
   /** The promotion record (`platform:releases`), so `pulumi stack output` shows what was verified here. */
   readonly releases: Readonly<Record<string, ReleaseRecord>>;
   readonly network: { readonly vpcId: pulumi.Output<string>; readonly publicSubnetIds: pulumi.Output<string[]>; readonly privateSubnetIds: pulumi.Output<string[]> };
@@ -98,7 +99,7 @@ export function buildPlatform(cfg: PlatformConfig, secrets: PlatformSecrets): Pl
     environment: env,
     url: testHost?.url ?? `https://${hosts.live}`,
     hosts: { live: hosts.live, ...(cluster !== undefined ? { preview: hosts.preview } : {}) },
-    services: serviceOutputs(w, cluster !== undefined),
+    services: serviceOutputs(w, services),
     releases: cfg.releases,
     network: { vpcId: network.vpcId, publicSubnetIds: network.publicSubnetIds, privateSubnetIds: network.privateSubnetIds },
     registry: { repositoryUrls: images.registry.repositoryUrls, imagesBucket: images.bucket?.bucketName },
@@ -131,16 +132,35 @@ export function buildPlatform(cfg: PlatformConfig, secrets: PlatformSecrets): Pl
   };
 }
 
-/** Each service's colors, images and health URLs, as the output contract defines them. */
-function serviceOutputs({ cfg, hosts }: Wiring, eks: boolean): ServiceOutput[] {
-  return cfg.services.map((s) => ({
-    name: s.name,
-    active: s.active,
-    // `parked` only when set, so the output of a stack that never parks stays as it was.
-    blue: { image: s.blue.image, ...(s.blue.parked === true ? { parked: true } : {}) },
-    green: { image: s.green.image, ...(s.green.parked === true ? { parked: true } : {}) },
-    healthPath: s.healthPath,
-    ...(eks ? { namespace: APPS_NAMESPACE, previewHealthUrl: healthUrl(hosts.preview, s) } : {}),
-    liveHealthUrl: healthUrl(hosts.live, s),
-  }));
+/**
+ * Each service's colors, images, routing and health URLs, as the output contract defines them.
+ * On EKS the colors come from the cluster's resources (`BlueGreenService.deployed`: the active
+ * Service's selector, each Deployment's image), so a targeted update reports what really runs;
+ * a parked color has no Deployment and reports the image its unpark will run. The test host has
+ * no blue/green: it runs each service's configured active image, replaced by every full `up`.
+ */
+function serviceOutputs({ cfg, hosts }: Wiring, blueGreen: readonly BlueGreenService[]): pulumi.Output<ServiceOutput[]> {
+  const eks = blueGreen.length > 0;
+  const deployed = new Map(blueGreen.map((b) => [b.serviceName, b.deployed]));
+  return pulumi.all(
+    cfg.services.map((s) => {
+      const base = {
+        name: s.name,
+        healthPath: s.healthPath,
+        paths: [...s.paths],
+        ...(eks ? { namespace: APPS_NAMESPACE, previewHealthUrl: healthUrl(hosts.preview, s) } : {}),
+        liveHealthUrl: healthUrl(hosts.live, s),
+      };
+      const fromConfig = (color: Color): ColorOutput => ({ ...(s[color].image !== undefined ? { image: s[color].image } : {}) });
+      const parked = (color: Color, out: ColorOutput): ColorOutput =>
+        s[color].parked === true ? { ...out, ...fromConfig(color), parked: true } : out;
+      const state = deployed.get(s.name);
+      if (state === undefined) {
+        return pulumi.output<ServiceOutput>({ ...base, active: s.active, blue: fromConfig("blue"), green: fromConfig("green") });
+      }
+      return state.apply(
+        (d): ServiceOutput => ({ ...base, active: d.active, blue: parked("blue", d.colors.blue), green: parked("green", d.colors.green) }),
+      );
+    }),
+  );
 }

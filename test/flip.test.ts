@@ -80,15 +80,31 @@ describe("parked colors (staging)", () => {
     );
   });
 
-  it("parking the idle color scales its Deployment to 0 and removes its HPA, nothing else", async () => {
+  it("parking the idle color removes its Deployment, HPA and PDB (its Service and target group stay), nothing else", async () => {
     const warm = await evaluateStack("staging");
     const parked = await evaluateStack("staging", parking(other, otherIdle, true));
     const diff = diffEvaluations(warm, parked);
     assert.deepEqual(diff.added, []);
-    assert.deepEqual(diff.removed, [`kubernetes:autoscaling/v2:HorizontalPodAutoscaler::${other}-${otherIdle}`]);
-    assert.deepEqual([...diff.changed], [[`kubernetes:apps/v1:Deployment::${other}-${otherIdle}`, ["spec.replicas"]]]);
-    const deployment = parked.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name === `${other}-${otherIdle}`);
-    assert.equal((deployment?.inputs["spec"] as Obj | undefined)?.["replicas"], 0);
+    assert.deepEqual(
+      diff.removed,
+      [
+        `kubernetes:apps/v1:Deployment::${other}-${otherIdle}`,
+        `kubernetes:autoscaling/v2:HorizontalPodAutoscaler::${other}-${otherIdle}`,
+        `kubernetes:policy/v1:PodDisruptionBudget::${other}-${otherIdle}`,
+      ].sort(),
+    );
+    assert.deepEqual([...diff.changed], []);
+    assert.ok(parked.resources.some((r) => r.type === "kubernetes:core/v1:Service" && r.name === `${other}-${otherIdle}`), "the color's Service stays");
+  });
+
+  it("every color's Deployment leaves spec.replicas to its HPA after creation (ignoreChanges), so an update never conflicts with it", async () => {
+    const ev = await evaluateStack("prod");
+    const deployments = ev.resources.filter((r) => r.type === "kubernetes:apps/v1:Deployment" && r.parentType === "platform:apps:BlueGreenService");
+    assert.ok(deployments.length >= 4);
+    for (const d of deployments) {
+      assert.deepEqual(ev.options.get(`${d.type}::${d.name}`)?.ignoreChanges, ["spec.replicas"], d.name);
+      assert.ok(ev.resources.some((r) => r.type === "kubernetes:autoscaling/v2:HorizontalPodAutoscaler" && r.name === d.name), `${d.name} has an HPA`);
+    }
   });
 });
 

@@ -37,7 +37,7 @@ describe("output contract", () => {
   });
 
   it("rejects a service listed twice and an unknown environment", () => {
-    const svc = { name: "a", active: "blue", blue: {}, green: {}, healthPath: "/h", liveHealthUrl: "https://x.example.com/h" };
+    const svc = { name: "a", active: "blue", blue: {}, green: {}, healthPath: "/h", paths: ["/a"], liveHealthUrl: "https://x.example.com/h" };
     assert.throws(() => parseStackOutputs({ environment: "prod", services: [svc, svc] }), /"a" appears twice/);
     assert.throws(() => parseStackOutputs({ environment: "dev", services: [] }), /environment/);
   });

@@ -35,6 +35,7 @@ import {
 import type { Color } from "../../infra/domain";
 import { colorName, prefixOf } from "../../infra/lib/bluegreen";
 import { COLORS } from "../../infra/domain";
+import type { LoadBalancerRouting, RoutingQuery, RoutingReading } from "../ports";
 
 /** pkg/deploy/tracking/provider.go (v2.12.0): the tags the controller puts on everything it creates for an Ingress. */
 export const CLUSTER_TAG = "elbv2.k8s.aws/cluster";
@@ -81,8 +82,8 @@ export interface LiveRouting {
   readonly weights: Readonly<Record<Color, number>> | undefined;
 }
 
-/** The driver's port: what the load balancer forwards a service's live traffic to. */
-export interface LoadBalancerRouting {
+/** Reads a service's live rules off the load balancer (`Elbv2LoadBalancerRouting`; the integration tier's double answers the same calls). */
+export interface LiveRuleReader {
   liveWeights(query: LiveRoutingQuery, signal: AbortSignal): Promise<LiveRouting>;
 }
 
@@ -177,8 +178,8 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-/** `LoadBalancerRouting` over the AWS SDK v3 ELBv2 client (credentials from the default chain). */
-export class Elbv2LoadBalancerRouting implements LoadBalancerRouting {
+/** `LiveRuleReader` over the AWS SDK v3 ELBv2 client (credentials from the default chain). */
+export class Elbv2LoadBalancerRouting implements LiveRuleReader {
   private readonly clients = new Map<string, ElasticLoadBalancingV2Client>();
 
   /** `clientConfig` is for endpoint overrides (VPC endpoints, the test double) and credentials. */
@@ -298,5 +299,31 @@ export class Elbv2LoadBalancerRouting implements LoadBalancerRouting {
     }
     rules.sort((a, b) => a.priority - b.priority);
     return { loadBalancerArn: lb.arn, loadBalancerName: lb.name, targetGroups, rules, weights: agreedWeights(rules) };
+  }
+}
+
+/**
+ * The driver's routing port (automation/ports.ts) over a live-rule reader: the weights every live
+ * rule of the service agrees on. While the controller is still rewriting the rules one by one they
+ * disagree, and the reading has no weights yet, so the routing gate keeps polling.
+ */
+export class AlbRouting implements LoadBalancerRouting {
+  constructor(private readonly reader: LiveRuleReader) {}
+
+  async liveWeights(query: RoutingQuery, signal: AbortSignal): Promise<RoutingReading> {
+    const missing = [query.region === undefined ? "aws:region" : undefined, query.clusterName === undefined ? "the cluster.name output" : undefined, query.namespace === undefined ? "the service's namespace output" : undefined].filter(
+      (m): m is string => m !== undefined,
+    );
+    if (query.region === undefined || query.clusterName === undefined || query.namespace === undefined) {
+      throw new LoadBalancerRoutingError(`cannot find ${query.service}'s live rule without ${missing.join(", ")}`);
+    }
+    const routing = await this.reader.liveWeights(
+      { region: query.region, clusterName: query.clusterName, ingressGroup: query.ingressGroup, namespace: query.namespace, service: query.service, host: query.liveHost, paths: query.paths },
+      signal,
+    );
+    const rules = routing.rules.map((r) => `priority ${r.priority} ${r.path}: ${COLORS.map((c) => `${c} ${r.weights[c]}`).join("/")}`).join("; ");
+    const detail = `${routing.loadBalancerName}, ${routing.rules.length} live rule(s): ${rules}`;
+    const agreed = routing.weights;
+    return { weights: agreed === undefined ? new Map() : new Map(COLORS.map((c) => [c, agreed[c]] as const)), detail: agreed === undefined ? `${detail} (the rules disagree: the controller is mid-update)` : detail };
   }
 }

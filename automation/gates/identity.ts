@@ -4,7 +4,7 @@
  * the same host until the load balancer applies the switch. Pure; table-tested.
  */
 import { Color } from "../../infra/config/schema";
-import { COLOR_HEADER, IMAGE_HEADER, NO_HEADER } from "../identityHeaders";
+import { DEFAULT_IDENTITY_HEADERS, NO_HEADER } from "../../infra/lib/identityHeaders";
 import { sameDigest } from "../images";
 import { ProbeExpectation } from "../ports";
 import { ServiceEntry } from "../stackConfig";
@@ -28,7 +28,7 @@ export function identityHeadersOf(entry: Pick<ServiceEntry, "healthGate"> | unde
     const v = value ?? dflt;
     return v.toLowerCase() === NO_HEADER ? undefined : v.toLowerCase();
   };
-  return { color: setting(entry?.healthGate?.colorHeader, COLOR_HEADER), image: setting(entry?.healthGate?.imageHeader, IMAGE_HEADER) };
+  return { color: setting(entry?.healthGate?.colorHeader, DEFAULT_IDENTITY_HEADERS.color), image: setting(entry?.healthGate?.imageHeader, DEFAULT_IDENTITY_HEADERS.image) };
 }
 
 /** The expectations a probe checks; empty when the service sends neither header (the check is skipped). */

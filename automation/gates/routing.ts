@@ -52,6 +52,7 @@ export function routingQuery(check: Pick<RoutingCheck, "stack" | "region" | "out
     service,
     liveHost: url.hostname,
     livePath: url.pathname,
+    paths: out.paths,
     colorServices: { blue: colorServiceName(service, "blue", out), green: colorServiceName(service, "green", out) },
   };
 }

@@ -4,6 +4,7 @@ import type { ServiceConfig } from "../config/schema";
 import { COLORS } from "../domain";
 import type { Color } from "../domain";
 import { IrsaRole } from "../iam/irsaRole";
+import { IDENTITY_ENV } from "../lib/identityHeaders";
 import type { AppNamespace } from "./appNamespace";
 import { colorImage, colorName, DrainTiming, drainTiming, forwardAction, idleColor, liveActionName, orderedPrefixes } from "../lib/bluegreen";
 
@@ -54,6 +55,31 @@ const TAINT_EFFECTS: Record<string, string> = {
   NO_EXECUTE: "NoExecute",
   PREFER_NO_SCHEDULE: "PreferNoSchedule",
 };
+
+/** A service's deployed state: the color the in-cluster Service selects, and each color's running image and Service. */
+export interface DeployedState {
+  readonly active: Color;
+  readonly colors: Readonly<Record<Color, { readonly image?: string; readonly serviceName: string }>>;
+}
+
+/** The deployed state from the resources' outputs (never from config). */
+function deployedState(
+  active: k8s.core.v1.Service,
+  services: Readonly<Record<Color, k8s.core.v1.Service>>,
+  deployments: Partial<Record<Color, k8s.apps.v1.Deployment>>,
+): pulumi.Output<DeployedState> {
+  const image = (d: k8s.apps.v1.Deployment | undefined): pulumi.Output<string | undefined> =>
+    d === undefined ? pulumi.output(undefined) : d.spec.template.spec.containers.apply((c) => c[0]?.image);
+  return pulumi
+    .all([active.spec.selector, image(deployments.blue), image(deployments.green), services.blue.metadata.name, services.green.metadata.name])
+    .apply(([selector, blue, green, blueName, greenName]): DeployedState => ({
+      active: selector[COLOR_LABEL] === "green" ? "green" : "blue",
+      colors: {
+        blue: { ...(blue !== undefined ? { image: blue } : {}), serviceName: blueName },
+        green: { ...(green !== undefined ? { image: green } : {}), serviceName: greenName },
+      },
+    }));
+}
 
 /** What a color's pods are built from. */
 interface PodParams {
@@ -114,7 +140,9 @@ function colorPodSpec({ svc, args, timing, uid, env, serviceAccountName, awsIden
         name: svc.name,
         image,
         ports: [{ name: "http", containerPort: svc.port, protocol: "TCP" }],
-        env,
+        // Who this pod is, for the service to echo in its identity headers (the driver's live
+        // gate checks them after a switch); config refuses an env that sets these names.
+        env: [...env, { name: IDENTITY_ENV.color, value: color }, { name: IDENTITY_ENV.image, value: image }],
         resources: {
           requests: { cpu: svc.resources.cpu, memory: svc.resources.memory },
           limits: { cpu: svc.resources.cpuLimit, memory: svc.resources.memoryLimit },
@@ -163,8 +191,16 @@ export class BlueGreenService extends pulumi.ComponentResource {
   readonly deployments: Partial<Record<Color, k8s.apps.v1.Deployment>>;
   readonly ingress: k8s.networking.v1.Ingress;
   readonly activeService: k8s.core.v1.Service;
+  /** The service's name (`platform:services[].name`). */
+  readonly serviceName: string;
   /** Kubernetes name of the in-cluster Service that follows the active color. */
   readonly clusterServiceName: string;
+  /**
+   * What the cluster runs, read from the resources' own outputs rather than from config: after a
+   * targeted update the untargeted Deployments keep their state's outputs, so this keeps
+   * reporting the images they really run (the stack outputs are re-registered by every update).
+   */
+  readonly deployed: pulumi.Output<DeployedState>;
   readonly serviceAccountName: string;
 
   constructor(name: string, args: BlueGreenServiceArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -220,13 +256,16 @@ export class BlueGreenService extends pulumi.ComponentResource {
 
     const pods: PodParams = { svc, args, timing, uid, env, serviceAccountName: serviceAccount.metadata.name, awsIdentity: roleArn !== undefined };
     const deployments: Partial<Record<Color, k8s.apps.v1.Deployment>> = {};
+    const colorServices = {} as Record<Color, k8s.core.v1.Service>;
     for (const color of COLORS) {
-      const deployment = this.declareColor(name, color, pods, labels);
-      if (deployment !== undefined) {
-        deployments[color] = deployment;
+      const declared = this.declareColor(name, color, pods, labels);
+      colorServices[color] = declared.service;
+      if (declared.deployment !== undefined) {
+        deployments[color] = declared.deployment;
       }
     }
 
+    this.serviceName = svc.name;
     this.clusterServiceName = svc.name;
     this.activeService = new k8s.core.v1.Service(
       `${name}-active`,
@@ -246,6 +285,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
     this.active = active;
     this.timing = timing;
     this.deployments = deployments;
+    this.deployed = deployedState(this.activeService, colorServices, deployments);
     this.serviceAccountName = svc.name;
     this.registerOutputs({ active, clusterServiceName: this.clusterServiceName });
   }
@@ -254,7 +294,12 @@ export class BlueGreenService extends pulumi.ComponentResource {
    * One color: its own Service (its target group's backend), and once it has an image its
    * Deployment, a PDB and, unless parked, an HPA. Returns the Deployment, if any.
    */
-  private declareColor(name: string, color: Color, pods: PodParams, labels: Record<string, string>): k8s.apps.v1.Deployment | undefined {
+  private declareColor(
+    name: string,
+    color: Color,
+    pods: PodParams,
+    labels: Record<string, string>,
+  ): { readonly service: k8s.core.v1.Service; readonly deployment?: k8s.apps.v1.Deployment } {
     const { svc, args, timing } = pods;
     const colorLabels = { ...labels, [COLOR_LABEL]: color };
     // Each color has its own Service with a stable selector, so its pods get the readiness
@@ -263,7 +308,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
     // Services, and the controller fails the whole IngressGroup's model when a Service of a
     // multi-target forward is missing (v2.12.0 pkg/ingress/enhanced_backend_builder.go:240-268
     // tolerates a missing Service only for a single-target forward).
-    new k8s.core.v1.Service(
+    const service = new k8s.core.v1.Service(
       `${name}-${color}`,
       {
         metadata: {
@@ -288,17 +333,16 @@ export class BlueGreenService extends pulumi.ComponentResource {
       { parent: this },
     );
     const image = colorImage(svc[color]);
-    // No image yet: nothing to run (the API server rejects `image: ""`). Deployment, PDB and HPA
-    // appear, under these same logical names, with the `up` that gives the color its image.
-    return image === undefined ? undefined : this.declareWorkload(name, color, image, pods, colorLabels);
+    // No image yet: nothing to run (the API server rejects `image: ""`). Parked (the color's own
+    // flag, not `idle`, so a flip never scales anything): nothing runs either. Deployment, PDB
+    // and HPA appear, under these same logical names, with the `up` that gives the color an image
+    // or unparks it; the Service, and so the target group in the weighted action, stays.
+    return image === undefined || svc[color].parked === true ? { service } : { service, deployment: this.declareWorkload(name, color, image, pods, colorLabels) };
   }
 
-  /** A color's Deployment, its PDB and, unless parked, its HPA. */
+  /** A color's Deployment, its PDB and its HPA. */
   private declareWorkload(name: string, color: Color, image: string, pods: PodParams, colorLabels: Record<string, string>): k8s.apps.v1.Deployment {
     const { svc, args } = pods;
-    // Keyed on the color's own flag, not on `idle`: a parked color must stay parked when
-    // `active` changes, or a flip would scale deployments instead of moving only the weights.
-    const parked = svc[color].parked === true;
     const selector = { matchLabels: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: color } };
     const metadata = { name: colorName(svc.name, color), namespace: args.namespace.name, labels: colorLabels };
     const deployment = new k8s.apps.v1.Deployment(
@@ -306,41 +350,50 @@ export class BlueGreenService extends pulumi.ComponentResource {
       {
         metadata,
         spec: {
-          // Set to the HPA minimum: Pulumi only re-applies a Deployment when its spec changes,
-          // which for a color happens only while it is idle (promotion stages into the idle
-          // color), so an HPA scale-out of the live color is never reset by an update.
-          replicas: parked ? 0 : svc.autoscaling.minReplicas,
+          // The HPA minimum, applied when the Deployment is created; from then on the HPA owns it.
+          replicas: svc.autoscaling.minReplicas,
           revisionHistoryLimit: 5,
           selector,
           strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
           template: { metadata: { labels: colorLabels }, spec: colorPodSpec(pods, color, image) },
         },
       },
-      { parent: this },
+      {
+        parent: this,
+        // The HPA scales through /scale as kube-controller-manager, which then owns spec.replicas.
+        // pulumi-kubernetes 4.25.0 applies server-side without force, so sending a different
+        // replicas (a re-staged image into a color the HPA scaled out) fails with "Apply failed
+        // with 1 conflict: conflict with \"kube-controller-manager\" with subresource \"scale\"
+        // ... .spec.replicas" (pkg/await/await.go:700-716; pulumi/pulumi-kubernetes#2491). With
+        // ignoreChanges the provider drops the field when another manager owns it and sends the
+        // live value when it owns it (await.go:622-695), so an update never resets a scale-out.
+        // Omitting replicas instead would release the field and reset it to 1 when nobody else
+        // owns it (server-side apply semantics). Parking deletes the Deployment, so no update
+        // ever has to scale one to 0 against the HPA's ownership.
+        ignoreChanges: ["spec.replicas"],
+      },
     );
     new k8s.policy.v1.PodDisruptionBudget(`${name}-${color}`, { metadata, spec: { maxUnavailable: 1, selector } }, { parent: this });
-    if (!parked) {
-      new k8s.autoscaling.v2.HorizontalPodAutoscaler(
-        `${name}-${color}`,
-        {
-          metadata,
-          spec: {
-            scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
-            minReplicas: svc.autoscaling.minReplicas,
-            maxReplicas: svc.autoscaling.maxReplicas,
-            metrics: [
-              { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: svc.autoscaling.targetCpuUtilization } } },
-            ],
-            behavior: {
-              // Enrolment-day bursts: scale up immediately, scale down slowly.
-              scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Percent", value: 100, periodSeconds: 15 }] },
-              scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: "Percent", value: 20, periodSeconds: 60 }] },
-            },
+    new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+      `${name}-${color}`,
+      {
+        metadata,
+        spec: {
+          scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
+          minReplicas: svc.autoscaling.minReplicas,
+          maxReplicas: svc.autoscaling.maxReplicas,
+          metrics: [
+            { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: svc.autoscaling.targetCpuUtilization } } },
+          ],
+          behavior: {
+            // Enrolment-day bursts: scale up immediately, scale down slowly.
+            scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: "Percent", value: 100, periodSeconds: 15 }] },
+            scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: "Percent", value: 20, periodSeconds: 60 }] },
           },
         },
-        { parent: this },
-      );
-    }
+      },
+      { parent: this },
+    );
     return deployment;
   }
 

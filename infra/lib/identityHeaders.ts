@@ -20,3 +20,15 @@ export const DEFAULT_IDENTITY_HEADERS: IdentityHeaders = {
   color: "x-platform-color",
   image: "x-platform-image",
 };
+
+/** The config value that turns one of the checks off for a service (`healthGate.colorHeader: none`). */
+export const NO_HEADER = "none";
+
+/**
+ * Environment variables every color's container gets, so a service can echo who it is in the
+ * headers above: its color and the image reference the stack deployed.
+ */
+export const IDENTITY_ENV = { color: "PLATFORM_COLOR", image: "PLATFORM_IMAGE" } as const;
+
+/** An HTTP header name (RFC 9110 token), or `none`. */
+export const HEADER_SETTING = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;

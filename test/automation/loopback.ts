@@ -4,7 +4,7 @@
  */
 import * as http from "http";
 import { AddressInfo } from "net";
-import { COLOR_HEADER, IMAGE_HEADER } from "../../automation/identityHeaders";
+import { DEFAULT_IDENTITY_HEADERS } from "../../infra/lib/identityHeaders";
 import { Clock } from "../../automation/ports";
 import { FakeLoadBalancer } from "./fakeRouting";
 import { MemoryStack } from "./memoryStack";
@@ -152,7 +152,7 @@ export class HealthWorld {
     if (this.unhealthy.has(image) || (host === "live" && (this.liveDown || this.unhealthyLive.has(image)))) {
       return { status: 503, body: '{"status":"DOWN"}' };
     }
-    const headers: Record<string, string> = this.anonymous.has(service) || behind === undefined ? {} : { [COLOR_HEADER]: behind.color, [IMAGE_HEADER]: image };
+    const headers: Record<string, string> = this.anonymous.has(service) || behind === undefined ? {} : { [DEFAULT_IDENTITY_HEADERS.color]: behind.color, [DEFAULT_IDENTITY_HEADERS.image]: image };
     return { status: 200, body: '{"status":"UP"}', headers, delayMs: this.slow.has(image) ? this.slowMs : undefined };
   }
 }

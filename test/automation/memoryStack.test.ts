@@ -10,7 +10,7 @@ import { image } from "./loopback";
 import { MemoryStack } from "./memoryStack";
 
 const BASE = "http://127.0.0.1:9";
-const SERVICE_KEYS = ["name", "active", "blue", "green", "healthPath", "liveHealthUrl", "previewHealthUrl", "namespace"];
+const SERVICE_KEYS = ["name", "active", "blue", "green", "healthPath", "paths", "liveHealthUrl", "previewHealthUrl", "namespace"];
 const COLOR_KEYS = ["image", "parked", "serviceName"];
 
 function stack(environment: "test" | "staging" | "prod"): MemoryStack {
@@ -97,25 +97,30 @@ describe("automation: the in-memory stack models the engine", () => {
     );
   }
 
-  it("a targeted up re-registers every output from the config it ran with (today's program), not from what it changed", async () => {
+  it("an EKS stack reports what the cluster runs after a targeted up; config-derived outputs would report the config it ran with", async () => {
     const s = prod();
     setGreen(s, "subject", image("subject", "3"));
     await s.up({ target: [s.ingressUrn("student"), s.activeUrn("student")] });
     assert.equal(s.deployed()[1]?.green, J2, "subject's Deployment was not a target");
-    const out = parseStackOutputs(s.currentOutputs());
-    assert.equal(out.services.get("subject")?.green.image, image("subject", "3"), "the outputs say otherwise");
-    const honest = prod({ outputsFrom: "resources" });
-    setGreen(honest, "subject", image("subject", "3"));
-    await honest.up({ target: [honest.ingressUrn("student")] });
-    assert.equal(parseStackOutputs(honest.currentOutputs()).services.get("subject")?.green.image, J2, "outputs from the resources report what runs");
+    assert.equal(parseStackOutputs(s.currentOutputs()).services.get("subject")?.green.image, J2, "outputs from the resources report what runs");
+    // The root stack is in every update, so outputs computed from config are re-registered from
+    // whatever config the (targeted) up ran with: what the program did before it read the resources.
+    const fromConfig = prod({ outputsFrom: "config" });
+    setGreen(fromConfig, "subject", image("subject", "3"));
+    await fromConfig.up({ target: [fromConfig.ingressUrn("student"), fromConfig.activeUrn("student")] });
+    assert.equal(parseStackOutputs(fromConfig.currentOutputs()).services.get("subject")?.green.image, image("subject", "3"), "config-derived outputs say otherwise");
   });
 
-  it("a failed up re-registers the outputs too", async () => {
-    const s = prod({ faults: [{ op: "up", kind: "error" }] });
+  it("a failed up re-registers config-derived outputs too; resource-derived ones keep what runs", async () => {
+    const s = prod({ faults: [{ op: "up", kind: "error" }], outputsFrom: "config" });
     setGreen(s, "student", image("student", "3"));
     await assert.rejects(s.up({}));
     assert.equal(s.deployed()[0]?.green, A2);
     assert.equal(parseStackOutputs(s.currentOutputs()).services.get("student")?.green.image, image("student", "3"));
+    const honest = prod({ faults: [{ op: "up", kind: "error" }] });
+    setGreen(honest, "student", image("student", "3"));
+    await assert.rejects(honest.up({}));
+    assert.equal(parseStackOutputs(honest.currentOutputs()).services.get("student")?.green.image, A2);
   });
 
   it("a target that depends on a resource not created yet fails with diagnostic 2013; a full up creates it", async () => {
@@ -127,15 +132,16 @@ describe("automation: the in-memory stack models the engine", () => {
     await s.up({ target: [s.ingressUrn("student")] });
   });
 
-  it("a replicas apply on a Deployment the HPA scaled conflicts with kube-controller-manager", async () => {
+  it("parking a color the HPA scaled deletes its Deployment, HPA and PDB: no replicas apply, so no conflict with kube-controller-manager", async () => {
     const s = prod({ scaledByHpa: ["student-blue"] });
     const raw = s.config.get("platform:services");
     assert.ok(Array.isArray(raw));
-    s.config.set("platform:services", raw.map((e, i) => (i === 0 && e !== null && typeof e === "object" && !Array.isArray(e) ? { ...e, blue: { image: A1, parked: true } } : e)));
-    const errors: string[] = [];
-    await assert.rejects(s.up({ onEvent: (e) => e.diagnosticEvent !== undefined && errors.push(e.diagnosticEvent.message) }));
-    assert.match(errors[0] ?? "", /Server-Side Apply field conflict detected[\s\S]*conflict with "kube-controller-manager" with subresource "scale" using apps\/v1: \.spec\.replicas/);
-    assert.deepEqual(s.deployed()[0]?.parked, [], "nothing applied");
+    s.config.set("platform:services", raw.map((e, i) => (i === 0 && e !== null && typeof e === "object" && !Array.isArray(e) ? { ...e, active: "green", blue: { image: A1, parked: true } } : e)));
+    const steps: Array<[string, string]> = [];
+    await s.up({ onEvent: (e) => e.resourcePreEvent !== undefined && steps.push([e.resourcePreEvent.metadata.op, e.resourcePreEvent.metadata.urn]) });
+    const blue = [s.deploymentUrn("student", "blue"), s.hpaUrn("student", "blue"), s.pdbUrn("student", "blue")];
+    assert.deepEqual(steps.filter(([, urn]) => blue.includes(urn)).map(([op]) => op), ["delete", "delete", "delete"]);
+    assert.deepEqual(s.deployed()[0]?.parked, ["blue"]);
   });
 
   it("previews take no lock; an update holds one while it runs", async () => {

@@ -122,11 +122,12 @@ export interface MemoryStackOptions {
    */
   readonly outOfBand?: readonly string[];
   /**
-   * What the program builds its `services` output from. `config` (the default): today's program,
-   * which exports the colors and images of its config; the root stack is in every update, so every
-   * up, targeted or failed, re-registers them from the config it ran with (pulumi/pkg v3.276.0
-   * resource/deploy/step_executor.go:232-239, 271-279). `resources`: the Deployments' and
-   * Services' own outputs, i.e. what the cluster runs.
+   * What the program builds its `services` output from. `resources` (the default on EKS, as the
+   * program does): the Deployments' and Services' own outputs, i.e. what the cluster runs; an
+   * untargeted resource keeps its state's outputs. `config` (the default for the test host, which
+   * runs its configured images): the colors and images of the config the last up ran with; the
+   * root stack is in every update, so every up, targeted or failed, re-registers them
+   * (pulumi/pkg v3.276.0 resource/deploy/step_executor.go:232-239, 271-279).
    */
   readonly outputsFrom?: "config" | "resources";
   /** A lock another process holds (an update running elsewhere, or a dead holder's). */
@@ -156,10 +157,14 @@ interface ServiceView {
   readonly green?: string;
   readonly parked: readonly Color[];
   readonly healthPath: string;
+  readonly paths: readonly string[];
 }
 
-/** The program declares a color's HPA only when it runs (not parked, has an image). */
-function hasHpa(s: ServiceView, c: Color): boolean {
+/**
+ * The program declares a color's Deployment, HPA and PDB only when it runs (has an image, not
+ * parked); its Service always. So parking deletes the workload and unparking creates it.
+ */
+function hasWorkload(s: ServiceView, c: Color): boolean {
   return s[c] !== undefined && !s.parked.includes(c);
 }
 
@@ -182,6 +187,7 @@ function viewServices(raw: Json | undefined): ServiceView[] {
       green: img(s["green"]),
       parked,
       healthPath: typeof s["healthPath"] === "string" ? s["healthPath"] : "/health",
+      paths: Array.isArray(s["paths"]) ? s["paths"].map(String) : [`/${String(s["name"])}`],
     };
   });
 }
@@ -317,10 +323,10 @@ export class MemoryStack implements PlatformStack {
         continue;
       }
       for (const c of ["blue", "green"] as const) {
-        out.push({ urn: this.deploymentUrn(s.name, c), type: "kubernetes:apps/v1:Deployment" });
         out.push({ urn: this.urn("kubernetes:core/v1:Service", `${s.name}-${c}`, "platform:apps:BlueGreenService"), type: "kubernetes:core/v1:Service" });
-        out.push({ urn: this.pdbUrn(s.name, c), type: "kubernetes:policy/v1:PodDisruptionBudget" });
-        if (hasHpa(s, c)) {
+        if (hasWorkload(s, c)) {
+          out.push({ urn: this.deploymentUrn(s.name, c), type: "kubernetes:apps/v1:Deployment" });
+          out.push({ urn: this.pdbUrn(s.name, c), type: "kubernetes:policy/v1:PodDisruptionBudget" });
           out.push({ urn: this.hpaUrn(s.name, c), type: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler" });
         }
       }
@@ -383,19 +389,18 @@ export class MemoryStack implements PlatformStack {
         continue;
       }
       for (const c of ["blue", "green"] as const) {
-        const diff: Record<string, string> = {};
-        if (old[c] !== s[c]) {
-          diff["spec.template.spec.containers[0].image"] = "update";
-        }
-        if (old.parked.includes(c) !== s.parked.includes(c)) {
-          diff["spec.replicas"] = "update";
-        }
-        if (Object.keys(diff).length > 0 && included(this.deploymentUrn(s.name, c))) {
-          steps.push({ op: "update", urn: this.deploymentUrn(s.name, c), type: "kubernetes:apps/v1:Deployment", diff });
-        }
-        const hpa = this.hpaUrn(s.name, c);
-        if (hasHpa(old, c) !== hasHpa(s, c) && included(hpa)) {
-          steps.push({ op: hasHpa(s, c) ? "create" : "delete", urn: hpa, type: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", diff: {} });
+        const workload: Array<[string, string]> = [
+          [this.deploymentUrn(s.name, c), "kubernetes:apps/v1:Deployment"],
+          [this.hpaUrn(s.name, c), "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"],
+          [this.pdbUrn(s.name, c), "kubernetes:policy/v1:PodDisruptionBudget"],
+        ];
+        if (hasWorkload(old, c) !== hasWorkload(s, c)) {
+          // Park deletes the color's workload, unpark (or a first image) creates it.
+          for (const [urn, type] of workload.filter(([urn]) => included(urn))) {
+            steps.push({ op: hasWorkload(s, c) ? "create" : "delete", urn, type, diff: {} });
+          }
+        } else if (hasWorkload(s, c) && old[c] !== s[c] && included(this.deploymentUrn(s.name, c))) {
+          steps.push({ op: "update", urn: this.deploymentUrn(s.name, c), type: "kubernetes:apps/v1:Deployment", diff: { "spec.template.spec.containers[0].image": "update" } });
         }
       }
       const ing = this.ingressUrn(s.name);
@@ -557,7 +562,9 @@ export class MemoryStack implements PlatformStack {
       return this.legacyOutputs();
     }
     const color = (s: ServiceView, c: Color): JsonObject => ({ ...(s[c] !== undefined ? { image: s[c] } : {}), ...(s.parked.includes(c) ? { parked: true } : {}) });
-    const services = this.opts.outputsFrom === "resources" ? this.deployed() : viewServices(this.registered ?? this.deployedServices);
+    // The program reports an EKS stack's colors from the cluster's resources, the test host's from config.
+    const fromResources = (this.opts.outputsFrom ?? (this.blueGreen ? "resources" : "config")) === "resources";
+    const services = fromResources ? this.deployed() : viewServices(this.registered ?? this.deployedServices);
     return {
       environment: this.opts.environment,
       ...(this.blueGreen ? { cluster: { name: `${this.name}-cluster` } } : {}),
@@ -567,6 +574,7 @@ export class MemoryStack implements PlatformStack {
         blue: color(s, "blue"),
         green: color(s, "green"),
         healthPath: s.healthPath,
+        paths: s.paths,
         liveHealthUrl: `${base}/${this.name}/live/${s.name}${s.healthPath}`,
         ...(this.blueGreen ? { previewHealthUrl: `${base}/${this.name}/preview/${s.name}${s.healthPath}`, namespace: "apps" } : {}),
       })),

@@ -118,12 +118,12 @@ describe("automation: parked idle colors", function () {
       assert.match(h.posts()[0]?.embeds[0]?.title ?? "", /failed/);
     });
 
-    it("parking a color the HPA scaled hits the server-side-apply conflict on replicas: the switch stands, exit 8", async () => {
+    it("parking a color the HPA scaled deletes its workload instead of applying replicas against the HPA: no server-side-apply conflict", async () => {
       const { stack } = staging({ scaledByHpa: ["student-blue"] });
       const out = await promote(h.deps(), { from: "test", to: "staging", services: ["student"] });
-      assert.equal(out.exitCode, ExitCode.OperationFailed, out.message);
-      assert.match(out.message, /parking student blue failed: park up failed \(update\): Server-Side Apply field conflict detected.*conflict with "kube-controller-manager" with subresource "scale"/);
-      assert.deepEqual(student(stack, "deployed"), { active: "green", parked: [], blue: S1, green: S2 });
+      assert.equal(out.exitCode, ExitCode.Ok, out.message);
+      assert.match(out.message, /parked student blue/);
+      assert.deepEqual(student(stack, "deployed"), { active: "green", parked: ["blue"], blue: S1, green: S2 });
     });
 
     it("a failed preview gate after unparking restores the slot parked, with its old image", async () => {

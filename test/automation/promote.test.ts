@@ -96,8 +96,8 @@ describe("automation: promote", function () {
     assert.equal(out.result, "succeeded");
 
     const [student, subject] = w.staging.configServices();
-    assert.deepEqual(student, { name: "student", active: "green", blue: S1, green: S2, parked: [], healthPath: "/actuator/health" });
-    assert.deepEqual(subject, { name: "subject", active: "blue", blue: J5, green: J4, parked: [], healthPath: "/actuator/health" });
+    assert.deepEqual(student, { name: "student", active: "green", blue: S1, green: S2, parked: [], healthPath: "/actuator/health", paths: ["/student"] });
+    assert.deepEqual(subject, { name: "subject", active: "blue", blue: J5, green: J4, parked: [], healthPath: "/actuator/health", paths: ["/subject"] });
     assert.deepEqual(w.staging.deployed(), w.staging.configServices(), "the stack runs what the config says");
 
     // Unknown fields of a service survive the edit.
@@ -280,7 +280,7 @@ describe("automation: promote", function () {
         result: "rolled back",
         ups: 2,
         previews: 2,
-        message: /stack outputs do not follow the output contract: services\.0\.liveHealthUrl.*restored and verified/,
+        message: /stack outputs do not follow the output contract: .*services\.0\.liveHealthUrl.*restored and verified/,
       },
       { name: "post-flip live health fails", arrange: (hh) => hh.world.unhealthyLive.add(S2), code: ExitCode.RolledBack, result: "rolled back", ups: 3, previews: 3, message: /live health gate failed: student/ },
       {
@@ -469,7 +469,7 @@ describe("automation: release into test (no blue/green)", function () {
     h.resolver.tags.set(`${S2.split("@")[0] ?? ""}:1.5.0`, S2);
     const out: Outcome = await release(h.deps(), { stack: "test", items: [{ service: "student", image: `${S2.split("@")[0] ?? ""}:1.5.0` }] });
     assert.equal(out.exitCode, ExitCode.Ok, out.message);
-    assert.deepEqual(t.configServices()[0], { name: "student", active: "blue", blue: S2, green: undefined, parked: [], healthPath: "/health" });
+    assert.deepEqual(t.configServices()[0], { name: "student", active: "blue", blue: S2, green: undefined, parked: [], healthPath: "/health", paths: ["/student"] });
     assert.equal(t.count("up"), 1, "one up, no flip");
     assert.equal(t.count("preview"), 1);
     const releases = t.config.get("platform:releases") as Record<string, { image: string; source: string }>;

@@ -167,15 +167,15 @@ describe("automation: pure logic", () => {
       assert.deepEqual(plan.urns, [rs[0]?.urn, rs[1]?.urn]);
       assert.deepEqual([...plan.rules.values()].map((r) => r.kind), ["flip-ingress", "flip-service"]);
     });
-    it("a color's targets are its Deployment from the state and its HPA and PDB by the same name", () => {
-      const dep = u("kubernetes:apps/v1:Deployment", "student-green");
-      const plan = colorPlan(state([dep, u("kubernetes:apps/v1:Deployment", "student-blue")]), "student", "green");
+    it("a color's targets are its Deployment, HPA and PDB, named after its Service in the state (present or not yet)", () => {
+      const colorSvc = u(SVC, "student-green");
+      const plan = colorPlan(state([colorSvc, u(SVC, "student-blue"), u("kubernetes:apps/v1:Deployment", "student-blue")]), "student", "green");
       assert.deepEqual(plan.urns, [
-        dep.urn,
+        "urn:pulumi:prod::platform::platform:apps:BlueGreenService$kubernetes:apps/v1:Deployment::student-green",
         "urn:pulumi:prod::platform::platform:apps:BlueGreenService$kubernetes:autoscaling/v2:HorizontalPodAutoscaler::student-green",
         "urn:pulumi:prod::platform::platform:apps:BlueGreenService$kubernetes:policy/v1:PodDisruptionBudget::student-green",
       ]);
-      assert.throws(() => colorPlan(state([]), "student", "green"), (e: unknown) => e instanceof RefusedError && /Deployment student-green is not in the state/.test(e.message));
+      assert.throws(() => colorPlan(state([]), "student", "green"), (e: unknown) => e instanceof RefusedError && /Service student-green is not in the state/.test(e.message));
       const merged = mergePlans(plan, switchPlan(state([u(ING, "student-ingress"), u(SVC, "student-active")]), [{ service: "student", to: "blue" }]));
       assert.equal(merged.urns.length, 5);
     });
@@ -348,6 +348,7 @@ describe("automation: pure logic", () => {
       blue: { image: "r/a@x", serviceName: "a-blue-v2" },
       green: {},
       healthPath: "/actuator/health",
+      paths: ["/a"],
       liveHealthUrl: "https://k.com/a/actuator/health",
       previewHealthUrl: "https://preview.k.com/a/actuator/health",
       namespace: "apps",
@@ -374,7 +375,7 @@ describe("automation: pure logic", () => {
         () => readStackOutputs("prod", legacy),
         (e: unknown) =>
           e instanceof UsageError &&
-          /^stack "prod": stack outputs do not follow the output contract: services\.0\.liveHealthUrl/.test(e.message) &&
+          /^stack "prod": stack outputs do not follow the output contract: .*services\.0\.liveHealthUrl/.test(e.message) &&
           e.remediation.some((r) => r.includes("up prod")),
       );
     });

@@ -11,7 +11,10 @@ import { expectationsFor, identityHeadersOf, identityMismatch } from "../../auto
 import { routesTo } from "../../automation/gates/routing";
 import { HttpHealthProber } from "../../automation/adapters/httpProber";
 import { systemClock } from "../../automation/adapters/clock";
-import { COLOR_HEADER, IMAGE_HEADER } from "../../automation/identityHeaders";
+import { DEFAULT_IDENTITY_HEADERS } from "../../infra/lib/identityHeaders";
+
+const COLOR_HEADER = DEFAULT_IDENTITY_HEADERS.color;
+const IMAGE_HEADER = DEFAULT_IDENTITY_HEADERS.image;
 import { Harness, TEST_GATE } from "./harness";
 import { image, startServer } from "./loopback";
 import { MemoryStack } from "./memoryStack";

@@ -791,23 +791,34 @@ describe("policy pack rules", () => {
       });
     const component = (svc: string): OfflineResource => ({ type: "platform:apps:BlueGreenService", name: svc, props: {} });
 
-    it("bluegreen-both-colors (stack): both Deployments, exactly one active color, ALB weights agree", () => {
+    const colorService = (svc: string, color: string): OfflineResource =>
+      r("kubernetes:core/v1:Service", `${svc}-${color}`, { apiVersion: "v1", kind: "Service", metadata: { name: `${svc}-${color}`, namespace: "apps" }, spec: { selector: colorLabels(svc, color) } });
+
+    it("bluegreen-both-colors (stack): both colors' Services, exactly one active color, ALB weights agree, pods behind the active color", () => {
       const complete = [
         component("student"),
         deployment("student-blue", { labels: colorLabels("student", "blue") }),
-        deployment("student-green", { labels: colorLabels("student", "green"), replicas: 0 }),
+        deployment("student-green", { labels: colorLabels("student", "green") }),
+        colorService("student", "blue"),
+        colorService("student", "green"),
         activeService("student", ["blue"]),
         weighted("student", 100, 0),
       ];
       passes("bluegreen-both-colors", complete);
       passes("bluegreen-both-colors", []);
-      violates("bluegreen-both-colors", complete.filter((x) => x.name !== "student-green"), { type: "platform:apps:BlueGreenService", name: "student" }, [
-        /service "student" has no student-green Deployment/,
+      // The idle color without a Deployment (no image yet, or parked) keeps its Service: allowed.
+      passes("bluegreen-both-colors", complete.filter((x) => !(x.type === DEPLOYMENT && x.name === "student-green")));
+      violates("bluegreen-both-colors", complete.filter((x) => !(x.type === "kubernetes:core/v1:Service" && x.name === "student-green")), { type: "platform:apps:BlueGreenService", name: "student" }, [
+        /service "student" has no student-green Service, so the weighted forward action names a Service that does not exist/,
       ]);
-      violates("bluegreen-both-colors", [...complete.slice(0, 3), activeService("student", ["blue", "green"]), weighted("student", 100, 0)], { type: "kubernetes:core/v1:Service", name: "student-active" }, [
+      violates("bluegreen-both-colors", complete.filter((x) => !(x.type === DEPLOYMENT && x.name === "student-blue")), { type: "platform:apps:BlueGreenService", name: "student" }, [
+        /service "student"'s active color blue has no student-blue Deployment/,
+      ]);
+      const others = complete.filter((x) => x.name !== "student-active" && x.name !== "student-ingress");
+      violates("bluegreen-both-colors", [...others, activeService("student", ["blue", "green"]), weighted("student", 100, 0)], { type: "kubernetes:core/v1:Service", name: "student-active" }, [
         /student-active selects both blue and green; exactly one color must be active/,
       ]);
-      violates("bluegreen-both-colors", [...complete.slice(0, 4), weighted("student", 0, 100)], { type: INGRESS, name: "student-ingress" }, [
+      violates("bluegreen-both-colors", [...others, activeService("student", ["blue"]), weighted("student", 0, 100)], { type: INGRESS, name: "student-ingress" }, [
         /the ALB forwards to student-green while student-active selects blue/,
       ]);
     });

@@ -4,6 +4,7 @@ import { COLORS, isColor } from "../../domain";
 import type { Color } from "../../domain";
 import { ingressOrder, prefixOf } from "../../lib/bluegreen";
 import { contextPathProblems, healthPathProblem } from "../../lib/hosts";
+import { HEADER_SETTING, IDENTITY_ENV } from "../../lib/identityHeaders";
 import { Ctx, DNS_LABEL, fail } from "./common";
 
 /**
@@ -82,6 +83,18 @@ export const serviceSchema = z.strictObject({
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional(),
   /** Whether the service reads and writes the user-images bucket (grants an IRSA / instance role). */
   imageBucketAccess: z.boolean().optional(),
+  /**
+   * How the service says who answered (read by the driver's live gate after a switch): the
+   * response headers carrying its color and image, echoed from the PLATFORM_COLOR and
+   * PLATFORM_IMAGE variables every color's container gets. `none` when the service cannot send
+   * one; the gate then says the check was skipped. Default: `x-platform-color`, `x-platform-image`.
+   */
+  healthGate: z
+    .strictObject({
+      colorHeader: z.string().regex(HEADER_SETTING, "must be an HTTP header name or none").optional(),
+      imageHeader: z.string().regex(HEADER_SETTING, "must be an HTTP header name or none").optional(),
+    })
+    .optional(),
 });
 export type ServiceConfigInput = z.infer<typeof serviceSchema>;
 
@@ -135,6 +148,11 @@ export function checkServices(cfg: ServiceCheckInput, ctx: Ctx): void {
     }
     checkPaths(s, i, paths, ctx);
     checkHealthPath(s, i, cfg.services, ctx);
+    for (const reserved of Object.values(IDENTITY_ENV)) {
+      if (s.env !== undefined && reserved in s.env) {
+        fail(ctx, at("env", reserved), `${reserved} is set by the platform on every color (the color and image the pod runs)`, `remove services[${i}].env.${reserved}`);
+      }
+    }
   });
   const routed = ingressOrder(cfg.services.map((s) => ({ name: s.name, paths: s.paths })));
   if ("conflict" in routed) {

@@ -51,7 +51,8 @@ function forwardWeights(ingress: PolicyResource): Map<string, number> {
 export const blueGreenPairs: StackRule = {
   kind: "stack",
   name: "bluegreen-both-colors",
-  description: "Every app service has both colors' Deployments and exactly one active color (in-cluster Service and ALB weights agree).",
+  description:
+    "Every app service has both colors' Services (each color's target group in the weighted action), exactly one active color (in-cluster Service and ALB weights agree), and a Deployment behind the active color.",
   docs: "https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/ingress/annotations/#actions",
   scannerIds: [],
   enforcementLevel: "mandatory",
@@ -63,15 +64,18 @@ export const blueGreenPairs: StackRule = {
     const ingresses = ofTypes(resources, INGRESS);
     for (const svc of appServices(resources)) {
       const stackWhere = ofTypes(resources, BLUE_GREEN_SERVICE).find((c) => c.name === svc);
-      const missing = COLORS.filter((color) => !deployments.some((d) => d.name === `${svc}-${color}`));
       const firstDeployment = deployments.find((d) => d.name.startsWith(`${svc}-`));
       const resource = stackWhere ?? firstDeployment;
       const at = resource === undefined ? undefined : { type: resource.type, name: resource.name, urn: resource.urn };
+      // The controller fails the whole IngressGroup when a Service of a two-target forward is
+      // missing (v2.12.0 pkg/ingress/enhanced_backend_builder.go:240-268); the idle color's
+      // Deployment may be absent (no image yet, or parked), its Service never.
+      const missing = COLORS.filter((color) => !services.some((d) => d.name === `${svc}-${color}`));
       if (missing.length > 0) {
         findings.push({
           resource: at,
-          problem: `service "${svc}" has no ${list(missing.map((c) => `${svc}-${c}`))} Deployment, so there is nothing to flip to or roll back to`,
-          fix: "declare both colors through the BlueGreenService component (the idle color may be parked at 0 replicas)",
+          problem: `service "${svc}" has no ${list(missing.map((c) => `${svc}-${c}`))} Service, so the weighted forward action names a Service that does not exist`,
+          fix: "declare both colors through the BlueGreenService component",
         });
       }
       const active = services.find((s) => s.name === `${svc}-active`);
@@ -86,6 +90,13 @@ export const blueGreenPairs: StackRule = {
           fix: "select exactly one color (the service's `active` in platform:services)",
         });
         continue;
+      }
+      if (!deployments.some((d) => d.name === `${svc}-${activeColors[0]}`)) {
+        findings.push({
+          resource: at,
+          problem: `service "${svc}"'s active color ${activeColors[0]} has no ${svc}-${activeColors[0]} Deployment, so live traffic would reach no pods`,
+          fix: "give the active color an image and do not park it (platform:services)",
+        });
       }
       const ingress = ingresses.find((i) => i.name === `${svc}-ingress`);
       if (ingress === undefined) {
