@@ -6,7 +6,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { COLORS } from "../../infra/config/schema";
+import { UsageError } from "../errors";
 import { parseImageRef } from "../images";
+import { describePlaceholder, findPlaceholders, placeholdersIn } from "../placeholders";
 import { StackCatalog, StackDescription } from "../ports";
 import { ArgumentError } from "./registry";
 
@@ -77,6 +79,27 @@ export function switchable(catalog: StackCatalog, stack: string, command: string
 export function imageRef(value: string, arg: string): void {
   if (parseImageRef(value) === undefined) {
     throw new ArgumentError(`${arg} "${value}": not an image reference (<registry>/<repo>:<tag> or <registry>/<repo>@sha256:<digest>)`);
+  }
+  const placeholder = placeholdersIn(value)[0];
+  if (placeholder !== undefined) {
+    throw new ArgumentError(`${arg} "${value}": ${placeholder.found} is a placeholder (${placeholder.kind}); give the image your build pushed to this account's registry`);
+  }
+}
+
+/**
+ * A stack a real operation may touch: its stack file holds no placeholder (an example account id,
+ * a documentation address range, an example domain, a template marker), which AWS would reject
+ * half-way through an update or which would deploy nothing real. Refused with exit 1 (a config
+ * error, nothing changed), one remediation line per placeholder: the key, the value, what to put.
+ * The offline `plan` lists the same placeholders as warnings and runs.
+ */
+export function deployable(d: StackDescription, arg: string): void {
+  const found = findPlaceholders(d.config);
+  if (found.length > 0) {
+    throw new UsageError(
+      `${arg} "${d.name}": Pulumi.${d.name}.yaml holds ${found.length} placeholder value${found.length === 1 ? "" : "s"} (example accounts, documentation addresses or domains, template markers) that AWS would reject; replace ${found.length === 1 ? "it" : "them"} with your own before a real operation`,
+      [...found.map(describePlaceholder), `\`npm run platform -- plan ${d.name}\` lists them offline`],
+    );
   }
 }
 
