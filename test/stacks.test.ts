@@ -183,9 +183,9 @@ describe("environments (the README's table)", () => {
   });
 
   describe("registry", () => {
-    it("staging owns one ECR repository per service; test and prod look them up", () => {
-      assert.deepEqual(STACKS.map((s) => ofType(ev(s), "aws:ecr/repository:Repository").length), [0, 2, 0]);
-      for (const s of ["test", "prod"]) {
+    it("test owns one ECR repository per service; staging and prod look them up", () => {
+      assert.deepEqual(STACKS.map((s) => ofType(ev(s), "aws:ecr/repository:Repository").length), [2, 0, 0]);
+      for (const s of ["staging", "prod"]) {
         const lookups = ev(s).invokes.filter((i) => i.token === "aws:ecr/getRepository:getRepository").map((i) => i.inputs["name"]);
         assert.deepEqual(lookups.sort(), ["student", "subject"]);
       }

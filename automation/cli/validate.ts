@@ -6,14 +6,15 @@
 import * as fs from "fs";
 import * as path from "path";
 import { COLORS } from "../../infra/config/schema";
+import { DEPLOY_ORDER } from "../deployOrder";
 import { UsageError } from "../errors";
 import { parseImageRef } from "../images";
 import { describePlaceholder, findPlaceholders, placeholdersIn } from "../placeholders";
 import { StackCatalog, StackDescription } from "../ports";
 import { ArgumentError } from "./registry";
 
-/** The pipeline, first stage first: images enter at test and move one stage at a time. */
-export const STAGES: readonly string[] = ["test", "staging", "prod"];
+/** The pipeline, first stage first: images enter at test and move one stage at a time (also the first-deploy order). */
+export const STAGES: readonly string[] = DEPLOY_ORDER;
 
 export function knownStack(catalog: StackCatalog, stack: string, arg: string): StackDescription {
   const d = catalog.describe(stack);

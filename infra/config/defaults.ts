@@ -90,6 +90,9 @@ const common = {
 const perEnvironment: Record<Environment, Record<string, ConfigValue>> = {
   test: {
     network: { privateSubnets: false, natGateways: "none" },
+    // The first stack of the deploy order (test -> staging -> prod) creates the ECR repositories
+    // the later ones look up; test needs them itself for the host's images.
+    registry: { owner: true },
     testHost: { enabled: true },
     imagesBucket: { forceDestroy: true },
   },
