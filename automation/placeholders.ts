@@ -35,10 +35,11 @@ export interface Placeholder {
 
 /**
  * The example account ids of the AWS documentation (IAM user guide and service guides use
- * 123456789012, 111122223333, 444455556666 and 777788889999); 000000000000 is LocalStack's. None is
- * an account the deployer owns: ARNs and ECR registries naming them are refused or unreachable.
+ * 123456789012, 111122223333, 444455556666 and 777788889999; the CDK reference 222222222222);
+ * 000000000000 is LocalStack's. None is an account the deployer owns: ARNs and ECR registries naming
+ * them are refused or unreachable.
  */
-export const EXAMPLE_ACCOUNTS: readonly string[] = ["123456789012", "111122223333", "444455556666", "777788889999", "000000000000"];
+export const EXAMPLE_ACCOUNTS: readonly string[] = ["123456789012", "111122223333", "222222222222", "444455556666", "777788889999", "000000000000"];
 
 /** RFC 5737 TEST-NET-1/2/3: reserved for documentation, never routed on the internet. */
 export const DOCUMENTATION_IPV4: readonly string[] = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"];

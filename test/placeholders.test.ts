@@ -9,6 +9,7 @@ describe("placeholders: documentation values AWS rejects", () => {
     ["arn:aws:iam::111122223333:role/platform-admin", ["example account: 111122223333"]],
     ["arn:aws:iam::444455556666:role/a", ["example account: 444455556666"]],
     ["arn:aws:iam::777788889999:role/a", ["example account: 777788889999"]],
+    ["arn:aws:codestar-connections:us-east-1:222222222222:connection/7d2469ff-514a-4e4f-9003-5ca4a43cdc41", ["example account: 222222222222"]],
     ["000000000000.dkr.ecr.us-east-1.localhost.localstack.cloud:4566/x:1", ["example account: 000000000000"]],
     ["381492115072.dkr.ecr.ap-northeast-2.amazonaws.com/student:1.5.0", []],
     ["1234567890123", []],
@@ -99,6 +100,9 @@ describe("placeholders: documentation values AWS rejects", () => {
       assert.ok(keys.has("platform:services[0].blue.image"), [...keys].join(", "));
       if (stack !== "test") {
         assert.ok(keys.has("platform:cluster.adminRoleArns[0]"), [...keys].join(", "));
+        assert.ok(keys.has("platform:ci.runners.connectionArn"), [...keys].join(", "));
+        assert.ok(keys.has("platform:ci.runners.repository"), [...keys].join(", "));
+        assert.ok(keys.has("platform:ci.runners.stateBucket"), [...keys].join(", "));
       }
     });
   }
