@@ -114,7 +114,7 @@ const previewCommand: CommandSpec = {
   validate: (args, catalog) => {
     const d = validate.knownStack(catalog, stackArg(args), "<stack>");
     validatePolicy(args);
-    validate.deployable(d, "<stack>");
+    return validate.deployable(d, "<stack>");
   },
   run: async (args, ctx) => {
     const stack = args.positionals[0] ?? "";
@@ -142,7 +142,7 @@ const upCommand: CommandSpec = {
   validate: (args, catalog) => {
     const d = validate.knownStack(catalog, stackArg(args), "<stack>");
     validatePolicy(args);
-    validate.deployable(d, "<stack>");
+    return validate.deployable(d, "<stack>");
   },
   run: async (args, ctx) => {
     const stack = args.positionals[0] ?? "";
@@ -180,8 +180,7 @@ const promoteCommand: CommandSpec = {
     validate.knownServices(source, stringsOpt(args.values, "service"), "--service");
     validate.knownServices(target, stringsOpt(args.values, "service"), "--service");
     validatePolicy(args);
-    validate.deployable(source, "--from");
-    validate.deployable(target, "--to");
+    return [...validate.deployable(source, "--from"), ...validate.deployable(target, "--to")];
   },
   run: async (args, ctx) => {
     const services = stringsOpt(args.values, "service");
@@ -222,7 +221,7 @@ const releaseCommand: CommandSpec = {
     validate.knownServices(d, services, "--service");
     images.forEach((i) => validate.imageRef(i, "--image"));
     validatePolicy(args);
-    validate.deployable(d, "<stack>");
+    return validate.deployable(d, "<stack>");
   },
   run: async (args, ctx) => {
     const services = stringsOpt(args.values, "service");
@@ -261,7 +260,7 @@ const flipCommand: CommandSpec = {
     validate.knownServices(d, [requireOpt(args.values, "service")], "--service");
     validate.color(stringOpt(args.values, "to"), "--to");
     validatePolicy(args);
-    validate.deployable(d, "<stack>");
+    return validate.deployable(d, "<stack>");
   },
   run: (args, ctx) =>
     recorded(depsFor(ctx, args, false), (deps) =>
@@ -289,7 +288,7 @@ const rollbackCommand: CommandSpec = {
     const d = validate.switchable(catalog, stackArg(args), "rollback");
     validate.knownServices(d, [requireOpt(args.values, "service")], "--service");
     validatePolicy(args);
-    validate.deployable(d, "<stack>");
+    return validate.deployable(d, "<stack>");
   },
   run: (args, ctx) =>
     recorded(depsFor(ctx, args, false), (deps) =>
@@ -386,7 +385,9 @@ export async function main(argv: readonly string[], ctx: CommandContext): Promis
     return code;
   };
   try {
-    spec.validate?.(args, ctx.catalog ?? new FileStackCatalog(REPO_ROOT));
+    for (const warning of spec.validate?.(args, ctx.catalog ?? new FileStackCatalog(REPO_ROOT)) ?? []) {
+      io.stderr(`warning: ${warning}\n`);
+    }
   } catch (err) {
     if (err instanceof ArgumentError) {
       return usage(spec, err.message, stack);

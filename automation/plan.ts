@@ -24,6 +24,7 @@ import { componentParts, DiagramComponent, DiagramRelation, INTERNET, renderMerm
 import { UsageError } from "./errors";
 import { ExitCode } from "./exitCodes";
 import { shortImage } from "./images";
+import { bootstrapWarnings } from "./bootstrap";
 import { describePlaceholder, findPlaceholders, Placeholder } from "./placeholders";
 import { parseReleases, ReleaseEntry } from "./stackConfig";
 import { Json } from "./types";
@@ -260,6 +261,8 @@ export interface PlanReport {
    * example domains, template markers): the plan runs with them, the real operations refuse them.
    */
   readonly placeholders: readonly Placeholder[];
+  /** Settings of the one-time bootstrap still on (e.g. the cluster's endpoint open to the operator's address). */
+  readonly warnings: readonly string[];
   /** Where `--diagram` wrote the Mermaid file. */
   readonly diagram?: string;
 }
@@ -374,6 +377,7 @@ export async function runPlan(options: PlanOptions): Promise<PlanReport> {
   const config = readStackConfig(stack);
   options.mutate?.(config);
   const placeholders = findPlaceholders(config);
+  const warnings = bootstrapWarnings(config);
   const environment = typeof ev.outputs["environment"] === "string" ? ev.outputs["environment"] : stack;
 
   const graph = componentGraph(ev.resources);
@@ -411,6 +415,7 @@ export async function runPlan(options: PlanOptions): Promise<PlanReport> {
     kubernetes,
     policy,
     placeholders,
+    warnings,
     ...(diagram !== undefined ? { diagram } : {}),
   };
 }
@@ -482,6 +487,9 @@ export function renderPlan(report: PlanReport): string {
   }
   for (const e of p.exempted) {
     lines.push(`  ~ exempted ${e.policy} on ${e.resource.type}::${e.resource.name}: ${e.exception.reason}`);
+  }
+  if (report.warnings.length > 0) {
+    lines.push("", `Warnings (${report.warnings.length}):`, ...report.warnings.map((w) => `  ⚠ ${w}`));
   }
   if (report.placeholders.length > 0) {
     lines.push(

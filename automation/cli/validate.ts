@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { COLORS } from "../../infra/config/schema";
+import { bootstrapWarnings } from "../bootstrap";
 import { DEPLOY_ORDER } from "../deployOrder";
 import { UsageError } from "../errors";
 import { parseImageRef } from "../images";
@@ -92,9 +93,10 @@ export function imageRef(value: string, arg: string): void {
  * a documentation address range, an example domain, a template marker), which AWS would reject
  * half-way through an update or which would deploy nothing real. Refused with exit 1 (a config
  * error, nothing changed), one remediation line per placeholder: the key, the value, what to put.
- * The offline `plan` lists the same placeholders as warnings and runs.
+ * The offline `plan` lists the same placeholders as warnings and runs. Returns the stack's bootstrap
+ * warnings (a setting of the one-time bootstrap still on).
  */
-export function deployable(d: StackDescription, arg: string): void {
+export function deployable(d: StackDescription, arg: string): string[] {
   const found = findPlaceholders(d.config);
   if (found.length > 0) {
     throw new UsageError(
@@ -102,6 +104,7 @@ export function deployable(d: StackDescription, arg: string): void {
       [...found.map(describePlaceholder), `\`npm run platform -- plan ${d.name}\` lists them offline`],
     );
   }
+  return bootstrapWarnings(d.config).map((w) => `${d.name}: ${w}`);
 }
 
 export function existingDir(value: string, arg: string): void {

@@ -252,6 +252,20 @@ describe("automation: CLI", function () {
       assert.equal(r.depsBuilt.length, 0);
     });
 
+    it("a bootstrap setting still on is a warning on stderr; the operation runs", async () => {
+      staging.config.delete("platform:domain");
+      // A real address: a documentation one would be refused as a placeholder.
+      staging.config.set("platform:cluster", { bootstrapAccessCidr: "34.64.12.7/32" });
+      const c = capture(h);
+      assert.equal(await main(["preview", "staging"], c.ctx), ExitCode.Ok, c.stderr.join("") + c.stdout.join(""));
+      assert.match(c.stderr.join(""), /^warning: staging: platform:cluster\.bootstrapAccessCidr is set \(34\.64\.12\.7\/32\): the cluster's API endpoint is public to that address/);
+      assert.equal(staging.count("preview"), 1);
+      const j = capture(h);
+      assert.equal(await main(["up", "staging", "--json"], j.ctx), ExitCode.Ok);
+      assert.match(j.stderr.join(""), /^warning: staging: platform:cluster\.bootstrapAccessCidr is set/);
+      assert.equal((JSON.parse(j.stdout.join("")) as { operation: string }).operation, "up", "stdout stays one JSON object");
+    });
+
     it("status only reads, so it still runs", async () => {
       const c = capture(h);
       assert.equal(await main(["status", "staging"], c.ctx), ExitCode.Ok);

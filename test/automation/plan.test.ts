@@ -185,6 +185,17 @@ describe("automation: plan (offline)", () => {
     assert.match(out.human, /\n {2}! platform:domain: "example\.com": example\.com is a reserved example or special-use domain \(RFC 2606 \/ RFC 6761\); put a public hosted zone of your account in Route 53/);
   });
 
+  it("warns while the bootstrap address is on (and not otherwise)", async () => {
+    const out = await plan({ stack: "prod", mutate: (c) => void ((c["platform:cluster"] as Obj)["bootstrapAccessCidr"] = "198.51.100.7/32") });
+    assert.equal(out.exitCode, ExitCode.Ok, out.human);
+    const report = out.json as PlanReport;
+    assert.equal(report.warnings.length, 1);
+    assert.match(report.warnings[0] ?? "", /^platform:cluster\.bootstrapAccessCidr is set \(198\.51\.100\.7\/32\): the cluster's API endpoint is public to that address\. It is for the first up only; once the stack's CI runners exist, remove it/);
+    assert.ok(out.human.includes(`\nWarnings (1):\n  ⚠ ${report.warnings[0] ?? ""}\n`));
+    const shipped = (await plan({ stack: "prod" })).json as PlanReport;
+    assert.deepEqual(shipped.warnings, []);
+  });
+
   it("a mandatory policy violation exits 2 and names the rule and the resource", async () => {
     const out = await plan({ stack: "prod", mutate: (c) => void ((c["platform:imagesBucket"] as Obj)["versioning"] = false) });
     assert.equal(out.exitCode, ExitCode.PolicyViolation);
