@@ -100,7 +100,7 @@ export function deployable(d: StackDescription, arg: string): string[] {
   const found = findPlaceholders(d.config);
   if (found.length > 0) {
     throw new UsageError(
-      `${arg} "${d.name}": Pulumi.${d.name}.yaml holds ${found.length} placeholder value${found.length === 1 ? "" : "s"} (example accounts, documentation addresses or domains, template markers) that AWS would reject; replace ${found.length === 1 ? "it" : "them"} with your own before a real operation`,
+      `${arg} "${d.name}": Pulumi.${d.name}.yaml holds ${found.length} placeholder${found.length === 1 ? "" : "s"} (example accounts, documentation addresses or domains, template markers) that AWS would reject; replace ${found.length === 1 ? "it" : "them"} with your own values before a real operation`,
       [...found.map(describePlaceholder), `\`npm run platform -- plan ${d.name}\` lists them offline`],
     );
   }

@@ -219,7 +219,7 @@ describe("automation: CLI", function () {
         const c = capture(h);
         assert.equal(await main(argv, c.ctx), ExitCode.Error);
         const lines = c.stderr.join("").split("\n");
-        assert.equal(lines[0], `error: ${arg}: Pulumi.staging.yaml holds 2 placeholder values (example accounts, documentation addresses or domains, template markers) that AWS would reject; replace them with your own before a real operation`);
+        assert.equal(lines[0], `error: ${arg}: Pulumi.staging.yaml holds 2 placeholders (example accounts, documentation addresses or domains, template markers) that AWS would reject; replace them with your own values before a real operation`);
         assert.match(lines[1] ?? "", /^ {2}- platform:domain: "example\.com": example\.com is a reserved example or special-use domain \(RFC 2606 \/ RFC 6761\); put a public hosted zone of your account in Route 53/);
         assert.match(lines[2] ?? "", /^ {2}- platform:cluster\.adminRoleArns\[0\]: "arn:aws:iam::123456789012:role\/admin": 123456789012 is an example account id from the AWS documentation, not your account; put the ARN of an IAM role/);
         assert.match(lines[3] ?? "", /`npm run platform -- plan staging` lists them offline/);
@@ -231,7 +231,7 @@ describe("automation: CLI", function () {
         const out = JSON.parse(j.stdout.join("")) as { exitCode: number; result: string; message: string; remediation: string[] };
         assert.equal(out.exitCode, ExitCode.Error);
         assert.equal(out.result, "failed");
-        assert.match(out.message, /holds 2 placeholder values/);
+        assert.match(out.message, /holds 2 placeholders /);
         assert.equal(out.remediation.length, 3);
         assert.equal(j.depsBuilt.length, 0);
       });
@@ -244,7 +244,7 @@ describe("automation: CLI", function () {
       test.config.set("platform:edge", { alarmEmails: ["ops@example.org"] });
       const c = capture(h);
       assert.equal(await main(["promote", "--from", "test", "--to", "staging"], c.ctx), ExitCode.Error);
-      assert.match(c.stderr.join(""), /^error: --from "test": Pulumi\.test\.yaml holds 1 placeholder value [^\n]*replace it with your own[\s\S]*platform:edge\.alarmEmails\[0\]: "ops@example\.org"[^\n]*put a mailbox someone on call reads/);
+      assert.match(c.stderr.join(""), /^error: --from "test": Pulumi\.test\.yaml holds 1 placeholder [^\n]*replace it with your own values[\s\S]*platform:edge\.alarmEmails\[0\]: "ops@example\.org"[^\n]*put a mailbox someone on call reads/);
       test.config.delete("platform:edge");
       const r = capture(h);
       assert.equal(await main(["release", "test", "--service", "student", "--image", PLACEHOLDER_IMAGE], r.ctx), ExitCode.Error);
@@ -280,7 +280,7 @@ describe("automation: CLI", function () {
           deps: () => assert.fail("dependencies built for a stack with placeholders"),
         };
         assert.equal(await main(argv, ctx), ExitCode.Error, argv.join(" "));
-        assert.match(stderr.join(""), /holds \d+ placeholder values? [^\n]*\n {2}- platform:/, argv.join(" "));
+        assert.match(stderr.join(""), /holds \d+ placeholders? [^\n]*\n {2}- platform:/, argv.join(" "));
       }
     });
   });

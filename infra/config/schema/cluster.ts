@@ -51,10 +51,10 @@ export const clusterSchema = z.strictObject({
    */
   adminRoleArns: z.array(z.string().regex(ROLE_ARN)),
   /**
-   * The IAM role that runs `pulumi up` for this stack (CI's deploy role) and so creates the
-   * cluster. EKS grants the creator cluster-admin through its own access entry (pulumi-eks 4.3.0
-   * always bootstraps it), so listing it in adminRoleArns fails with 409; config rejects that.
-   * Optional: it only enables the check.
+   * The IAM role that created the cluster: the operator's, whose `up` bootstraps the stack (CI's
+   * runners only exist afterwards, with access entries of their own). EKS grants the creator
+   * cluster-admin through its own access entry (pulumi-eks 4.3.0 always bootstraps it), so listing
+   * it in adminRoleArns fails with 409; config rejects that. Optional: it only enables the check.
    */
   deployerRoleArn: z.string().regex(ROLE_ARN).optional(),
   nodeGroups: z.array(nodeGroup),
