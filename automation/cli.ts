@@ -112,8 +112,9 @@ const previewCommand: CommandSpec = {
   options: { "expect-no-changes": { type: "boolean", description: "refresh, then exit 6 when the preview finds any change (drift)" }, create: CREATE, ...POLICY_OPTIONS },
   positionals: ["stack"],
   validate: (args, catalog) => {
-    validate.knownStack(catalog, stackArg(args), "<stack>");
+    const d = validate.knownStack(catalog, stackArg(args), "<stack>");
     validatePolicy(args);
+    return validate.deployable(d, "<stack>");
   },
   run: async (args, ctx) => {
     const stack = args.positionals[0] ?? "";
@@ -139,8 +140,9 @@ const upCommand: CommandSpec = {
   },
   positionals: ["stack"],
   validate: (args, catalog) => {
-    validate.knownStack(catalog, stackArg(args), "<stack>");
+    const d = validate.knownStack(catalog, stackArg(args), "<stack>");
     validatePolicy(args);
+    return validate.deployable(d, "<stack>");
   },
   run: async (args, ctx) => {
     const stack = args.positionals[0] ?? "";
@@ -178,6 +180,7 @@ const promoteCommand: CommandSpec = {
     validate.knownServices(source, stringsOpt(args.values, "service"), "--service");
     validate.knownServices(target, stringsOpt(args.values, "service"), "--service");
     validatePolicy(args);
+    return [...validate.deployable(source, "--from"), ...validate.deployable(target, "--to")];
   },
   run: async (args, ctx) => {
     const services = stringsOpt(args.values, "service");
@@ -218,6 +221,7 @@ const releaseCommand: CommandSpec = {
     validate.knownServices(d, services, "--service");
     images.forEach((i) => validate.imageRef(i, "--image"));
     validatePolicy(args);
+    return validate.deployable(d, "<stack>");
   },
   run: async (args, ctx) => {
     const services = stringsOpt(args.values, "service");
@@ -256,6 +260,7 @@ const flipCommand: CommandSpec = {
     validate.knownServices(d, [requireOpt(args.values, "service")], "--service");
     validate.color(stringOpt(args.values, "to"), "--to");
     validatePolicy(args);
+    return validate.deployable(d, "<stack>");
   },
   run: (args, ctx) =>
     recorded(depsFor(ctx, args, false), (deps) =>
@@ -283,6 +288,7 @@ const rollbackCommand: CommandSpec = {
     const d = validate.switchable(catalog, stackArg(args), "rollback");
     validate.knownServices(d, [requireOpt(args.values, "service")], "--service");
     validatePolicy(args);
+    return validate.deployable(d, "<stack>");
   },
   run: (args, ctx) =>
     recorded(depsFor(ctx, args, false), (deps) =>
@@ -368,11 +374,27 @@ export async function main(argv: readonly string[], ctx: CommandContext): Promis
     return ExitCode.Ok;
   }
   const stack = args.positionals[0] ?? stringOpt(args.values, "to") ?? "";
+  const failed = (err: unknown): number => {
+    const code = err instanceof DriverError ? err.exitCode : ExitCode.Error;
+    const remediation = err instanceof DriverError ? err.remediation : [];
+    if (json) {
+      io.stdout(`${JSON.stringify(errorOutcome(name, stack, messageOf(err), remediation, code), null, 2)}\n`);
+    } else {
+      io.stderr(`error: ${messageOf(err)}\n${remediation.map((r) => `  - ${r}\n`).join("")}`);
+    }
+    return code;
+  };
   try {
-    spec.validate?.(args, ctx.catalog ?? new FileStackCatalog(REPO_ROOT));
+    for (const warning of spec.validate?.(args, ctx.catalog ?? new FileStackCatalog(REPO_ROOT)) ?? []) {
+      io.stderr(`warning: ${warning}\n`);
+    }
   } catch (err) {
     if (err instanceof ArgumentError) {
       return usage(spec, err.message, stack);
+    }
+    // A check of the stack file itself (placeholders): its own message and what to change, no usage text.
+    if (err instanceof DriverError) {
+      return failed(err);
     }
     throw err;
   }
@@ -381,17 +403,10 @@ export async function main(argv: readonly string[], ctx: CommandContext): Promis
     io.stdout(json ? `${JSON.stringify(out.json, null, 2)}\n` : out.human);
     return out.exitCode;
   } catch (err) {
-    const code = err instanceof DriverError ? err.exitCode : ExitCode.Error;
-    const remediation = err instanceof DriverError ? err.remediation : [];
     if (err instanceof ArgumentError) {
       return usage(spec, err.message, stack);
     }
-    if (json) {
-      io.stdout(`${JSON.stringify(errorOutcome(name, stack, messageOf(err), remediation, code), null, 2)}\n`);
-    } else {
-      io.stderr(`error: ${messageOf(err)}\n${remediation.map((r) => `  - ${r}\n`).join("")}`);
-    }
-    return code;
+    return failed(err);
   }
 }
 

@@ -14,7 +14,7 @@ import { parseStackOutputs } from "../infra/outputs";
 import { ENVIRONMENTS, Environment, Exemption, Violation } from "../infra/policy/engine";
 import { configFile, evaluatePolicies, PolicyPackConfig } from "../infra/policy/offline";
 import { RULES } from "../infra/policy/rules";
-import { Evaluation, REPO_ROOT, settleStack, StackConfig } from "./offline/evaluate";
+import { Evaluation, readStackConfig, REPO_ROOT, settleStack, StackConfig } from "./offline/evaluate";
 import { NOT_OBJECTS, validateObject } from "./offline/k8sSchema";
 import { DeclaredResource, mockedOutputs } from "./offline/mocks";
 import { policyInput } from "./offline/policyInput";
@@ -24,6 +24,8 @@ import { componentParts, DiagramComponent, DiagramRelation, INTERNET, renderMerm
 import { UsageError } from "./errors";
 import { ExitCode } from "./exitCodes";
 import { shortImage } from "./images";
+import { bootstrapWarnings } from "./bootstrap";
+import { describePlaceholder, findPlaceholders, Placeholder } from "./placeholders";
 import { parseReleases, ReleaseEntry } from "./stackConfig";
 import { Json } from "./types";
 
@@ -254,6 +256,13 @@ export interface PlanReport {
   readonly services: readonly PlanService[];
   readonly kubernetes: { readonly validated: number; readonly invalid: readonly SchemaProblem[] };
   readonly policy: PlanPolicy;
+  /**
+   * Documentation values in the stack file (example account ids, documentation address ranges,
+   * example domains, template markers): the plan runs with them, the real operations refuse them.
+   */
+  readonly placeholders: readonly Placeholder[];
+  /** Settings of the one-time bootstrap still on (e.g. the cluster's endpoint open to the operator's address). */
+  readonly warnings: readonly string[];
   /** Where `--diagram` wrote the Mermaid file. */
   readonly diagram?: string;
 }
@@ -365,6 +374,10 @@ export async function runPlan(options: PlanOptions): Promise<PlanReport> {
     throw programError(stack, settled.error);
   }
   const ev = settled.evaluation;
+  const config = readStackConfig(stack);
+  options.mutate?.(config);
+  const placeholders = findPlaceholders(config);
+  const warnings = bootstrapWarnings(config);
   const environment = typeof ev.outputs["environment"] === "string" ? ev.outputs["environment"] : stack;
 
   const graph = componentGraph(ev.resources);
@@ -401,6 +414,8 @@ export async function runPlan(options: PlanOptions): Promise<PlanReport> {
     services: servicesOf(stack, ev),
     kubernetes,
     policy,
+    placeholders,
+    warnings,
     ...(diagram !== undefined ? { diagram } : {}),
   };
 }
@@ -472,6 +487,16 @@ export function renderPlan(report: PlanReport): string {
   }
   for (const e of p.exempted) {
     lines.push(`  ~ exempted ${e.policy} on ${e.resource.type}::${e.resource.name}: ${e.exception.reason}`);
+  }
+  if (report.warnings.length > 0) {
+    lines.push("", `Warnings (${report.warnings.length}):`, ...report.warnings.map((w) => `  ⚠ ${w}`));
+  }
+  if (report.placeholders.length > 0) {
+    lines.push(
+      "",
+      `Placeholders (${report.placeholders.length}): documentation values AWS would reject; preview, up, release, promote, flip and rollback refuse this stack until they are replaced:`,
+      ...report.placeholders.map((ph) => `  ! ${describePlaceholder(ph)}`),
+    );
   }
   if (report.diagram !== undefined) {
     lines.push("", `Diagram: ${report.diagram} (Mermaid flowchart, ${report.components.length} components, ${report.relations.length} security-group paths)`);

@@ -105,6 +105,8 @@ export interface StackDescription {
   readonly environment?: string;
   /** `platform:services[].name`. */
   readonly services: readonly string[];
+  /** The stack file's whole `config:` map as written (keys fully qualified; `secure:` values stay encrypted). */
+  readonly config: Readonly<Record<string, unknown>>;
 }
 
 /** The stacks as their stack files declare them (Pulumi.<stack>.yaml), read locally. */

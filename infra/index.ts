@@ -5,7 +5,7 @@
 import { loadConfig, loadSecrets } from "./config/load";
 import { buildPlatform } from "./platform";
 
-export const { environment, url, hosts, services, releases, network, registry, database, cluster, edge, observability, gitops } = buildPlatform(
+export const { environment, url, hosts, services, releases, network, registry, database, cluster, edge, observability, gitops, ci } = buildPlatform(
   loadConfig(),
   loadSecrets(),
 );

@@ -16,6 +16,7 @@ import type { ColorOutput, ServiceOutput } from "./outputs";
 import { awsProvider } from "./providers";
 import { wireApi } from "./wiring/api";
 import { wireApps } from "./wiring/apps";
+import { wireCi } from "./wiring/ci";
 import { wireCluster } from "./wiring/cluster";
 import { wireTestHost } from "./wiring/compute";
 import type { Wiring } from "./wiring/context";
@@ -69,6 +70,13 @@ export interface PlatformOutputs {
     readonly logDashboardsUrl: string | undefined;
   };
   readonly gitops: { readonly argocdUrl: pulumi.Input<string> | undefined; readonly argocdAdminPassword: Out<string> };
+  /** The CI runners (CodeBuild projects the workflows' `runs-on` labels name) and their roles. */
+  readonly ci: {
+    readonly deployProject: Out<string>;
+    readonly deployRoleArn: Out<string>;
+    readonly previewProject: Out<string>;
+    readonly previewRoleArn: Out<string>;
+  };
 }
 
 /** Declares the stack described by `cfg` (validated by `loadConfig`) and returns its outputs. */
@@ -93,6 +101,7 @@ export function buildPlatform(cfg: PlatformConfig, secrets: PlatformSecrets): Pl
     ...observability.ingresses,
   ]);
   const api = wireApi(w);
+  const runners = wireCi(w, network, cluster);
 
   const hosts = w.hosts;
   return {
@@ -129,6 +138,12 @@ export function buildPlatform(cfg: PlatformConfig, secrets: PlatformSecrets): Pl
       logDashboardsUrl: observability.logDashboardsUrl,
     },
     gitops: { argocdUrl: argocd?.url, argocdAdminPassword: argocd?.adminPassword },
+    ci: {
+      deployProject: runners?.deploy.projectName,
+      deployRoleArn: runners?.deploy.roleArn,
+      previewProject: runners?.preview.projectName,
+      previewRoleArn: runners?.preview.roleArn,
+    },
   };
 }
 

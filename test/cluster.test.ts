@@ -84,11 +84,19 @@ describe("Cluster (prod stack)", () => {
       assert.ok(keyArn.endsWith(`/${keys[0].name}`), `${keyArn} is not the key ${keys[0].name}`);
     });
 
-    it("keeps the private endpoint on and opens the public one to exactly the configured CIDRs", () => {
+    it("keeps the endpoint private (CI runs in the VPC) and passes no CIDR list", () => {
       const c = named(ev, EKS, "prod-eks").inputs;
       assert.equal(c["endpointPrivateAccess"], true);
+      assert.equal(c["endpointPublicAccess"], false);
+      assert.equal(c["publicAccessCidrs"], undefined);
+    });
+
+    it("opens the public endpoint to the bootstrap address alone while cluster.bootstrapAccessCidr is set", async () => {
+      const boot = await evaluateStack("prod", prodCluster((c) => void (c["bootstrapAccessCidr"] = "198.51.100.7/32")));
+      const c = named(boot, EKS, "prod-eks").inputs;
+      assert.equal(c["endpointPrivateAccess"], true);
       assert.equal(c["endpointPublicAccess"], true);
-      assert.deepEqual(c["publicAccessCidrs"], ["203.0.113.0/24"]);
+      assert.deepEqual(c["publicAccessCidrs"], ["198.51.100.7/32"]);
     });
 
     it("grants each admin role AmazonEKSClusterAdminPolicy cluster-wide through an access entry", () => {
@@ -198,10 +206,11 @@ describe("Cluster (prod stack)", () => {
   describe("variants", () => {
     let variant: Evaluation;
     before(async () => {
-      variant = await evaluateStack(
-        "prod",
+      variant = await evaluateStack("prod", (config) => {
+        // CI outside the VPC, from a fixed egress range: the public endpoint opens to it alone.
+        config["platform:ci"] = { runners: { enabled: false } };
         prodCluster((cluster) => {
-        cluster["publicAccessCidrs"] = [];
+        cluster["publicAccessCidrs"] = ["198.51.100.0/24"];
         const groups = cluster["nodeGroups"] as Json[];
         groups.push({
           name: "batch",
@@ -217,15 +226,16 @@ describe("Cluster (prod stack)", () => {
             { key: "spot", effect: "PREFER_NO_SCHEDULE" },
           ],
         });
-        }),
-      );
+        })(config);
+      });
     });
 
-    it("turns the public endpoint off (and passes no CIDR list) when publicAccessCidrs is empty", () => {
+    it("without CI runners, opens the public endpoint to exactly the configured CIDRs and declares no runner", () => {
       const c = named(variant, EKS, "prod-eks").inputs;
-      assert.equal(c["endpointPublicAccess"], false);
+      assert.equal(c["endpointPublicAccess"], true);
       assert.equal(c["endpointPrivateAccess"], true);
-      assert.equal(c["publicAccessCidrs"], undefined);
+      assert.deepEqual(c["publicAccessCidrs"], ["198.51.100.0/24"]);
+      assert.deepEqual(ofType(variant, "aws:codebuild/project:Project"), []);
     });
 
     it("declares a node group and launch template per configured group and maps taints", () => {

@@ -9,7 +9,7 @@ import { readStackConfig, settleProgram } from "../automation/offline/evaluate";
 import { renderGolden } from "../automation/offline/summary";
 import { evaluateStack, REPO_ROOT } from "./stack";
 
-const OUTPUT_NAMES = ["environment", "url", "hosts", "services", "releases", "network", "registry", "database", "cluster", "edge", "observability", "gitops"];
+const OUTPUT_NAMES = ["environment", "url", "hosts", "services", "releases", "network", "registry", "database", "cluster", "edge", "observability", "gitops", "ci"];
 
 describe("the program", () => {
   it("infra/index.ts exports buildPlatform's outputs, under the contract's names and nothing else", async () => {

@@ -34,6 +34,7 @@ export class FileStackCatalog implements StackCatalog {
       services: Array.isArray(services)
         ? services.map((s: unknown) => (s !== null && typeof s === "object" && "name" in s && typeof s.name === "string" ? s.name : "")).filter((n) => n !== "")
         : [],
+      config,
     };
   }
 }

@@ -70,9 +70,10 @@ export interface CommandSpec {
   readonly positionals: readonly string[];
   /**
    * Checks the arguments against the stack files before anything slow (passphrase, Pulumi CLI,
-   * backend, network); throws ArgumentError naming the argument.
+   * backend, network); throws ArgumentError naming the argument. May return warnings (a bootstrap
+   * setting still on), which the CLI prints to stderr before the command runs.
    */
-  validate?(args: ParsedCommand, catalog: StackCatalog): void;
+  validate?(args: ParsedCommand, catalog: StackCatalog): readonly string[] | void;
   run(args: ParsedCommand, ctx: CommandContext): Promise<CommandOutput>;
 }
 

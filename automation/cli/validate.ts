@@ -6,12 +6,16 @@
 import * as fs from "fs";
 import * as path from "path";
 import { COLORS } from "../../infra/config/schema";
+import { bootstrapWarnings } from "../bootstrap";
+import { DEPLOY_ORDER } from "../deployOrder";
+import { UsageError } from "../errors";
 import { parseImageRef } from "../images";
+import { describePlaceholder, findPlaceholders, placeholdersIn } from "../placeholders";
 import { StackCatalog, StackDescription } from "../ports";
 import { ArgumentError } from "./registry";
 
-/** The pipeline, first stage first: images enter at test and move one stage at a time. */
-export const STAGES: readonly string[] = ["test", "staging", "prod"];
+/** The pipeline, first stage first: images enter at test and move one stage at a time (also the first-deploy order). */
+export const STAGES: readonly string[] = DEPLOY_ORDER;
 
 export function knownStack(catalog: StackCatalog, stack: string, arg: string): StackDescription {
   const d = catalog.describe(stack);
@@ -78,6 +82,29 @@ export function imageRef(value: string, arg: string): void {
   if (parseImageRef(value) === undefined) {
     throw new ArgumentError(`${arg} "${value}": not an image reference (<registry>/<repo>:<tag> or <registry>/<repo>@sha256:<digest>)`);
   }
+  const placeholder = placeholdersIn(value)[0];
+  if (placeholder !== undefined) {
+    throw new ArgumentError(`${arg} "${value}": ${placeholder.found} is a placeholder (${placeholder.kind}); give the image your build pushed to this account's registry`);
+  }
+}
+
+/**
+ * A stack a real operation may touch: its stack file holds no placeholder (an example account id,
+ * a documentation address range, an example domain, a template marker), which AWS would reject
+ * half-way through an update or which would deploy nothing real. Refused with exit 1 (a config
+ * error, nothing changed), one remediation line per placeholder: the key, the value, what to put.
+ * The offline `plan` lists the same placeholders as warnings and runs. Returns the stack's bootstrap
+ * warnings (a setting of the one-time bootstrap still on).
+ */
+export function deployable(d: StackDescription, arg: string): string[] {
+  const found = findPlaceholders(d.config);
+  if (found.length > 0) {
+    throw new UsageError(
+      `${arg} "${d.name}": Pulumi.${d.name}.yaml holds ${found.length} placeholder${found.length === 1 ? "" : "s"} (example accounts, documentation addresses or domains, template markers) that AWS would reject; replace ${found.length === 1 ? "it" : "them"} with your own values before a real operation`,
+      [...found.map(describePlaceholder), `\`npm run platform -- plan ${d.name}\` lists them offline`],
+    );
+  }
+  return bootstrapWarnings(d.config).map((w) => `${d.name}: ${w}`);
 }
 
 export function existingDir(value: string, arg: string): void {

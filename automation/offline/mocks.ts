@@ -108,7 +108,8 @@ export const resourceMocks: Record<string, ResourceMock> = {
   "aws:lambda/function:Function": (name) => ({ invokeArn: `arn:aws:apigateway:${REGION}:lambda:path/functions/${arn("lambda", `function:${name}`)}/invocations` }),
   "aws:autoscaling/group:Group": (name, inputs) => ({ name: String(inputs["name"] ?? `${name}-asg`) }),
   "aws:kms/key:Key": (name) => ({ keyId: `${name}-key-id` }),
-  "aws:iam/role:Role": (name, inputs) => ({ name: String(inputs["name"] ?? name), arn: `arn:aws:iam::${ACCOUNT_ID}:role/${name}` }),
+  // A role given a physical name has it in its ARN (the runners' roles); others keep the logical name.
+  "aws:iam/role:Role": (name, inputs) => ({ name: String(inputs["name"] ?? name), arn: `arn:aws:iam::${ACCOUNT_ID}:role/${String(inputs["name"] ?? name)}` }),
   "aws:iam/instanceProfile:InstanceProfile": (name) => ({ arn: `arn:aws:iam::${ACCOUNT_ID}:instance-profile/${name}` }),
   "aws:cloudwatch/logGroup:LogGroup": (name, inputs) => ({ name: String(inputs["name"] ?? name) }),
   // RDS groups are auto-named by the provider; the instance refers to them by that name.

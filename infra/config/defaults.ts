@@ -85,11 +85,24 @@ const common = {
   // enrolment clicks, while a scripted client hammering the registration endpoints is cut off.
   waf: { enabled: false, rateLimitPer5Min: 2000 },
   argocd: { enabled: false, highAvailability: false, exposed: false, allowedCidrs: [], applications: [] },
+  ci: {
+    runners: {
+      enabled: false,
+      // 4 vCPU / 7 GB: the deploy job runs `npm test` and then the Pulumi engine with its providers.
+      computeType: "BUILD_GENERAL1_MEDIUM",
+      // Ubuntu 22.04, the closest curated image to GitHub's ubuntu-latest (the jobs install Node.js and the Pulumi CLI themselves).
+      image: "aws/codebuild/standard:7.0",
+      actorIds: [],
+    },
+  },
 } satisfies Record<string, ConfigValue>;
 
 const perEnvironment: Record<Environment, Record<string, ConfigValue>> = {
   test: {
     network: { privateSubnets: false, natGateways: "none" },
+    // The first stack of the deploy order (test -> staging -> prod) creates the ECR repositories
+    // the later ones look up; test needs them itself for the host's images.
+    registry: { owner: true },
     testHost: { enabled: true },
     imagesBucket: { forceDestroy: true },
   },
@@ -98,6 +111,8 @@ const perEnvironment: Record<Environment, Record<string, ConfigValue>> = {
     // billed per hour per AZ, more than staging's manifest traffic through its one NAT costs.
     network: { privateSubnets: true, natGateways: "single", vpcEndpoints: { s3Gateway: true } },
     cluster: { enabled: true },
+    // The cluster's API is private: deployments and previews run on runners inside the VPC.
+    ci: { runners: { enabled: true } },
     database: { backupRetentionDays: 3 },
     api: { enabled: true },
     observability: {
@@ -113,6 +128,7 @@ const perEnvironment: Record<Environment, Record<string, ConfigValue>> = {
     // neither a NAT gateway nor its per-GB processing charge.
     network: { privateSubnets: true, natGateways: "perAz", vpcEndpoints: { s3Gateway: true, interface: ["ecr.api", "ecr.dkr"] } },
     cluster: { enabled: true },
+    ci: { runners: { enabled: true } },
     database: {
       instanceClass: "db.m6g.large",
       allocatedStorageGb: 100,

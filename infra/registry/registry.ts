@@ -5,9 +5,9 @@ export interface RegistryArgs {
   /** Service names; each gets the ECR repository of the same name (image refs are `<registry>/<service>:<tag>`). */
   readonly repositories: readonly string[];
   /**
-   * Whether this stack creates the repositories. Exactly one stack (staging, as shipped) owns
-   * them; the others look them up by name, so an image promoted between stacks is the same
-   * digest in the same repository. Default: false.
+   * Whether this stack creates the repositories. Exactly one stack (test, as shipped: the first
+   * of the deploy order) owns them; the others look them up by name, so an image promoted between
+   * stacks is the same digest in the same repository. Default: false.
    */
   readonly owner?: boolean;
   /** Tagged images kept per repository; older ones are expired. Only used by the owner. Default: 50. */
@@ -106,9 +106,9 @@ export class Registry extends pulumi.ComponentResource {
           },
           {
             parent: this,
-            // The owner stack is only the repositories' creator; test and prod run images from them.
-            // Destroying staging (e.g. to rebuild it) must not delete every environment's images and
-            // with them prod's ability to reschedule pods or roll back. After a destroy the
+            // The owner stack is only the repositories' creator; staging and prod run images from
+            // them. Destroying test (e.g. to rebuild it) must not delete every environment's images
+            // and with them prod's ability to reschedule pods or roll back. After a destroy the
             // repositories are adopted again with `pulumi import`.
             retainOnDelete: true,
           },

@@ -199,6 +199,92 @@ describe("automation: CLI", function () {
     }
   });
 
+  describe("refuses stacks with placeholders before anything slow (exit 1)", () => {
+    const PLACEHOLDER_IMAGE = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/student:1.5.0";
+    beforeEach(() => {
+      h.add(new MemoryStack({ name: "test", environment: "test", baseUrl: h.world.url, services: [{ name: "student", active: "blue", blue: image("student", "1") }] }));
+      staging.config.set("platform:domain", "example.com");
+      staging.config.set("platform:cluster", { adminRoleArns: ["arn:aws:iam::123456789012:role/admin"] });
+    });
+
+    const refused: ReadonlyArray<[string[], string]> = [
+      [["preview", "staging"], '<stack> "staging"'],
+      [["up", "staging"], '<stack> "staging"'],
+      [["flip", "staging", "--service", "student"], '<stack> "staging"'],
+      [["rollback", "staging", "--service", "student"], '<stack> "staging"'],
+      [["promote", "--from", "test", "--to", "staging"], '--to "staging"'],
+    ];
+    for (const [argv, arg] of refused) {
+      it(`\`${argv.join(" ")}\` names each placeholder, its key and what to put; nothing is built or opened`, async () => {
+        const c = capture(h);
+        assert.equal(await main(argv, c.ctx), ExitCode.Error);
+        const lines = c.stderr.join("").split("\n");
+        assert.equal(lines[0], `error: ${arg}: Pulumi.staging.yaml holds 2 placeholders (example accounts, documentation addresses or domains, template markers) that AWS would reject; replace them with your own values before a real operation`);
+        assert.match(lines[1] ?? "", /^ {2}- platform:domain: "example\.com": example\.com is a reserved example or special-use domain \(RFC 2606 \/ RFC 6761\); put a public hosted zone of your account in Route 53/);
+        assert.match(lines[2] ?? "", /^ {2}- platform:cluster\.adminRoleArns\[0\]: "arn:aws:iam::123456789012:role\/admin": 123456789012 is an example account id from the AWS documentation, not your account; put the ARN of an IAM role/);
+        assert.match(lines[3] ?? "", /`npm run platform -- plan staging` lists them offline/);
+        assert.deepEqual([c.depsBuilt.length, c.opened.length], [0, 0], "no dependencies built, no stack opened");
+        assert.deepEqual([...h.world.stacks.values()].map((s) => s.calls.length), [...h.world.stacks.values()].map(() => 0), "no stack call");
+
+        const j = capture(h);
+        assert.equal(await main([...argv, "--json"], j.ctx), ExitCode.Error);
+        const out = JSON.parse(j.stdout.join("")) as { exitCode: number; result: string; message: string; remediation: string[] };
+        assert.equal(out.exitCode, ExitCode.Error);
+        assert.equal(out.result, "failed");
+        assert.match(out.message, /holds 2 placeholders /);
+        assert.equal(out.remediation.length, 3);
+        assert.equal(j.depsBuilt.length, 0);
+      });
+    }
+
+    it("promote checks the source stack too, and release refuses a placeholder image argument", async () => {
+      const test = h.world.stacks.get("test") ?? assert.fail();
+      staging.config.delete("platform:domain");
+      staging.config.delete("platform:cluster");
+      test.config.set("platform:edge", { alarmEmails: ["ops@example.org"] });
+      const c = capture(h);
+      assert.equal(await main(["promote", "--from", "test", "--to", "staging"], c.ctx), ExitCode.Error);
+      assert.match(c.stderr.join(""), /^error: --from "test": Pulumi\.test\.yaml holds 1 placeholder [^\n]*replace it with your own values[\s\S]*platform:edge\.alarmEmails\[0\]: "ops@example\.org"[^\n]*put a mailbox someone on call reads/);
+      test.config.delete("platform:edge");
+      const r = capture(h);
+      assert.equal(await main(["release", "test", "--service", "student", "--image", PLACEHOLDER_IMAGE], r.ctx), ExitCode.Error);
+      assert.match(r.stderr.join(""), /^error: --image "123456789012\.dkr[^"]*": 123456789012 is a placeholder \(example account\)/);
+      assert.equal(r.depsBuilt.length, 0);
+    });
+
+    it("a bootstrap setting still on is a warning on stderr; the operation runs", async () => {
+      staging.config.delete("platform:domain");
+      // A real address: a documentation one would be refused as a placeholder.
+      staging.config.set("platform:cluster", { bootstrapAccessCidr: "34.64.12.7/32" });
+      const c = capture(h);
+      assert.equal(await main(["preview", "staging"], c.ctx), ExitCode.Ok, c.stderr.join("") + c.stdout.join(""));
+      assert.match(c.stderr.join(""), /^warning: staging: platform:cluster\.bootstrapAccessCidr is set \(34\.64\.12\.7\/32\): the cluster's API endpoint is public to that address/);
+      assert.equal(staging.count("preview"), 1);
+      const j = capture(h);
+      assert.equal(await main(["up", "staging", "--json"], j.ctx), ExitCode.Ok);
+      assert.match(j.stderr.join(""), /^warning: staging: platform:cluster\.bootstrapAccessCidr is set/);
+      assert.equal((JSON.parse(j.stdout.join("")) as { operation: string }).operation, "up", "stdout stays one JSON object");
+    });
+
+    it("status only reads, so it still runs", async () => {
+      const c = capture(h);
+      assert.equal(await main(["status", "staging"], c.ctx), ExitCode.Ok);
+    });
+
+    it("the shipped example stacks are refused through the repository's stack files (the CLI's default catalog)", async () => {
+      for (const argv of [["up", "prod"], ["preview", "staging"], ["promote", "--from", "staging", "--to", "prod"], ["flip", "prod", "--service", "student"], ["release", "test", "--service", "student", "--image", image("student", "9")]]) {
+        const stderr: string[] = [];
+        const ctx: CommandContext = {
+          io: { stdout: () => undefined, stderr: (t) => stderr.push(t), env: {}, isTTY: false },
+          signal: h.controller.signal,
+          deps: () => assert.fail("dependencies built for a stack with placeholders"),
+        };
+        assert.equal(await main(argv, ctx), ExitCode.Error, argv.join(" "));
+        assert.match(stderr.join(""), /holds \d+ placeholders? [^\n]*\n {2}- platform:/, argv.join(" "));
+      }
+    });
+  });
+
   it("status --json prints the outcome object", async () => {
     const c = capture(h);
     assert.equal(await main(["status", "staging", "--json"], c.ctx), ExitCode.Ok);

@@ -133,7 +133,7 @@ export class Harness {
       names: () => [...stacks.keys()].sort(),
       describe: (name: string): StackDescription | undefined => {
         const s = stacks.get(name);
-        return s === undefined ? undefined : { name, environment: s.opts.environment, services: s.configServices().map((x) => x.name) };
+        return s === undefined ? undefined : { name, environment: s.opts.environment, services: s.configServices().map((x) => x.name), config: Object.fromEntries(s.config) };
       },
     };
   }

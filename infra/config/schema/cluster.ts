@@ -34,18 +34,27 @@ export const clusterSchema = z.strictObject({
    * version's standard support ends; EXTENDED keeps it and bills the extended-support surcharge.
    */
   supportType: z.enum(["STANDARD", "EXTENDED"]),
-  /** CIDRs allowed to reach the public API endpoint; empty turns the public endpoint off. */
+  /**
+   * CIDRs allowed to reach the public API endpoint; empty turns the public endpoint off. Empty
+   * whenever CI runs inside the VPC (ci.runners.enabled): see ./ci.ts.
+   */
   publicAccessCidrs: z.array(cidrString),
+  /**
+   * The one-time bootstrap: the public endpoint opens to this single address (a /32) so that an
+   * operator can run the first `up` from outside the VPC, before the CI runners exist. Remove it
+   * once they do: the driver and `plan` warn while it is set. Default: unset.
+   */
+  bootstrapAccessCidr: cidrString.optional(),
   /**
    * IAM roles granted cluster-admin through access entries (the platform team, break-glass).
    * Never the role that creates the cluster: EKS makes that one admin itself (see deployerRoleArn).
    */
   adminRoleArns: z.array(z.string().regex(ROLE_ARN)),
   /**
-   * The IAM role that runs `pulumi up` for this stack (CI's deploy role) and so creates the
-   * cluster. EKS grants the creator cluster-admin through its own access entry (pulumi-eks 4.3.0
-   * always bootstraps it), so listing it in adminRoleArns fails with 409; config rejects that.
-   * Optional: it only enables the check.
+   * The IAM role that created the cluster: the operator's, whose `up` bootstraps the stack (CI's
+   * runners only exist afterwards, with access entries of their own). EKS grants the creator
+   * cluster-admin through its own access entry (pulumi-eks 4.3.0 always bootstraps it), so listing
+   * it in adminRoleArns fails with 409; config rejects that. Optional: it only enables the check.
    */
   deployerRoleArn: z.string().regex(ROLE_ARN).optional(),
   nodeGroups: z.array(nodeGroup),

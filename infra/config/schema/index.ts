@@ -12,6 +12,7 @@ import { z } from "zod";
 import { ENVIRONMENTS, isEnvironment } from "../../domain";
 import { CACHE_CREDENTIAL_ARN } from "../../lib/images";
 import type { Environment } from "../../domain";
+import { checkClusterAccess, ciSchema } from "./ci";
 import { checkCluster, checkClusterEndpoint, clusterSchema } from "./cluster";
 import { AZ, Ctx, DNS_LABEL, DOMAIN, fail, tags } from "./common";
 import { bastionSchema, checkCompute, testHostSchema } from "./compute";
@@ -27,6 +28,7 @@ import { checkServices, normaliseService, ServiceConfig, serviceSchema } from ".
 export { COLORS, ENVIRONMENTS } from "../../domain";
 export type { Color, Environment } from "../../domain";
 export type { IssueParams } from "./common";
+export type { CiConfig } from "./ci";
 export type { NodeGroupConfig } from "./cluster";
 export type { ReleaseRecord } from "./delivery";
 export { healthGateSchema } from "./delivery";
@@ -89,6 +91,7 @@ export const platformSchema = z.strictObject({
   edge: edgeSchema,
   waf: wafSchema,
   argocd: argocdSchema,
+  ci: ciSchema,
 });
 
 /** The schema's output before the cross-field rules narrowed it. */
@@ -120,6 +123,7 @@ export function checkPlatform(cfg: RawPlatform, ctx: Ctx): void {
   checkNetwork(cfg, ctx);
   checkClusterEndpoint(cfg.cluster, ctx);
   checkCluster(cfg, ctx);
+  checkClusterAccess(cfg, ctx);
   checkObservability(cfg, ctx);
   checkDatabase(cfg, ctx);
   checkCompute(cfg, ctx);

@@ -37,6 +37,7 @@ export const TAGGABLE_TYPES: readonly string[] = [
   "aws:cloudwatch/logGroup:LogGroup",
   "aws:cloudwatch/metricAlarm:MetricAlarm",
   "aws:dynamodb/table:Table",
+  "aws:codebuild/project:Project",
   "aws:ebs/volume:Volume",
   "aws:ec2/eip:Eip",
   "aws:ec2/flowLog:FlowLog",
