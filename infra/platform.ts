@@ -142,5 +142,7 @@ function serviceOutputs({ cfg, hosts }: Wiring, eks: boolean): ServiceOutput[] {
     healthPath: s.healthPath,
     ...(eks ? { namespace: APPS_NAMESPACE, previewHealthUrl: healthUrl(hosts.preview, s) } : {}),
     liveHealthUrl: healthUrl(hosts.live, s),
+    // Only mid canary rollout, so the outputs of a stack that never runs a canary stay as they were.
+    ...(s.canaryWeight !== undefined ? { canaryWeight: s.canaryWeight } : {}),
   }));
 }

@@ -184,6 +184,11 @@ export class BlueGreenService extends pulumi.ComponentResource {
       );
     }
 
+    if (svc.canaryWeight !== undefined && (colorImage(svc[idle]) === undefined || svc[idle].parked === true)) {
+      // Same rule as the config check: a canary weight would send live traffic to a color with no pods.
+      throw new pulumi.ResourceError(`service "${svc.name}": canaryWeight ${svc.canaryWeight} sends traffic to ${idle}, which has no image or is parked`, this);
+    }
+
     let roleArn: pulumi.Output<string> | undefined;
     if (args.aws !== undefined) {
       roleArn = new IrsaRole(
@@ -364,7 +369,9 @@ export class BlueGreenService extends pulumi.ComponentResource {
             ...args.ingressGroupAnnotations,
             "alb.ingress.kubernetes.io/group.name": args.ingressGroupName,
             "alb.ingress.kubernetes.io/group.order": String(args.ingressOrder),
-            [`alb.ingress.kubernetes.io/actions.${live}`]: JSON.stringify(forwardAction(svc.name, svc.port, active)),
+            // During a canary step (`canaryWeight`) only these weights differ; the preview rule below
+            // and the in-cluster Service keep following `active` until the final switch.
+            [`alb.ingress.kubernetes.io/actions.${live}`]: JSON.stringify(forwardAction(svc.name, svc.port, active, svc.canaryWeight)),
           },
         },
         spec: {
