@@ -10,6 +10,7 @@ import { Color } from "../infra/config/schema";
 import { FileBackupStore, S3BackupStore } from "./adapters/backup";
 import { systemClock } from "./adapters/clock";
 import { DiscordNotifier, nullNotifier, secretValues } from "./adapters/discord";
+import { CloudWatchCanaryMetrics } from "./adapters/cloudwatch";
 import { Elbv2TargetHealthChecker } from "./adapters/elbv2";
 import { HttpHealthProber } from "./adapters/httpProber";
 import { createLogger, isLiveTerminal } from "./adapters/progress";
@@ -444,6 +445,7 @@ export function realDeps(io: CliIo, signal: AbortSignal, req: DepsRequest): Driv
     prober: new HttpHealthProber(systemClock),
     targetHealth: new Elbv2TargetHealthChecker(),
     routing: routingNotWired,
+    metrics: new CloudWatchCanaryMetrics(),
     resolver: new RegistryImageResolver(),
     notifier: webhook !== undefined && webhook !== "" ? new DiscordNotifier(webhook, systemClock, secrets) : nullNotifier,
     clock: systemClock,
