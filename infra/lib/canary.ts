@@ -53,6 +53,11 @@ export const CANARY_DEFAULTS = {
 export const METRIC_PERIOD_SECONDS = 60;
 export const MAX_STEP_SECONDS = 3600;
 
+/** A canary with every field at its default. */
+export function defaultCanary(): CanaryRollout {
+  return { strategy: "canary", steps: CANARY_DEFAULTS.steps, stepSeconds: CANARY_DEFAULTS.stepSeconds, analysis: { ...CANARY_DEFAULTS.analysis } };
+}
+
 /** The rollout a (partial, validated) config entry asks for, with the defaults filled in. */
 export function normaliseRollout(
   raw:

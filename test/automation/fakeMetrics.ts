@@ -31,6 +31,8 @@ export class FakeMetrics implements CanaryMetrics {
   failFrom?: number;
   /** Whether the source attributes the load balancer's own 5xx to a color (CloudWatch does not). */
   attributesElb5xx = false;
+  /** Hook run at every query (tests interrupt from here: the analysis window is when it lands). */
+  onWindow?: (query: MetricsWindowQuery) => void;
 
   constructor(
     private readonly lb: FakeLoadBalancer,
@@ -39,6 +41,7 @@ export class FakeMetrics implements CanaryMetrics {
 
   window(query: MetricsWindowQuery): Promise<Readonly<Record<Color, ColorWindow>>> {
     this.queries.push(query);
+    this.onWindow?.(query);
     if (this.failFrom !== undefined && this.queries.length >= this.failFrom) {
       return Promise.reject(new Error("CloudWatch GetMetricData failed: Throttling: Rate exceeded"));
     }

@@ -47,7 +47,7 @@ const canaryAnalysisSchema = z.strictObject({
  * verified at the load balancer and judged on the ALB's CloudWatch metrics for `stepSeconds`,
  * then the blue/green switch; a failed step puts the weights back (infra/lib/canary.ts).
  */
-const rolloutSchema = z.discriminatedUnion("strategy", [
+export const rolloutSchema = z.discriminatedUnion("strategy", [
   z.strictObject({ strategy: z.literal("blueGreen") }),
   z.strictObject({
     strategy: z.literal("canary"),
