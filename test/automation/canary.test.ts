@@ -12,6 +12,7 @@ import { Json, JsonObject } from "../../automation/types";
 import { Harness } from "./harness";
 import { image } from "./loopback";
 import { Fault, MemoryStack } from "./memoryStack";
+import { REHEARSAL, REHEARSED_CANARY, rehearse } from "./rehearsal";
 
 const A = image("student", "1.4.0");
 const B = image("student", "1.5.0");
@@ -392,5 +393,22 @@ describe("automation: canary rollouts", function () {
     // the restore is one targeted update, applied by the controller after its lag.
     assert.ok(exposedMs >= windowMs, `exposed ${exposedMs} ms: the window is judged in full`);
     assert.ok(exposedMs <= windowMs + intervalMs + lagMs, `exposed ${exposedMs} ms > ${windowMs} + ${intervalMs} + ${lagMs}`);
+  });
+
+  it("operation counts (what `npm run bench` prints): n steps = n targeted updates + the switch, a targeted preview before each, one analysis window per step", async () => {
+    const rows = new Map((await rehearse()).map((r) => [r.label, r] as const));
+    const n = (REHEARSED_CANARY["steps"] as number[]).length;
+    const pollsPerUpdate = Math.ceil(REHEARSAL.lagMs / REHEARSAL.intervalMs) + 1;
+    const bg = rows.get("flip, blue/green");
+    const canary = rows.get("flip, canary 10/50%");
+    assert.deepEqual([bg?.previews, bg?.ups, bg?.targetedUps, bg?.routingReads, bg?.metricsWindows], [1, 1, 1, pollsPerUpdate, 0]);
+    assert.deepEqual([canary?.previews, canary?.ups, canary?.targetedUps, canary?.routingReads, canary?.metricsWindows], [n + 1, n + 1, n + 1, (n + 1) * pollsPerUpdate, n]);
+    const windows = n * 300_000;
+    assert.ok((canary?.waitedMs ?? 0) >= windows, "every window is waited out");
+    const promoteBg = rows.get("promote, blue/green");
+    const promoteCanary = rows.get("promote, canary 10/50%");
+    // A promotion adds the staging preview and its full up.
+    assert.deepEqual([promoteBg?.previews, promoteBg?.ups, promoteBg?.targetedUps], [2, 2, 1]);
+    assert.deepEqual([promoteCanary?.previews, promoteCanary?.ups, promoteCanary?.targetedUps, promoteCanary?.metricsWindows], [n + 2, n + 2, n + 1, n]);
   });
 });
