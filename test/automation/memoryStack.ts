@@ -13,7 +13,9 @@
  *   along), targets providers implicitly, and fails a target that depends on a resource not yet
  *   created (diag 2013); untargeted resources are `same`;
  * - outputs are rewritten from the config by every update, targeted or not;
- * - the Ingress's forward action reaches the load balancer (the routing fake) only after its lag;
+ * - the Ingress's forward action (all traffic to `active`, or a canary step's `canaryWeight` to the
+ *   idle color, which changes only the live action's weights) reaches the load balancer (the
+ *   routing fake) only after its lag;
  * - one signal to the CLI cancels (in-flight steps finish and are applied), a second terminates
  *   (pending operations left in the state);
  * - an update can succeed and the reads after it fail (`stack output`/`stack history`);
