@@ -40,7 +40,7 @@ export function routesTo(reading: Pick<RoutingReading, "weights">, color: Color)
  * group), so the comparison is exact; a color the rule does not forward to counts as 0. Pure.
  */
 export function routesWithWeights(reading: Pick<RoutingReading, "weights">, weights: Readonly<Record<Color, number>>): boolean {
-  return COLORS.every((c) => (reading.weights.get(c) ?? 0) === weights[c]) && [...reading.weights.keys()].every((c) => COLORS.includes(c));
+  return COLORS.every((c) => (reading.weights.get(c) ?? 0) === weights[c]);
 }
 
 export function formatWeights(weights: ReadonlyMap<Color, number>): string {

@@ -7,6 +7,7 @@
 import { strict as assert } from "assert";
 import { flip, promote, rollback, status } from "../../automation/commands";
 import { Interrupt } from "../../automation/errors";
+import { renderOutcome, trafficOf } from "../../automation/cli/render";
 import { ExitCode } from "../../automation/exitCodes";
 import { Json, JsonObject } from "../../automation/types";
 import { Harness } from "./harness";
@@ -246,7 +247,7 @@ describe("automation: canary rollouts", function () {
     assert.equal(out.exitCode, ExitCode.Ok, out.message);
     assert.deepEqual(greenShares(), [0, 5, 20, 60, 100]);
     assert.equal(stack.count("up"), 4);
-    assert.deepEqual(stack.configServices()[0] !== undefined ? (stack.config.get("platform:services") as JsonObject[])[0]?.["rollout"] : undefined, CANARY, "the configured rollout is left as it was");
+    assert.deepEqual((stack.config.get("platform:services") as JsonObject[])[0]?.["rollout"], CANARY, "the configured rollout is left as it was");
   });
 
   it("bad --steps are refused before anything changes (exit 1)", async () => {
@@ -256,6 +257,20 @@ describe("automation: canary rollouts", function () {
     assert.match(out.message, /student: canary steps 50,10: step 2 \(10\) is not above step 1 \(50\)/);
     assert.equal(stack.count("up") + stack.count("setConfig"), 0);
     assert.equal(h.backups("prod").length, 0);
+  });
+
+  it("a parked target color is unparked (and gated) before the first step, and stays unparked through the steps", async () => {
+    const stack = h.add(
+      new MemoryStack({ name: "prod", environment: "prod", baseUrl: h.world.url, services: [{ name: "student", active: "blue", blue: A, green: B, parked: "green", extra: { rollout: CANARY } }] }),
+    );
+    const out = await flip(h.deps(), { stack: "prod", service: "student" });
+    assert.equal(out.exitCode, ExitCode.Ok, out.message);
+    const ups = stack.ups();
+    assert.equal(ups.length, 4, "unpark, two steps, the switch");
+    assert.ok(ups[0]?.target?.includes(stack.deploymentUrn("student", "green")));
+    assert.deepEqual(ups[1]?.target, [stack.ingressUrn("student")], "the steps target the Ingress alone: the unpark is not undone");
+    assert.deepEqual(stack.deployed()[0]?.parked, []);
+    assert.deepEqual(greenShares(), [0, 10, 50, 100]);
   });
 
   it("rollback is immediate, never stepped", async () => {
@@ -282,6 +297,12 @@ describe("automation: canary rollouts", function () {
       assert.deepEqual(row?.canary, { weights: { blue: 75, green: 25 }, deployedWeights: { blue: 75, green: 25 }, step: undefined, steps: [10, 50] });
       const other = out.status?.find((r) => r.service === "subject");
       assert.equal(other?.canary, undefined);
+      assert.ok(row !== undefined && other !== undefined);
+      assert.equal(trafficOf(row), "blue 75 / green 25, canary (not one of the steps 10/50: a per-run schedule)");
+      assert.equal(trafficOf(other), "blue 100");
+      assert.equal(trafficOf({ ...row, canary: { weights: { blue: 90, green: 10 }, deployedWeights: { blue: 100, green: 0 }, step: 1, steps: [10, 50] } }), "blue 90 / green 10, canary step 1 of 2 (deployed: blue 100 / green 0)");
+      assert.match(renderOutcome(out), /TRAFFIC[\s\S]*student +blue +\S+ +\S+ +blue 75 \/ green 25, canary/);
+      assert.match(out.message, /student is mid canary rollout/);
     });
 
     it("rollback returns all traffic to the stable color with one targeted update of the Ingress, verified", async () => {
