@@ -246,6 +246,33 @@ export async function runBench(options: { readonly runs: number; readonly sizes?
   };
 }
 
+/**
+ * Operation counts of one traffic-moving command, as the driver ran it against stand-ins
+ * (test/automation/rehearsal.ts): what a blue/green switch costs next to a canary.
+ */
+export interface OperationCount {
+  readonly label: string;
+  readonly previews: number;
+  readonly ups: number;
+  /** Of `ups`, those targeted at named resources (a switch, a canary step, a restore). */
+  readonly targetedUps: number;
+  /** Reads of the load balancer's live rule (the routing gate's polls). */
+  readonly routingReads: number;
+  /** Analysis windows read from the metrics source. */
+  readonly metricsWindows: number;
+  /** Time spent waiting (the controller's lag, analysis windows), on the rehearsal's clock. */
+  readonly waitedMs: number;
+}
+
+export function renderOperations(rows: readonly OperationCount[], note: string): string {
+  const table = renderTable(
+    ["COMMAND", "PREVIEWS", "UPS", "TARGETED", "LB READS", "METRIC WINDOWS", "WAITED"],
+    rows.map((r) => [r.label, String(r.previews), String(r.ups), String(r.targetedUps), String(r.routingReads), String(r.metricsWindows), `${Math.round(r.waitedMs / 1000)} s`]),
+    new Set([1, 2, 3, 4, 5, 6]),
+  );
+  return `Operation counts per command (${note}):\n\n${table}`;
+}
+
 const ms = (v: number): string => v.toFixed(0);
 
 export function renderBench(report: BenchReport): string {

@@ -11,6 +11,7 @@ import { AlbRouting, Elbv2LoadBalancerRouting } from "./adapters/albRouting";
 import { FileBackupStore, S3BackupStore } from "./adapters/backup";
 import { systemClock } from "./adapters/clock";
 import { DiscordNotifier, nullNotifier, secretValues } from "./adapters/discord";
+import { CloudWatchCanaryMetrics } from "./adapters/cloudwatch";
 import { Elbv2TargetHealthChecker } from "./adapters/elbv2";
 import { HttpHealthProber } from "./adapters/httpProber";
 import { createLogger, isLiveTerminal } from "./adapters/progress";
@@ -238,8 +239,8 @@ const releaseCommand: CommandSpec = {
 
 const flipCommand: CommandSpec = {
   name: "flip",
-  summary: "move a service's traffic to the other color (one targeted up)",
-  usage: "flip <stack> --service NAME [--to blue|green] [--force]",
+  summary: "move a service's traffic to the other color (one targeted up, or canary steps)",
+  usage: "flip <stack> --service NAME [--to blue|green] [--force] [--steps 10,50]",
   description: [
     "Checks the target color through the preview host (skip with --force), previews the targeted",
     "flip with the policy packs (refused, exit 5, when it would change more than the service's",
@@ -247,11 +248,16 @@ const flipCommand: CommandSpec = {
     "as one targeted `up`, then waits until the load balancer's live rule forwards 100 to the new",
     "color, checks that color answers the live host (x-platform-color / x-platform-image) and the",
     "ALB target health. A failure flips back with one more (checked) targeted `up`, verified the same way.",
+    "A service whose rollout is canary (or --steps) first moves its live weights step by step: per step one",
+    "checked targeted `up` of its Ingress alone, the load balancer's rule read back until it forwards exactly",
+    "the step's weights, then the analysis window on the load balancer's CloudWatch metrics. A failed step,",
+    "or an interrupt, puts the weights back to the stable color (exit 3).",
   ].join("\n"),
   options: {
     service: { type: "string", valueName: "NAME", description: "the service to flip" },
     to: { type: "string", valueName: "COLOR", description: "blue or green (default: the idle color)" },
     force: { type: "boolean", description: "skip the preview-host check of the target color" },
+    steps: { type: "string", valueName: "PCTS", description: "canary steps for this run, percent to the new color, e.g. 10,50 (overrides rollout.steps; a blueGreen service gets the default window and thresholds)" },
     ...POLICY_OPTIONS,
   },
   positionals: ["stack"],
@@ -259,6 +265,7 @@ const flipCommand: CommandSpec = {
     const d = validate.switchable(catalog, stackArg(args), "flip");
     validate.knownServices(d, [requireOpt(args.values, "service")], "--service");
     validate.color(stringOpt(args.values, "to"), "--to");
+    validate.steps(stringOpt(args.values, "steps"), "--steps");
     validatePolicy(args);
     return validate.deployable(d, "<stack>");
   },
@@ -269,6 +276,7 @@ const flipCommand: CommandSpec = {
         service: requireOpt(args.values, "service"),
         to: parseColor(stringOpt(args.values, "to")),
         force: boolOpt(args.values, "force"),
+        steps: validate.steps(stringOpt(args.values, "steps"), "--steps"),
       }),
     ),
 };
@@ -277,7 +285,8 @@ const rollbackCommand: CommandSpec = {
   name: "rollback",
   summary: "move a service back to the color that is still running",
   usage: "rollback <stack> --service NAME [--force]",
-  description: "A flip to the idle color (the previous release keeps running there after every promotion). Same checks as flip.",
+  description:
+    "A flip to the idle color (the previous release keeps running there after every promotion), always at once, never in canary steps. Same checks as flip. On a service left mid canary rollout it returns all traffic to the active (stable) color.",
   options: {
     service: { type: "string", valueName: "NAME", description: "the service to roll back" },
     force: { type: "boolean", description: "skip the preview-host check of the previous color" },
@@ -449,6 +458,7 @@ export function realDeps(io: CliIo, signal: AbortSignal, req: DepsRequest): Driv
     prober: new HttpHealthProber(systemClock),
     targetHealth: new Elbv2TargetHealthChecker(),
     routing: new AlbRouting(new Elbv2LoadBalancerRouting()),
+    metrics: new CloudWatchCanaryMetrics(),
     resolver: new RegistryImageResolver(),
     notifier: webhook !== undefined && webhook !== "" ? new DiscordNotifier(webhook, systemClock, secrets) : nullNotifier,
     clock: systemClock,

@@ -4,6 +4,7 @@
  */
 import {
   BackupStore,
+  CanaryMetrics,
   Clock,
   HealthGateSettings,
   HealthProber,
@@ -35,6 +36,8 @@ export interface DriverDeps {
   readonly targetHealth: TargetHealthChecker;
   /** The listener rules as the load balancer holds them (a switch is verified there). */
   readonly routing: LoadBalancerRouting;
+  /** The load balancer's per-color metrics a canary step is judged by. */
+  readonly metrics: CanaryMetrics;
   readonly resolver: ImageResolver;
   readonly notifier: Notifier;
   readonly backups: BackupStore;

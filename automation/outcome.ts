@@ -29,6 +29,19 @@ export interface ServiceStatus {
   /** The health URLs the gates probe, as the program exports them. */
   readonly liveHealthUrl?: string;
   readonly previewHealthUrl?: string;
+  /** Mid canary rollout (a canary weight in config or in the last update): the live weights. */
+  readonly canary?: CanaryStatus;
+}
+
+export interface CanaryStatus {
+  /** The live forward action's weights as the config asks for them. */
+  readonly weights: Readonly<Record<Color, number>>;
+  /** As the last update applied them to the Ingress (its outputs); the load balancer follows after the controller's lag. */
+  readonly deployedWeights?: Readonly<Record<Color, number>>;
+  /** 1-based position of the weight in `steps`; undefined when it is not one of them (a per-run `--steps`). */
+  readonly step?: number;
+  /** The service's configured steps, when its rollout is canary. */
+  readonly steps?: readonly number[];
 }
 
 export interface Outcome {

@@ -192,6 +192,8 @@ export function flipTargets(state: StackState, services: readonly string[]): str
 export type TargetRule =
   | { readonly kind: "flip-ingress"; readonly service: string; readonly to: Color }
   | { readonly kind: "flip-service"; readonly service: string; readonly to: Color }
+  /** A canary step: only the live forward action's weights, to exactly `weights`. */
+  | { readonly kind: "canary-ingress"; readonly service: string; readonly weights: Readonly<Record<Color, number>> }
   | { readonly kind: "color"; readonly service: string; readonly color: Color };
 
 /** The URNs of a targeted `up` and what each may do. */
@@ -220,6 +222,19 @@ export function switchPlan(state: StackState, switches: ReadonlyArray<{ readonly
     }
   });
   return { urns, rules };
+}
+
+/**
+ * The target of one intermediate canary step: the service's Ingress alone, whose live forward
+ * action may move to exactly `weights` and nothing else (the in-cluster Service and the preview
+ * rule stay until the final step, which is `switchPlan`).
+ */
+export function canaryPlan(state: StackState, service: string, weights: Readonly<Record<Color, number>>): TargetPlan {
+  const [ingress] = flipTargets(state, [service]);
+  if (ingress === undefined) {
+    throw new RefusedError(`cannot compute the canary target of ${service}`);
+  }
+  return { urns: [ingress], rules: new Map([[ingress, { kind: "canary-ingress", service, weights }]]) };
 }
 
 export const DEPLOYMENT_TYPE = "kubernetes:apps/v1:Deployment";

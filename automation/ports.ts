@@ -238,6 +238,13 @@ export interface RoutingReading {
   readonly weights: ReadonlyMap<Color, number>;
   /** What was read, for logs: rule ARN, priority, target groups. */
   readonly detail: string;
+  /**
+   * The load balancer holding the rule, and each color's target group, when the reader found them
+   * (the ELBv2 reader does: automation/adapters/albRouting.ts `LiveRouting`). A canary's analysis
+   * reads their metrics, so a canary step fails without them.
+   */
+  readonly loadBalancerArn?: string;
+  readonly targetGroupArns?: Readonly<Record<Color, string>>;
 }
 
 /**
@@ -248,6 +255,49 @@ export interface RoutingReading {
 export interface LoadBalancerRouting {
   /** Rejects when the rule cannot be read (no such load balancer or rule, API error). */
   liveWeights(query: RoutingQuery, signal: AbortSignal): Promise<RoutingReading>;
+}
+
+/* ---- the load balancer's per-color metrics ------------------------------------------ */
+
+/** One analysis window of one service: the colors' target groups behind its live rule. */
+export interface MetricsWindowQuery {
+  readonly stack: string;
+  readonly region?: string;
+  readonly service: string;
+  /** The load balancer's ARN (`...:loadbalancer/app/<name>/<id>`). */
+  readonly loadBalancerArn: string;
+  /** Each color's target group ARN (`...:targetgroup/<name>/<id>`). */
+  readonly targetGroupArns: Readonly<Record<Color, string>>;
+  /** Epoch milliseconds: the window is [from, to). */
+  readonly from: number;
+  readonly to: number;
+}
+
+/** What one color's targets got in a window, as the load balancer counted it. */
+export interface ColorWindow {
+  /** Requests the load balancer sent to the color's target group (0 when none were published). */
+  readonly requests: number;
+  /** Responses with a 5xx status from the color's targets. */
+  readonly target5xx: number;
+  /**
+   * 5xx the load balancer itself answered for the color (502/503/504 from failed targets), where
+   * the source can attribute them to a target group; undefined where it cannot (CloudWatch
+   * publishes HTTPCode_ELB_5XX_Count per load balancer and zone only).
+   */
+  readonly elb5xx?: number;
+  /** p99 of the targets' response time in milliseconds; undefined without a datapoint. */
+  readonly p99Ms?: number;
+  /** Most unhealthy targets seen in the window; undefined without a datapoint. */
+  readonly unhealthyHosts?: number;
+}
+
+/**
+ * The load balancer's own per-color metrics (production: CloudWatch `AWS/ApplicationELB`; the
+ * integration tier's load-balancer double: its per-target-group counters).
+ */
+export interface CanaryMetrics {
+  /** Rejects when the metrics cannot be read (API error, throttling); the step then aborts. */
+  window(query: MetricsWindowQuery, signal: AbortSignal): Promise<Readonly<Record<Color, ColorWindow>>>;
 }
 
 /* ---- the image registry ------------------------------------------------------------ */

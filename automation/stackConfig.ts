@@ -2,13 +2,14 @@
  * The parts of a stack's config and outputs the driver reads and writes, pure. Outputs are
  * read with the program's own output contract (`infra/outputs.ts`); config is parsed here.
  *
- * `platform:services` is parsed loosely: the driver changes only `active`, `<color>.image` and
- * `<color>.parked` and writes every other field back exactly as it found it, so fields added to the schema
+ * `platform:services` is parsed loosely: the driver changes only `active`, `<color>.image`,
+ * `<color>.parked` and `canaryWeight` and writes every other field back exactly as it found it, so fields added to the schema
  * later (replicas, env, ...) survive a promotion without the driver knowing about them.
  */
 import { z } from "zod";
 import { HEADER_SETTING } from "../infra/lib/identityHeaders";
-import { COLORS, Color } from "../infra/config/schema";
+import { COLORS, Color, rolloutSchema } from "../infra/config/schema";
+import { normaliseRollout, Rollout } from "../infra/lib/canary";
 import { OutputContractError, parseStackOutputs, ServiceOutput, StackOutputs } from "../infra/outputs";
 import { UsageError } from "./errors";
 import { isJsonObject, Json, JsonObject } from "./types";
@@ -31,6 +32,10 @@ const serviceEntry = z.looseObject({
   green: colorSpec,
   idle: z.enum(["warm", "parked"]).optional(),
   healthGate: serviceGate.optional(),
+  /** How traffic moves to a new color (infra/config/schema/services.ts `rolloutSchema`). */
+  rollout: rolloutSchema.optional(),
+  /** Mid canary rollout: the percentage of live traffic the idle color gets (written by the driver). */
+  canaryWeight: z.number().int().min(1).max(99).optional(),
 });
 export type ServiceEntry = z.infer<typeof serviceEntry>;
 
@@ -81,6 +86,11 @@ export function isParked(service: ServiceEntry, color: Color): boolean {
   return service[color].parked === true;
 }
 
+/** The service's rollout strategy, with the documented defaults filled in. */
+export function rolloutOf(service: ServiceEntry): Rollout {
+  return normaliseRollout(service.rollout);
+}
+
 export function otherColor(color: Color): Color {
   return color === "blue" ? "green" : "blue";
 }
@@ -92,6 +102,8 @@ export interface ServiceEdit {
   readonly green?: string;
   /** `true` parks the color, `false` removes the flag (the color runs at its HPA minimum). */
   readonly parked?: Partial<Record<Color, boolean>>;
+  /** A canary step's weight to the idle color; `null` removes it (all traffic to `active`). */
+  readonly canaryWeight?: number | null;
 }
 
 /** Returns a copy of the raw `platform:services` value with `edits` applied by service name. */
@@ -112,6 +124,11 @@ export function editServices(raw: Json, edits: ReadonlyMap<string, ServiceEdit>)
     const next: JsonObject = structuredClone(entry);
     if (edit.active !== undefined) {
       next["active"] = edit.active;
+    }
+    if (edit.canaryWeight === null) {
+      delete next["canaryWeight"];
+    } else if (edit.canaryWeight !== undefined) {
+      next["canaryWeight"] = edit.canaryWeight;
     }
     for (const color of COLORS) {
       const image = edit[color];

@@ -59,12 +59,22 @@ export class Tx {
   infraTouched = false;
   /** Set before the first change; without it a failure restores nothing. */
   restorePoint?: RestorePoint;
+  /**
+   * An interrupt restores too (not only a failure): set while a canary has part of the live traffic
+   * on a color not yet verified, which must not stay there unattended. Cleared once verified.
+   */
+  restoreOnInterrupt = false;
 
   constructor(
-    private readonly deps: Pick<DriverDeps, "clock" | "signal">,
+    private deps: Pick<DriverDeps, "clock" | "signal">,
     services: readonly ServiceReport[] = [],
   ) {
     this.services = services;
+  }
+
+  /** From now on phases stop on `signal` instead (the restore after an interrupted canary runs under its own). */
+  useSignal(signal: AbortSignal): void {
+    this.deps = { clock: this.deps.clock, signal };
   }
 
   /** Runs one named phase, recording its duration and verdict; an abort surfaces as InterruptedError. */

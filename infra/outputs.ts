@@ -39,6 +39,8 @@ const serviceOutput = z.object({
   previewHealthUrl: z.string().url().optional(),
   /** Namespace of the service's Kubernetes objects; EKS stacks only. */
   namespace: z.string().min(1).optional(),
+  /** Mid canary rollout only: the percentage of live traffic the update sent to the idle color. */
+  canaryWeight: z.number().int().min(1).max(99).optional(),
 });
 export type ServiceOutput = z.infer<typeof serviceOutput>;
 

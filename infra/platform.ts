@@ -174,7 +174,14 @@ function serviceOutputs({ cfg, hosts }: Wiring, blueGreen: readonly BlueGreenSer
         return pulumi.output<ServiceOutput>({ ...base, active: s.active, blue: fromConfig("blue"), green: fromConfig("green") });
       }
       return state.apply(
-        (d): ServiceOutput => ({ ...base, active: d.active, blue: parked("blue", d.colors.blue), green: parked("green", d.colors.green) }),
+        (d): ServiceOutput => ({
+          ...base,
+          active: d.active,
+          blue: parked("blue", d.colors.blue),
+          green: parked("green", d.colors.green),
+          // Only mid canary rollout, read from the Ingress the cluster has.
+          ...(d.canaryWeight !== undefined ? { canaryWeight: d.canaryWeight } : {}),
+        }),
       );
     }),
   );

@@ -245,6 +245,103 @@ const cases: Case[] = [
     expect: ['is true but blue is the active color of service "student": it would serve traffic with no pods', "(value: true)", "Fix: remove services[0].blue.parked"],
   },
   {
+    name: "canary steps that do not strictly increase",
+    stack: "prod",
+    mutate: (c) => (service(c, 0)["rollout"] = { strategy: "canary", steps: [5, 50, 25] }),
+    key: "platform:services[0].rollout.steps",
+    expect: ["step 3 (25) is not above step 2 (50): steps must strictly increase", "(value: [5,50,25])", "Fix: list whole percentages to the new color in increasing order"],
+  },
+  {
+    name: "a canary step of 100 (the switch itself)",
+    stack: "prod",
+    mutate: (c) => (service(c, 0)["rollout"] = { strategy: "canary", steps: [50, 100] }),
+    key: "platform:services[0].rollout.steps",
+    expect: ["step 2 is 100: each step is a whole percent from 1 to 99 (the final 100 is the switch itself)"],
+  },
+  {
+    name: "a canary without steps",
+    stack: "staging",
+    mutate: (c) => (service(c, 1)["rollout"] = { strategy: "canary", steps: [] }),
+    key: "platform:services[1].rollout.steps",
+    expect: ["has no steps"],
+  },
+  {
+    name: "a canary window that is not whole minutes",
+    stack: "prod",
+    mutate: (c) => (service(c, 0)["rollout"] = { strategy: "canary", stepSeconds: 90 }),
+    key: "platform:services[0].rollout.stepSeconds",
+    expect: ["90 is not a whole number of minutes from 60 to 3600 seconds", "(value: 90)", "Fix: use a multiple of 60"],
+  },
+  {
+    name: "a 5xx ratio threshold above 1",
+    stack: "prod",
+    mutate: (c) => (service(c, 0)["rollout"] = { strategy: "canary", analysis: { max5xxRatio: 5 } }),
+    key: "platform:services[0].rollout.analysis.max5xxRatio",
+    expect: ["(value: 5)", "Fix: use a value of at most 1"],
+  },
+  {
+    name: "a relative p99 bound below 1 (the canary would have to be faster than stable)",
+    stack: "prod",
+    mutate: (c) => (service(c, 0)["rollout"] = { strategy: "canary", analysis: { maxP99Ratio: 0.8 } }),
+    key: "platform:services[0].rollout.analysis.maxP99Ratio",
+    expect: ["(value: 0.8)", "Fix: use a value of at least 1"],
+  },
+  {
+    name: "an unknown rollout strategy",
+    stack: "prod",
+    mutate: (c) => (service(c, 0)["rollout"] = { strategy: "linear" }),
+    key: "platform:services[0].rollout.strategy",
+    expect: ['(value: "linear")'],
+  },
+  {
+    name: "a misspelt rollout key (the suggestion looks inside the strategy's options)",
+    stack: "prod",
+    mutate: (c) => (service(c, 0)["rollout"] = { strategy: "canary", step: [5] }),
+    key: "platform:services[0].rollout.step",
+    expect: ["unknown config key", 'did you mean "platform:services[0].rollout.steps"?'],
+  },
+  {
+    name: "a misspelt analysis key",
+    stack: "prod",
+    mutate: (c) => (service(c, 0)["rollout"] = { strategy: "canary", analysis: { minRequest: 10 } }),
+    key: "platform:services[0].rollout.analysis.minRequest",
+    expect: ["unknown config key", 'did you mean "platform:services[0].rollout.analysis.minRequests"?'],
+  },
+  {
+    name: "a canary on the test host (one color per service)",
+    stack: "test",
+    mutate: (c) => (service(c, 0)["rollout"] = { strategy: "canary" }),
+    key: "platform:services[0].rollout.strategy",
+    expect: ["this stack runs one color per service (no cluster)", "Fix: use strategy blueGreen"],
+  },
+  {
+    name: "a canary weight of 100",
+    stack: "prod",
+    mutate: (c) => (service(c, 0)["canaryWeight"] = 100),
+    key: "platform:services[0].canaryWeight",
+    expect: ["100 is not a whole percent from 1 to 99", "Fix: remove canaryWeight"],
+  },
+  {
+    name: "a canary weight to an idle color without an image",
+    stack: "prod",
+    mutate: (c) => {
+      service(c, 0)["canaryWeight"] = 10;
+      service(c, 0)["green"] = {};
+    },
+    key: "platform:services[0].canaryWeight",
+    expect: ['sends 10% of service "student" to green, which has no image', "Fix: remove canaryWeight, or set services[0].green.image"],
+  },
+  {
+    name: "a canary weight to a parked idle color",
+    stack: "staging",
+    mutate: (c) => {
+      service(c, 1)["canaryWeight"] = 25;
+      obj(service(c, 1)["blue"])["parked"] = true;
+    },
+    key: "platform:services[1].canaryWeight",
+    expect: ['sends 25% of service "subject" to blue, which is parked (no pods)'],
+  },
+  {
     name: "image reference without tag or digest",
     stack: "prod",
     mutate: (c) => (obj(service(c, 0)["blue"])["image"] = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/student"),
@@ -474,6 +571,18 @@ describe("stack config validation", () => {
     assert.equal(student.replicas, 2);
     assert.deepEqual(student.env, {});
     assert.equal(student.imageBucketAccess, true);
+    assert.deepEqual(student.rollout, { strategy: "blueGreen" }, "blue/green unless a service asks for a canary");
+  });
+
+  it("fills a canary's unset fields from the documented defaults and keeps the set ones", () => {
+    const cfg = parse("prod", (c) => (service(c, 0)["rollout"] = { strategy: "canary", steps: [5, 25, 50], analysis: { maxP99Ms: 800 } }));
+    assert.deepEqual(cfg.services[0]?.rollout, {
+      strategy: "canary",
+      steps: [5, 25, 50],
+      stepSeconds: 300,
+      analysis: { max5xxRatio: 0.01, maxP99Ms: 800, maxP99Ratio: 1.5, minRequests: 100, maxExtensions: 2 },
+    });
+    assert.equal(parse("prod", (c) => (service(c, 0)["canaryWeight"] = 25)).services[0]?.canaryWeight, 25);
   });
 });
 

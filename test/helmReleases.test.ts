@@ -9,6 +9,7 @@ import { strict as assert } from "assert";
 import { defaults as argocd } from "../infra/addons/argocd";
 import { defaults as albController } from "../infra/addons/awsLoadBalancerController";
 import { defaults as autoscaler } from "../infra/addons/clusterAutoscaler";
+import { defaults as cloudwatchExporter } from "../infra/addons/cloudwatchExporter";
 import { defaults as metricsServer } from "../infra/addons/metricsServer";
 import { defaults as monitoring } from "../infra/addons/monitoring";
 import { ChartDefaults, effectivePdb, mergeValues, pdbProblems, Values, valueAt } from "../infra/lib/chartPdb";
@@ -20,7 +21,7 @@ import { declare, Evaluation, named, ofType, shippedStack, STACKS } from "./stac
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 
 /** Each add-on's pin and the chart facts stated beside it. A new add-on's chart must be listed here. */
-const ADDONS: ReadonlyArray<{ readonly version: string; readonly chartDefaults: ChartDefaults }> = [monitoring, argocd, albController, autoscaler, metricsServer];
+const ADDONS: ReadonlyArray<{ readonly version: string; readonly chartDefaults: ChartDefaults }> = [monitoring, argocd, albController, autoscaler, metricsServer, cloudwatchExporter];
 const CHARTS = new Map(ADDONS.map((a) => [a.chartDefaults.chart, a.chartDefaults]));
 
 function chartOf(r: DeclaredResource): ChartDefaults {

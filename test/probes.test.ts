@@ -8,6 +8,7 @@ import { strict as assert } from "assert";
 import { defaults as argocd } from "../infra/addons/argocd";
 import { defaults as albController } from "../infra/addons/awsLoadBalancerController";
 import { defaults as autoscaler } from "../infra/addons/clusterAutoscaler";
+import { defaults as cloudwatchExporter } from "../infra/addons/cloudwatchExporter";
 import { defaults as metricsServer } from "../infra/addons/metricsServer";
 import { defaults as monitoring } from "../infra/addons/monitoring";
 import type { ChartDefaults } from "../infra/lib/chartPdb";
@@ -31,7 +32,7 @@ const PINNED: ReadonlyMap<string, ImageProbeFacts> = new Map([
   [retention.proxyImage, dashboards.imageFacts],
   [fluentd.image, fluentd.imageFacts],
 ]);
-const CHARTS = new Map<string, ChartDefaults>([monitoring, argocd, albController, autoscaler, metricsServer].map((c) => [c.chartDefaults.chart, c.chartDefaults]));
+const CHARTS = new Map<string, ChartDefaults>([monitoring, argocd, albController, autoscaler, metricsServer, cloudwatchExporter].map((c) => [c.chartDefaults.chart, c.chartDefaults]));
 
 /** The pinned images plus the apps' images, whose facts their service's config states. */
 function imageFacts(config: StackConfig): Map<string, ImageProbeFacts> {

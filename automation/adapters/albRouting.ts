@@ -324,6 +324,11 @@ export class AlbRouting implements LoadBalancerRouting {
     const rules = routing.rules.map((r) => `priority ${r.priority} ${r.path}: ${COLORS.map((c) => `${c} ${r.weights[c]}`).join("/")}`).join("; ");
     const detail = `${routing.loadBalancerName}, ${routing.rules.length} live rule(s): ${rules}`;
     const agreed = routing.weights;
-    return { weights: agreed === undefined ? new Map() : new Map(COLORS.map((c) => [c, agreed[c]] as const)), detail: agreed === undefined ? `${detail} (the rules disagree: the controller is mid-update)` : detail };
+    return {
+      weights: agreed === undefined ? new Map() : new Map(COLORS.map((c) => [c, agreed[c]] as const)),
+      detail: agreed === undefined ? `${detail} (the rules disagree: the controller is mid-update)` : detail,
+      loadBalancerArn: routing.loadBalancerArn,
+      targetGroupArns: routing.targetGroups,
+    };
   }
 }

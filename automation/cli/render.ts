@@ -2,7 +2,7 @@
 import { formatSummary } from "../changes";
 import { formatDuration } from "../format";
 import { shortImage } from "../images";
-import { Outcome } from "../outcome";
+import { Outcome, ServiceStatus } from "../outcome";
 
 const ICON: Record<string, string> = {
   succeeded: "✔",
@@ -20,12 +20,13 @@ const ICON: Record<string, string> = {
 export function renderOutcome(o: Outcome): string {
   const lines = [`${ICON[o.result] ?? "*"} ${o.operation} ${o.stack}: ${o.result} (exit ${o.exitCode})`, `  ${o.message}`];
   if (o.status !== undefined) {
-    const header = ["SERVICE", "ACTIVE", "BLUE", "GREEN", "VERIFIED", "STATE"];
+    const header = ["SERVICE", "ACTIVE", "BLUE", "GREEN", "TRAFFIC", "VERIFIED", "STATE"];
     const rows = o.status.map((s) => [
       s.service,
       s.deployedActive !== undefined && s.deployedActive !== s.active ? `${s.active} (deployed: ${s.deployedActive})` : s.active,
       `${shortImage(s.blue)}${s.parked.includes("blue") ? " (parked)" : ""}`,
       `${shortImage(s.green)}${s.parked.includes("green") ? " (parked)" : ""}`,
+      trafficOf(s),
       s.release !== undefined ? `${shortImage(s.release.image)} ${s.release.verifiedAt} (${s.release.source})` : "-",
       s.converged ? "in sync" : "config differs",
     ]);
@@ -61,6 +62,18 @@ export function renderOutcome(o: Outcome): string {
     lines.push("  next steps:", ...o.remediation.map((r) => `    - ${r}`));
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** "blue 100", or mid canary rollout "blue 75 / green 25, canary step 1 of 2" (and what the last update deployed when it differs). */
+export function trafficOf(s: ServiceStatus): string {
+  const c = s.canary;
+  if (c === undefined) {
+    return `${s.active} 100`;
+  }
+  const weights = (w: Readonly<Record<"blue" | "green", number>>): string => `blue ${w.blue} / green ${w.green}`;
+  const step = c.step !== undefined && c.steps !== undefined ? `, canary step ${c.step} of ${c.steps.length}` : c.steps !== undefined ? `, canary (not one of the steps ${c.steps.join("/")}: a per-run schedule)` : ", canary (per-run steps)";
+  const deployed = c.deployedWeights !== undefined && (c.deployedWeights.blue !== c.weights.blue || c.deployedWeights.green !== c.weights.green) ? ` (deployed: ${weights(c.deployedWeights)})` : "";
+  return `${weights(c.weights)}${step}${deployed}`;
 }
 
 /** A short Markdown record of a deployment for `$GITHUB_STEP_SUMMARY`. */

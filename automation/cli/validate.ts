@@ -9,6 +9,7 @@ import { COLORS } from "../../infra/config/schema";
 import { bootstrapWarnings } from "../bootstrap";
 import { DEPLOY_ORDER } from "../deployOrder";
 import { UsageError } from "../errors";
+import { stepProblems } from "../../infra/lib/canary";
 import { parseImageRef } from "../images";
 import { describePlaceholder, findPlaceholders, placeholdersIn } from "../placeholders";
 import { StackCatalog, StackDescription } from "../ports";
@@ -76,6 +77,27 @@ export function switchable(catalog: StackCatalog, stack: string, command: string
     throw new ArgumentError(`<stack> "${stack}": it runs one color per service (test environment), there is nothing to ${command}`);
   }
   return d;
+}
+
+/**
+ * Canary steps for one run, `10,50`: whole percentages to the new color, strictly increasing,
+ * 1-99 (the final 100 is the switch). Returns them parsed.
+ */
+export function steps(value: string | undefined, arg: string): number[] | undefined {
+  if (value === undefined) {
+    return undefined;
+  }
+  const parts = value.split(",").map((p) => p.trim());
+  const parsed = parts.map((p) => (/^\d+$/.test(p) ? Number(p) : Number.NaN));
+  const bad = parts.filter((_, i) => Number.isNaN(parsed[i]));
+  if (bad.length > 0) {
+    throw new ArgumentError(`${arg} "${value}": ${bad.map((b) => JSON.stringify(b)).join(", ")} is not a whole percent; give them comma-separated, e.g. 10,50`);
+  }
+  const problems = stepProblems(parsed);
+  if (problems.length > 0) {
+    throw new ArgumentError(`${arg} "${value}": ${problems.join("; ")}`);
+  }
+  return parsed;
 }
 
 export function imageRef(value: string, arg: string): void {

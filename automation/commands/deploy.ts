@@ -1,11 +1,12 @@
 /**
  * Deploying digests into a stack, shared by promote and release: stage them into the idle colors,
- * gate them through the preview host, switch, verify, record the digests as verified, and park
- * the colors left idle where the service asks for it. On the test host (one color per service)
+ * gate them through the preview host, move the canary services' weights step by step (each step
+ * verified at the load balancer and judged on its metrics), switch, verify, record the digests as
+ * verified, and park the colors left idle where the service asks for it. On the test host (one color per service)
  * the active color's image is replaced and gated through the live host instead.
  */
 import { DriverDeps, operationMessage } from "../deps";
-import { messageOf } from "../errors";
+import { messageOf, RefusedError } from "../errors";
 import { ExitCode } from "../exitCodes";
 import { IdentityHeaders, identityHeadersOf } from "../gates/identity";
 import { checkConverged } from "../guards/convergence";
@@ -20,6 +21,7 @@ import { backupState } from "../steps/backup";
 import { LoadedStack, loadStack } from "../steps/load";
 import { settleSwitch } from "../steps/park";
 import { stageImages } from "../steps/stage";
+import { CanaryRun, canaryRunOf, stepCanaries } from "../steps/canary";
 import { switchServices, verifyServing } from "../steps/switch";
 import { Tx } from "../tx";
 
@@ -61,9 +63,23 @@ async function deployItems(deps: DriverDeps, tx: Tx, req: DeployRequest, items: 
   tx.services = plan.changes.map(reportOf);
   const changed = plan.changes.map((c) => c.service);
   const affected = target.services.services.filter((sv) => changed.includes(sv.name));
+  const midRollout = affected.filter((sv) => sv.canaryWeight !== undefined);
+  if (midRollout.length > 0) {
+    // Staging re-images the idle color, which a canary weight is sending live traffic to.
+    throw new RefusedError(`${midRollout.map((sv) => `${sv.name} is mid canary rollout (${sv.canaryWeight ?? 0}% on its idle color)`).join("; ")}: not staging into it`, [
+      ...midRollout.map((sv) => `\`npm run platform -- rollback ${req.stack} --service ${sv.name}\` returns all of its traffic to ${sv.active}; then re-run`),
+    ]);
+  }
   checkConverged(req.stack, affected, target.outputs, (sv) => [sv.active]);
   // Computed before any change: a missing flip target must refuse, not fail half-way.
   const blueGreen = target.mode === "blue-green";
+  // The services whose rollout is canary step their weights before the one switch (in the order promoted).
+  const canaries = blueGreen
+    ? plan.changes.flatMap((c) => {
+        const sv = affected.find((x) => x.name === c.service);
+        return sv === undefined ? [] : (canaryRunOf(sv, c.fromColor, c.toColor) ?? []);
+      })
+    : [];
   const flipPlan = blueGreen ? switchPlan(target.state, plan.changes.map((c) => ({ service: c.service, to: c.toColor }))) : undefined;
   // The restore undoes the flip and re-images (or re-parks) exactly the staged colors.
   const restorePlan = blueGreen
@@ -81,13 +97,17 @@ async function deployItems(deps: DriverDeps, tx: Tx, req: DeployRequest, items: 
     region: target.region,
     outputs: target.outputs,
   };
-  return stageSwitchRecord(deps, tx, req, target, plan, flipPlan);
+  return stageSwitchRecord(deps, tx, req, target, plan, flipPlan, canaries);
 }
 
-async function stageSwitchRecord(deps: DriverDeps, tx: Tx, req: DeployRequest, target: LoadedStack, plan: StagingPlan, flipPlan: TargetPlan | undefined): Promise<Verdict> {
+async function stageSwitchRecord(deps: DriverDeps, tx: Tx, req: DeployRequest, target: LoadedStack, plan: StagingPlan, flipPlan: TargetPlan | undefined, canaries: readonly CanaryRun[]): Promise<Verdict> {
   const what = `${req.sourceLabel}: ${plan.changes.map((c) => `${c.service} ${shortImage(c.newImage)} -> ${c.slot}`).join(", ")}`;
   const staged = await stageImages(deps, tx, { target, plan, what, allowReplace: req.allowReplace });
   const flipped = editServices(target.services.raw, mergeEdits(stagingEdits(plan), flipEdits(plan.changes)));
+  if (canaries.length > 0) {
+    const base = editServices(target.services.raw, stagingEdits(plan));
+    await stepCanaries(deps, tx, { stack: target.stack, state: target.state, base, runs: canaries, outputs: staged.outputs, region: target.region, label: req.sourceLabel });
+  }
   if (flipPlan !== undefined) {
     await switchServices(deps, tx, {
       stack: target.stack,
@@ -99,6 +119,7 @@ async function stageSwitchRecord(deps: DriverDeps, tx: Tx, req: DeployRequest, t
       region: target.region,
       gate: target.gate,
     });
+    tx.restoreOnInterrupt = false;
   } else {
     const serving = plan.changes.map((c) => ({ service: c.service, color: c.toColor, image: c.newImage, headers: headersOf(target, c.service) }));
     await verifyServing(deps, tx, { stack: req.stack, outputs: staged.outputs, serving, region: target.region, gate: target.gate, blueGreen: false });
@@ -108,7 +129,8 @@ async function stageSwitchRecord(deps: DriverDeps, tx: Tx, req: DeployRequest, t
   if (unrecorded !== undefined) {
     return unrecorded;
   }
-  const done = `${what}${plan.mode === "blue-green" ? "; traffic flipped" : ""}; verified and recorded`;
+  const stepped = canaries.length > 0 ? ` after canary steps (${canaries.map((r) => `${r.service} ${r.steps.join("/")}%`).join(", ")})` : "";
+  const done = `${what}${plan.mode === "blue-green" ? `; traffic flipped${stepped}` : ""}; verified and recorded`;
   const toPark = plan.mode === "blue-green" ? parkEdits(target.services.services, plan.changes) : new Map<string, ServiceEdit>();
   return { ...(await settleSwitch(deps, tx, target, flipped, toPark, req.sourceLabel, done)), ...report };
 }

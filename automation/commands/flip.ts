@@ -2,7 +2,10 @@
  * flip and rollback: one service's traffic to the other color with one targeted `up`. The
  * target color is proven healthy through the preview host first; a parked target is scaled up
  * (one full `up`) and gated before traffic moves; with `idle: parked` the color left idle is
- * parked afterwards.
+ * parked afterwards. A service whose rollout is `canary` (or a flip with `steps`) moves its live
+ * weights step by step first, each step verified at the load balancer and judged on its metrics
+ * (../steps/canary.ts). A rollback is always immediate; on a service left mid-rollout it returns
+ * all traffic to the active (stable) color.
  */
 import { Color } from "../../infra/config/schema";
 import { DriverDeps, operationMessage } from "../deps";
@@ -16,10 +19,11 @@ import { shortImage } from "../images";
 import { notifyOnce, Outcome, outcomeOf, Verdict } from "../outcome";
 import { colorPlan, mergePlans, parkEdits, planFlip, switchPlan } from "../planning";
 import { transact } from "../recovery/settle";
-import { editServices, imageOf } from "../stackConfig";
+import { editServices, imageOf, ServiceEntry } from "../stackConfig";
 import { backupState } from "../steps/backup";
 import { LoadedStack, loadStack } from "../steps/load";
 import { settleSwitch, unparkColor } from "../steps/park";
+import { canaryRunOf, stepCanaries } from "../steps/canary";
 import { switchServices } from "../steps/switch";
 import { RestorePoint, Tx } from "../tx";
 
@@ -30,6 +34,11 @@ export interface FlipRequest {
   readonly to?: Color;
   /** Skip the preview-host check of the target color before the flip. */
   readonly force?: boolean;
+  /**
+   * Canary steps for this run (percent to the new color, e.g. [10, 50]), overriding the service's
+   * `rollout.steps`; a blue/green service then runs a canary with the default window and thresholds.
+   */
+  readonly steps?: readonly number[];
 }
 
 type SwitchKind = "flip" | "rollback";
@@ -61,6 +70,14 @@ async function switchService(deps: DriverDeps, tx: Tx, kind: SwitchKind, req: Fl
     throw new UsageError(`stack "${req.stack}" has no service named ${req.service}`);
   }
   checkPending(req.stack, target.state, target.locks);
+  if (svc.canaryWeight !== undefined) {
+    if (kind === "flip") {
+      throw new RefusedError(`${svc.name} is mid canary rollout (${svc.canaryWeight}% to ${otherColorOf(svc)} in Pulumi.${req.stack}.yaml): not starting another`, [
+        `\`npm run platform -- rollback ${req.stack} --service ${svc.name}\` returns all traffic to ${svc.active}; then flip again`,
+      ]);
+    }
+    return endRollout(deps, tx, target, svc);
+  }
   const planned = planFlip(svc, req.to);
   tx.services = [{ service: svc.name, fromColor: planned.from, toColor: planned.to, oldImage: imageOf(svc, planned.from), newImage: planned.image }];
   if (planned.to === planned.from) {
@@ -70,6 +87,8 @@ async function switchService(deps: DriverDeps, tx: Tx, kind: SwitchKind, req: Fl
     throw new RefusedError(`${svc.name}: ${planned.to} has no image; there is nothing running to ${kind} to`);
   }
   checkConverged(req.stack, [svc], target.outputs, () => [planned.from, planned.to]);
+  // Decided before any change: a bad --steps is a usage error, not a restore.
+  const canary = kind === "flip" ? canaryRunOf(svc, planned.from, planned.to, req.steps) : undefined;
   // Computed before any change: a missing target refuses here, not half-way.
   const forward = switchPlan(target.state, [{ service: svc.name, to: planned.to }]);
   const back = switchPlan(target.state, [{ service: svc.name, to: planned.from }]);
@@ -103,9 +122,39 @@ async function switchService(deps: DriverDeps, tx: Tx, kind: SwitchKind, req: Fl
   const switched = editServices(target.services.raw, new Map([[svc.name, { ...unpark, active: planned.to }]]));
   const what = `${label} ${planned.from}->${planned.to} (${shortImage(planned.image)})`;
   const switches = [{ service: svc.name, from: planned.from, to: planned.to, image: planned.image, headers }];
+  if (canary !== undefined) {
+    const base = editServices(target.services.raw, new Map([[svc.name, unpark]]));
+    await stepCanaries(deps, tx, { stack: target.stack, state: target.state, base, runs: [canary], outputs, region: target.region, label });
+  }
   await switchServices(deps, tx, { stack: target.stack, services: switched, switches, plan: forward, message: operationMessage(deps, what), outputs, region: target.region, gate: target.gate });
+  tx.restoreOnInterrupt = false;
   const toPark = parkEdits(target.services.services, [{ service: svc.name, fromColor: planned.from, toColor: planned.to }]);
-  return settleSwitch(deps, tx, target, switched, toPark, kind, `${what}: verified`);
+  const steps = canary !== undefined ? ` after canary steps ${canary.steps.join("/")}%` : "";
+  return settleSwitch(deps, tx, target, switched, toPark, kind, `${what}${steps}: verified`);
+}
+
+function otherColorOf(svc: ServiceEntry): Color {
+  return svc.active === "blue" ? "green" : "blue";
+}
+
+/**
+ * A rollback of a service left mid canary rollout (its `canaryWeight` still in the stack file, e.g.
+ * after the driver was killed): all live traffic back to `active`, the stable color, with one
+ * targeted `up` (only the Ingress's forward action changes; the in-cluster Service never left
+ * `active`), verified at the load balancer and the live host. No restore point: putting the canary
+ * weight back would be the wrong direction, so a failure here asks for a human (exit 4).
+ */
+async function endRollout(deps: DriverDeps, tx: Tx, target: LoadedStack, svc: ServiceEntry): Promise<Verdict> {
+  const image = imageOf(svc, svc.active);
+  const idle = otherColorOf(svc);
+  tx.services = [{ service: svc.name, fromColor: idle, toColor: svc.active, oldImage: imageOf(svc, idle), newImage: image }];
+  const plan = switchPlan(target.state, [{ service: svc.name, to: svc.active }]);
+  await backupState(deps, tx, target.stack.name, "rollback", target.state);
+  const ended = editServices(target.services.raw, new Map([[svc.name, { canaryWeight: null }]]));
+  const what = `rollback ${svc.name}: end the canary (${svc.canaryWeight ?? 0}% on ${idle}), all traffic to ${svc.active}`;
+  const switches = [{ service: svc.name, from: idle, to: svc.active, image, headers: identityHeadersOf(svc) }];
+  await switchServices(deps, tx, { stack: target.stack, services: ended, switches, plan, message: operationMessage(deps, what), outputs: target.outputs, region: target.region, gate: target.gate });
+  return { exitCode: ExitCode.Ok, result: "succeeded", message: `${what}: verified`, remediation: [] };
 }
 
 /** Before any change, the idle color must answer through the preview host: a failed gate refuses the flip. */

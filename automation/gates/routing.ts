@@ -21,14 +21,26 @@ export interface RoutingCheck {
   readonly stack: string;
   readonly region: string | undefined;
   readonly outputs: StackOutputs | undefined;
-  /** The color each service must now be routed to. */
-  readonly serving: ReadonlyArray<{ readonly service: string; readonly color: Color }>;
+  /**
+   * The color each service must now be routed to; with `weights` (a canary step), exactly those
+   * weights instead of all traffic to `color`.
+   */
+  readonly serving: ReadonlyArray<{ readonly service: string; readonly color: Color; readonly weights?: Readonly<Record<Color, number>> }>;
 }
 
 /** True when `reading` forwards all traffic to `color` and none elsewhere. Pure. */
 export function routesTo(reading: Pick<RoutingReading, "weights">, color: Color): boolean {
   const total = [...reading.weights.values()].reduce((a, b) => a + b, 0);
   return (reading.weights.get(color) ?? 0) > 0 && reading.weights.get(color) === total;
+}
+
+/**
+ * True when `reading` forwards exactly `weights` (a canary step: e.g. blue 75 / green 25). The
+ * controller copies the Ingress's weights into the rule unchanged (ELBv2 takes 0-999 per target
+ * group), so the comparison is exact; a color the rule does not forward to counts as 0. Pure.
+ */
+export function routesWithWeights(reading: Pick<RoutingReading, "weights">, weights: Readonly<Record<Color, number>>): boolean {
+  return COLORS.every((c) => (reading.weights.get(c) ?? 0) === weights[c]);
 }
 
 export function formatWeights(weights: ReadonlyMap<Color, number>): string {
@@ -57,19 +69,33 @@ export function routingQuery(check: Pick<RoutingCheck, "stack" | "region" | "out
   };
 }
 
-export async function routingGate(deps: DriverDeps, phase: string, check: RoutingCheck): Promise<void> {
+/** Polls each service's live rule until it routes as `check.serving` says; resolves with the last reading per service. */
+export async function routingGate(deps: DriverDeps, phase: string, check: RoutingCheck): Promise<ReadonlyMap<string, RoutingReading>> {
   const wait = deps.routingWait ?? DEFAULT_ROUTING_WAIT;
   const deadline = deps.clock.now() + wait.timeoutMs;
-  for (const { service, color } of check.serving) {
+  const readings = new Map<string, RoutingReading>();
+  for (const { service, color, weights } of check.serving) {
     const query = routingQuery(check, service);
     if (typeof query === "string") {
       throw new GateFailure(phase, query);
     }
-    await untilRouted(deps, phase, query, color, deadline, wait);
+    const expected: Expected =
+      weights === undefined
+        ? { what: color, ok: (r) => routesTo(r, color) }
+        : { what: formatWeights(new Map(COLORS.map((c) => [c, weights[c]] as const))), ok: (r) => routesWithWeights(r, weights) };
+    readings.set(service, await untilRouted(deps, phase, query, expected, deadline, wait));
   }
+  return readings;
 }
 
-async function untilRouted(deps: DriverDeps, phase: string, query: RoutingQuery, color: Color, deadline: number, wait: { readonly timeoutMs: number; readonly intervalMs: number }): Promise<void> {
+/** What the rule must forward: a color (all traffic) or a canary step's exact weights. */
+interface Expected {
+  readonly what: string;
+  readonly ok: (reading: RoutingReading) => boolean;
+}
+
+async function untilRouted(deps: DriverDeps, phase: string, query: RoutingQuery, expected: Expected, deadline: number, wait: { readonly timeoutMs: number; readonly intervalMs: number }): Promise<RoutingReading> {
+  const color = expected.what;
   let last = "not read yet";
   for (;;) {
     throwIfInterrupted(deps.signal);
@@ -80,9 +106,9 @@ async function untilRouted(deps: DriverDeps, phase: string, query: RoutingQuery,
         return `the live rule could not be read: ${messageOf(err)}`;
       },
     );
-    if (typeof reading !== "string" && routesTo(reading, color)) {
+    if (typeof reading !== "string" && expected.ok(reading)) {
       deps.log.info(`${phase}: ${query.service}: the load balancer forwards ${formatWeights(reading.weights)} (${reading.detail})`);
-      return;
+      return reading;
     }
     last = typeof reading === "string" ? reading : `forwards ${formatWeights(reading.weights)} (${reading.detail})`;
     if (deps.clock.now() + wait.intervalMs > deadline) {

@@ -15,6 +15,11 @@ export function convergenceProblems(s: ServiceEntry, out: ServiceOutput, colors:
   if (out.active !== s.active) {
     problems.push(`${s.name}: config says ${s.active} is active, the stack serves ${out.active}`);
   }
+  // A canary weight sends live traffic to the idle color: config and stack must agree on it too.
+  if (out.canaryWeight !== s.canaryWeight) {
+    const share = (w: number | undefined): string => (w === undefined ? "no traffic" : `${w}%`);
+    problems.push(`${s.name}: config sends ${share(s.canaryWeight)} to the idle color, the stack ${share(out.canaryWeight)}`);
+  }
   for (const color of colors) {
     const deployed = out[color].image;
     const configured = imageOf(s, color);

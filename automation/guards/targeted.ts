@@ -1,6 +1,6 @@
 /**
- * The guard before every targeted `up` (a switch, its restore, an unpark, a park): a targeted
- * preview with the policy packs whose plan must do exactly what the targets are for. The engine
+ * The guard before every targeted `up` (a switch, its restore, a canary step, an unpark, a park): a
+ * targeted preview with the policy packs whose plan must do exactly what the targets are for. The engine
  * gives each target its full desired state from the program, so any pending program change to
  * that Ingress or Service goes with the flip; it targets the root stack and every provider
  * implicitly, so a provider change is applied mid-flip; and it fails a target that depends on a
@@ -9,7 +9,7 @@
  * is refused here, before anything changes, with "run a full up first".
  */
 import type { EngineEvent, OpType } from "@pulumi/pulumi/automation";
-import { Color } from "../../infra/config/schema";
+import { Color, COLORS } from "../../infra/config/schema";
 import { COLOR_LABEL_KEY, liveActionAnnotation } from "./flipShape";
 import { DriverDeps } from "../deps";
 import { PreviewRun, runPreview } from "../engine";
@@ -88,6 +88,28 @@ function forwardWeights(text: Json | undefined, service: string): Map<string, nu
   }
 }
 
+/** What is wrong with one diff key of a canary step's Ingress; undefined when it is the step's weights. */
+function canaryKeyProblem(rule: Extract<TargetRule, { kind: "canary-ingress" }>, key: string, kind: string, inputs: Json | undefined): string | undefined {
+  if (kind.endsWith("-replace")) {
+    return `${key} forces a replacement`;
+  }
+  const annotation = liveActionAnnotation(rule.service);
+  if (key !== `metadata.annotations["${annotation}"]`) {
+    return `${key} changes (a canary step changes only the live forward action's weights)`;
+  }
+  if (inputs === undefined) {
+    return undefined;
+  }
+  const weights = forwardWeights(at(inputs, ["metadata", "annotations", annotation]), rule.service);
+  if (weights === undefined) {
+    return `${key} is not a forward action the check can read`;
+  }
+  const wrong = COLORS.filter((c) => (weights.get(c) ?? 0) !== rule.weights[c]);
+  return wrong.length === 0
+    ? undefined
+    : `${key} would forward ${COLORS.map((c) => `${c} ${weights.get(c) ?? 0}`).join(" / ")}, not ${COLORS.map((c) => `${c} ${rule.weights[c]}`).join(" / ")}`;
+}
+
 /** What is wrong with one diff key of a flip's Ingress or Service; undefined when it is the flip's. */
 function flipKeyProblem(rule: Extract<TargetRule, { kind: "flip-ingress" | "flip-service" }>, key: string, kind: string, inputs: Json | undefined): string | undefined {
   if (kind.endsWith("-replace")) {
@@ -151,11 +173,11 @@ export function targetedPlanProblems(steps: readonly PlannedChange[], rules: Rea
       continue;
     }
     if (st.op !== "update") {
-      problems.push(`${st.op} of ${name} (a flip only updates it)`);
+      problems.push(`${st.op} of ${name} (a ${rule.kind === "canary-ingress" ? "canary step" : "flip"} only updates it)`);
       continue;
     }
     for (const [key, kind] of Object.entries(st.diff)) {
-      const p = flipKeyProblem(rule, key, kind, st.newInputs);
+      const p = rule.kind === "canary-ingress" ? canaryKeyProblem(rule, key, kind, st.newInputs) : flipKeyProblem(rule, key, kind, st.newInputs);
       if (p !== undefined) {
         problems.push(`${name}: ${p}`);
       }

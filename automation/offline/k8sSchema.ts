@@ -21,6 +21,7 @@ export const NOT_OBJECTS = new Set(["kubernetes:helm.sh/v3:Release", "pulumi:pro
 /** CRD groups and the package that ships their schemas. */
 const CRD_PACKAGES: Record<string, string> = {
   "argoproj.io": "@kubernetes-models/argo-cd",
+  "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
 };
 
 /** `kubernetes:apps/v1:Deployment` -> the model file that validates it, or undefined. */

@@ -89,7 +89,7 @@ async function verifyRestored(deps: DriverDeps, tx: Tx, point: RestorePoint, raw
       problems.push(messageOf(err));
     });
   if (problems.length === 0 && point.blueGreen) {
-    await gate(() => routingGate(deps, "restore-routing", { stack: point.stack.name, region: point.region, outputs, serving: point.serving }));
+    await gate(() => routingGate(deps, "restore-routing", { stack: point.stack.name, region: point.region, outputs, serving: point.serving }).then(() => undefined));
   }
   if (problems.length === 0) {
     const services = point.serving.map((s) => s.service);

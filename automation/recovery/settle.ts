@@ -4,6 +4,14 @@
  * is worse than a clear report) only the config file is put back. After a change, the restore
  * point recorded on the transaction is restored and verified: exit 3 when that worked, 4 when a
  * human must look.
+ *
+ * The exception is a canary between its first step and its verified switch (`Tx.restoreOnInterrupt`):
+ * part of the live traffic is on an unverified color, and leaving it there unattended is worse
+ * than a restore that may be cut short. The interrupt then restores like a failure (one guarded,
+ * targeted `up` of the service's Ingress and Service, verified at the load balancer), under a
+ * signal of its own: the interrupted one is already aborted, and the SDK never forwards an abort
+ * that happened before its call (@pulumi/pulumi 3.276.0 automation/cmd.js:181-185). A further
+ * signal reaches the Pulumi CLI as before (a terminal's Ctrl-C directly; a third one exits the driver).
  */
 import { DriverDeps } from "../deps";
 import { InterruptedError, messageOf } from "../errors";
@@ -26,12 +34,18 @@ export async function transact(deps: DriverDeps, tx: Tx, stack: string, body: ()
 
 async function settle(deps: DriverDeps, tx: Tx, stack: string, err: unknown): Promise<Verdict> {
   const point = tx.restorePoint;
-  if (err instanceof InterruptedError || !tx.infraTouched || point === undefined) {
+  const interruptedCanary = err instanceof InterruptedError && tx.restoreOnInterrupt;
+  if ((err instanceof InterruptedError && !interruptedCanary) || !tx.infraTouched || point === undefined) {
     return settleWithoutRestore(tx, stack, err);
   }
-  const message = messageOf(err);
+  const message = interruptedCanary ? `${messageOf(err)} during a canary` : messageOf(err);
   deps.log.warn(`${message}; restoring the previous colors and images`);
-  const restored: RestoreResult = await restore(deps, tx, point).catch((restoreErr: unknown) => ({
+  const calm = new AbortController().signal;
+  const restoreDeps: DriverDeps = interruptedCanary ? { ...deps, signal: calm, cliSignal: calm } : deps;
+  if (interruptedCanary) {
+    tx.useSignal(calm);
+  }
+  const restored: RestoreResult = await restore(restoreDeps, tx, point).catch((restoreErr: unknown) => ({
     ok: false,
     detail: `restore failed: ${messageOf(restoreErr)}`,
   }));

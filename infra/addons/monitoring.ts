@@ -7,6 +7,8 @@ import { allButOne, kubePrometheusStackChart, SingleKeyPdb } from "./monitoringC
 import { withDefaults } from "../lib/defaults";
 import { pinnedRelease } from "./helm";
 import { ALB_READINESS_GATE_LABEL, podSecurityLabels } from "../lib/podSecurity";
+import { IrsaRole } from "../iam/irsaRole";
+import { grafanaCloudWatchPolicy, grafanaValues, podSecurityContext, RESTRICTED_CONTAINER } from "./grafanaValues";
 
 type Values = Record<string, unknown>;
 
@@ -88,6 +90,17 @@ export interface MonitoringProps {
   readonly nodeExporterNamespace?: string;
   /** Helm release name. Default: `kube-prometheus-stack`. */
   readonly release?: string;
+  /**
+   * Grafana gets a CloudWatch data source (uid `cloudwatch`) in this region, reading through its
+   * own IRSA role (the ALB's metrics and the tags that find its target groups, nothing else).
+   * Default: none.
+   */
+  readonly cloudWatchRegion?: string;
+  /**
+   * Ingress annotations kube-state-metrics exports as `kube_ingress_annotations` labels (e.g. the
+   * services' live forward actions, which the delivery dashboard reads the weights from). Default: none.
+   */
+  readonly ingressAnnotations?: readonly string[];
 }
 
 export const defaults = {
@@ -154,14 +167,6 @@ function normalisePath(path: string): string | undefined {
   return path === "/" ? path : path.replace(/\/+$/, "");
 }
 
-/** The restricted profile, set explicitly so a chart bump cannot loosen it. */
-const RESTRICTED_CONTAINER = {
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  capabilities: { drop: ["ALL"] },
-  seccompProfile: { type: "RuntimeDefault" },
-};
-
 /** The add-on's settings: the pinned defaults under the props. */
 type Settings = typeof defaults & MonitoringProps;
 
@@ -169,13 +174,6 @@ const claim = (storageClassName: pulumi.Input<string>, sizeGi: number): Values =
   spec: { storageClassName, accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${sizeGi}Gi` } } },
 });
 const spreadOverZones = { podAntiAffinity: "soft", podAntiAffinityTopologyKey: "topology.kubernetes.io/zone" };
-const podSecurityContext = (uid: number, gid: number): Values => ({
-  runAsNonRoot: true,
-  runAsUser: uid,
-  runAsGroup: gid,
-  fsGroup: gid,
-  seccompProfile: { type: "RuntimeDefault" },
-});
 
 /** Prometheus: retention by time and size, every ServiceMonitor of the cluster, spread over zones, its own volume. */
 function prometheusValues(p: Settings, props: MonitoringProps, path: string, prometheusUrl: string | undefined): MonitoringValues["prometheus"] {
@@ -254,36 +252,6 @@ function alertmanagerValues(p: Settings, props: MonitoringProps, discordSecretNa
   };
 }
 
-/** Grafana: private (port-forward), admin credentials from a Secret, its SQLite database on the shared volume. */
-function grafanaValues(p: Settings, props: MonitoringProps, grafanaSecretName: pulumi.Output<string>): Values {
-  return {
-    // `grafana` instead of `<release>-grafana`: the port-forward command stays short and stable.
-    fullnameOverride: "grafana",
-    admin: { existingSecret: grafanaSecretName, userKey: "admin-user", passwordKey: "admin-password" },
-    // Not exposed: reached with `kubectl port-forward` only (Grafana stays private).
-    service: { type: "ClusterIP" },
-    ingress: { enabled: false },
-    persistence: {
-      enabled: true,
-      type: "pvc",
-      storageClassName: props.storageClassName,
-      accessModes: ["ReadWriteOnce"],
-      size: `${p.grafanaVolumeGi}Gi`,
-    },
-    ...(props.grafanaImage !== undefined ? { image: { registry: props.grafanaImage.registry, repository: props.grafanaImage.repository } } : {}),
-    // The chown init container runs as root (not allowed here), and is pointless on EFS: the
-    // access point already presents every file as its own uid/gid.
-    initChownData: { enabled: false },
-    // One pod on the SQLite database at a time.
-    deploymentStrategy: { type: "Recreate" },
-    resources: p.grafanaResources,
-    securityContext: podSecurityContext(472, 472),
-    // Grafana writes plugins, sessions and temp files outside its volume: a writable root.
-    containerSecurityContext: { ...RESTRICTED_CONTAINER, readOnlyRootFilesystem: false },
-    testFramework: { enabled: false },
-  };
-}
-
 /**
  * kube-prometheus-stack (Prometheus Operator, Prometheus, Alertmanager, Grafana,
  * kube-state-metrics, node-exporter) from the official chart, with Prometheus, Alertmanager and
@@ -346,8 +314,10 @@ export class Monitoring extends pulumi.ComponentResource {
       },
       prometheus: prometheusValues(p, props, path, prometheusUrl),
       alertmanager: alertmanagerValues(p, props, discordSecret?.metadata.name),
-      grafana: grafanaValues(p, props, grafanaSecret.metadata.name),
+      grafana: grafanaValues({ ...p, ...props }, grafanaSecret.metadata.name, this.grafanaCloudWatchRole(name, p, props)?.roleArn),
       "kube-state-metrics": {
+        // `ingresses=[a,b]`: the chart joins the list into --metric-annotations-allowlist (kube-state-metrics chart 6.4.1 templates/deployment.yaml:99-101).
+        ...(props.ingressAnnotations !== undefined && props.ingressAnnotations.length > 0 ? { metricAnnotationsAllowList: [`ingresses=[${props.ingressAnnotations.join(",")}]`] } : {}),
         resources: p.kubeStateMetricsResources,
         securityContext: { enabled: true, ...podSecurityContext(65534, 65534) },
         containerSecurityContext: RESTRICTED_CONTAINER,
@@ -408,6 +378,32 @@ export class Monitoring extends pulumi.ComponentResource {
       k8sOpts,
     );
     return { namespace, nodeExporterNamespace };
+  }
+
+  /**
+   * Grafana's role for the CloudWatch data source, trusted by `monitoring/grafana` only. CloudWatch
+   * has no resource-level permissions for reading metrics, hence Resource "*"; the actions are what
+   * the delivery dashboard uses: GetMetricData (every panel's queries and metric math), ListMetrics
+   * (the query editor's dimension lists) and tag:GetResources (the `resourceARNs` variables that find
+   * the load balancer and the colors' target groups by the controller's tags). Not
+   * GetMetricStatistics: Grafana's CloudWatch queries go through GetMetricData.
+   */
+  private grafanaCloudWatchRole(name: string, p: Settings, props: MonitoringProps): IrsaRole | undefined {
+    if (props.cloudWatchRegion === undefined) {
+      return undefined;
+    }
+    return new IrsaRole(
+      `${name}-grafana-cloudwatch`,
+      {
+        oidcProviderArn: props.cluster.oidcProviderArn,
+        oidcProviderUrl: props.cluster.oidcProviderUrl,
+        namespace: p.namespace,
+        serviceAccount: "grafana",
+        inlinePolicies: { cloudwatch: JSON.stringify(grafanaCloudWatchPolicy()) },
+        description: "Grafana's CloudWatch data source (ALB metrics of the delivery dashboard)",
+      },
+      { parent: this },
+    );
   }
 
   /** Grafana's generated admin credentials and, when a webhook is set, Alertmanager's Discord URL: Secrets, never Helm values. */

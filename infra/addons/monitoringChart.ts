@@ -54,7 +54,18 @@ export const kubePrometheusStackChart = {
       thanosRulerSpec: { replicas: 1 },
     },
     // grafana values.yaml:49 replicas, :69 podDisruptionBudget {} (kube-prometheus-stack overrides neither).
-    grafana: { enabled: true, replicas: 1, podDisruptionBudget: {} },
+    // kube-prometheus-stack values.yaml:1370-1376: the dashboard sidecar loads ConfigMaps labelled
+    // grafana_dashboard: "1" from every namespace; :1391-1397, :1440-1445: its Prometheus data source
+    // has uid `prometheus`, its Alertmanager one `alertmanager` (templates/grafana/configmaps-datasources.yaml).
+    grafana: {
+      enabled: true,
+      replicas: 1,
+      podDisruptionBudget: {},
+      sidecar: {
+        dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" },
+        datasources: { enabled: true, defaultDatasourceEnabled: true, uid: "prometheus", alertmanager: { enabled: true, uid: "alertmanager" } },
+      },
+    },
     // kube-state-metrics values.yaml:38 replicas, :375 podDisruptionBudget {}; enabled by kubeStateMetrics.enabled (:2457).
     kubeStateMetrics: { enabled: true },
     "kube-state-metrics": { replicas: 1, podDisruptionBudget: {} },

@@ -59,6 +59,8 @@ const TAINT_EFFECTS: Record<string, string> = {
 /** A service's deployed state: the color the in-cluster Service selects, and each color's running image and Service. */
 export interface DeployedState {
   readonly active: Color;
+  /** Mid canary rollout: the share of live traffic the Ingress's forward action gives the idle color. */
+  readonly canaryWeight?: number;
   readonly colors: Readonly<Record<Color, { readonly image?: string; readonly serviceName: string }>>;
 }
 
@@ -67,18 +69,41 @@ function deployedState(
   active: k8s.core.v1.Service,
   services: Readonly<Record<Color, k8s.core.v1.Service>>,
   deployments: Partial<Record<Color, k8s.apps.v1.Deployment>>,
+  ingress: k8s.networking.v1.Ingress,
+  liveAction: string,
 ): pulumi.Output<DeployedState> {
   const image = (d: k8s.apps.v1.Deployment | undefined): pulumi.Output<string | undefined> =>
     d === undefined ? pulumi.output(undefined) : d.spec.template.spec.containers.apply((c) => c[0]?.image);
+  const action = ingress.metadata.annotations.apply((a) => a[`alb.ingress.kubernetes.io/actions.${liveAction}`]);
   return pulumi
-    .all([active.spec.selector, image(deployments.blue), image(deployments.green), services.blue.metadata.name, services.green.metadata.name])
-    .apply(([selector, blue, green, blueName, greenName]): DeployedState => ({
+    .all([active.spec.selector, image(deployments.blue), image(deployments.green), services.blue.metadata.name, services.green.metadata.name, action])
+    .apply(([selector, blue, green, blueName, greenName, forward]): DeployedState => ({
       active: selector[COLOR_LABEL] === "green" ? "green" : "blue",
+      ...canaryShare(forward, selector[COLOR_LABEL] === "green" ? "green" : "blue", blueName, greenName),
       colors: {
         blue: { ...(blue !== undefined ? { image: blue } : {}), serviceName: blueName },
         green: { ...(green !== undefined ? { image: green } : {}), serviceName: greenName },
       },
     }));
+}
+
+/**
+ * The idle color's share of the live forward action (the Ingress annotation as the cluster has
+ * it), when it is strictly between 0 and 100: a canary rollout in progress.
+ */
+function canaryShare(forward: string | undefined, active: Color, blueName: string, greenName: string): { canaryWeight?: number } {
+  if (forward === undefined) {
+    return {};
+  }
+  let groups: Array<{ ServiceName?: string; Weight?: number }> = [];
+  try {
+    groups = (JSON.parse(forward) as { ForwardConfig?: { TargetGroups?: Array<{ ServiceName?: string; Weight?: number }> } }).ForwardConfig?.TargetGroups ?? [];
+  } catch {
+    // Not the program's forward action (edited out of band): no canary to report.
+  }
+  const idleName = active === "blue" ? greenName : blueName;
+  const weight = groups.find((g) => g.ServiceName === idleName)?.Weight ?? 0;
+  return weight > 0 && weight < 100 ? { canaryWeight: weight } : {};
 }
 
 /** What a color's pods are built from. */
@@ -220,6 +245,11 @@ export class BlueGreenService extends pulumi.ComponentResource {
       );
     }
 
+    if (svc.canaryWeight !== undefined && (colorImage(svc[idle]) === undefined || svc[idle].parked === true)) {
+      // Same rule as the config check: a canary weight would send live traffic to a color with no pods.
+      throw new pulumi.ResourceError(`service "${svc.name}": canaryWeight ${svc.canaryWeight} sends traffic to ${idle}, which has no image or is parked`, this);
+    }
+
     let roleArn: pulumi.Output<string> | undefined;
     if (args.aws !== undefined) {
       roleArn = new IrsaRole(
@@ -285,7 +315,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
     this.active = active;
     this.timing = timing;
     this.deployments = deployments;
-    this.deployed = deployedState(this.activeService, colorServices, deployments);
+    this.deployed = deployedState(this.activeService, colorServices, deployments, this.ingress, liveActionName(svc.name));
     this.serviceAccountName = svc.name;
     this.registerOutputs({ active, clusterServiceName: this.clusterServiceName });
   }
@@ -417,7 +447,9 @@ export class BlueGreenService extends pulumi.ComponentResource {
             ...args.ingressGroupAnnotations,
             "alb.ingress.kubernetes.io/group.name": args.ingressGroupName,
             "alb.ingress.kubernetes.io/group.order": String(args.ingressOrder),
-            [`alb.ingress.kubernetes.io/actions.${live}`]: JSON.stringify(forwardAction(svc.name, svc.port, active)),
+            // During a canary step (`canaryWeight`) only these weights differ; the preview rule below
+            // and the in-cluster Service keep following `active` until the final switch.
+            [`alb.ingress.kubernetes.io/actions.${live}`]: JSON.stringify(forwardAction(svc.name, svc.port, active, svc.canaryWeight)),
           },
         },
         spec: {

@@ -64,6 +64,7 @@ const common = {
       alertmanagerVolumeGi: 2,
       grafanaVolumeGi: 5,
       allowedCidrs: [],
+      delivery: true,
     },
     logging: {
       enabled: false,

@@ -72,6 +72,10 @@ function schemaAt(path: Path): z.ZodType | undefined {
     while (cur instanceof z.ZodOptional || cur instanceof z.ZodDefault) {
       cur = cur.unwrap() as z.ZodType;
     }
+    if (cur instanceof z.ZodUnion) {
+      // A discriminated union (e.g. services[].rollout): the option that has the key.
+      cur = (cur.options as z.ZodType[]).find((o) => o instanceof z.ZodObject && String(seg) in o.shape);
+    }
     if (cur instanceof z.ZodObject) {
       cur = (cur.shape as Record<string, z.ZodType>)[String(seg)];
     } else if (cur instanceof z.ZodArray) {
@@ -88,6 +92,9 @@ function schemaAt(path: Path): z.ZodType | undefined {
 
 function keysAt(path: Path): string[] {
   const s = schemaAt(path);
+  if (s instanceof z.ZodUnion) {
+    return [...new Set((s.options as z.ZodType[]).flatMap((o) => (o instanceof z.ZodObject ? Object.keys(o.shape) : [])))];
+  }
   return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
 }
 

@@ -4,6 +4,7 @@
  */
 import { COLORS } from "../domain";
 import type { Color } from "../domain";
+import { liveWeights } from "./canary";
 
 /** The namespace the blue/green services run in; Pulumi owns it, ArgoCD may never target it. */
 export const APPS_NAMESPACE = "apps";
@@ -12,9 +13,12 @@ export function idleColor(active: Color): Color {
   return active === "blue" ? "green" : "blue";
 }
 
-/** ALB weights: the active color takes all traffic, the idle one stays registered at 0. */
-export function colorWeights(active: Color): Record<Color, number> {
-  return { blue: active === "blue" ? 100 : 0, green: active === "green" ? 100 : 0 };
+/**
+ * ALB weights: the active color takes all traffic, the idle one stays registered at 0; during a
+ * canary step (`canaryWeight`) the idle color takes that percentage and the active one the rest.
+ */
+export function colorWeights(active: Color, canaryWeight?: number): Record<Color, number> {
+  return liveWeights(active, canaryWeight);
 }
 
 /**
@@ -39,11 +43,12 @@ export function liveActionName(service: string): string {
 
 /**
  * The AWS Load Balancer Controller's advanced forward action: both colors' target groups in one
- * forward, weighted 100/0. Changing `active` only changes the weights, which the controller
- * applies as a single ModifyRule call: atomic at the listener, no target deregistration.
+ * forward, weighted 100/0 (or `100 - canaryWeight` / `canaryWeight` during a canary step).
+ * Changing `active` or the canary weight only changes the weights, which the controller applies
+ * as a single ModifyRule call per rule: atomic at the listener, no target deregistration.
  */
-export function forwardAction(service: string, port: number, active: Color): Record<string, unknown> {
-  const weights = colorWeights(active);
+export function forwardAction(service: string, port: number, active: Color, canaryWeight?: number): Record<string, unknown> {
+  const weights = colorWeights(active, canaryWeight);
   return {
     Type: "forward",
     ForwardConfig: {

@@ -7,6 +7,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { EbsCsiDriver } from "../addons/ebsCsi";
 import { EfsCsiDriver } from "../addons/efsCsi";
 import { Monitoring } from "../addons/monitoring";
+import { APPS_NAMESPACE } from "../apps/appNamespace";
+import { CANARY_DEFAULTS } from "../lib/canary";
+import type { DeliveryStack } from "../lib/delivery";
+import { liveActionAnnotationKey } from "../lib/delivery";
+import { DeliveryMonitoring } from "../monitoring/deliveryMonitoring";
 import type { Cluster } from "../cluster/cluster";
 import type { Edge } from "../edge/edge";
 import { cacheRegistryOf, DOCKER_HUB_CACHE_PREFIX, viaDockerHubCache } from "../lib/images";
@@ -65,6 +70,27 @@ export function wireObservability(w: Wiring, cluster: Cluster | undefined, n: Ob
   };
 }
 
+/** The stack's blue/green services as the delivery dashboard and alerts describe them; undefined when it has none or turned them off. */
+function deliveryStack({ cfg, env }: Wiring, cluster: Cluster): DeliveryStack | undefined {
+  if (!cfg.observability.monitoring.delivery || cfg.services.length === 0) {
+    return undefined;
+  }
+  return {
+    environment: env,
+    region: cfg.region,
+    clusterName: cluster.clusterName,
+    // Every Ingress of the stack joins the IngressGroup named after the environment (wiring/apps.ts).
+    ingressGroup: env,
+    services: cfg.services.map((s) => ({
+      name: s.name,
+      port: s.port,
+      namespace: APPS_NAMESPACE,
+      analysis: s.rollout.strategy === "canary" ? s.rollout.analysis : CANARY_DEFAULTS.analysis,
+      canary: s.rollout.strategy === "canary",
+    })),
+  };
+}
+
 /** Prometheus, Alertmanager and Grafana on the shared EFS file system (or Prometheus alone on gp3). */
 function wireMonitoring(w: Wiring, cluster: Cluster, n: ObservabilityNeighbours): { efs: SharedFileSystem; monitoring: Monitoring } {
   const { cfg, env, prod, opts, hosts } = w;
@@ -86,6 +112,7 @@ function wireMonitoring(w: Wiring, cluster: Cluster, n: ObservabilityNeighbours)
   const gp3 = o.monitoring.prometheusStorage === "gp3" ? new EbsCsiDriver(`${env}-ebs-csi`, { cluster }, opts) : undefined;
   const expose = n.edge !== undefined && o.monitoring.allowedCidrs.length > 0;
   const cache = dockerHubCache(w);
+  const delivery = deliveryStack(w, cluster);
   const monitoring = new Monitoring(
     `${env}-monitoring`,
     {
@@ -103,9 +130,14 @@ function wireMonitoring(w: Wiring, cluster: Cluster, n: ObservabilityNeighbours)
       monitoringHost: expose ? hosts.monitoring : undefined,
       ingressGroupName: expose ? n.edge?.groupName : undefined,
       ingressGroupAnnotations: n.edge?.ingressGroupAnnotations,
+      cloudWatchRegion: delivery !== undefined ? cfg.region : undefined,
+      ingressAnnotations: delivery?.services.map((s) => liveActionAnnotationKey(s.name)),
     },
     opts,
   );
+  if (delivery !== undefined) {
+    new DeliveryMonitoring(`${env}-delivery`, { cluster, namespace: monitoring.namespace, monitoringRelease: monitoring.release, stack: delivery }, opts);
+  }
   return { efs, monitoring };
 }
 

@@ -10,6 +10,7 @@ import {
   MAX_LINEAR_RATIO,
   median,
   renderBench,
+  renderOperations,
   renderTable,
   ScalePoint,
   syntheticServices,
@@ -78,6 +79,18 @@ describe("automation: bench", () => {
     assert.match(text, /marginal cost per service: 120\.0 ms \(fit\); 120\.0 ms early, 120\.0 ms late; ratio late\/early 1\.00/);
     assert.match(text, /\n {2}linear: R\^2 >= 0\.95/);
     assert.match(text, /changes 2 resource\(s\):\n {2}a::b\n {2}c::d\n/);
+  });
+
+  it("renders the operation counts with the conditions they were taken under", () => {
+    const text = renderOperations(
+      [
+        { label: "flip, blue/green", previews: 1, ups: 1, targetedUps: 1, routingReads: 3, metricsWindows: 0, waitedMs: 10_000 },
+        { label: "flip, canary 10/50%", previews: 3, ups: 3, targetedUps: 3, routingReads: 9, metricsWindows: 2, waitedMs: 630_000 },
+      ],
+      "lag 10 s",
+    );
+    assert.match(text, /^Operation counts per command \(lag 10 s\):\n/);
+    assert.match(text, /\nflip, canary 10\/50% +3 +3 +3 +9 +2 +630 s\n/);
   });
 
   it("synthetic services have distinct names, one non-overlapping path each, a health path under it and both colors' images", () => {

@@ -135,6 +135,12 @@ describe("automation: CLI", function () {
       [["flip", "nope", "--service", "student"], /<stack> "nope": no such stack/],
       [["flip", "staging", "--service", "student", "--force", "--force"], /--force given 2 times/],
       [["flip", "staging", "prod", "--service", "student"], /unexpected argument "prod"/],
+      [["flip", "staging", "--service", "student", "--steps", "50,10"], /--steps "50,10": step 2 \(10\) is not above step 1 \(50\): steps must strictly increase/],
+      [["flip", "staging", "--service", "student", "--steps", "10,100"], /--steps "10,100": step 2 is 100: each step is a whole percent from 1 to 99 \(the final 100 is the switch itself\)/],
+      [["flip", "staging", "--service", "student", "--steps", "10%,50"], /--steps "10%,50": "10%" is not a whole percent; give them comma-separated, e.g\. 10,50/],
+      [["flip", "staging", "--service", "student", "--steps", "10,,50"], /--steps "10,,50": "" is not a whole percent/],
+      [["flip", "staging", "--service", "student", "--steps", "10", "--steps", "20"], /--steps given 2 times; it takes one value/],
+      [["rollback", "staging", "--service", "student", "--steps", "10"], /Unknown option '--steps'/],
       [["rollback", "staging"], /--service is required/],
       [["rollback", "staging", "--service", "nope"], /--service "nope": stack "staging" has no such service/],
       [["rollback", "test", "--service", "student"], /<stack> "test": it runs one color per service/],
@@ -305,6 +311,15 @@ describe("automation: CLI", function () {
     assert.equal(await main(["preview", "staging", "--policy-pack", POLICY_DIR, "--policy-config", config], p.ctx), ExitCode.Ok);
     assert.deepEqual(staging.calls.filter((x) => x.op === "preview").pop()?.policyPacks, [POLICY_DIR]);
     assert.deepEqual(staging.calls.filter((x) => x.op === "preview").pop()?.policyPackConfigs, [config]);
+  });
+
+  it("flip --steps runs the canary steps given, then the switch", async () => {
+    const c = capture(h);
+    h.metrics.requestsPerSecond = 50;
+    assert.equal(await main(["flip", "staging", "--service", "student", "--steps", "5, 30"], c.ctx), ExitCode.Ok, c.stdout.join(""));
+    assert.match(c.stdout.join(""), /after canary steps 5\/30%: verified/);
+    assert.deepEqual(h.lb.timeline("staging", "student").map((t) => t.weights.green), [0, 5, 30, 100]);
+    assert.equal(staging.count("up"), 3);
   });
 
   it("a refused promotion exits 5 and prints the next steps", async () => {

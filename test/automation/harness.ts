@@ -15,6 +15,7 @@ import { HttpHealthProber } from "../../automation/adapters/httpProber";
 import { createLogger } from "../../automation/adapters/progress";
 import { parseImageRef } from "../../automation/images";
 import { ImageResolver, StackCatalog, StackDescription, TargetHealthChecker, TargetHealthQuery, TargetHealthResult } from "../../automation/ports";
+import { FakeMetrics } from "./fakeMetrics";
 import { FakeLoadBalancer } from "./fakeRouting";
 import { FakeClock, HealthWorld, Loopback, startServer } from "./loopback";
 import { MemoryStack } from "./memoryStack";
@@ -61,6 +62,8 @@ export class Harness {
   readonly clock = new FakeClock();
   /** The load balancer: its live rules follow the Ingress after `lb.lagMs` of the fake clock. */
   readonly lb = new FakeLoadBalancer(this.clock);
+  /** The load balancer's per-color metrics, counted from the weights it applied over time. */
+  readonly metrics: FakeMetrics;
   readonly targetHealth = new StubTargetHealth();
   readonly resolver = new MapResolver();
   readonly logs: string[] = [];
@@ -75,6 +78,7 @@ export class Harness {
   ) {
     this.backupDir = fs.mkdtempSync(path.join(os.tmpdir(), "platform-backups-"));
     world.routing = this.lb;
+    this.metrics = new FakeMetrics(this.lb, world);
   }
 
   static async start(): Promise<Harness> {
@@ -108,6 +112,7 @@ export class Harness {
       prober: new HttpHealthProber(systemClock),
       targetHealth: this.targetHealth,
       routing: this.lb,
+      metrics: this.metrics,
       resolver: this.resolver,
       notifier: new DiscordNotifier(this.webhookUrl, this.clock, ["hunter2-passphrase"]),
       clock: this.clock,

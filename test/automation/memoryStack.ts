@@ -13,7 +13,9 @@
  *   along), targets providers implicitly, and fails a target that depends on a resource not yet
  *   created (diag 2013); untargeted resources are `same`;
  * - outputs are rewritten from the config by every update, targeted or not;
- * - the Ingress's forward action reaches the load balancer (the routing fake) only after its lag;
+ * - the Ingress's forward action (all traffic to `active`, or a canary step's `canaryWeight` to the
+ *   idle color, which changes only the live action's weights) reaches the load balancer (the
+ *   routing fake) only after its lag;
  * - one signal to the CLI cancels (in-flight steps finish and are applied), a second terminates
  *   (pending operations left in the state);
  * - an update can succeed and the reads after it fail (`stack output`/`stack history`);
@@ -25,6 +27,7 @@ import { ConcurrentUpdateError } from "@pulumi/pulumi/automation";
 import type { DiffKind, EngineEvent, OpMap, OpType, StepEventMetadata, SummaryEvent } from "@pulumi/pulumi/automation";
 import { LockReport, OperationOptions, PlatformStack, PreviewOutcome, StackState, UpdateLock, UpOutcome } from "../../automation/ports";
 import { isJsonObject, Json, JsonObject } from "../../automation/types";
+import { liveWeights } from "../../infra/lib/canary";
 import { FakeLoadBalancer } from "./fakeRouting";
 
 export type Color = "blue" | "green";
@@ -158,6 +161,8 @@ interface ServiceView {
   readonly parked: readonly Color[];
   readonly healthPath: string;
   readonly paths: readonly string[];
+  /** Mid canary rollout: the percentage of live traffic the Ingress sends to the idle color. */
+  readonly canaryWeight?: number;
 }
 
 /**
@@ -188,6 +193,7 @@ function viewServices(raw: Json | undefined): ServiceView[] {
       parked,
       healthPath: typeof s["healthPath"] === "string" ? s["healthPath"] : "/health",
       paths: Array.isArray(s["paths"]) ? s["paths"].map(String) : [`/${String(s["name"])}`],
+      ...(typeof s["canaryWeight"] === "number" ? { canaryWeight: s["canaryWeight"] } : {}),
     };
   });
 }
@@ -405,8 +411,12 @@ export class MemoryStack implements PlatformStack {
       }
       const ing = this.ingressUrn(s.name);
       const act = this.activeUrn(s.name);
-      if (included(ing) && (old.active !== s.active || this.pendingIngress.has(s.name))) {
+      if (included(ing) && (old.active !== s.active || old.canaryWeight !== s.canaryWeight || this.pendingIngress.has(s.name))) {
         const diff: Record<string, string> = {};
+        if (old.canaryWeight !== s.canaryWeight) {
+          // A canary step (or its end): the live forward action's weights, nothing else.
+          diff[`metadata.annotations["alb.ingress.kubernetes.io/actions.${s.name}-live"]`] = "update";
+        }
         if (old.active !== s.active) {
           diff[`metadata.annotations["alb.ingress.kubernetes.io/actions.${s.name}-live"]`] = "update";
           for (let i = 0; i < this.pathCount(s.name); i++) {
@@ -442,7 +452,8 @@ export class MemoryStack implements PlatformStack {
 
   /** The Ingress's inputs as the program declares them (infra/apps/blueGreenService.ts), trimmed to what a flip touches. */
   private ingressInputs(s: ServiceView): Json {
-    const weight = (c: Color): number => (s.active === c ? 100 : 0);
+    const weights = liveWeights(s.active, s.canaryWeight);
+    const weight = (c: Color): number => weights[c];
     const action = {
       Type: "forward",
       ForwardConfig: {
@@ -577,6 +588,7 @@ export class MemoryStack implements PlatformStack {
         paths: s.paths,
         liveHealthUrl: `${base}/${this.name}/live/${s.name}${s.healthPath}`,
         ...(this.blueGreen ? { previewHealthUrl: `${base}/${this.name}/preview/${s.name}${s.healthPath}`, namespace: "apps" } : {}),
+        ...(s.canaryWeight !== undefined ? { canaryWeight: s.canaryWeight } : {}),
       })),
       releases: structuredClone(this.deployedReleases),
     };
@@ -690,7 +702,7 @@ export class MemoryStack implements PlatformStack {
     // The Ingress now asks for the deployed active color; the controller applies it to the listener rule later.
     if (this.blueGreen) {
       for (const s of this.deployed()) {
-        this.lb?.desire(this.name, s.name, s.active);
+        this.lb?.desireWeights(this.name, s.name, liveWeights(s.active, s.canaryWeight));
       }
     }
   }
@@ -722,6 +734,11 @@ export class MemoryStack implements PlatformStack {
       }
       if (changed.has(this.ingressUrn(name))) {
         entry["active"] = want.active;
+        if (want.canaryWeight === undefined) {
+          delete entry["canaryWeight"];
+        } else {
+          entry["canaryWeight"] = want.canaryWeight;
+        }
         this.pendingIngress.delete(name);
       }
       for (const c of ["blue", "green"] as const) {

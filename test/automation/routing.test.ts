@@ -8,7 +8,7 @@ import { strict as assert } from "assert";
 import { flip, promote } from "../../automation/commands";
 import { ExitCode } from "../../automation/exitCodes";
 import { expectationsFor, identityHeadersOf, identityMismatch } from "../../automation/gates/identity";
-import { routesTo } from "../../automation/gates/routing";
+import { routesTo, routesWithWeights } from "../../automation/gates/routing";
 import { HttpHealthProber } from "../../automation/adapters/httpProber";
 import { systemClock } from "../../automation/adapters/clock";
 import { DEFAULT_IDENTITY_HEADERS } from "../../infra/lib/identityHeaders";
@@ -150,6 +150,15 @@ describe("automation: identity headers (pure)", () => {
     assert.equal(routesTo({ weights: new Map([["green", 90], ["blue", 10]]) }, "green"), false);
     assert.equal(routesTo({ weights: new Map([["blue", 100]]) }, "green"), false);
     assert.equal(routesTo({ weights: new Map() }, "green"), false);
+  });
+
+  it("a canary step's weights must be read back exactly (pure)", () => {
+    const step = { blue: 75, green: 25 };
+    assert.equal(routesWithWeights({ weights: new Map([["blue", 75], ["green", 25]]) }, step), true);
+    assert.equal(routesWithWeights({ weights: new Map([["blue", 100], ["green", 0]]) }, step), false, "not yet applied");
+    assert.equal(routesWithWeights({ weights: new Map([["blue", 50], ["green", 50]]) }, step), false, "the next step's, or someone else's");
+    assert.equal(routesWithWeights({ weights: new Map([["blue", 75]]) }, step), false, "a rule without the canary's target group");
+    assert.equal(routesWithWeights({ weights: new Map([["blue", 100]]) }, { blue: 100, green: 0 }), true, "an absent color forwards 0");
   });
 
   it("the HTTP prober counts a healthy answer from the wrong color as a failure", async () => {

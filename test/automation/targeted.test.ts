@@ -86,6 +86,9 @@ const flipRules = new Map<string, TargetRule>([
   [ING, { kind: "flip-ingress", service: "student", to: "green" }],
   [SVC, { kind: "flip-service", service: "student", to: "green" }],
 ]);
+/** A canary step to 25% green from blue: the Ingress alone, only its live action's weights. */
+const canaryRules = new Map<string, TargetRule>([[ING, { kind: "canary-ingress", service: "student", weights: { blue: 75, green: 25 } }]]);
+const canaryIngress = pre("update", ING, INGRESS_T, [ANNOTATION], ingressInputs(75, 25, "student-green"));
 const colorRules = new Map<string, TargetRule>([
   [DEP, { kind: "color", service: "student", color: "green" }],
   [HPA, { kind: "color", service: "student", color: "green" }],
@@ -125,6 +128,33 @@ describe("automation: targeted-plan check (pure)", () => {
     { name: "a resource outside the targets", rules: flipRules, events: [exactIngress, pre("create", `${P}kubernetes:core/v1:ConfigMap::student-cfg`, "kubernetes:core/v1:ConfigMap", [])], problems: [/create of kubernetes:core\/v1:ConfigMap student-cfg, which is not a target/] },
     { name: "a replacement of a target", rules: flipRules, events: [pre("replace", ING, INGRESS_T, ["spec.ingressClassName"], undefined, ["spec.ingressClassName"])], problems: [/replace of student-ingress \(replacement forced by spec\.ingressClassName\)/] },
     { name: "a delete of a flip target", rules: flipRules, events: [pre("delete", SVC, SERVICE_T, [])], problems: [/delete of student-active \(a flip only updates it\)/] },
+    { name: "a canary step: the live action's weights alone, the rest same", rules: canaryRules, events: [pre("same", STACK, "pulumi:pulumi:Stack", []), canaryIngress, pre("same", SVC, SERVICE_T, [])], problems: [] },
+    {
+      name: "a canary step whose weights are not the step's",
+      rules: canaryRules,
+      events: [pre("update", ING, INGRESS_T, [ANNOTATION], ingressInputs(50, 50, "student-green"))],
+      problems: [/would forward blue 50 \/ green 50, not blue 75 \/ green 25/],
+    },
+    {
+      name: "a canary step that would move the preview rule (only the final switch may)",
+      rules: canaryRules,
+      events: [pre("update", ING, INGRESS_T, [ANNOTATION, "spec.rules[1].http.paths[0].backend.service.name"], ingressInputs(75, 25, "student-blue"))],
+      problems: [/spec\.rules\[1\]\.http\.paths\[0\]\.backend\.service\.name changes \(a canary step changes only the live forward action's weights\)/],
+    },
+    {
+      name: "a canary step carrying another pending Ingress change",
+      rules: canaryRules,
+      events: [pre("update", ING, INGRESS_T, [ANNOTATION, 'metadata.annotations["alb.ingress.kubernetes.io/load-balancer-attributes"]'], ingressInputs(75, 25, "student-green"))],
+      problems: [/load-balancer-attributes"\] changes \(a canary step/],
+    },
+    {
+      name: "a canary step that would switch the in-cluster Service (not a target of a step)",
+      rules: canaryRules,
+      events: [canaryIngress, exactService],
+      problems: [/update of kubernetes:core\/v1:Service student-active, which is not a target/],
+    },
+    { name: "a canary step that would replace the Ingress", rules: canaryRules, events: [pre("replace", ING, INGRESS_T, ["spec.ingressClassName"], undefined, ["spec.ingressClassName"])], problems: [/replace of student-ingress/] },
+    { name: "a canary step's unreadable forward action", rules: canaryRules, events: [pre("update", ING, INGRESS_T, [ANNOTATION], { metadata: { annotations: { "alb.ingress.kubernetes.io/actions.student-live": "{not json" } } })], problems: [/is not a forward action the check can read/] },
     { name: "a color's Deployment update and HPA create (unpark)", rules: colorRules, events: [pre("update", DEP, "kubernetes:apps/v1:Deployment", ["spec.replicas"]), pre("create", HPA, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", [])], problems: [] },
     { name: "a color's HPA delete (park)", rules: colorRules, events: [pre("delete", HPA, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", [])], problems: [] },
     { name: "a color target that would be replaced", rules: colorRules, events: [pre("update", DEP, "kubernetes:apps/v1:Deployment", ["spec.selector!"], undefined, ["spec.selector"])], problems: [/student-green \(replacement forced by spec\.selector\)/] },

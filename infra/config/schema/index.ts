@@ -33,7 +33,7 @@ export type { NodeGroupConfig } from "./cluster";
 export type { ReleaseRecord } from "./delivery";
 export { healthGateSchema } from "./delivery";
 export type { ObservabilityConfig } from "./observability";
-export { isImageRef } from "./services";
+export { isImageRef, rolloutSchema } from "./services";
 export type { ServiceConfig, ServiceConfigInput } from "./services";
 
 export const platformSchema = z.strictObject({

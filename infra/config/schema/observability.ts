@@ -37,6 +37,12 @@ export const observabilitySchema = z.strictObject({
      * At most 3: they are one source-ip condition of an ALB rule (see failOverRuleBudget).
      */
     allowedCidrs: z.array(cidrString),
+    /**
+     * The delivery dashboard (per service and color, from the ALB's CloudWatch metrics, with the
+     * canary thresholds), Grafana's CloudWatch data source and its role, the CloudWatch exporter and
+     * the alerts on those thresholds. Needs blue/green services (EKS). Default: true.
+     */
+    delivery: z.boolean(),
   }),
   logging: z.strictObject({
     enabled: z.boolean(),

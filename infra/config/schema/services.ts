@@ -3,6 +3,7 @@ import { z } from "zod";
 import { COLORS, isColor } from "../../domain";
 import type { Color } from "../../domain";
 import { ingressOrder, prefixOf } from "../../lib/bluegreen";
+import { CANARY_DEFAULTS, isCanaryWeight, normaliseRollout, Rollout, stepProblems, stepSecondsProblem } from "../../lib/canary";
 import { contextPathProblems, healthPathProblem } from "../../lib/hosts";
 import { HEADER_SETTING, IDENTITY_ENV } from "../../lib/identityHeaders";
 import { Ctx, DNS_LABEL, fail } from "./common";
@@ -26,6 +27,38 @@ const colorSpec = z.strictObject({
    */
   parked: z.boolean().optional(),
 });
+
+/** The thresholds a canary step is judged by; every field defaults (`CANARY_DEFAULTS.analysis`, infra/lib/canary.ts). */
+const canaryAnalysisSchema = z.strictObject({
+  /** Largest share of the new color's requests answered 5xx, 0-1. Default 0.01. */
+  max5xxRatio: z.number().min(0).max(1).optional(),
+  /** Largest p99 TargetResponseTime of the new color, in ms. Default 2000. */
+  maxP99Ms: z.number().int().min(1).max(600_000).optional(),
+  /** Largest p99 of the new color relative to the stable color's, >= 1. Default 1.5. */
+  maxP99Ratio: z.number().min(1).max(100).optional(),
+  /** Fewest requests of the new color per window for its numbers to count. Default 100. */
+  minRequests: z.number().int().min(1).max(10_000_000).optional(),
+  /** Further windows a step may wait for minRequests before it fails. Default 2. */
+  maxExtensions: z.number().int().min(0).max(20).optional(),
+});
+
+/**
+ * How the driver moves a service's traffic to a new color. `blueGreen` (default): all at once,
+ * one targeted update. `canary`: the live weights in `steps` (percent to the new color), each
+ * verified at the load balancer and judged on the ALB's CloudWatch metrics for `stepSeconds`,
+ * then the blue/green switch; a failed step puts the weights back (infra/lib/canary.ts).
+ */
+export const rolloutSchema = z.discriminatedUnion("strategy", [
+  z.strictObject({ strategy: z.literal("blueGreen") }),
+  z.strictObject({
+    strategy: z.literal("canary"),
+    /** Default [10, 50]. */
+    steps: z.array(z.number()).optional(),
+    /** Default 300. */
+    stepSeconds: z.number().optional(),
+    analysis: canaryAnalysisSchema.optional(),
+  }),
+]);
 
 export const serviceSchema = z.strictObject({
   name: z.string().regex(DNS_LABEL),
@@ -95,11 +128,20 @@ export const serviceSchema = z.strictObject({
       imageHeader: z.string().regex(HEADER_SETTING, "must be an HTTP header name or none").optional(),
     })
     .optional(),
+  /** Default `{ strategy: blueGreen }`. */
+  rollout: rolloutSchema.optional(),
+  /**
+   * Written by the driver during a canary rollout, never by hand: this percentage of the live
+   * traffic goes to the idle color, the rest to `active`. Only the live forward action's weights
+   * change; the in-cluster Service and the preview host stay on `active` and the idle color.
+   * Absent (default): 100 to `active`.
+   */
+  canaryWeight: z.number().optional(),
 });
 export type ServiceConfigInput = z.infer<typeof serviceSchema>;
 
 export interface ServiceConfig
-  extends Omit<ServiceConfigInput, "active" | "replicas" | "env" | "imageBucketAccess" | "autoscaling" | "resources" | "idle" | "publicHealthPath"> {
+  extends Omit<ServiceConfigInput, "active" | "replicas" | "env" | "imageBucketAccess" | "autoscaling" | "resources" | "idle" | "publicHealthPath" | "rollout"> {
   readonly active: Color;
   readonly replicas: number;
   readonly autoscaling: { readonly minReplicas: number; readonly maxReplicas: number; readonly targetCpuUtilization: number };
@@ -107,6 +149,7 @@ export interface ServiceConfig
   readonly idle: "warm" | "parked";
   readonly env: Readonly<Record<string, string>>;
   readonly imageBucketAccess: boolean;
+  readonly rollout: Rollout;
 }
 
 /** What the service rules read besides the services. */
@@ -153,6 +196,7 @@ export function checkServices(cfg: ServiceCheckInput, ctx: Ctx): void {
         fail(ctx, at("env", reserved), `${reserved} is set by the platform on every color (the color and image the pod runs)`, `remove services[${i}].env.${reserved}`);
       }
     }
+    checkRollout(s, i, cfg.cluster.enabled, ctx);
   });
   const routed = ingressOrder(cfg.services.map((s) => ({ name: s.name, paths: s.paths })));
   if ("conflict" in routed) {
@@ -199,6 +243,49 @@ function checkColors(s: ServiceConfigInput, i: number, ctx: Ctx): void {
         `"${image}" is not an image reference pinned by tag or digest`,
         "use <registry>/<repo>:<tag> or <registry>/<repo>@sha256:<64 hex digits>",
       );
+    }
+  }
+}
+
+/**
+ * A canary needs two colors behind one weighted forward action (EKS stacks; the test host runs one
+ * color), a usable step schedule and window; `canaryWeight` is a whole percent to an idle color
+ * that has an image and runs pods.
+ */
+function checkRollout(s: ServiceConfigInput, i: number, cluster: boolean, ctx: Ctx): void {
+  const at = (...k: Array<string | number>): Array<string | number> => ["services", i, ...k];
+  const r = s.rollout;
+  if (r?.strategy === "canary") {
+    if (!cluster) {
+      fail(ctx, at("rollout", "strategy"), `is canary for service "${s.name}", but this stack runs one color per service (no cluster), so there are no weights to move`, "use strategy blueGreen (or remove rollout) on stacks without a cluster");
+    }
+    const steps = r.steps ?? CANARY_DEFAULTS.steps;
+    for (const problem of stepProblems(steps)) {
+      fail(ctx, at("rollout", "steps"), problem, "list whole percentages to the new color in increasing order, e.g. [5, 25, 50]");
+    }
+    const window = stepSecondsProblem(r.stepSeconds ?? CANARY_DEFAULTS.stepSeconds);
+    if (window !== undefined) {
+      fail(ctx, at("rollout", "stepSeconds"), window, `use a multiple of 60, e.g. ${CANARY_DEFAULTS.stepSeconds}`);
+    }
+  }
+  const w = s.canaryWeight;
+  if (w === undefined) {
+    return;
+  }
+  if (!isCanaryWeight(w)) {
+    fail(ctx, at("canaryWeight"), `${w} is not a whole percent from 1 to 99`, "remove canaryWeight (the driver writes it during a canary rollout; 100 is the switch itself: set active instead)");
+    return;
+  }
+  if (!cluster) {
+    fail(ctx, at("canaryWeight"), `is set for service "${s.name}", but this stack runs one color per service (no weighted forward action)`, "remove canaryWeight");
+    return;
+  }
+  if (isColor(s.active)) {
+    const idle: Color = s.active === "blue" ? "green" : "blue";
+    if (s[idle].image === undefined || s[idle].image === "") {
+      fail(ctx, at("canaryWeight"), `sends ${w}% of service "${s.name}" to ${idle}, which has no image`, `remove canaryWeight, or set services[${i}].${idle}.image`);
+    } else if (s[idle].parked === true) {
+      fail(ctx, at("canaryWeight"), `sends ${w}% of service "${s.name}" to ${idle}, which is parked (no pods)`, `remove canaryWeight, or remove services[${i}].${idle}.parked`);
     }
   }
 }
@@ -253,5 +340,6 @@ export function normaliseService(s: ServiceConfigInput): ServiceConfig {
     idle: s.idle ?? "warm",
     env: s.env ?? {},
     imageBucketAccess: s.imageBucketAccess ?? false,
+    rollout: normaliseRollout(s.rollout),
   };
 }
