@@ -70,12 +70,21 @@ function installProcessHandlers(stopAll: () => Promise<void>): void {
   handlersInstalled = true;
   // Without a listener Node exits on these signals without running 'exit' handlers; with one, the
   // components are stopped gracefully first and the process then exits with the signal's code.
+  // The listeners stay registered (`on`, not `once`): the Automation API runs the CLI through
+  // execa, whose signal-exit handler re-raises the signal, killing this process at once, as soon
+  // as it is the only listener left. A second signal kills everything without waiting.
+  let stopping = false;
   const onSignal = (signal: NodeJS.Signals, code: number) => {
+    if (stopping) {
+      killAllNow();
+      process.exit(code);
+    }
+    stopping = true;
     process.stderr.write(`\n[control-plane] ${signal}: stopping the local control plane\n`);
     stopAll().finally(() => process.exit(code));
   };
-  process.once("SIGINT", () => onSignal("SIGINT", 130));
-  process.once("SIGTERM", () => onSignal("SIGTERM", 143));
+  process.on("SIGINT", () => onSignal("SIGINT", 130));
+  process.on("SIGTERM", () => onSignal("SIGTERM", 143));
   // Last resort on any exit path: SIGKILL what is still running and remove the temp dirs.
   process.once("exit", killAllNow);
 }
@@ -315,7 +324,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       const kept = path.join(repoRoot, ".cache", "integration-logs", new Date().toISOString().replace(/[:.]/g, "-"));
       fs.mkdirSync(path.dirname(kept), { recursive: true });
       fs.cpSync(logDir, kept, { recursive: true });
-      console.log(`[control-plane] logs of etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok kept in ${kept}`);
+      console.log(`[control-plane] logs of ${components.map((c) => c.name).join(", ")} kept in ${kept}`);
     }
     fs.rmSync(dir, { recursive: true, force: true });
     live.delete(killNow);

@@ -48,6 +48,11 @@ export async function pulumiSandbox(): Promise<PulumiSandbox> {
     PULUMI_SKIP_UPDATE_CHECK: "true",
   };
 
+  // Removed by cleanup(), and on any exit of the test process (a signal stops the run through
+  // the control plane's handler, which exits without running the tests' after hooks).
+  const removeDir = () => fs.rmSync(dir, { recursive: true, force: true });
+  process.once("exit", removeDir);
+
   return {
     command,
     envVars,
@@ -69,7 +74,8 @@ export async function pulumiSandbox(): Promise<PulumiSandbox> {
       return fs.existsSync(plugins) ? fs.readdirSync(plugins).filter((f) => !f.endsWith(".lock")) : [];
     },
     cleanup() {
-      fs.rmSync(dir, { recursive: true, force: true });
+      process.removeListener("exit", removeDir);
+      removeDir();
     },
   };
 }
