@@ -61,9 +61,14 @@ const k8sVersionFlags = ["k8s.io/client-go/pkg/version", "k8s.io/component-base/
   `-X ${pkg}.gitTreeState=clean`,
 ]);
 
-/** The module directory of `module` as the tool's go.mod resolves it (downloading it if needed). */
+/**
+ * The directory of `module` at the version the tool's go.mod selects. `go mod download` fetches it
+ * first if needed (`go list -m` alone reports an empty Dir for a module not yet in the cache).
+ */
 function moduleDir(run: GoRunner, module: string): string {
-  return run(["list", "-m", "-f", "{{.Dir}}", module]).trim();
+  const info = JSON.parse(run(["mod", "download", "-json", module])) as { Dir?: string; Error?: string };
+  if (!info.Dir) throw new Error(`go mod download ${module}: ${info.Error ?? "no directory reported"}`);
+  return info.Dir;
 }
 
 export const tools: readonly GoTool[] = [
