@@ -48,7 +48,9 @@ function buildKey(tool: GoTool, goVersion: string): string {
   for (const f of ["go.mod", "go.sum", ...(tool.ownSources ?? [])]) {
     h.update(`${f}\0`).update(fs.readFileSync(path.join(dir, f))).update("\0");
   }
-  h.update(JSON.stringify({ goVersion, goflags: goEnv.GOFLAGS, cgo: tool.cgo, args: buildArgs(tool) }));
+  // The prepare/after steps' code too: a change to what they copy or gather redoes the step.
+  const hooks = [tool.prepare?.toString() ?? "", tool.after?.toString() ?? ""];
+  h.update(JSON.stringify({ goVersion, goflags: goEnv.GOFLAGS, cgo: tool.cgo, args: buildArgs(tool), hooks }));
   return h.digest("hex");
 }
 

@@ -22,8 +22,9 @@
 //   - The resource-monitor proxy and the synchronous-invoke pipes (--sync): @pulumi/pulumi 3.276.0
 //     never opens the pipes (runtime/settings.js tryGetSyncInvokes has no caller), so the program
 //     talks to the engine's monitor directly. The engine's Node.js alias compatibility check
-//     (pkg/resource/deploy/source_eval.go requestFromNodeJS) still recognises it through
-//     @grpc/grpc-js's "grpc-node-js/" user agent, in place of the proxy's "pulumi-runtime" header.
+//     (pkg/resource/deploy/source_eval.go requestFromNodeJS) still recognises it through the
+//     "grpc-node-js/<version>" user agent of @grpc/grpc-js (build/src/transport.js at 1.14.7), in
+//     place of the proxy's "pulumi-runtime: nodejs" header.
 //   - Debugger attachment (attachDebugger), the bun runtime, fnm/.nvmrc Node.js version switching,
 //     the out-of-memory hint on a crashed program, and OpenTelemetry/Zipkin spans of its own
 //     (--tracing is accepted and handed on to the Node.js program, as Pulumi's host does).
