@@ -267,6 +267,28 @@ describe("integration smoke: Automation API on the local control plane", functio
     );
   });
 
+  it("a program that throws fails the preview with its own message, once", async function () {
+    // @pulumi/pulumi 3.276.0 cmd/run reports an uncaught error itself and exits with 32; the host
+    // then answers bail, and the engine adds no "Program exited with non-zero exit code" of its own.
+    const failingDir = sandbox.project("failing", {
+      "Pulumi.yaml": "name: failing\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
+      "package.json": JSON.stringify({ name: "failing", version: "0.0.0", private: true, main: "index.ts" }),
+      "tsconfig.json": tsconfig,
+      "index.ts": 'throw new Error("the smoke program refuses to run");\n',
+    });
+    const failing = await LocalWorkspace.createStack(
+      { stackName: "failing", workDir: failingDir },
+      { pulumiCommand: sandbox.command, envVars: sandbox.envVars },
+    );
+    const err = await failing.preview().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof Error, "the preview must fail");
+    assert.match(err.message, /the smoke program refuses to run/);
+    assert.doesNotMatch(err.message, /Program exited with non-zero exit code/);
+  });
+
   it("pulumi about goes through the project's own language host", function () {
     // About, GetPluginInfo, GetRequiredPackages and GetProgramDependencies of the host. No stack is
     // selected, so no program runs.
