@@ -10,6 +10,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { opennessOfTexts } from "../infra/lib/cidr";
 import { parseStackOutputs } from "../infra/outputs";
 import { ENVIRONMENTS, Environment, Exemption, Violation } from "../infra/policy/engine";
 import { configFile, evaluatePolicies, PolicyPackConfig } from "../infra/policy/offline";
@@ -178,10 +179,10 @@ export function securityGroupRelations(resources: readonly DeclaredResource[], g
     let open = false;
     if (r.type === INGRESS_RULE) {
       source = str(i["referencedSecurityGroupId"]);
-      open = i["cidrIpv4"] === "0.0.0.0/0" || i["cidrIpv6"] === "::/0";
+      open = opennessOfTexts([str(i["cidrIpv4"]), str(i["cidrIpv6"])].filter((c): c is string => c !== undefined)).level !== "restricted";
     } else if (r.type === LEGACY_RULE && i["type"] === "ingress") {
       source = str(i["sourceSecurityGroupId"]);
-      open = Array.isArray(i["cidrBlocks"]) && i["cidrBlocks"].includes("0.0.0.0/0");
+      open = Array.isArray(i["cidrBlocks"]) && opennessOfTexts(i["cidrBlocks"].filter((c): c is string => typeof c === "string")).level !== "restricted";
     } else {
       continue;
     }

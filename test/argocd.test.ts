@@ -121,11 +121,6 @@ describe("ArgoCD ownership guard (pure)", () => {
     { name: "a private server", settings: {}, problems: [] },
     { name: "an exposed server for an office range", settings: { exposed: true, allowedCidrs: ["203.0.113.0/24"] }, problems: [] },
     { name: "an exposed server for nobody", settings: { exposed: true, allowedCidrs: [] }, problems: [["allowedCidrs", /is empty while exposed is true/]] },
-    {
-      name: "an exposed server for the whole internet",
-      settings: { exposed: true, allowedCidrs: ["0.0.0.0/0"] },
-      problems: [["allowedCidrs.0", /0\.0\.0\.0\/0 opens ArgoCD/]],
-    },
     { name: "applications while ArgoCD is off", settings: { enabled: false, applications: [college] }, problems: [["applications", /argocd\.enabled is false/]] },
   ];
   for (const c of settingsCases) {

@@ -103,7 +103,8 @@ export interface ArgoCdSettings {
 
 /**
  * Every cross-field problem of `platform:argocd`: the ownership guard above, plus exposure rules
- * (an exposed server must be limited to listed networks, never the whole internet).
+ * (an exposed server must be limited to listed networks; the config schema judges what the list
+ * covers, infra/config/schema/gitops.ts).
  */
 export function argoCdProblems(settings: ArgoCdSettings, serviceNames: readonly string[], appsNamespace: string = APPS_NAMESPACE): ArgoCdProblem[] {
   const problems = applicationOwnershipProblems(settings.applications, serviceNames, appsNamespace);
@@ -114,15 +115,6 @@ export function argoCdProblems(settings: ArgoCdSettings, serviceNames: readonly 
       fix: "list the office/VPN egress ranges allowed to reach ArgoCD, or set exposed to false and use kubectl port-forward",
     });
   }
-  settings.allowedCidrs.forEach((cidr, i) => {
-    if (/\/0$/.test(cidr)) {
-      problems.push({
-        path: ["allowedCidrs", i],
-        message: `${cidr} opens ArgoCD (cluster-admin through its UI) to the whole internet`,
-        fix: "list your office/VPN egress ranges only",
-      });
-    }
-  });
   if (!settings.enabled && settings.applications.length > 0) {
     problems.push({
       path: ["applications"],

@@ -441,9 +441,51 @@ describe("policy pack rules", () => {
       );
     });
 
+    it("sg-no-world-admin-ingress: the union of a rule's ranges counts, halves and /3 slices included", () => {
+      const eighths = [0, 32, 64, 96, 128, 160, 192, 224].map((o) => `${o}.0.0.0/3`);
+      violates(
+        "sg-no-world-admin-ingress",
+        [r(SG, "split", { description: "split", ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/1", "128.0.0.0/1"], description: "SSH" }] })],
+        { type: SG, name: "split" },
+        [/ingress\[0\] admits 0.0.0.0\/1 and 128.0.0.0\/1 to 22 \(SSH\) \(the whole internet: the union covers all of 0.0.0.0\/0\)/],
+      );
+      violates(
+        "sg-no-world-admin-ingress",
+        [r(SG, "slices", { description: "slices", ingress: eighths.map((c) => ({ protocol: "tcp", fromPort: 3306, toPort: 3306, cidrBlocks: [c], description: "db" })) })],
+        { type: SG, name: "slices" },
+        [/ingress\[0\], ingress\[1\].* and ingress\[7\] admits .* to 3306 \(MySQL\/MariaDB\) \(the whole internet: .*\)/],
+      );
+      violates("sg-no-world-admin-ingress", [ingressRule("half", { fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/1" })], { type: INGRESS_RULE, name: "half" }, [
+        /admits 0.0.0.0\/1 to 22 \(SSH\) \(half of the internet or more: the union covers 50% of 0.0.0.0\/0\)/,
+      ]);
+      violates("sg-no-world-admin-ingress", [ingressRule("v6", { fromPort: 22, toPort: 22, cidrIpv4: undefined, cidrIpv6: "2000::/3" })], { type: INGRESS_RULE, name: "v6" }, [
+        /2000::\/3 \(global unicast\)/,
+      ]);
+      passes("sg-no-world-admin-ingress", [r(SG, "office", { description: "office", ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["203.0.113.0/24", "198.51.100.0/24"], description: "SSH" }] })]);
+    });
+
     it("sg-world-ingress-web-only: the internet may reach TCP 80 and 443 only (the public ALB)", () => {
+      violates("sg-world-ingress-web-only", [ingressRule("half-app", { fromPort: 8080, toPort: 8080, cidrIpv4: "128.0.0.0/1" })], { type: INGRESS_RULE, name: "half-app" }, [
+        /admits 128.0.0.0\/1 to tcp\/8080 \(half of the internet or more/,
+      ]);
+      violates("sg-world-ingress-web-only", [ingressRule("wide", { fromPort: 0, toPort: 65535, cidrIpv4: "0.0.0.0/0" })], { type: INGRESS_RULE, name: "wide" }, [/tcp\/0-65535/]);
+      passes("sg-world-ingress-web-only", [ingressRule("half-https", { cidrIpv4: "0.0.0.0/1" })]);
       passes("sg-world-ingress-web-only", [ingressRule("alb-https", {}), ingressRule("alb-http", { fromPort: 80, toPort: 80 }), ingressRule("app", { fromPort: 8080, toPort: 8080, cidrIpv4: undefined, referencedSecurityGroupId: "sg-alb" })]);
       violates("sg-world-ingress-web-only", [ingressRule("app", { fromPort: 8080, toPort: 8080 })], { type: INGRESS_RULE, name: "app" }, [/admits 0.0.0.0\/0 to tcp\/8080/]);
+    });
+
+    it("sg-ingress-union-not-world: separate rules of one group are judged together", () => {
+      const halves = [ingressRule("ssh-low", { fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/2" }), ingressRule("ssh-high", { fromPort: 22, toPort: 22, cidrIpv4: "64.0.0.0/2" })];
+      violates("sg-ingress-union-not-world", halves, { type: INGRESS_RULE, name: "ssh-low" }, [
+        /the ingress rules "ssh-low" and "ssh-high" of security group sg-1 together admit 0.0.0.0\/2 and 64.0.0.0\/2 to 22 \(SSH\) \(half of the internet or more: the union covers 50% of 0.0.0.0\/0\)/,
+        /split ranges are judged by what they cover together/,
+      ]);
+      const quarters = ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"].map((c, i) => ingressRule(`app-${i}`, { fromPort: 8000, toPort: 8100, cidrIpv4: c }));
+      violates("sg-ingress-union-not-world", quarters, { type: INGRESS_RULE, name: "app-0" }, [/together admit .* to tcp\/8000-8100 \(the whole internet: the union covers all of 0.0.0.0\/0\)/]);
+      // Two groups, each with a quarter: nothing adds up.
+      passes("sg-ingress-union-not-world", [halves[0], withProps(halves[1], { securityGroupId: "sg-2" })]);
+      // The public ALB's own world-open HTTPS is the one exposure allowed, however it is split.
+      passes("sg-ingress-union-not-world", [ingressRule("https-low", { cidrIpv4: "0.0.0.0/1" }), ingressRule("https-high", { cidrIpv4: "128.0.0.0/1" })]);
     });
 
     it("sg-rules-described: the group and every rule have a description", () => {
@@ -506,9 +548,11 @@ describe("policy pack rules", () => {
       violates("eks-secrets-encryption", [eksCluster({ encryptionConfig: { provider: { keyArn: "k" }, resources: [] } })], { type: EKS_CLUSTER, name: "prod-eks-eksCluster" }, [/resources: \["secrets"\]/]);
     });
 
-    it("eks-endpoint-restricted: private, or public to listed CIDRs, never /0", () => {
+    it("eks-endpoint-restricted: private, or public to listed CIDRs that never add up to (half) the internet", () => {
       passes("eks-endpoint-restricted", [eksComponent(), eksComponent({ endpointPublicAccess: false, publicAccessCidrs: undefined }), eksCluster()]);
-      violates("eks-endpoint-restricted", [eksComponent({ publicAccessCidrs: ["0.0.0.0/0"] })], { type: EKS_COMPONENT, name: "prod-eks" }, [/publicAccessCidrs contains 0.0.0.0\/0/]);
+      violates("eks-endpoint-restricted", [eksComponent({ publicAccessCidrs: ["0.0.0.0/0"] })], { type: EKS_COMPONENT, name: "prod-eks" }, [/publicAccessCidrs 0.0.0.0\/0 opens the Kubernetes API to the whole internet/]);
+      violates("eks-endpoint-restricted", [eksComponent({ publicAccessCidrs: ["0.0.0.0/1", "128.0.0.0/1"] })], { type: EKS_COMPONENT, name: "prod-eks" }, [/to the whole internet \(the union covers all of 0.0.0.0\/0\)/]);
+      violates("eks-endpoint-restricted", [eksCluster({ vpcConfig: { endpointPublicAccess: true, publicAccessCidrs: ["128.0.0.0/1"] } })], { type: EKS_CLUSTER, name: "prod-eks-eksCluster" }, [/to half of the internet or more/]);
       violates("eks-endpoint-restricted", [eksCluster({ vpcConfig: { endpointPrivateAccess: true } })], { type: EKS_CLUSTER, name: "prod-eks-eksCluster" }, [/no publicAccessCidrs, which EKS treats as 0.0.0.0\/0/]);
     });
 
@@ -575,6 +619,33 @@ describe("policy pack rules", () => {
       assert.equal(messages.length, 2);
       const weakPolicy = { ...SECURE_ALB_ANNOTATIONS, "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-2016-08" };
       violates("alb-ingress-https", [albIngress("student", weakPolicy)], { type: INGRESS, name: "student-ingress" }, [/ssl-policy "ELBSecurityPolicy-2016-08" accepts protocols older than TLS 1.2/]);
+    });
+
+    it("alb-source-ip-restricted (stack): tools outside the public namespaces admit listed sources only, never (half) the internet", () => {
+      const tool = (conditions: Record<string, string>, namespace = "monitoring"): OfflineResource =>
+        r(INGRESS, "prod-monitoring-prometheus", {
+          apiVersion: "networking.k8s.io/v1",
+          kind: "Ingress",
+          metadata: { name: "prometheus", namespace, annotations: { ...SECURE_ALB_ANNOTATIONS, "alb.ingress.kubernetes.io/group.name": "prod", ...conditions } },
+          spec: {
+            ingressClassName: "alb",
+            rules: [{ host: "monitoring.example.com", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "prometheus", port: { number: 9090 } } } }] } }],
+          },
+        });
+      const sourceIp = (values: string[]): Record<string, string> => ({
+        "alb.ingress.kubernetes.io/conditions.prometheus": JSON.stringify([{ field: "source-ip", sourceIpConfig: { values } }]),
+      });
+      passes("alb-source-ip-restricted", [tool(sourceIp(["203.0.113.0/24"])), albIngress("student", SECURE_ALB_ANNOTATIONS)]);
+      violates("alb-source-ip-restricted", [tool({})], { type: INGRESS, name: "prod-monitoring-prometheus" }, [
+        /routes to prometheus in namespace "monitoring" with no source-ip condition, so anyone on the internet reaches it/,
+      ]);
+      violates("alb-source-ip-restricted", [tool(sourceIp(["0.0.0.0/1", "128.0.0.0/1"]))], { type: INGRESS, name: "prod-monitoring-prometheus" }, [
+        /conditions.prometheus admits 0.0.0.0\/1 and 128.0.0.0\/1, the whole internet \(the union covers all of 0.0.0.0\/0\), so the condition restricts nothing/,
+      ]);
+      violates("alb-source-ip-restricted", [tool(sourceIp(["0.0.0.0/1"]), "apps")], { type: INGRESS, name: "prod-monitoring-prometheus" }, [/half of the internet or more/]);
+      violates("alb-source-ip-restricted", [tool(sourceIp(["203.0.113.0/00"]))], { type: INGRESS, name: "prod-monitoring-prometheus" }, [/leading zero/]);
+      // A namespace the stack's policy config declares public needs no condition.
+      passes("alb-source-ip-restricted", [tool({})], "prod", { publicNamespaces: ["apps", "monitoring"] });
     });
 
     it("waf-required-managed-rules (stack): both groups enforced (inline, ruleJson or rule-group associations), not counted", () => {

@@ -144,7 +144,7 @@ describe("policy pack over an insecure prod (synthetic: the config cannot expres
     const settled = await settleStack("prod", (c) => setField(c, "cluster", "publicAccessCidrs", ["0.0.0.0/0"]));
     assert.match(String(settled.error), /0\.0\.0\.0\/0/);
     const v = await editedProd((rs) => patchType(rs, "eks:index:Cluster", { endpointPublicAccess: true, publicAccessCidrs: ["0.0.0.0/0"] }));
-    caught(v, "eks-endpoint-restricted", "eks:index:Cluster", /publicAccessCidrs contains 0.0.0.0\/0/);
+    caught(v, "eks-endpoint-restricted", "eks:index:Cluster", /publicAccessCidrs 0.0.0.0\/0 opens the Kubernetes API to the whole internet/);
   });
 
   it("synthetic SSH open to the world on the bastion (no config knob opens a port)", async () => {

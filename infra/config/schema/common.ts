@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { MAX_VALUES_PER_CONDITION, MAX_VALUES_PER_RULE, RuleShape, sourceIpBudget, valuesUsed } from "../../lib/albConditions";
-import { parseCidr } from "../../lib/cidr";
+import { AddressBlock, blockContains, opennessOf, parseBlock, parseCidr } from "../../lib/cidr";
 
 /** A problem found in the stack config; `fix` says what to change. */
 export interface IssueParams {
@@ -41,14 +41,31 @@ export function fail(ctx: Ctx, path: Array<string | number>, message: string, fi
 }
 
 /**
- * Reports each entry of `cidrs` that is the whole internet (`/0`): `what` has no login of its
- * own or must stay restricted, and `fix` says what to list instead.
+ * Judges a source allow-list by the address space its union covers (../../lib/cidr.ts): a list
+ * that covers all of the internet (`0.0.0.0/0`, or `0.0.0.0/1` + `128.0.0.0/1`, or eight /3s) or
+ * at least half of it (`0.0.0.0/1` alone) opens `opens` to anyone, whatever the spelling. Also
+ * refuses an entry listed twice or inside another entry (it adds nothing and uses up a value of
+ * the ALB rule's budget). Entries that do not parse are reported by `cidrString`.
  */
 export function failOpenToInternet(ctx: Ctx, path: Array<string | number>, cidrs: readonly string[], opens: string, fix: string): void {
-  cidrs.forEach((text, i) => {
-    const c = parseCidr(text);
-    if (typeof c !== "string" && c.prefix === 0) {
-      fail(ctx, [...path, i], `${text} opens ${opens} to the whole internet`, fix);
+  const blocks = cidrs.map(parseBlock);
+  const report = opennessOf(blocks.filter((b): b is AddressBlock => typeof b !== "string"));
+  if (report.level !== "restricted") {
+    const how = report.level === "world" ? "to the whole internet" : "to half of the internet or more";
+    fail(ctx, path, `opens ${opens} ${how}: ${report.detail ?? ""} (a list is judged by the addresses it covers together, not entry by entry)`, fix);
+  }
+  blocks.forEach((b, i) => {
+    if (typeof b === "string") {
+      return;
+    }
+    const j = blocks.findIndex((o, k) => k !== i && typeof o !== "string" && blockContains(o, b) && (k < i || o.prefix < b.prefix));
+    if (j >= 0) {
+      fail(
+        ctx,
+        [...path, i],
+        `${b.text} is ${(blocks[j] as AddressBlock).prefix === b.prefix ? "listed twice" : `inside ${cidrs[j]} (entry ${j})`}`,
+        "remove the redundant entry",
+      );
     }
   });
 }

@@ -1,7 +1,7 @@
 /** `platform:argocd`: ArgoCD and the Applications it syncs. */
 import { z } from "zod";
 import { argoCdProblems } from "../../lib/argocd";
-import { cidrString, Ctx, DNS_LABEL, fail, failOverRuleBudget } from "./common";
+import { cidrString, Ctx, DNS_LABEL, fail, failOpenToInternet, failOverRuleBudget } from "./common";
 
 const argoCdApplication = z.strictObject({
   name: z.string().regex(DNS_LABEL),
@@ -40,6 +40,7 @@ export function checkArgoCd(
   }
   // The server's rule on `argocd.<host>`, Prefix `/` (infra/addons/argocd.ts).
   failOverRuleBudget(ctx, ["argocd", "allowedCidrs"], cfg.argocd.allowedCidrs, "ArgoCD", { host: true, path: "/", pathType: "Prefix" });
+  failOpenToInternet(ctx, ["argocd", "allowedCidrs"], cfg.argocd.allowedCidrs, "ArgoCD (cluster-admin through its UI)", "list your office/VPN egress ranges only");
   if (cfg.argocd.enabled && !cfg.cluster.enabled) {
     fail(
       ctx,
