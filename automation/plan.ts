@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { opennessOfTexts } from "../infra/lib/cidr";
 import { parseStackOutputs } from "../infra/outputs";
-import { ENVIRONMENTS, Environment, Exemption, Violation } from "../infra/policy/engine";
+import { ENVIRONMENTS, Environment, environmentOfStack, Exemption, Violation } from "../infra/policy/engine";
 import { configFile, evaluatePolicies, PolicyPackConfig } from "../infra/policy/offline";
 import { RULES } from "../infra/policy/rules";
 import { Evaluation, REPO_ROOT, settleStack, StackConfig } from "./offline/evaluate";
@@ -366,7 +366,9 @@ export async function runPlan(options: PlanOptions): Promise<PlanReport> {
     throw programError(stack, settled.error);
   }
   const ev = settled.evaluation;
-  const environment = typeof ev.outputs["environment"] === "string" ? ev.outputs["environment"] : stack;
+  // The same value the real pack uses (the stack in each URN), never what the stack file claims;
+  // config validation has already refused a platform:environment that disagrees.
+  const environment = environmentOfStack(stack);
 
   const graph = componentGraph(ev.resources);
   const counted = ev.resources.filter(isCounted);

@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import { ConfigError, parsePlatformConfig } from "../infra/config/load";
+import { environmentOf, environmentOfStack } from "../infra/policy/engine";
 import type { ConfigValue } from "../infra/config/defaults";
 import type { PlatformConfig } from "../infra/config/schema";
 import { Json, readStackConfig, settleStack, STACKS, StackConfig } from "./stack";
@@ -70,7 +71,25 @@ const cases: Case[] = [
     stack: "prod",
     mutate: (c) => (c["platform:environment"] = "production"),
     key: "platform:environment",
-    expect: ['unknown environment "production"', "test, staging, prod"],
+    expect: ['unknown environment "production" (the stack "prod" is prod)', "Fix: remove platform:environment (it follows the stack name) or set it to prod"],
+  },
+  {
+    name: "a prod stack file claiming to be staging",
+    stack: "prod",
+    mutate: (c) => (c["platform:environment"] = "staging"),
+    key: "platform:environment",
+    expect: [
+      'says "staging", but the stack "prod" is prod: the stack name decides the environment, and the policy pack checks this stack as prod whatever the file says',
+      '(value: "staging")',
+      "Fix: remove platform:environment (it follows the stack name) or set it to prod",
+    ],
+  },
+  {
+    name: "a staging stack file claiming to be test",
+    stack: "staging",
+    mutate: (c) => (c["platform:environment"] = "test"),
+    key: "platform:environment",
+    expect: ['says "test", but the stack "staging" is staging'],
   },
   {
     name: "unknown top-level key, with a suggestion",
@@ -479,6 +498,29 @@ describe("stack config validation", () => {
       assert.match(err.message, new RegExp(`^Invalid config for stack "${c.stack}"`));
     });
   }
+
+  it("derives the environment from the stack name when platform:environment is absent", () => {
+    for (const stack of STACKS) {
+      const cfg = parse(stack, (c) => delete c["platform:environment"]);
+      assert.equal(cfg.environment, stack);
+    }
+    // A scratch copy named after an environment gets that environment; any other name is prod, the strictest.
+    const raw = rawPlatform(readStackConfig("test"));
+    delete raw["environment"];
+    assert.equal(parsePlatformConfig("test-alice", raw, "ap-northeast-2").environment, "test");
+    const prodRaw = rawPlatform(readStackConfig("prod"));
+    delete prodRaw["environment"];
+    assert.equal(parsePlatformConfig("alice", prodRaw, "ap-northeast-2").environment, "prod");
+    assert.throws(() => parsePlatformConfig("alice", rawPlatform(readStackConfig("staging")), "ap-northeast-2"), /says "staging", but the stack "alice" is prod/);
+  });
+
+  it("the offline plan and the real pack pick rules by the same value: the stack name", () => {
+    for (const [stack, env] of [["prod", "prod"], ["staging", "staging"], ["test", "test"], ["staging-2", "staging"], ["production", "prod"], ["", "prod"]] as const) {
+      assert.equal(environmentOfStack(stack), env, stack);
+      assert.equal(environmentOf(`urn:pulumi:${stack}::platform::aws:s3/bucket:Bucket::b`), env, `URN of ${stack}`);
+    }
+    assert.equal(environmentOf(undefined), "prod");
+  });
 
   it("reports every problem at once, not only the first", () => {
     const err = problemsOf(() =>

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { cacheRegionOf } from "../lib/images";
 import { suggest } from "../lib/text";
+import { environmentOfStack } from "../policy/engine";
 import { ConfigValue, deepMerge, defaultsFor } from "./defaults";
 import { checkPlatform, ENVIRONMENTS, IssueParams, PlatformConfig, platformSchema, toPlatformConfig } from "./schema";
 
@@ -156,18 +157,25 @@ export function parsePlatformConfig(stack: string, raw: Record<string, ConfigVal
       },
     ]);
   }
-  const environment = raw["environment"];
-  if (typeof environment !== "string" || !(ENVIRONMENTS as readonly string[]).includes(environment)) {
+  // The stack's name decides the environment, as it does for the policy pack (which sees only the
+  // stack in each URN): `platform:environment` may state it, never contradict it.
+  const derived = environmentOfStack(stack);
+  const stated = raw["environment"];
+  if (stated !== undefined && stated !== derived) {
+    const known = typeof stated === "string" && (ENVIRONMENTS as readonly string[]).includes(stated);
     throw new ConfigError(stack, [
       {
         key: formatKey(["environment"]),
-        value: environment,
-        problem: environment === undefined ? "is not set" : `unknown environment ${JSON.stringify(environment)}`,
-        fix: `set it to one of ${ENVIRONMENTS.join(", ")}: pulumi config set platform:environment ${stack in { test: 1, staging: 1, prod: 1 } ? stack : "prod"}`,
+        value: stated,
+        problem: known
+          ? `says ${JSON.stringify(stated)}, but the stack "${stack}" is ${derived}: the stack name decides the environment, and the policy pack checks this stack as ${derived} whatever the file says`
+          : `unknown environment ${JSON.stringify(stated)} (the stack "${stack}" is ${derived})`,
+        fix: `remove platform:environment (it follows the stack name) or set it to ${derived}; to deploy a ${known ? String(stated) : "different"} environment, use its own stack (Pulumi.<environment>.yaml)`,
       },
     ]);
   }
-  const merged = deepMerge(defaultsFor(environment), raw) ?? {};
+  const environment = derived;
+  const merged = deepMerge(defaultsFor(environment), { ...raw, environment }) ?? {};
   const result = platformSchema.superRefine(checkPlatform).safeParse(merged);
   if (!result.success) {
     throw new ConfigError(stack, problemsFrom(result.error, merged));
