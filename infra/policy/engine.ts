@@ -37,6 +37,8 @@ export interface PolicyResource {
   readonly props: Props;
   readonly outputs?: Props;
   readonly provider?: ProviderView;
+  /** The `protect` resource option, where the runner knows it (CrossGuard's `opts.protect`; the offline runner's recorded options). */
+  readonly protect?: boolean;
   /**
    * URNs each input property depends on (the real pack's stack validation has them). They follow
    * a reference even while its value is unknown during a preview.
