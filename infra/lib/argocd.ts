@@ -3,7 +3,15 @@
  * `Application` manifests. No Pulumi imports; tested table-driven (test/argocd.test.ts).
  */
 
+import { privilegedValues, SYSTEM_NAMESPACES } from "../policy/rules/workloads";
 import { APPS_NAMESPACE } from "./bluegreen";
+
+/**
+ * Namespaces an Application may never deploy into (Kubernetes' own and the platform's: a prune or
+ * self-heal there would delete or revert what Pulumi runs), and what counts as asking for
+ * privilege: one definition with the policy pack's `argocd-application-scope`.
+ */
+export { privilegedValues, SYSTEM_NAMESPACES };
 
 export { APPS_NAMESPACE };
 
@@ -12,6 +20,9 @@ export const ARGOCD_NAMESPACE = "argocd";
 
 /** The in-cluster API server as ArgoCD names it. */
 export const IN_CLUSTER = "https://kubernetes.default.svc";
+
+const PSA_ENFORCE = "pod-security.kubernetes.io/enforce";
+const PSA_ENFORCE_VERSION = "pod-security.kubernetes.io/enforce-version";
 
 /** One ArgoCD Application as the stack config declares it. */
 export interface ArgoCdApplicationSpec {
@@ -72,6 +83,20 @@ export function applicationOwnershipProblems(
         path: at("namespace"),
         message: `application "${app.name}" targets namespace "${ARGOCD_NAMESPACE}", where Pulumi runs ArgoCD itself`,
         fix: "deploy it to its own namespace",
+      });
+    } else if (app.namespace !== appsNamespace && app.namespace !== APPS_NAMESPACE && (SYSTEM_NAMESPACES as readonly string[]).includes(app.namespace)) {
+      problems.push({
+        path: at("namespace"),
+        message: `application "${app.name}" targets namespace "${app.namespace}", which belongs to Kubernetes or to the platform (a prune or self-heal there deletes or reverts what runs there)`,
+        fix: `deploy it to its own namespace (not ${SYSTEM_NAMESPACES.join(", ")})`,
+      });
+    }
+    const privileged = privilegedValues(app.helmValues ?? {}, "helmValues");
+    if (privileged.length > 0) {
+      problems.push({
+        path: at("helmValues"),
+        message: `application "${app.name}" asks for privilege in its Helm values (${privileged.join(", ")}); its namespace enforces the restricted Pod Security level, so the API server would refuse those pods`,
+        fix: "remove them; ArgoCD applications run unprivileged",
       });
     }
     const hasPath = app.path !== undefined && app.path !== "";
@@ -159,6 +184,12 @@ export function applicationManifest(app: ArgoCdApplicationSpec, argocdNamespace:
       syncPolicy: {
         automated: { prune: true, selfHeal: true },
         syncOptions: ["CreateNamespace=true"],
+        // The namespace ArgoCD creates enforces the restricted Pod Security level, so nothing the
+        // application syncs runs privileged or with host access (the API server refuses such pods).
+        // Argo CD applies them with CreateNamespace=true: the Application CRD of the pinned chart
+        // (argo-cd 8.3.9, Argo CD v3.1.5, templates/crds/crd-application.yaml) describes
+        // spec.syncPolicy.managedNamespaceMetadata as "metadata in the given namespace (if CreateNamespace=true)".
+        managedNamespaceMetadata: { labels: { [PSA_ENFORCE]: "restricted", [PSA_ENFORCE_VERSION]: "latest" } },
         // Transient failures (a webhook not ready yet, an API throttle) retry with backoff instead
         // of leaving the Application failed until the next commit.
         retry: { limit: 5, backoff: { duration: "10s", factor: 2, maxDuration: "3m" } },
