@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { ConfigError, parsePlatformConfig } from "../infra/config/load";
 import { environmentOf, environmentOfStack } from "../infra/policy/engine";
+import { policyView } from "../infra/config/policy";
 import type { ConfigValue } from "../infra/config/defaults";
 import type { PlatformConfig } from "../infra/config/schema";
 import { Json, readStackConfig, settleStack, STACKS, StackConfig } from "./stack";
@@ -472,8 +473,179 @@ const cases: Case[] = [
     name: "availability zone of another region",
     stack: "prod",
     mutate: (c) => (c["platform:availabilityZones"] = ["ap-northeast-2a", "us-east-1c"]),
-    key: "platform:availabilityZones",
-    expect: ["us-east-1c not in region ap-northeast-2", "Fix: list zones of ap-northeast-2"],
+    key: "platform:availabilityZones[1]",
+    expect: ['"us-east-1c" is not a zone of ap-northeast-2', "Fix: list zones of ap-northeast-2 that exist"],
+  },
+  // Config AWS or Kubernetes would reject in the middle of an `up`.
+  {
+    name: "an availability zone the region does not have",
+    stack: "prod",
+    mutate: (c) => (c["platform:availabilityZones"] = ["ap-northeast-2a", "ap-northeast-2z"]),
+    key: "platform:availabilityZones[1]",
+    expect: ["ap-northeast-2z does not exist: ap-northeast-2 has zones ap-northeast-2a, ap-northeast-2b, ap-northeast-2c, ap-northeast-2d"],
+  },
+  {
+    name: "a region outside the maintained zone list",
+    stack: "test",
+    mutate: (c) => {
+      c["aws:region"] = "me-central-1";
+      c["platform:availabilityZones"] = ["me-central-1a", "me-central-1b"];
+    },
+    key: "platform:availabilityZones[0]",
+    expect: ["region me-central-1 is not in the maintained zone list (reviewed 2026-11-30)", "aws ec2 describe-availability-zones --region me-central-1"],
+  },
+  {
+    name: "a wildcard inside a path (the ALB would match it as a pattern)",
+    stack: "prod",
+    mutate: (c) => (service(c, 1)["paths"] = ["/sugang/*/admin"]),
+    key: "platform:services[1].paths[0]",
+    expect: ['"/sugang/*/admin" contains a wildcard (* or ?)', 'Fix: route a plain prefix, e.g. "/student"'],
+  },
+  {
+    name: "a question mark in a path",
+    stack: "staging",
+    mutate: (c) => (service(c, 1)["paths"] = ["/sugang?"]),
+    key: "platform:services[1].paths[0]",
+    expect: ["contains a wildcard (* or ?)"],
+  },
+  {
+    name: "a space in a path",
+    stack: "test",
+    mutate: (c) => (service(c, 0)["paths"] = ["/", "/stu dent"]),
+    key: "platform:services[0].paths[1]",
+    expect: ['"/stu dent" contains whitespace'],
+  },
+  {
+    name: "a character the ALB path condition refuses",
+    stack: "prod",
+    mutate: (c) => (service(c, 0)["paths"] = ["/", "/student#x"]),
+    key: "platform:services[0].paths[1]",
+    expect: ['contains "#", which an ALB path condition does not accept'],
+  },
+  {
+    name: "a path Kubernetes refuses (//)",
+    stack: "prod",
+    mutate: (c) => (service(c, 0)["paths"] = ["/", "/student//admin"]),
+    key: "platform:services[0].paths[1]",
+    expect: ['contains //, which Kubernetes refuses in an Ingress path'],
+  },
+  {
+    name: "a service name whose IRSA role name exceeds IAM's 64 characters",
+    stack: "prod",
+    mutate: (c) => {
+      service(c, 0)["name"] = "s".repeat(47);
+      c["platform:releases"] = {};
+    },
+    key: "platform:services[0].name",
+    expect: ["is 47 characters; its IRSA role is named", "beyond IAM's 64", "Fix: use at most 46 characters"],
+  },
+  {
+    name: "a service name whose test-host target group name exceeds ELBv2's 32 characters",
+    stack: "test",
+    mutate: (c) => (service(c, 0)["name"] = "studentservice1"),
+    key: "platform:services[0].name",
+    expect: ["its target group is named \"test-host-studentservice1-<7 hex>\", beyond ELBv2's 32", "Fix: use at most 14 characters"],
+  },
+  {
+    name: "CPU requested above its limit",
+    stack: "prod",
+    mutate: (c) => (service(c, 0)["resources"] = { cpu: "2", memory: "512Mi", cpuLimit: "1500m", memoryLimit: "1Gi" }),
+    key: "platform:services[0].resources.cpu",
+    expect: ["2 requested is above the limit 1500m", "the API server refuses the pod template"],
+  },
+  {
+    name: "memory requested above its limit",
+    stack: "staging",
+    mutate: (c) => (service(c, 0)["resources"] = { cpu: "250m", memory: "2Gi", cpuLimit: "1", memoryLimit: "1024Mi" }),
+    key: "platform:services[0].resources.memory",
+    expect: ["2Gi requested is above the limit 1024Mi"],
+  },
+  {
+    name: "a prod node group that can schedule nothing (min and desired 0)",
+    stack: "prod",
+    mutate: (c) => Object.assign(nodeGroup(c, 0), { minSize: 0, desiredSize: 0 }),
+    key: "platform:cluster.nodeGroups[0].minSize",
+    expect: ["is 0 in node group \"general\", which the platform's add-ons and the services run on", "Fix: set minSize to at least 1"],
+  },
+  {
+    name: "a tag key AWS reserves",
+    stack: "prod",
+    mutate: (c) => (c["platform:tags"] = { "aws:cost": "x" }),
+    key: "platform:tags.aws:cost",
+    expect: ['starts with "aws:", a prefix AWS reserves'],
+  },
+  {
+    name: "a tag the platform sets itself",
+    stack: "staging",
+    mutate: (c) => (c["platform:tags"] = { Environment: "prod" }),
+    key: "platform:tags.Environment",
+    expect: ['"Environment" is set by the platform on every resource (it would silently replace "prod")'],
+  },
+  {
+    name: "an EKS version EKS does not run",
+    stack: "prod",
+    mutate: (c) => (obj(c["platform:cluster"])["version"] = "1.29"),
+    key: "platform:cluster.version",
+    expect: ['"1.29" is not a Kubernetes version EKS supports'],
+  },
+  {
+    name: "a node instance type outside the maintained list",
+    stack: "prod",
+    mutate: (c) => (nodeGroup(c, 0)["instanceTypes"] = ["t9.huge"]),
+    key: "platform:cluster.nodeGroups[0].instanceTypes[0]",
+    expect: ['"t9.huge" is not an EC2 instance type of a current family', "list reviewed 2026-11-30"],
+  },
+  {
+    name: "an instance size the family does not have",
+    stack: "test",
+    mutate: (c) => (obj(c["platform:testHost"])["instanceType"] = "t3.4xlarge"),
+    key: "platform:testHost.instanceType",
+    expect: ['"t3.4xlarge": t3 has no size "4xlarge"'],
+  },
+  {
+    name: "a database class not offered for MariaDB",
+    stack: "prod",
+    mutate: (c) => (obj(c["platform:database"])["instanceClass"] = "db.t2.micro"),
+    key: "platform:database.instanceClass",
+    expect: ['"db.t2.micro" is not an RDS instance class offered for MariaDB'],
+  },
+  {
+    name: "a MariaDB version RDS no longer supports",
+    stack: "staging",
+    mutate: (c) => (obj(c["platform:database"])["engineVersion"] = "10.4"),
+    key: "platform:database.engineVersion",
+    expect: ["MariaDB 10.4 is not a major version RDS supports (10.11, 11.4, 11.8"],
+  },
+  {
+    name: "an OpenSearch version outside the list",
+    stack: "prod",
+    mutate: (c) => (logging(c)["engineVersion"] = "OpenSearch_1.3"),
+    key: "platform:observability.logging.engineVersion",
+    expect: ['"OpenSearch_1.3" is not an OpenSearch Service version of the list'],
+  },
+  {
+    name: "an EKS stack without services (no Ingress, so no ALB)",
+    stack: "prod",
+    mutate: (c) => {
+      c["platform:services"] = [];
+      c["platform:releases"] = {};
+    },
+    key: "platform:services",
+    expect: ["is empty: the stack's ALB is built from the services' Ingresses"],
+  },
+  {
+    name: "a test host without services",
+    stack: "test",
+    mutate: (c) => (c["platform:services"] = []),
+    key: "platform:services",
+    expect: ["the test host runs the services' containers and needs at least one"],
+  },
+  {
+    name: "a domain too long for the certificate's first name",
+    stack: "staging",
+    mutate: (c) => (c["platform:domain"] = `${"a".repeat(60)}.com`),
+    key: "platform:domain",
+    expect: ["ACM takes at most 64 for a certificate's first name"],
   },
 ];
 
@@ -585,6 +757,101 @@ describe("stack config validation", () => {
     assert.equal(student.replicas, 2);
     assert.deepEqual(student.env, {});
     assert.equal(student.imageBucketAccess, true);
+  });
+});
+
+describe("production invariants in config", () => {
+  const ECR = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com";
+  const DIGEST_A = `${ECR}/student@sha256:${"a".repeat(64)}`;
+  const DIGEST_B = `${ECR}/student@sha256:${"b".repeat(64)}`;
+  const record = (image: string): Obj => ({ student: { image, verifiedAt: "2026-11-01T00:00:00Z", source: "promote staging->prod" } });
+  const cases: Array<{ name: string; mutate: (c: StackConfig) => void; key: string; rule: string }> = [
+    { name: "one NAT gateway", mutate: (c) => (obj(c["platform:network"])["natGateways"] = "single"), key: "platform:network.natGateways", rule: "vpc-nat-per-az" },
+    { name: "ALB deletion protection off", mutate: (c) => (c["platform:edge"] = { deletionProtection: false }), key: "platform:edge.deletionProtection", rule: "alb-deletion-protection" },
+    { name: "database deletion protection off", mutate: (c) => (obj(c["platform:database"])["deletionProtection"] = false), key: "platform:database.deletionProtection", rule: "rds-deletion-protection" },
+    { name: "single-AZ database", mutate: (c) => (obj(c["platform:database"])["multiAz"] = false), key: "platform:database.multiAz", rule: "rds-multi-az" },
+    { name: "6 days of database backups", mutate: (c) => (obj(c["platform:database"])["backupRetentionDays"] = 6), key: "platform:database.backupRetentionDays", rule: "rds-backup-retention" },
+    { name: "EFS backups off", mutate: (c) => (c["platform:observability"] = { efs: { backup: false } }), key: "platform:observability.efs.backup", rule: "efs-backup-required" },
+    { name: "EFS backups kept 3 days", mutate: (c) => (c["platform:observability"] = { efs: { backupRetentionDays: 3 } }), key: "platform:observability.efs.backupRetentionDays", rule: "efs-backup-required" },
+    { name: "images bucket forceDestroy", mutate: (c) => (obj(c["platform:imagesBucket"])["forceDestroy"] = true), key: "platform:imagesBucket.forceDestroy", rule: "s3-no-force-destroy" },
+    { name: "images bucket unversioned", mutate: (c) => (obj(c["platform:imagesBucket"])["versioning"] = false), key: "platform:imagesBucket.versioning", rule: "s3-bucket-versioning" },
+    { name: "30 days of CloudWatch logs", mutate: (c) => (c["platform:logRetentionDays"] = 30), key: "platform:logRetentionDays", rule: "log-retention-minimum" },
+    { name: "a week of ALB access logs", mutate: (c) => (c["platform:edge"] = { accessLogExpirationDays: 7 }), key: "platform:edge.accessLogExpirationDays", rule: "log-retention-minimum" },
+    { name: "a week of application logs", mutate: (c) => (logging(c)["retentionDays"] = 7), key: "platform:observability.logging.retentionDays", rule: "log-retention-minimum" },
+    { name: "an unbounded WAF rate limit", mutate: (c) => (obj(c["platform:waf"])["rateLimitPer5Min"] = 100_000_000), key: "platform:waf.rateLimitPer5Min", rule: "waf-rate-limit-bounded" },
+    { name: "WAF off", mutate: (c) => (obj(c["platform:waf"])["enabled"] = false), key: "platform:waf.enabled", rule: "waf-alb-association" },
+    { name: "one replica", mutate: (c) => (service(c, 0)["replicas"] = 1), key: "platform:services[0].replicas", rule: "k8s-min-replicas" },
+    { name: "an HPA minimum of one", mutate: (c) => (service(c, 1)["autoscaling"] = { minReplicas: 1, maxReplicas: 6, targetCpuUtilization: 70 }), key: "platform:services[1].autoscaling.minReplicas", rule: "k8s-min-replicas" },
+    { name: "monitoring off", mutate: (c) => (c["platform:observability"] = { monitoring: { enabled: false } }), key: "platform:observability.monitoring.enabled", rule: "observability-required" },
+    { name: "logging off", mutate: (c) => (c["platform:observability"] = { logging: { enabled: false } }), key: "platform:observability.logging.enabled", rule: "observability-required" },
+    { name: "a Docker Hub image", mutate: (c) => (obj(service(c, 0)["green"])["image"] = "library/nginx:1.27"), key: "platform:services[0].green.image", rule: "k8s-image-registry" },
+    { name: "an image of another registry", mutate: (c) => (obj(service(c, 0)["blue"])["image"] = "ghcr.io/someone/student:1.4.0"), key: "platform:services[0].blue.image", rule: "k8s-image-registry" },
+    {
+      name: "a tag where a release pinned a digest",
+      mutate: (c) => {
+        c["platform:releases"] = record(DIGEST_A);
+        obj(service(c, 0)["blue"])["image"] = DIGEST_A;
+      },
+      key: "platform:services[0].green.image",
+      rule: "k8s-image-pinned",
+    },
+    {
+      name: "a digest no stage verified on both colors",
+      mutate: (c) => {
+        c["platform:releases"] = record(DIGEST_A);
+        obj(service(c, 0)["blue"])["image"] = DIGEST_B;
+        obj(service(c, 0)["green"])["image"] = DIGEST_B;
+      },
+      key: "platform:services[0].blue.image",
+      rule: "k8s-image-pinned",
+    },
+  ];
+  for (const c of cases) {
+    it(`prod refuses ${c.name} (policy rule ${c.rule})`, () => {
+      const err = problemsOf(() => parse("prod", c.mutate));
+      const line = err.message.split("\n").find((l) => l.startsWith(`  - ${c.key}: `) && l.includes(`(policy rule ${c.rule})`));
+      assert.ok(line !== undefined, err.message);
+      assert.match(line, new RegExp(`Fix: .*, or document an exception for ${c.rule} in infra/policy/config/prod\\.json$`));
+      // Staging keeps its own, smaller shape: the same settings are its to choose.
+      if (c.rule !== "k8s-image-pinned" && c.rule !== "k8s-image-registry") {
+        parse("staging", (s) => {
+          c.mutate(s);
+          s["platform:services"] = readStackConfig("staging")["platform:services"] as Json;
+          s["platform:environment"] = "staging";
+        });
+      }
+    });
+  }
+
+  it("accepts the verified digest on the active color, and on the idle one between a switch and its record", () => {
+    parse("prod", (c) => {
+      c["platform:releases"] = record(DIGEST_A);
+      obj(service(c, 0)["blue"])["image"] = DIGEST_A;
+      obj(service(c, 0)["green"])["image"] = DIGEST_A;
+    });
+    parse("prod", (c) => {
+      c["platform:releases"] = record(DIGEST_A);
+      service(c, 0)["active"] = "green";
+      obj(service(c, 0)["blue"])["image"] = DIGEST_A;
+      obj(service(c, 0)["green"])["image"] = DIGEST_B;
+    });
+  });
+
+  it("a documented exception in the stack's policy config lifts the config check (the pack then judges the resource)", () => {
+    const raw = rawPlatform(readStackConfig("prod"));
+    raw["imagesBucket"] = { enabled: true, versioning: true, forceDestroy: true };
+    assert.throws(() => parsePlatformConfig("prod", raw, "ap-northeast-2"), /forceDestroy: is true/);
+    const exception = { resource: "aws:s3/bucket:Bucket::prod-images", reason: "a documented reason of at least twenty characters" };
+    const lifted = policyView("prod", { all: "mandatory", "s3-no-force-destroy": { exceptions: [exception] } });
+    assert.equal(parsePlatformConfig("prod", raw, "ap-northeast-2", lifted).imagesBucket.forceDestroy, true);
+    // An exception for another resource lifts nothing here.
+    const elsewhere = policyView("prod", { all: "mandatory", "s3-no-force-destroy": { exceptions: [{ ...exception, resource: "prod-alb-logs" }] } });
+    assert.throws(() => parsePlatformConfig("prod", raw, "ap-northeast-2", elsewhere), /policy rule s3-no-force-destroy/);
+    // Settings come from the policy config too.
+    const looser = policyView("prod", { all: "mandatory", "log-retention-minimum": { minimumDays: 30 } });
+    raw["imagesBucket"] = { enabled: true, versioning: true, forceDestroy: false };
+    raw["logRetentionDays"] = 30;
+    assert.equal(parsePlatformConfig("prod", raw, "ap-northeast-2", looser).logRetentionDays, 30);
   });
 });
 

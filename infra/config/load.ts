@@ -5,10 +5,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { cacheRegionOf } from "../lib/images";
 import { suggest } from "../lib/text";
 import { environmentOfStack } from "../policy/engine";
 import { ConfigValue, deepMerge, defaultsFor } from "./defaults";
+import { PolicyView, policyView } from "./policy";
 import { checkPlatform, ENVIRONMENTS, IssueParams, PlatformConfig, platformSchema, toPlatformConfig } from "./schema";
 
 export const CONFIG_NAMESPACE = "platform";
@@ -146,7 +146,7 @@ function problemsFrom(error: z.ZodError, input: ConfigValue): ConfigProblem[] {
  * Validates `raw` (the stack's `platform:*` keys without the namespace, values already JSON-parsed).
  * Throws `ConfigError` listing every problem.
  */
-export function parsePlatformConfig(stack: string, raw: Record<string, ConfigValue>, region: string | undefined): PlatformConfig {
+export function parsePlatformConfig(stack: string, raw: Record<string, ConfigValue>, region: string | undefined, policy?: PolicyView): PlatformConfig {
   if (region === undefined || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
     throw new ConfigError(stack, [
       {
@@ -176,32 +176,10 @@ export function parsePlatformConfig(stack: string, raw: Record<string, ConfigVal
   }
   const environment = derived;
   const merged = deepMerge(defaultsFor(environment), { ...raw, environment }) ?? {};
-  const result = platformSchema.superRefine(checkPlatform).safeParse(merged);
+  const view = policy ?? policyView(environment);
+  const result = platformSchema.superRefine((cfg, ctx) => checkPlatform(cfg, ctx, { region, policy: view })).safeParse(merged);
   if (!result.success) {
     throw new ConfigError(stack, problemsFrom(result.error, merged));
-  }
-  const outside = result.data.availabilityZones.filter((az) => !az.startsWith(region));
-  if (outside.length > 0) {
-    throw new ConfigError(stack, [
-      {
-        key: formatKey(["availabilityZones"]),
-        value: result.data.availabilityZones,
-        problem: `${outside.join(", ")} not in region ${region}`,
-        fix: `list zones of ${region}, e.g. ${region}a and ${region}c`,
-      },
-    ]);
-  }
-  const cache = result.data.registry.dockerHubCache;
-  const cacheRegion = cache !== undefined ? cacheRegionOf(cache.credentialArn) : undefined;
-  if (cache !== undefined && cacheRegion !== region) {
-    throw new ConfigError(stack, [
-      {
-        key: formatKey(["registry", "dockerHubCache", "credentialArn"]),
-        value: cache.credentialArn,
-        problem: `is in ${String(cacheRegion)}, but the cache rule and its credential live in the stack's region ${region} (a pull-through cache is regional)`,
-        fix: `create the ecr-pullthroughcache/ secret in ${region} and give its ARN`,
-      },
-    ]);
   }
   return toPlatformConfig(result.data, region);
 }
