@@ -360,7 +360,10 @@ export async function runPlan(options: PlanOptions): Promise<PlanReport> {
   const { stack } = options;
   checkStack(stack);
   const started = Date.now();
-  const settled = await settleStack(stack, options.mutate);
+  // The stack file itself may be unreadable (not YAML, not a map): a ConfigError like any other.
+  const settled = await settleStack(stack, options.mutate).catch((err: unknown) => {
+    throw programError(stack, err);
+  });
   const evaluationMs = Date.now() - started;
   if (settled.error !== undefined) {
     throw programError(stack, settled.error);

@@ -843,15 +843,15 @@ describe("production invariants in config", () => {
     assert.throws(() => parsePlatformConfig("prod", raw, "ap-northeast-2"), /forceDestroy: is true/);
     const exception = { resource: "aws:s3/bucket:Bucket::prod-images", reason: "a documented reason of at least twenty characters" };
     const lifted = policyView("prod", { all: "mandatory", "s3-no-force-destroy": { exceptions: [exception] } });
-    assert.equal(parsePlatformConfig("prod", raw, "ap-northeast-2", lifted).imagesBucket.forceDestroy, true);
+    assert.equal(parsePlatformConfig("prod", raw, "ap-northeast-2", { policy: lifted }).imagesBucket.forceDestroy, true);
     // An exception for another resource lifts nothing here.
     const elsewhere = policyView("prod", { all: "mandatory", "s3-no-force-destroy": { exceptions: [{ ...exception, resource: "prod-alb-logs" }] } });
-    assert.throws(() => parsePlatformConfig("prod", raw, "ap-northeast-2", elsewhere), /policy rule s3-no-force-destroy/);
+    assert.throws(() => parsePlatformConfig("prod", raw, "ap-northeast-2", { policy: elsewhere }), /policy rule s3-no-force-destroy/);
     // Settings come from the policy config too.
     const looser = policyView("prod", { all: "mandatory", "log-retention-minimum": { minimumDays: 30 } });
     raw["imagesBucket"] = { enabled: true, versioning: true, forceDestroy: false };
     raw["logRetentionDays"] = 30;
-    assert.equal(parsePlatformConfig("prod", raw, "ap-northeast-2", looser).logRetentionDays, 30);
+    assert.equal(parsePlatformConfig("prod", raw, "ap-northeast-2", { policy: looser }).logRetentionDays, 30);
   });
 });
 

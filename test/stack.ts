@@ -53,7 +53,7 @@ export function evaluateLifted(stack: StackName, mutate: (config: StackConfig) =
   }
   const region = typeof config["aws:region"] === "string" ? config["aws:region"] : undefined;
   const lifted = policyView("prod", { all: "advisory" });
-  return evaluateProgram(stack, config, () => ({ ...buildPlatform(parsePlatformConfig(stack, raw, region, lifted), loadSecrets()) }));
+  return evaluateProgram(stack, config, () => ({ ...buildPlatform(parsePlatformConfig(stack, raw, region, { policy: lifted }), loadSecrets()) }));
 }
 
 /** Resources of one type token, e.g. `aws:rds/instance:Instance`. */

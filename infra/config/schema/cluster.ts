@@ -2,26 +2,26 @@
 import { z } from "zod";
 import { sameRole } from "../../lib/eksAccess";
 import { amiTypeFor } from "../../lib/instanceTypes";
-import { cidrString, Ctx, DNS_LABEL, fail, failOpenToInternet, INSTANCE_TYPE, K8S_LABEL_KEY, K8S_LABEL_VALUE } from "./common";
+import { cidrString, Ctx, dnsLabel, fail, failOpenToInternet, INSTANCE_TYPE, labelKey, labelValue } from "./common";
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
 const nodeTaint = z.strictObject({
-  key: z.string().regex(K8S_LABEL_KEY),
-  value: z.string().regex(K8S_LABEL_VALUE).optional(),
+  key: labelKey,
+  value: labelValue.optional(),
   effect: z.enum(["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"]),
 });
 
 const nodeGroup = z.strictObject({
   /** Logical name; also the value of the `platform.io/node-group` label workloads select on. */
-  name: z.string().regex(DNS_LABEL),
+  name: dnsLabel,
   instanceTypes: z.array(z.string().regex(INSTANCE_TYPE)).min(1),
   capacityType: z.enum(["ON_DEMAND", "SPOT"]),
   minSize: z.number().int().min(0),
   maxSize: z.number().int().min(1),
   desiredSize: z.number().int().min(0),
   diskSizeGb: z.number().int().min(20).max(16384),
-  labels: z.record(z.string().regex(K8S_LABEL_KEY), z.string().regex(K8S_LABEL_VALUE)),
+  labels: z.record(labelKey, labelValue),
   taints: z.array(nodeTaint),
 });
 export type NodeGroupConfig = z.infer<typeof nodeGroup>;

@@ -12,7 +12,9 @@ import {
   opensearchVersionProblem,
   rdsInstanceClassProblem,
 } from "../../lib/awsCatalog";
+import { RESERVED_ENV } from "../../lib/hostContainers";
 import { stackHosts } from "../../lib/hosts";
+import { SERVICE_DATABASE_ENV } from "../../lib/mariadb";
 import { isEnvironment } from "../../domain";
 import { EKS_SUPPORTED_VERSIONS } from "../../policy/rules/eks";
 import type { ClusterConfig } from "./cluster";
@@ -33,8 +35,17 @@ export interface DeployableCheckInput {
   readonly database: DatabaseConfig;
   readonly observability: ObservabilityConfig;
   readonly argocd: { readonly enabled: boolean; readonly exposed: boolean };
+  readonly imagesBucket: { readonly enabled: boolean };
   readonly services: readonly ServiceConfigInput[];
 }
+
+/**
+ * Environment variables the platform sets in every service container: the EKS Deployments'
+ * (SERVICE_NAME, AWS_REGION, the database contract, IMAGE_BUCKET; infra/wiring/apps.ts) and the
+ * test host's (infra/lib/hostContainers.ts). A config value would be overwritten on EKS and makes
+ * the test host fail.
+ */
+const PLATFORM_ENV = [...new Set(["SERVICE_NAME", "AWS_REGION", "IMAGE_BUCKET", ...SERVICE_DATABASE_ENV, ...RESERVED_ENV])];
 
 /**
  * Characters an ALB path-pattern condition accepts besides its wildcards (Elastic Load Balancing
@@ -237,6 +248,14 @@ function checkServiceShapes(cfg: DeployableCheckInput, ctx: Ctx): void {
         fail(ctx, ["services", i, "paths", j], problem, 'route a plain prefix, e.g. "/student" (it covers /student and everything under it)');
       }
     });
+    if (s.imageBucketAccess === true && !cfg.imagesBucket.enabled) {
+      fail(ctx, ["services", i, "imageBucketAccess"], `is true for service "${s.name}" but imagesBucket.enabled is false: there is no bucket to grant`, "turn imagesBucket.enabled on, or drop imageBucketAccess");
+    }
+    for (const key of Object.keys(s.env ?? {})) {
+      if (PLATFORM_ENV.includes(key)) {
+        fail(ctx, ["services", i, "env", key], `is set by the platform in every container of service "${s.name}"`, `remove it; the platform sets ${PLATFORM_ENV.join(", ")}`);
+      }
+    }
     if (/\s/.test(s.healthPath) || s.healthPath.length > 1024) {
       fail(ctx, ["services", i, "healthPath"], `"${s.healthPath}" has whitespace or is longer than the target group's 1024 characters`, "give the path the container serves, e.g. /actuator/health");
     }

@@ -13,7 +13,7 @@ import { ENVIRONMENTS, isEnvironment } from "../../domain";
 import { CACHE_CREDENTIAL_ARN, cacheRegionOf } from "../../lib/images";
 import type { Environment } from "../../domain";
 import { checkCluster, checkClusterEndpoint, clusterSchema } from "./cluster";
-import { AZ, Ctx, DNS_LABEL, DOMAIN, fail, tags } from "./common";
+import { AZ, Ctx, dnsLabel, DOMAIN, fail, tags } from "./common";
 import { bastionSchema, checkCompute, testHostSchema } from "./compute";
 import { checkDatabase, databaseSchema } from "./data";
 import { checkReleases, healthGateSchema, releaseSchema } from "./delivery";
@@ -87,7 +87,7 @@ export const platformSchema = z.strictObject({
   bastion: bastionSchema,
   observability: observabilitySchema,
   services: z.array(serviceSchema),
-  releases: z.record(z.string().regex(DNS_LABEL), releaseSchema),
+  releases: z.record(dnsLabel, releaseSchema),
   healthGate: healthGateSchema,
   edge: edgeSchema,
   waf: wafSchema,
