@@ -24,7 +24,7 @@ import { existingFile, knownStack, writablePath } from "./cli/validate";
 import { componentParts, DiagramComponent, DiagramRelation, INTERNET, renderMermaid } from "./diagram";
 import { UsageError } from "./errors";
 import { ExitCode } from "./exitCodes";
-import { shortImage } from "./images";
+import { sameDigest, shortImage } from "./images";
 import { parseReleases, ReleaseEntry } from "./stackConfig";
 import { Json } from "./types";
 
@@ -456,6 +456,12 @@ export function renderPlan(report: PlanReport): string {
       lines.push(`    ${color.padEnd(5)}  ${shortImage(image)}${state}`);
     }
     lines.push(`    verified: ${s.release !== undefined ? `${shortImage(s.release.image)} at ${s.release.verifiedAt} (${s.release.source})` : "no release recorded"}`);
+    const live = s.active !== undefined ? s[s.active] : undefined;
+    if (s.release !== undefined && live !== undefined && !sameDigest(live, s.release.image)) {
+      // Not an error: a flip or rollback records nothing, and a promotion records after its switch.
+      // A reviewer should still see that traffic runs something else than the last verified release.
+      lines.push(`    ! the live color runs ${shortImage(live)}, not the verified release (a flip or rollback since, or a hand edit)`);
+    }
   }
   lines.push("");
 

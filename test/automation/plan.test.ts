@@ -174,6 +174,23 @@ describe("automation: plan (offline)", () => {
     assert.deepEqual([...new Set(report.policy.mandatory.map((v) => v.policy))], ["log-retention-minimum"]);
   });
 
+  it("says when the live color is not the verified release (not an error: flips and rollbacks record nothing)", async () => {
+    const ecr = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/student";
+    const verified = `${ecr}@sha256:${"a".repeat(64)}`;
+    const record = { student: { image: verified, verifiedAt: "2026-11-01T00:00:00Z", source: "promote test->staging" } };
+    const differs = await plan({ stack: "staging", mutate: (c) => void (c["platform:releases"] = record) });
+    assert.equal(differs.exitCode, ExitCode.Ok);
+    assert.match(differs.human, /\n {4}! the live color runs \S*student:1\.5\.0, not the verified release/);
+    const same = await plan({
+      stack: "staging",
+      mutate: (c) => {
+        c["platform:releases"] = record;
+        ((c["platform:services"] as Obj[])[0]["blue"] as Obj)["image"] = verified;
+      },
+    });
+    assert.doesNotMatch(same.human, /not the verified release/);
+  });
+
   it("lists the documented exceptions it applied (prod: Fluentd's Docker Hub image)", async () => {
     const out = await plan({ stack: "prod" });
     assert.equal(out.exitCode, ExitCode.Ok);

@@ -15,7 +15,6 @@ import { COLORS } from "../../domain";
 import type { ClusterConfig } from "./cluster";
 import { Ctx, fail } from "./common";
 import type { DatabaseConfig } from "./data";
-import type { ReleaseRecord } from "./delivery";
 import type { NetworkConfig } from "./network";
 import type { ObservabilityConfig } from "./observability";
 import type { ServiceConfigInput } from "./services";
@@ -33,12 +32,10 @@ export interface ProdCheckInput {
   readonly edge: { readonly deletionProtection: boolean; readonly accessLogExpirationDays: number };
   readonly waf: { readonly enabled: boolean; readonly rateLimitPer5Min: number };
   readonly services: readonly ServiceConfigInput[];
-  readonly releases: Readonly<Record<string, ReleaseRecord>>;
 }
 
 type Path = Array<string | number>;
 
-const DIGEST = /@sha256:[a-f0-9]{64}$/;
 
 /** What each check needs to report: where, what, the rule that would refuse it anyway, and the fix. */
 interface Invariant {
@@ -146,34 +143,11 @@ export function prodInvariantProblems(cfg: ProdCheckInput, policy: PolicyView): 
         continue;
       }
       about(DEPLOYMENT, `${s.name}-${color}`);
-      const record = cfg.releases[s.name];
-      if (record !== undefined && !DIGEST.test(image)) {
-        add(
-          "k8s-image-pinned",
-          ["services", i, color, "image"],
-          `"${image}" is pinned by tag, but service "${s.name}" has a release record (platform:releases.${s.name}): once released, prod runs digests only`,
-          `use the digest the pipeline verified (${record.image})`,
-        );
-      }
       if (isDockerHubImage(image)) {
         add("k8s-image-registry", ["services", i, color, "image"], `"${image}" comes from Docker Hub: prod runs only images from the platform's ECR registry`, "release it through the pipeline (CI pushes to ECR; promote pins its digest)");
       } else if (parseEcrImage(image) === undefined) {
         add("k8s-image-registry", ["services", i, color, "image"], `"${image}" is not in an ECR registry (<account>.dkr.ecr.<region>.amazonaws.com): prod runs only the platform's images`, "release it through the pipeline (CI pushes to ECR; promote pins its digest)");
       }
-    }
-    const record = cfg.releases[s.name];
-    const recorded = record === undefined ? undefined : DIGEST.exec(record.image)?.[0];
-    const running = COLORS.map((c) => DIGEST.exec(s[c].image ?? "")?.[0]);
-    about(DEPLOYMENT, `${s.name}-${s.active === "green" ? "green" : "blue"}`);
-    if (recorded !== undefined && !running.includes(recorded)) {
-      // The active color runs the recorded digest at rest; between a switch and the record that
-      // follows it (promote, flip, rollback run the pack there too) the recorded one is the idle color.
-      add(
-        "k8s-image-pinned",
-        ["services", i, s.active === "green" ? "green" : "blue", "image"],
-        `service "${s.name}" runs neither color on the digest recorded as verified (platform:releases.${s.name}.image ${recorded.slice(0, 19)}...), so prod runs an image no stage verified`,
-        "deploy images with `npm run platform -- promote` (it records what it verified), or restore the verified digest on the active color",
-      );
     }
   });
   return out;
