@@ -10,8 +10,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { opennessOfTexts } from "../infra/lib/cidr";
 import { parseStackOutputs } from "../infra/outputs";
-import { ENVIRONMENTS, Environment, Exemption, Violation } from "../infra/policy/engine";
+import { ENVIRONMENTS, Environment, environmentOfStack, Exemption, Violation } from "../infra/policy/engine";
 import { configFile, evaluatePolicies, PolicyPackConfig } from "../infra/policy/offline";
 import { RULES } from "../infra/policy/rules";
 import { Evaluation, readStackConfig, REPO_ROOT, settleStack, StackConfig } from "./offline/evaluate";
@@ -23,7 +24,7 @@ import { existingFile, knownStack, writablePath } from "./cli/validate";
 import { componentParts, DiagramComponent, DiagramRelation, INTERNET, renderMermaid } from "./diagram";
 import { UsageError } from "./errors";
 import { ExitCode } from "./exitCodes";
-import { shortImage } from "./images";
+import { sameDigest, shortImage } from "./images";
 import { bootstrapWarnings } from "./bootstrap";
 import { describePlaceholder, findPlaceholders, Placeholder } from "./placeholders";
 import { parseReleases, ReleaseEntry } from "./stackConfig";
@@ -180,10 +181,10 @@ export function securityGroupRelations(resources: readonly DeclaredResource[], g
     let open = false;
     if (r.type === INGRESS_RULE) {
       source = str(i["referencedSecurityGroupId"]);
-      open = i["cidrIpv4"] === "0.0.0.0/0" || i["cidrIpv6"] === "::/0";
+      open = opennessOfTexts([str(i["cidrIpv4"]), str(i["cidrIpv6"])].filter((c): c is string => c !== undefined)).level !== "restricted";
     } else if (r.type === LEGACY_RULE && i["type"] === "ingress") {
       source = str(i["sourceSecurityGroupId"]);
-      open = Array.isArray(i["cidrBlocks"]) && i["cidrBlocks"].includes("0.0.0.0/0");
+      open = Array.isArray(i["cidrBlocks"]) && opennessOfTexts(i["cidrBlocks"].filter((c): c is string => typeof c === "string")).level !== "restricted";
     } else {
       continue;
     }
@@ -368,7 +369,10 @@ export async function runPlan(options: PlanOptions): Promise<PlanReport> {
   const { stack } = options;
   checkStack(stack);
   const started = Date.now();
-  const settled = await settleStack(stack, options.mutate);
+  // The stack file itself may be unreadable (not YAML, not a map): a ConfigError like any other.
+  const settled = await settleStack(stack, options.mutate).catch((err: unknown) => {
+    throw programError(stack, err);
+  });
   const evaluationMs = Date.now() - started;
   if (settled.error !== undefined) {
     throw programError(stack, settled.error);
@@ -378,7 +382,9 @@ export async function runPlan(options: PlanOptions): Promise<PlanReport> {
   options.mutate?.(config);
   const placeholders = findPlaceholders(config);
   const warnings = bootstrapWarnings(config);
-  const environment = typeof ev.outputs["environment"] === "string" ? ev.outputs["environment"] : stack;
+  // The same value the real pack uses (the stack in each URN), never what the stack file claims;
+  // config validation has already refused a platform:environment that disagrees.
+  const environment = environmentOfStack(stack);
 
   const graph = componentGraph(ev.resources);
   const counted = ev.resources.filter(isCounted);
@@ -465,6 +471,12 @@ export function renderPlan(report: PlanReport): string {
       lines.push(`    ${color.padEnd(5)}  ${shortImage(image)}${state}`);
     }
     lines.push(`    verified: ${s.release !== undefined ? `${shortImage(s.release.image)} at ${s.release.verifiedAt} (${s.release.source})` : "no release recorded"}`);
+    const live = s.active !== undefined ? s[s.active] : undefined;
+    if (s.release !== undefined && live !== undefined && !sameDigest(live, s.release.image)) {
+      // Not an error: a flip or rollback records nothing, and a promotion records after its switch.
+      // A reviewer should still see that traffic runs something else than the last verified release.
+      lines.push(`    ! the live color runs ${shortImage(live)}, not the verified release (a flip or rollback since, or a hand edit)`);
+    }
   }
   lines.push("");
 

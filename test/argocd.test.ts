@@ -112,6 +112,25 @@ describe("ArgoCD ownership guard (pure)", () => {
     );
   });
 
+  it("refuses Kubernetes' and the platform's namespaces, and Helm values asking for privilege", () => {
+    for (const namespace of ["kube-system", "kube-public", "default", "monitoring", "logging", "log-retention", "node-exporter"]) {
+      const problems = applicationOwnershipProblems([{ ...college, namespace }], services);
+      assert.deepEqual(problems.map((p) => p.path.join(".")), ["applications.0.namespace"], namespace);
+      assert.match(problems[0].message, new RegExp(`targets namespace "${namespace}", which belongs to Kubernetes or to the platform`));
+    }
+    const privileged = applicationOwnershipProblems([{ ...college, helmValues: { podSecurityContext: {}, containers: [{ securityContext: { privileged: true } }], hostPID: true } }], services);
+    assert.deepEqual(privileged.map((p) => p.path.join(".")), ["applications.0.helmValues"]);
+    assert.match(privileged[0].message, /asks for privilege in its Helm values \(helmValues\.containers\[0\]\.securityContext\.privileged, helmValues\.hostPID\)/);
+    assert.deepEqual(applicationOwnershipProblems([{ ...college, helmValues: { privileged: false, replicaCount: 3 } }], services), []);
+  });
+
+  it("the Application's namespace enforces the restricted Pod Security level", () => {
+    const manifest = applicationManifest(college);
+    assert.deepEqual((manifest.spec["syncPolicy"] as Record<string, unknown>)["managedNamespaceMetadata"], {
+      labels: { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest" },
+    });
+  });
+
   it("guards a custom services namespace", () => {
     assert.equal(applicationOwnershipProblems([{ ...college, namespace: "web" }], services, "web").length, 1);
     assert.equal(applicationOwnershipProblems([{ ...college, namespace: "apps" }], services, "web").length, 0);
@@ -121,11 +140,6 @@ describe("ArgoCD ownership guard (pure)", () => {
     { name: "a private server", settings: {}, problems: [] },
     { name: "an exposed server for an office range", settings: { exposed: true, allowedCidrs: ["203.0.113.0/24"] }, problems: [] },
     { name: "an exposed server for nobody", settings: { exposed: true, allowedCidrs: [] }, problems: [["allowedCidrs", /is empty while exposed is true/]] },
-    {
-      name: "an exposed server for the whole internet",
-      settings: { exposed: true, allowedCidrs: ["0.0.0.0/0"] },
-      problems: [["allowedCidrs.0", /0\.0\.0\.0\/0 opens ArgoCD/]],
-    },
     { name: "applications while ArgoCD is off", settings: { enabled: false, applications: [college] }, problems: [["applications", /argocd\.enabled is false/]] },
   ];
   for (const c of settingsCases) {

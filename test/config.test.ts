@@ -1,5 +1,7 @@
 import { strict as assert } from "assert";
 import { ConfigError, parsePlatformConfig } from "../infra/config/load";
+import { environmentOf, environmentOfStack } from "../infra/policy/engine";
+import { policyView } from "../infra/config/policy";
 import type { ConfigValue } from "../infra/config/defaults";
 import type { PlatformConfig } from "../infra/config/schema";
 import { Json, readStackConfig, settleStack, STACKS, StackConfig } from "./stack";
@@ -70,7 +72,25 @@ const cases: Case[] = [
     stack: "prod",
     mutate: (c) => (c["platform:environment"] = "production"),
     key: "platform:environment",
-    expect: ['unknown environment "production"', "test, staging, prod"],
+    expect: ['unknown environment "production" (the stack "prod" is prod)', "Fix: remove platform:environment (it follows the stack name) or set it to prod"],
+  },
+  {
+    name: "a prod stack file claiming to be staging",
+    stack: "prod",
+    mutate: (c) => (c["platform:environment"] = "staging"),
+    key: "platform:environment",
+    expect: [
+      'says "staging", but the stack "prod" is prod: the stack name decides the environment, and the policy pack checks this stack as prod whatever the file says',
+      '(value: "staging")',
+      "Fix: remove platform:environment (it follows the stack name) or set it to prod",
+    ],
+  },
+  {
+    name: "a staging stack file claiming to be test",
+    stack: "staging",
+    mutate: (c) => (c["platform:environment"] = "test"),
+    key: "platform:environment",
+    expect: ['says "test", but the stack "staging" is staging'],
   },
   {
     name: "unknown top-level key, with a suggestion",
@@ -400,6 +420,16 @@ const cases: Case[] = [
     ],
   },
   {
+    name: "one admin role listed twice under two paths (the access entries are keyed by role name)",
+    stack: "prod",
+    mutate: (c) =>
+      Object.assign(obj(c["platform:cluster"]), {
+        adminRoleArns: ["arn:aws:iam::123456789012:role/platform-admin", "arn:aws:iam::123456789012:role/team/platform-admin"],
+      }),
+    key: "platform:cluster.adminRoleArns[1]",
+    expect: ['names the role "platform-admin" again (also cluster.adminRoleArns[0])', "Fix: list each role once"],
+  },
+  {
     name: "an unknown EKS support type",
     stack: "prod",
     mutate: (c) => (obj(c["platform:cluster"])["supportType"] = "LONG"),
@@ -410,8 +440,77 @@ const cases: Case[] = [
     name: "EKS public endpoint open to the world",
     stack: "prod",
     mutate: (c) => (obj(c["platform:cluster"])["publicAccessCidrs"] = ["0.0.0.0/0"]),
+    key: "platform:cluster.publicAccessCidrs",
+    expect: ["opens the Kubernetes API endpoint to the whole internet: the union covers all of 0.0.0.0/0", "Fix: list your office/VPN/CI egress ranges"],
+  },
+  {
+    name: "EKS public endpoint open to the world in two halves",
+    stack: "staging",
+    mutate: (c) => (obj(c["platform:cluster"])["publicAccessCidrs"] = ["0.0.0.0/1", "128.0.0.0/1"]),
+    key: "platform:cluster.publicAccessCidrs",
+    expect: ["opens the Kubernetes API endpoint to the whole internet", "judged by the addresses it covers together"],
+  },
+  {
+    name: "EKS public endpoint open to half the internet",
+    stack: "prod",
+    mutate: (c) => (obj(c["platform:cluster"])["publicAccessCidrs"] = ["0.0.0.0/1"]),
+    key: "platform:cluster.publicAccessCidrs",
+    expect: ["opens the Kubernetes API endpoint to half of the internet or more: the union covers 50% of 0.0.0.0/0"],
+  },
+  {
+    name: "Prometheus open to the world in eight /3 blocks",
+    stack: "prod",
+    mutate: (c) => {
+      const o = (c["platform:observability"] ??= {}) as Obj;
+      o["monitoring"] = { allowedCidrs: [0, 32, 64, 96, 128, 160, 192, 224].map((x) => `${x}.0.0.0/3`) };
+    },
+    key: "platform:observability.monitoring.allowedCidrs",
+    expect: ["opens Prometheus, which has no login of its own, to the whole internet"],
+  },
+  {
+    name: "ArgoCD exposed to the world in two halves",
+    stack: "prod",
+    mutate: (c) => Object.assign(obj(c["platform:argocd"]), { exposed: true, allowedCidrs: ["0.0.0.0/1", "128.0.0.0/1"] }),
+    key: "platform:argocd.allowedCidrs",
+    expect: ["opens ArgoCD (cluster-admin through its UI) to the whole internet"],
+  },
+  {
+    name: "OpenSearch Dashboards for the upper half of the internet",
+    stack: "staging",
+    mutate: (c) => {
+      const o = (c["platform:observability"] ??= {}) as Obj;
+      o["logging"] = { ...obj(o["logging"]), dashboardsCidrs: ["128.0.0.0/1"] };
+    },
+    key: "platform:observability.logging.dashboardsCidrs",
+    expect: ["opens OpenSearch Dashboards, which has no login of its own, to half of the internet or more"],
+  },
+  {
+    name: "an allow-list entry written with a /00 prefix",
+    stack: "prod",
+    mutate: (c) => (obj(c["platform:cluster"])["publicAccessCidrs"] = ["0.0.0.0/00"]),
     key: "platform:cluster.publicAccessCidrs[0]",
-    expect: ["opens the Kubernetes API endpoint to the whole internet", "Fix: list your office/VPN/CI egress ranges"],
+    expect: ['"0.0.0.0/00" writes the prefix length with a leading zero ("/00"); write /0'],
+  },
+  {
+    name: "an allow-list entry with a leading-zero octet",
+    stack: "prod",
+    mutate: (c) => (obj(c["platform:cluster"])["publicAccessCidrs"] = ["203.0.113.010/32"]),
+    key: "platform:cluster.publicAccessCidrs[0]",
+    expect: ['writes the octet "010" with a leading zero'],
+  },
+  {
+    name: "an allow-list entry with host bits set",
+    stack: "prod",
+    mutate: (c) => (obj(c["platform:cluster"])["publicAccessCidrs"] = ["203.0.113.7/24"]),
+    key: "platform:cluster.publicAccessCidrs[0]",
+    expect: ["has host bits set; the network address is 203.0.113.0/24"],
+  },
+  {
+    name: "an allow-list entry listed twice",
+    stack: "prod",
+    mutate: (c) => (obj(c["platform:cluster"])["publicAccessCidrs"] = ["203.0.113.0/24", "203.0.113.0/24"]),
+    key: "platform:cluster.publicAccessCidrs[1]",
+    expect: ["203.0.113.0/24 is listed twice", "Fix: remove the redundant entry"],
   },
   {
     name: "wrong type for a number",
@@ -481,8 +580,179 @@ const cases: Case[] = [
     name: "availability zone of another region",
     stack: "prod",
     mutate: (c) => (c["platform:availabilityZones"] = ["ap-northeast-2a", "us-east-1c"]),
-    key: "platform:availabilityZones",
-    expect: ["us-east-1c not in region ap-northeast-2", "Fix: list zones of ap-northeast-2"],
+    key: "platform:availabilityZones[1]",
+    expect: ['"us-east-1c" is not a zone of ap-northeast-2', "Fix: list zones of ap-northeast-2 that exist"],
+  },
+  // Config AWS or Kubernetes would reject in the middle of an `up`.
+  {
+    name: "an availability zone the region does not have",
+    stack: "prod",
+    mutate: (c) => (c["platform:availabilityZones"] = ["ap-northeast-2a", "ap-northeast-2z"]),
+    key: "platform:availabilityZones[1]",
+    expect: ["ap-northeast-2z does not exist: ap-northeast-2 has zones ap-northeast-2a, ap-northeast-2b, ap-northeast-2c, ap-northeast-2d"],
+  },
+  {
+    name: "a region outside the maintained zone list",
+    stack: "test",
+    mutate: (c) => {
+      c["aws:region"] = "me-central-1";
+      c["platform:availabilityZones"] = ["me-central-1a", "me-central-1b"];
+    },
+    key: "platform:availabilityZones[0]",
+    expect: ["region me-central-1 is not in the maintained zone list (reviewed 2026-11-30)", "aws ec2 describe-availability-zones --region me-central-1"],
+  },
+  {
+    name: "a wildcard inside a path (the ALB would match it as a pattern)",
+    stack: "prod",
+    mutate: (c) => (service(c, 1)["paths"] = ["/sugang/*/admin"]),
+    key: "platform:services[1].paths[0]",
+    expect: ['"/sugang/*/admin" contains a wildcard (* or ?)', 'Fix: route a plain prefix, e.g. "/student"'],
+  },
+  {
+    name: "a question mark in a path",
+    stack: "staging",
+    mutate: (c) => (service(c, 1)["paths"] = ["/sugang?"]),
+    key: "platform:services[1].paths[0]",
+    expect: ["contains a wildcard (* or ?)"],
+  },
+  {
+    name: "a space in a path",
+    stack: "test",
+    mutate: (c) => (service(c, 0)["paths"] = ["/", "/stu dent"]),
+    key: "platform:services[0].paths[1]",
+    expect: ['"/stu dent" contains whitespace'],
+  },
+  {
+    name: "a character the ALB path condition refuses",
+    stack: "prod",
+    mutate: (c) => (service(c, 0)["paths"] = ["/", "/student#x"]),
+    key: "platform:services[0].paths[1]",
+    expect: ['contains "#", which an ALB path condition does not accept'],
+  },
+  {
+    name: "a path Kubernetes refuses (//)",
+    stack: "prod",
+    mutate: (c) => (service(c, 0)["paths"] = ["/", "/student//admin"]),
+    key: "platform:services[0].paths[1]",
+    expect: ['contains //, which Kubernetes refuses in an Ingress path'],
+  },
+  {
+    name: "a service name whose IRSA role name exceeds IAM's 64 characters",
+    stack: "prod",
+    mutate: (c) => {
+      service(c, 0)["name"] = "s".repeat(47);
+      c["platform:releases"] = {};
+    },
+    key: "platform:services[0].name",
+    expect: ["is 47 characters; its IRSA role is named", "beyond IAM's 64", "Fix: use at most 46 characters"],
+  },
+  {
+    name: "a service name whose test-host target group name exceeds ELBv2's 32 characters",
+    stack: "test",
+    mutate: (c) => (service(c, 0)["name"] = "studentservice1"),
+    key: "platform:services[0].name",
+    expect: ["its target group is named \"test-host-studentservice1-<7 hex>\", beyond ELBv2's 32", "Fix: use at most 14 characters"],
+  },
+  {
+    name: "CPU requested above its limit",
+    stack: "prod",
+    mutate: (c) => (service(c, 0)["resources"] = { cpu: "2", memory: "512Mi", cpuLimit: "1500m", memoryLimit: "1Gi" }),
+    key: "platform:services[0].resources.cpu",
+    expect: ["2 requested is above the limit 1500m", "the API server refuses the pod template"],
+  },
+  {
+    name: "memory requested above its limit",
+    stack: "staging",
+    mutate: (c) => (service(c, 0)["resources"] = { cpu: "250m", memory: "2Gi", cpuLimit: "1", memoryLimit: "1024Mi" }),
+    key: "platform:services[0].resources.memory",
+    expect: ["2Gi requested is above the limit 1024Mi"],
+  },
+  {
+    name: "a prod node group that can schedule nothing (min and desired 0)",
+    stack: "prod",
+    mutate: (c) => Object.assign(nodeGroup(c, 0), { minSize: 0, desiredSize: 0 }),
+    key: "platform:cluster.nodeGroups[0].minSize",
+    expect: ["is 0 in node group \"general\", which the platform's add-ons and the services run on", "Fix: set minSize to at least 1"],
+  },
+  {
+    name: "a tag key AWS reserves",
+    stack: "prod",
+    mutate: (c) => (c["platform:tags"] = { "aws:cost": "x" }),
+    key: "platform:tags.aws:cost",
+    expect: ['starts with "aws:", a prefix AWS reserves'],
+  },
+  {
+    name: "a tag the platform sets itself",
+    stack: "staging",
+    mutate: (c) => (c["platform:tags"] = { Environment: "prod" }),
+    key: "platform:tags.Environment",
+    expect: ['"Environment" is set by the platform on every resource (it would silently replace "prod")'],
+  },
+  {
+    name: "an EKS version EKS does not run",
+    stack: "prod",
+    mutate: (c) => (obj(c["platform:cluster"])["version"] = "1.29"),
+    key: "platform:cluster.version",
+    expect: ['"1.29" is not a Kubernetes version EKS supports'],
+  },
+  {
+    name: "a node instance type outside the maintained list",
+    stack: "prod",
+    mutate: (c) => (nodeGroup(c, 0)["instanceTypes"] = ["t9.huge"]),
+    key: "platform:cluster.nodeGroups[0].instanceTypes[0]",
+    expect: ['"t9.huge" is not an EC2 instance type of a current family', "list reviewed 2026-11-30"],
+  },
+  {
+    name: "an instance size the family does not have",
+    stack: "test",
+    mutate: (c) => (obj(c["platform:testHost"])["instanceType"] = "t3.4xlarge"),
+    key: "platform:testHost.instanceType",
+    expect: ['"t3.4xlarge": t3 has no size "4xlarge"'],
+  },
+  {
+    name: "a database class not offered for MariaDB",
+    stack: "prod",
+    mutate: (c) => (obj(c["platform:database"])["instanceClass"] = "db.t2.micro"),
+    key: "platform:database.instanceClass",
+    expect: ['"db.t2.micro" is not an RDS instance class offered for MariaDB'],
+  },
+  {
+    name: "a MariaDB version RDS no longer supports",
+    stack: "staging",
+    mutate: (c) => (obj(c["platform:database"])["engineVersion"] = "10.4"),
+    key: "platform:database.engineVersion",
+    expect: ["MariaDB 10.4 is not a major version RDS supports (10.11, 11.4, 11.8"],
+  },
+  {
+    name: "an OpenSearch version outside the list",
+    stack: "prod",
+    mutate: (c) => (logging(c)["engineVersion"] = "OpenSearch_1.3"),
+    key: "platform:observability.logging.engineVersion",
+    expect: ['"OpenSearch_1.3" is not an OpenSearch Service version of the list'],
+  },
+  {
+    name: "an EKS stack without services (no Ingress, so no ALB)",
+    stack: "prod",
+    mutate: (c) => {
+      c["platform:services"] = [];
+      c["platform:releases"] = {};
+    },
+    key: "platform:services",
+    expect: ["is empty: the stack's ALB is built from the services' Ingresses"],
+  },
+  {
+    name: "a test host without services",
+    stack: "test",
+    mutate: (c) => (c["platform:services"] = []),
+    key: "platform:services",
+    expect: ["the test host runs the services' containers and needs at least one"],
+  },
+  {
+    name: "a domain too long for the certificate's first name",
+    stack: "staging",
+    mutate: (c) => (c["platform:domain"] = `${"a".repeat(60)}.com`),
+    key: "platform:domain",
+    expect: ["ACM takes at most 64 for a certificate's first name"],
   },
 ];
 
@@ -499,14 +769,37 @@ describe("stack config validation", () => {
   for (const c of cases) {
     it(`rejects ${c.name}`, () => {
       const err = problemsOf(() => parse(c.stack, c.mutate));
-      const line = err.message.split("\n").find((l) => l.startsWith(`  - ${c.key}: `));
-      assert.ok(line, `no problem reported for ${c.key}; message was:\n${err.message}`);
-      for (const fragment of c.expect) {
-        assert.ok(line.includes(fragment), `expected ${JSON.stringify(fragment)} in:\n${line}`);
-      }
+      // A key may carry several problems (e.g. a list over its budget and open to the world): one line has them all.
+      const lines = err.message.split("\n").filter((l) => l.startsWith(`  - ${c.key}: `));
+      assert.ok(lines.length > 0, `no problem reported for ${c.key}; message was:\n${err.message}`);
+      const line = lines.find((l) => c.expect.every((fragment) => l.includes(fragment)));
+      assert.ok(line !== undefined, `expected ${JSON.stringify(c.expect)} in one of:\n${lines.join("\n")}`);
       assert.match(err.message, new RegExp(`^Invalid config for stack "${c.stack}"`));
     });
   }
+
+  it("derives the environment from the stack name when platform:environment is absent", () => {
+    for (const stack of STACKS) {
+      const cfg = parse(stack, (c) => delete c["platform:environment"]);
+      assert.equal(cfg.environment, stack);
+    }
+    // A scratch copy named after an environment gets that environment; any other name is prod, the strictest.
+    const raw = rawPlatform(readStackConfig("test"));
+    delete raw["environment"];
+    assert.equal(parsePlatformConfig("test-alice", raw, "ap-northeast-2").environment, "test");
+    const prodRaw = rawPlatform(readStackConfig("prod"));
+    delete prodRaw["environment"];
+    assert.equal(parsePlatformConfig("alice", prodRaw, "ap-northeast-2").environment, "prod");
+    assert.throws(() => parsePlatformConfig("alice", rawPlatform(readStackConfig("staging")), "ap-northeast-2"), /says "staging", but the stack "alice" is prod/);
+  });
+
+  it("the offline plan and the real pack pick rules by the same value: the stack name", () => {
+    for (const [stack, env] of [["prod", "prod"], ["staging", "staging"], ["test", "test"], ["staging-2", "staging"], ["production", "prod"], ["", "prod"]] as const) {
+      assert.equal(environmentOfStack(stack), env, stack);
+      assert.equal(environmentOf(`urn:pulumi:${stack}::platform::aws:s3/bucket:Bucket::b`), env, `URN of ${stack}`);
+    }
+    assert.equal(environmentOf(undefined), "prod");
+  });
 
   it("reports every problem at once, not only the first", () => {
     const err = problemsOf(() =>
@@ -583,6 +876,64 @@ describe("stack config validation", () => {
       analysis: { max5xxRatio: 0.01, maxP99Ms: 800, maxP99Ratio: 1.5, minRequests: 100, maxExtensions: 2 },
     });
     assert.equal(parse("prod", (c) => (service(c, 0)["canaryWeight"] = 25)).services[0]?.canaryWeight, 25);
+  });
+});
+
+describe("production invariants in config", () => {
+  const cases: Array<{ name: string; mutate: (c: StackConfig) => void; key: string; rule: string }> = [
+    { name: "one NAT gateway", mutate: (c) => (obj(c["platform:network"])["natGateways"] = "single"), key: "platform:network.natGateways", rule: "vpc-nat-per-az" },
+    { name: "ALB deletion protection off", mutate: (c) => (c["platform:edge"] = { deletionProtection: false }), key: "platform:edge.deletionProtection", rule: "alb-deletion-protection" },
+    { name: "database deletion protection off", mutate: (c) => (obj(c["platform:database"])["deletionProtection"] = false), key: "platform:database.deletionProtection", rule: "rds-deletion-protection" },
+    { name: "single-AZ database", mutate: (c) => (obj(c["platform:database"])["multiAz"] = false), key: "platform:database.multiAz", rule: "rds-multi-az" },
+    { name: "6 days of database backups", mutate: (c) => (obj(c["platform:database"])["backupRetentionDays"] = 6), key: "platform:database.backupRetentionDays", rule: "rds-backup-retention" },
+    { name: "EFS backups off", mutate: (c) => (c["platform:observability"] = { efs: { backup: false } }), key: "platform:observability.efs.backup", rule: "efs-backup-required" },
+    { name: "EFS backups kept 3 days", mutate: (c) => (c["platform:observability"] = { efs: { backupRetentionDays: 3 } }), key: "platform:observability.efs.backupRetentionDays", rule: "efs-backup-required" },
+    { name: "images bucket forceDestroy", mutate: (c) => (obj(c["platform:imagesBucket"])["forceDestroy"] = true), key: "platform:imagesBucket.forceDestroy", rule: "s3-no-force-destroy" },
+    { name: "images bucket unversioned", mutate: (c) => (obj(c["platform:imagesBucket"])["versioning"] = false), key: "platform:imagesBucket.versioning", rule: "s3-bucket-versioning" },
+    { name: "30 days of CloudWatch logs", mutate: (c) => (c["platform:logRetentionDays"] = 30), key: "platform:logRetentionDays", rule: "log-retention-minimum" },
+    { name: "a week of ALB access logs", mutate: (c) => (c["platform:edge"] = { accessLogExpirationDays: 7 }), key: "platform:edge.accessLogExpirationDays", rule: "log-retention-minimum" },
+    { name: "a week of application logs", mutate: (c) => (logging(c)["retentionDays"] = 7), key: "platform:observability.logging.retentionDays", rule: "log-retention-minimum" },
+    { name: "an unbounded WAF rate limit", mutate: (c) => (obj(c["platform:waf"])["rateLimitPer5Min"] = 100_000_000), key: "platform:waf.rateLimitPer5Min", rule: "waf-rate-limit-bounded" },
+    { name: "WAF off", mutate: (c) => (obj(c["platform:waf"])["enabled"] = false), key: "platform:waf.enabled", rule: "waf-alb-association" },
+    { name: "one replica", mutate: (c) => (service(c, 0)["replicas"] = 1), key: "platform:services[0].replicas", rule: "k8s-min-replicas" },
+    { name: "an HPA minimum of one", mutate: (c) => (service(c, 1)["autoscaling"] = { minReplicas: 1, maxReplicas: 6, targetCpuUtilization: 70 }), key: "platform:services[1].autoscaling.minReplicas", rule: "k8s-min-replicas" },
+    { name: "monitoring off", mutate: (c) => (c["platform:observability"] = { monitoring: { enabled: false } }), key: "platform:observability.monitoring.enabled", rule: "observability-required" },
+    { name: "logging off", mutate: (c) => (c["platform:observability"] = { logging: { enabled: false } }), key: "platform:observability.logging.enabled", rule: "observability-required" },
+    { name: "a Docker Hub image", mutate: (c) => (obj(service(c, 0)["green"])["image"] = "library/nginx:1.27"), key: "platform:services[0].green.image", rule: "k8s-image-registry" },
+    { name: "an image of another registry", mutate: (c) => (obj(service(c, 0)["blue"])["image"] = "ghcr.io/someone/student:1.4.0"), key: "platform:services[0].blue.image", rule: "k8s-image-registry" },
+  ];
+  for (const c of cases) {
+    it(`prod refuses ${c.name} (policy rule ${c.rule})`, () => {
+      const err = problemsOf(() => parse("prod", c.mutate));
+      const line = err.message.split("\n").find((l) => l.startsWith(`  - ${c.key}: `) && l.includes(`(policy rule ${c.rule})`));
+      assert.ok(line !== undefined, err.message);
+      assert.match(line, new RegExp(`Fix: .*, or document an exception for ${c.rule} in infra/policy/config/prod\\.json$`));
+      // Staging keeps its own, smaller shape: the same settings are its to choose.
+      if (c.rule !== "k8s-image-registry") {
+        parse("staging", (s) => {
+          c.mutate(s);
+          s["platform:services"] = readStackConfig("staging")["platform:services"] as Json;
+          s["platform:environment"] = "staging";
+        });
+      }
+    });
+  }
+
+  it("a documented exception in the stack's policy config lifts the config check (the pack then judges the resource)", () => {
+    const raw = rawPlatform(readStackConfig("prod"));
+    raw["imagesBucket"] = { enabled: true, versioning: true, forceDestroy: true };
+    assert.throws(() => parsePlatformConfig("prod", raw, "ap-northeast-2"), /forceDestroy: is true/);
+    const exception = { resource: "aws:s3/bucket:Bucket::prod-images", reason: "a documented reason of at least twenty characters" };
+    const lifted = policyView("prod", { all: "mandatory", "s3-no-force-destroy": { exceptions: [exception] } });
+    assert.equal(parsePlatformConfig("prod", raw, "ap-northeast-2", { policy: lifted }).imagesBucket.forceDestroy, true);
+    // An exception for another resource lifts nothing here.
+    const elsewhere = policyView("prod", { all: "mandatory", "s3-no-force-destroy": { exceptions: [{ ...exception, resource: "prod-alb-logs" }] } });
+    assert.throws(() => parsePlatformConfig("prod", raw, "ap-northeast-2", { policy: elsewhere }), /policy rule s3-no-force-destroy/);
+    // Settings come from the policy config too.
+    const looser = policyView("prod", { all: "mandatory", "log-retention-minimum": { minimumDays: 30 } });
+    raw["imagesBucket"] = { enabled: true, versioning: true, forceDestroy: false };
+    raw["logRetentionDays"] = 30;
+    assert.equal(parsePlatformConfig("prod", raw, "ap-northeast-2", { policy: looser }).logRetentionDays, 30);
   });
 });
 

@@ -784,8 +784,9 @@ describe("observability config", () => {
         obs["logging"]["dashboardsCidrs"] = [OFFICE, "0.0.0.0/0"];
       }),
     );
-    assert.match(message, /platform:observability\.monitoring\.allowedCidrs\[0\]: 0\.0\.0\.0\/0 opens Prometheus, which has no login of its own, to the whole internet/);
-    assert.match(message, /platform:observability\.logging\.dashboardsCidrs\[1\]: 0\.0\.0\.0\/0 opens OpenSearch Dashboards/);
+    assert.match(message, /platform:observability\.monitoring\.allowedCidrs: opens Prometheus, which has no login of its own, to the whole internet: the union covers all of 0\.0\.0\.0\/0/);
+    assert.match(message, /platform:observability\.logging\.dashboardsCidrs: opens OpenSearch Dashboards, which has no login of its own, to the whole internet/);
+    assert.match(message, /platform:observability\.logging\.dashboardsCidrs\[0\]: 203\.0\.113\.0\/24 is inside 0\.0\.0\.0\/0 \(entry 1\)/);
   });
 
   it("rejects an unknown Prometheus storage and suggests the allowed ones", async () => {

@@ -4,7 +4,11 @@
  * components tested on their own are declared with explicit args under the same mocks.
  */
 import { strict as assert } from "assert";
-import { Evaluation, evaluateProgram, evaluateStack, StackName } from "../automation/offline/evaluate";
+import { Evaluation, evaluateProgram, evaluateStack, readStackConfig, StackConfig, StackName } from "../automation/offline/evaluate";
+import type { ConfigValue } from "../infra/config/defaults";
+import { loadSecrets, parsePlatformConfig } from "../infra/config/load";
+import { policyView } from "../infra/config/policy";
+import { buildPlatform } from "../infra/platform";
 import type { DeclaredResource, State } from "../automation/offline/mocks";
 
 export {
@@ -31,6 +35,25 @@ export function shippedStack(stack: StackName): Promise<Evaluation> {
  */
 export function declare(program: () => Record<string, unknown>, stack = "prod"): Promise<Evaluation> {
   return evaluateProgram(stack, {}, program);
+}
+
+/**
+ * What the program declares for a stack whose policy config lifts every production invariant (as
+ * documented exceptions would): config validation then lets an insecure setting through, so a
+ * test can show that the policy pack stops it on its own. Not cached.
+ */
+export function evaluateLifted(stack: StackName, mutate: (config: StackConfig) => void): Promise<Evaluation> {
+  const config = readStackConfig(stack);
+  mutate(config);
+  const raw: Record<string, ConfigValue> = {};
+  for (const [k, v] of Object.entries(config)) {
+    if (k.startsWith("platform:")) {
+      raw[k.slice("platform:".length)] = v;
+    }
+  }
+  const region = typeof config["aws:region"] === "string" ? config["aws:region"] : undefined;
+  const lifted = policyView("prod", { all: "advisory" });
+  return evaluateProgram(stack, config, () => ({ ...buildPlatform(parsePlatformConfig(stack, raw, region, { policy: lifted }), loadSecrets()) }));
 }
 
 /** Resources of one type token, e.g. `aws:rds/instance:Instance`. */

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import type { DeclaredResource, State } from "../automation/offline/mocks";
 import { Certificate } from "../infra/edge/certificate";
-import { declare, Evaluation, evaluateStack, Json, list, named, obj, ofType, StackConfig } from "./stack";
+import { declare, Evaluation, evaluateStack, Json, list, named, obj, ofType, settleStack, StackConfig } from "./stack";
 
 const T = {
   cert: "aws:acm/certificate:Certificate",
@@ -389,22 +389,20 @@ describe("TestHost and Certificate (test stack)", () => {
     });
   });
 
-  it("rejects a service env that redefines a host variable when the component is constructed", async () => {
-    await assert.rejects(
-      evaluateStack("test", (c) => {
-        const services = list(c["platform:services"]).map(obj);
-        services[1]["env"] = { DB_PASSWORD: "hunter2" };
-      }),
-      /service "subject" sets DB_PASSWORD, which the test host sets itself/,
-    );
+  it("rejects a service env that redefines a host variable, in config before anything is declared (the component refuses it too)", async () => {
+    const settled = await settleStack("test", (c) => {
+      const services = list(c["platform:services"]).map(obj);
+      services[1]["env"] = { DB_PASSWORD: "hunter2" };
+    });
+    assert.match(String(settled.error), /platform:services\[1\]\.env\.DB_PASSWORD: is set by the platform in every container of service "subject" \(value: "\[secret\]"\)/);
+    assert.equal(settled.evaluation.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").length, 0);
   });
 });
 
 describe("TestHost argument checks", () => {
-  it("rejects imageBucketAccess without an images bucket", async () => {
-    await assert.rejects(
-      evaluateStack("test", setting("imagesBucket", { enabled: false })),
-      /services student have imageBucketAccess but no imageBucket was given/,
-    );
+  it("rejects imageBucketAccess without an images bucket, in config before anything is declared", async () => {
+    const settled = await settleStack("test", setting("imagesBucket", { enabled: false }));
+    assert.match(String(settled.error), /platform:services\[0\]\.imageBucketAccess: is true for service "student" but imagesBucket\.enabled is false/);
+    assert.equal(settled.evaluation.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").length, 0);
   });
 });

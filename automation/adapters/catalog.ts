@@ -24,7 +24,13 @@ export class FileStackCatalog implements StackCatalog {
     if (file === undefined) {
       return undefined;
     }
-    const doc: unknown = YAML.parse(fs.readFileSync(file, "utf8"));
+    let doc: unknown;
+    try {
+      doc = YAML.parse(fs.readFileSync(file, "utf8"));
+    } catch {
+      // The stack exists; what is wrong with its file is the command's to report (plan names the line).
+      doc = null;
+    }
     const config = doc !== null && typeof doc === "object" && "config" in doc && doc.config !== null && typeof doc.config === "object" ? (doc.config as Record<string, unknown>) : {};
     const env = config["platform:environment"];
     const services = config["platform:services"];

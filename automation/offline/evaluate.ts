@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { loadConfig, loadSecrets } from "../../infra/config/load";
+import { ConfigError, loadConfig, loadSecrets } from "../../infra/config/load";
 import type { Json } from "../../infra/domain";
 import { buildPlatform } from "../../infra/platform";
 import { DeclaredResource, RecordingMocks, waitForRegistrations } from "./mocks";
@@ -30,22 +30,85 @@ export const MOCK_SECRET_VALUE = "https://discord.com/api/webhooks/0/mock-secret
 /** The stack file's `config:` map, keys fully qualified (`platform:services`, `aws:region`). */
 export type StackConfig = Record<string, Json>;
 
-export function readStackConfig(stack: string): StackConfig {
-  const file = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
-  const doc = YAML.parse(fs.readFileSync(file, "utf8")) as { config?: StackConfig } | null;
-  return structuredClone(doc?.config ?? {});
+function describeType(value: unknown): string {
+  return value === null ? "empty" : Array.isArray(value) ? "a list" : typeof value === "object" ? "a map" : `${typeof value === "string" ? "text" : `a ${typeof value}`} (${JSON.stringify(value)?.slice(0, 40)})`;
 }
 
+function isMap(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/**
+ * The stack file's `config:` map. A file the Pulumi CLI could not load either (invalid YAML, a
+ * document that is not a map, `config:` that is not a map, keys without a namespace) is a
+ * ConfigError naming the file or key, like any other config problem.
+ */
+export function readStackConfig(stack: string): StackConfig {
+  const name = `Pulumi.${stack}.yaml`;
+  const problem = (key: string, value: Json | undefined, what: string, fix: string): ConfigError => new ConfigError(stack, [{ key, value, problem: what, fix }]);
+  let doc: unknown;
+  try {
+    doc = YAML.parse(fs.readFileSync(path.join(REPO_ROOT, name), "utf8"));
+  } catch (err) {
+    const message = err instanceof Error ? (err.message.split("\n")[0] ?? err.message) : String(err);
+    throw problem(name, undefined, `is not valid YAML: ${message}`, "fix the line it names (the file is a map with a config: key, e.g. `config:` then `  platform:environment: prod`)");
+  }
+  if (doc === null || doc === undefined) {
+    return {};
+  }
+  if (!isMap(doc)) {
+    throw problem(name, undefined, `is ${describeType(doc)}, not a map of stack settings`, "start the file with `config:` and indent the platform:* keys under it");
+  }
+  const config = doc["config"];
+  if (config === undefined || config === null) {
+    return {};
+  }
+  if (!isMap(config)) {
+    throw problem("config", undefined, `is ${describeType(config)}, not a map of keys`, "indent the keys under config:, one per line, e.g. `  platform:environment: prod`");
+  }
+  const bare = Object.keys(config).filter((k) => !/^[^:\s]+:[^:\s]/.test(k));
+  if (bare.length > 0) {
+    throw new ConfigError(
+      stack,
+      bare.map((k) => ({ key: `config.${k}`, value: undefined, problem: "is not a namespaced key (namespace:key)", fix: `write it as platform:${k} (or aws:${k} for the provider's settings)` })),
+    );
+  }
+  return structuredClone(config) as StackConfig;
+}
+
+function isSecure(value: Json): boolean {
+  return value !== null && typeof value === "object" && !Array.isArray(value) && "secure" in value && Object.keys(value).length === 1;
+}
+
+/** `value` with every nested `secure:` entry decrypted to the mock value, and whether there was one. */
+function decrypt(value: Json): { value: Json; secret: boolean } {
+  if (isSecure(value)) {
+    return { value: MOCK_SECRET_VALUE, secret: true };
+  }
+  if (Array.isArray(value)) {
+    const parts = value.map(decrypt);
+    return { value: parts.map((p) => p.value), secret: parts.some((p) => p.secret) };
+  }
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value).map(([k, v]) => [k, decrypt(v)] as const);
+    return { value: Object.fromEntries(entries.map(([k, p]) => [k, p.value])), secret: entries.some(([, p]) => p.secret) };
+  }
+  return { value, secret: false };
+}
+
+/**
+ * The runtime config the Pulumi CLI would hand the program: `secure:` values decrypted (to the
+ * mock value here) and their keys marked secret; a structured value with a secure part anywhere is
+ * secret as a whole, as `pulumi config set --path --secret` makes it.
+ */
 function toRuntimeConfig(config: StackConfig): { values: Record<string, string>; secretKeys: string[] } {
   const values: Record<string, string> = {};
   const secretKeys: string[] = [];
-  for (const [key, value] of Object.entries(config)) {
-    if (value !== null && typeof value === "object" && !Array.isArray(value) && "secure" in value) {
-      // The decrypted value a `secure:` entry stands for; shaped like the only secret key's value.
-      values[key] = MOCK_SECRET_VALUE;
+  for (const [key, raw] of Object.entries(config)) {
+    const { value, secret } = decrypt(raw);
+    values[key] = typeof value === "string" ? value : JSON.stringify(value);
+    if (secret) {
       secretKeys.push(key);
-    } else {
-      values[key] = typeof value === "string" ? value : JSON.stringify(value);
     }
   }
   return { values, secretKeys };

@@ -8,5 +8,9 @@ import { mockedOutputs } from "./mocks";
 
 /** The policy runner's input for an evaluation. */
 export function policyInput(ev: Evaluation): OfflineResource[] {
-  return fromDeclared(ev.resources, (r) => mockedOutputs(r));
+  return fromDeclared(
+    ev.resources,
+    (r) => mockedOutputs(r),
+    (r) => ev.options.get(`${r.type}::${r.name}`)?.protect,
+  );
 }

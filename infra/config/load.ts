@@ -5,9 +5,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { cacheRegionOf } from "../lib/images";
-import { suggest } from "../lib/text";
+import { editDistance, suggest } from "../lib/text";
+import { environmentOfStack } from "../policy/engine";
 import { ConfigValue, deepMerge, defaultsFor } from "./defaults";
+import { PolicyView, policyView } from "./policy";
+import { looksSecret, printableValue, REDACTED, scrubText } from "./redact";
 import { checkPlatform, ENVIRONMENTS, IssueParams, PlatformConfig, platformSchema, toPlatformConfig } from "./schema";
 
 export const CONFIG_NAMESPACE = "platform";
@@ -31,10 +33,15 @@ export class ConfigError extends pulumi.RunError {
   }
 }
 
+/** Control characters (a newline in a value, say) written as JSON escapes: every problem stays one line. */
+function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1));
+}
+
 export function formatProblems(stack: string, problems: readonly ConfigProblem[]): string {
   const lines = problems.map((p) => {
     const value = p.value === undefined ? "unset" : JSON.stringify(p.value);
-    return `  - ${p.key}: ${p.problem} (value: ${value}). Fix: ${p.fix}`;
+    return `  - ${oneLine(scrubText(p.key))}: ${oneLine(scrubText(p.problem))} (value: ${oneLine(scrubText(value))}). Fix: ${oneLine(scrubText(p.fix))}`;
   });
   const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
   return `Invalid config for stack "${stack}" (${count}):\n${lines.join("\n")}`;
@@ -98,16 +105,26 @@ function keysAt(path: Path): string[] {
   return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
 }
 
+/** A number written in quotes (`"2000"`): YAML reads it as text. */
+function quotedNumber(issue: z.core.$ZodIssue, value: ConfigValue | undefined): value is string {
+  return issue.code === "invalid_type" && issue.expected === "number" && typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value));
+}
+
 function fixFor(issue: z.core.$ZodIssue, value: ConfigValue | undefined): string {
   const params = (issue as { params?: Partial<IssueParams> }).params;
   if (params?.fix !== undefined) {
     return params.fix;
   }
+  if (quotedNumber(issue, value)) {
+    return `write ${value.trim()} without quotes (YAML reads a quoted number as text)`;
+  }
   switch (issue.code) {
     case "invalid_type":
       return value === undefined
         ? `set it: pulumi config set --path '${formatKey(issue.path)}' <${issue.expected}>`
-        : `use a ${issue.expected}`;
+        : `use a ${issue.expected}${issue.expected === "object" ? " (a map of keys, as the config reference shows)" : ""}`;
+    case "invalid_key":
+      return "rename the key to that form";
     case "invalid_value":
       return `use one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
     case "too_small":
@@ -116,7 +133,9 @@ function fixFor(issue: z.core.$ZodIssue, value: ConfigValue | undefined): string
       return `use a value of at most ${String(issue.maximum)}${issue.origin === "array" ? " entries" : ""}`;
     case "invalid_format":
       return issue.format === "regex" && "pattern" in issue
-        ? `use a value matching ${String(issue.pattern)}`
+        ? issue.message.includes("(pattern ")
+          ? "use a value of that form"
+          : `use a value matching ${String(issue.pattern)}`
         : `use a valid ${issue.format}`;
     case "invalid_union":
       return "use one of the allowed values";
@@ -125,25 +144,57 @@ function fixFor(issue: z.core.$ZodIssue, value: ConfigValue | undefined): string
   }
 }
 
-function problemsFrom(error: z.ZodError, input: ConfigValue): ConfigProblem[] {
+/** The problem text of an issue: zod's message, said for this config where zod's is generic. */
+function problemFor(issue: z.core.$ZodIssue, value: ConfigValue | undefined, printed: ConfigValue | undefined): string {
+  if (quotedNumber(issue, value)) {
+    return `is the text ${JSON.stringify(printed)}, not a number`;
+  }
+  if (issue.code === "invalid_key") {
+    const key = issue.path[issue.path.length - 1];
+    const why = issue.issues.map((i) => i.message).join("; ");
+    return `the key ${JSON.stringify(String(key))} is not valid: it ${why}`;
+  }
+  if (issue.code === "invalid_type" && value === undefined) {
+    return `is required (${issue.expected})`;
+  }
+  if (issue.code === "invalid_type") {
+    const got = value === null ? "null" : Array.isArray(value) ? "a list" : typeof value === "object" ? "a map" : `a ${typeof value}`;
+    return `must be ${issue.expected === "object" ? "a map" : issue.expected === "array" ? "a list" : `a ${issue.expected}`}, not ${got}`;
+  }
+  return issue.message;
+}
+
+function problemsFrom(error: z.ZodError, input: ConfigValue, secretKeys: ReadonlySet<string>): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {
-      const valid = keysAt(issue.path);
+      // The secret keys are read apart from the schema, but a misspelt one is still suggested.
+      const valid = issue.path.length === 0 ? [...keysAt(issue.path), ...SECRET_KEYS] : keysAt(issue.path);
       for (const key of issue.keys) {
         const path = [...issue.path, key];
         const guess = suggest(key, valid);
+        const secret = looksSecret(key) || (issue.path.length === 0 && secretKeys.has(key));
         out.push({
           key: formatKey(path),
-          value: valueAt(input, path),
+          value: secret ? REDACTED : printableValue(path, valueAt(input, path), secretKeys),
           problem: "unknown config key",
-          fix: guess !== undefined ? `did you mean "${formatKey([...issue.path, guess])}"?` : `valid keys here are ${valid.join(", ")}`,
+          fix:
+            guess !== undefined
+              ? `did you mean "${formatKey([...issue.path, guess])}"?${secret ? ` (store it with \`pulumi config set --secret\`)` : ""}`
+              : `valid keys here are ${valid.join(", ")}`,
         });
       }
       continue;
     }
     const value = valueAt(input, issue.path);
-    out.push({ key: formatKey(issue.path), value, problem: issue.message, fix: fixFor(issue, value) });
+    const printed = printableValue(issue.path, value, secretKeys);
+    out.push({
+      key: formatKey(issue.path),
+      value: printed,
+      // Checks quote the value they refuse: what the printed value hides is hidden there too.
+      problem: scrubText(problemFor(issue, value, printed), value, printed),
+      fix: scrubText(fixFor(issue, value), value, printed),
+    });
   }
   return out;
 }
@@ -152,7 +203,15 @@ function problemsFrom(error: z.ZodError, input: ConfigValue): ConfigProblem[] {
  * Validates `raw` (the stack's `platform:*` keys without the namespace, values already JSON-parsed).
  * Throws `ConfigError` listing every problem.
  */
-export function parsePlatformConfig(stack: string, raw: Record<string, ConfigValue>, region: string | undefined): PlatformConfig {
+export interface ParseOptions {
+  /** The stack's policy config (default: infra/policy/config/<environment>.json). */
+  readonly policy?: PolicyView;
+  /** Top-level keys (without `platform:`) the runtime marks secret: their values are never printed. */
+  readonly secretKeys?: readonly string[];
+}
+
+export function parsePlatformConfig(stack: string, raw: Record<string, ConfigValue>, region: string | undefined, options: ParseOptions = {}): PlatformConfig {
+  const secretKeys = new Set(options.secretKeys ?? []);
   if (region === undefined || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
     throw new ConfigError(stack, [
       {
@@ -163,44 +222,29 @@ export function parsePlatformConfig(stack: string, raw: Record<string, ConfigVal
       },
     ]);
   }
-  const environment = raw["environment"];
-  if (typeof environment !== "string" || !(ENVIRONMENTS as readonly string[]).includes(environment)) {
+  // The stack's name decides the environment, as it does for the policy pack (which sees only the
+  // stack in each URN): `platform:environment` may state it, never contradict it.
+  const derived = environmentOfStack(stack);
+  const stated = raw["environment"];
+  if (stated !== undefined && stated !== derived) {
+    const known = typeof stated === "string" && (ENVIRONMENTS as readonly string[]).includes(stated);
     throw new ConfigError(stack, [
       {
         key: formatKey(["environment"]),
-        value: environment,
-        problem: environment === undefined ? "is not set" : `unknown environment ${JSON.stringify(environment)}`,
-        fix: `set it to one of ${ENVIRONMENTS.join(", ")}: pulumi config set platform:environment ${stack in { test: 1, staging: 1, prod: 1 } ? stack : "prod"}`,
+        value: printableValue(["environment"], stated, secretKeys),
+        problem: known
+          ? `says ${JSON.stringify(stated)}, but the stack "${stack}" is ${derived}: the stack name decides the environment, and the policy pack checks this stack as ${derived} whatever the file says`
+          : `unknown environment ${JSON.stringify(printableValue(["environment"], stated, secretKeys))} (the stack "${stack}" is ${derived})`,
+        fix: `remove platform:environment (it follows the stack name) or set it to ${derived}; to deploy a ${known ? String(stated) : "different"} environment, use its own stack (Pulumi.<environment>.yaml)`,
       },
     ]);
   }
-  const merged = deepMerge(defaultsFor(environment), raw) ?? {};
-  const result = platformSchema.superRefine(checkPlatform).safeParse(merged);
+  const environment = derived;
+  const merged = deepMerge(defaultsFor(environment), { ...raw, environment }) ?? {};
+  const view = options.policy ?? policyView(environment);
+  const result = platformSchema.superRefine((cfg, ctx) => checkPlatform(cfg, ctx, { region, policy: view })).safeParse(merged);
   if (!result.success) {
-    throw new ConfigError(stack, problemsFrom(result.error, merged));
-  }
-  const outside = result.data.availabilityZones.filter((az) => !az.startsWith(region));
-  if (outside.length > 0) {
-    throw new ConfigError(stack, [
-      {
-        key: formatKey(["availabilityZones"]),
-        value: result.data.availabilityZones,
-        problem: `${outside.join(", ")} not in region ${region}`,
-        fix: `list zones of ${region}, e.g. ${region}a and ${region}c`,
-      },
-    ]);
-  }
-  const cache = result.data.registry.dockerHubCache;
-  const cacheRegion = cache !== undefined ? cacheRegionOf(cache.credentialArn) : undefined;
-  if (cache !== undefined && cacheRegion !== region) {
-    throw new ConfigError(stack, [
-      {
-        key: formatKey(["registry", "dockerHubCache", "credentialArn"]),
-        value: cache.credentialArn,
-        problem: `is in ${String(cacheRegion)}, but the cache rule and its credential live in the stack's region ${region} (a pull-through cache is regional)`,
-        fix: `create the ecr-pullthroughcache/ secret in ${region} and give its ARN`,
-      },
-    ]);
+    throw new ConfigError(stack, problemsFrom(result.error, merged, secretKeys));
   }
   return toPlatformConfig(result.data, region);
 }
@@ -264,7 +308,21 @@ export function loadConfig(): PlatformConfig {
   const raw: Record<string, ConfigValue> = {};
   const prefix = `${CONFIG_NAMESPACE}:`;
   const secrets: Array<{ key: SecretKey; secret: boolean; value: string }> = [];
+  const secretKeys: string[] = [];
+  const misspelt: ConfigProblem[] = [];
   for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+    const namespace = key.split(":")[0] ?? "";
+    if (namespace !== CONFIG_NAMESPACE && editDistance(namespace, CONFIG_NAMESPACE) <= 2) {
+      // The program reads platform:* only; a misspelt namespace would be ignored without a word.
+      const rest = key.slice(namespace.length + 1);
+      misspelt.push({
+        key,
+        value: isSecretKey(key) || looksSecret(rest) ? REDACTED : printableValue([rest], parseConfigValue(value), new Set()),
+        problem: `is in namespace "${namespace}", which nothing reads`,
+        fix: `did you mean "${prefix}${rest}"?`,
+      });
+      continue;
+    }
     if (!key.startsWith(prefix)) {
       continue;
     }
@@ -274,9 +332,15 @@ export function loadConfig(): PlatformConfig {
       secrets.push({ key: secretKey, secret: isSecretKey(key), value });
     } else {
       raw[short] = parseConfigValue(value);
+      if (isSecretKey(key)) {
+        secretKeys.push(short);
+      }
     }
   }
-  const cfg = parsePlatformConfig(pulumi.getStack(), raw, new pulumi.Config("aws").get("region"));
+  if (misspelt.length > 0) {
+    throw new ConfigError(pulumi.getStack(), misspelt);
+  }
+  const cfg = parsePlatformConfig(pulumi.getStack(), raw, new pulumi.Config("aws").get("region"), { secretKeys });
   checkSecrets(pulumi.getStack(), secrets);
   return cfg;
 }

@@ -3,7 +3,15 @@
  * `Application` manifests. No Pulumi imports; tested table-driven (test/argocd.test.ts).
  */
 
+import { privilegedValues, SYSTEM_NAMESPACES } from "../policy/rules/workloads";
 import { APPS_NAMESPACE } from "./bluegreen";
+
+/**
+ * Namespaces an Application may never deploy into (Kubernetes' own and the platform's: a prune or
+ * self-heal there would delete or revert what Pulumi runs), and what counts as asking for
+ * privilege: one definition with the policy pack's `argocd-application-scope`.
+ */
+export { privilegedValues, SYSTEM_NAMESPACES };
 
 export { APPS_NAMESPACE };
 
@@ -12,6 +20,9 @@ export const ARGOCD_NAMESPACE = "argocd";
 
 /** The in-cluster API server as ArgoCD names it. */
 export const IN_CLUSTER = "https://kubernetes.default.svc";
+
+const PSA_ENFORCE = "pod-security.kubernetes.io/enforce";
+const PSA_ENFORCE_VERSION = "pod-security.kubernetes.io/enforce-version";
 
 /** One ArgoCD Application as the stack config declares it. */
 export interface ArgoCdApplicationSpec {
@@ -73,6 +84,20 @@ export function applicationOwnershipProblems(
         message: `application "${app.name}" targets namespace "${ARGOCD_NAMESPACE}", where Pulumi runs ArgoCD itself`,
         fix: "deploy it to its own namespace",
       });
+    } else if (app.namespace !== appsNamespace && app.namespace !== APPS_NAMESPACE && (SYSTEM_NAMESPACES as readonly string[]).includes(app.namespace)) {
+      problems.push({
+        path: at("namespace"),
+        message: `application "${app.name}" targets namespace "${app.namespace}", which belongs to Kubernetes or to the platform (a prune or self-heal there deletes or reverts what runs there)`,
+        fix: `deploy it to its own namespace (not ${SYSTEM_NAMESPACES.join(", ")})`,
+      });
+    }
+    const privileged = privilegedValues(app.helmValues ?? {}, "helmValues");
+    if (privileged.length > 0) {
+      problems.push({
+        path: at("helmValues"),
+        message: `application "${app.name}" asks for privilege in its Helm values (${privileged.join(", ")}); its namespace enforces the restricted Pod Security level, so the API server would refuse those pods`,
+        fix: "remove them; ArgoCD applications run unprivileged",
+      });
     }
     const hasPath = app.path !== undefined && app.path !== "";
     const hasChart = app.chart !== undefined && app.chart !== "";
@@ -103,7 +128,8 @@ export interface ArgoCdSettings {
 
 /**
  * Every cross-field problem of `platform:argocd`: the ownership guard above, plus exposure rules
- * (an exposed server must be limited to listed networks, never the whole internet).
+ * (an exposed server must be limited to listed networks; the config schema judges what the list
+ * covers, infra/config/schema/gitops.ts).
  */
 export function argoCdProblems(settings: ArgoCdSettings, serviceNames: readonly string[], appsNamespace: string = APPS_NAMESPACE): ArgoCdProblem[] {
   const problems = applicationOwnershipProblems(settings.applications, serviceNames, appsNamespace);
@@ -114,15 +140,6 @@ export function argoCdProblems(settings: ArgoCdSettings, serviceNames: readonly 
       fix: "list the office/VPN egress ranges allowed to reach ArgoCD, or set exposed to false and use kubectl port-forward",
     });
   }
-  settings.allowedCidrs.forEach((cidr, i) => {
-    if (/\/0$/.test(cidr)) {
-      problems.push({
-        path: ["allowedCidrs", i],
-        message: `${cidr} opens ArgoCD (cluster-admin through its UI) to the whole internet`,
-        fix: "list your office/VPN egress ranges only",
-      });
-    }
-  });
   if (!settings.enabled && settings.applications.length > 0) {
     problems.push({
       path: ["applications"],
@@ -167,6 +184,12 @@ export function applicationManifest(app: ArgoCdApplicationSpec, argocdNamespace:
       syncPolicy: {
         automated: { prune: true, selfHeal: true },
         syncOptions: ["CreateNamespace=true"],
+        // The namespace ArgoCD creates enforces the restricted Pod Security level, so nothing the
+        // application syncs runs privileged or with host access (the API server refuses such pods).
+        // Argo CD applies them with CreateNamespace=true: the Application CRD of the pinned chart
+        // (argo-cd 8.3.9, Argo CD v3.1.5, templates/crds/crd-application.yaml) describes
+        // spec.syncPolicy.managedNamespaceMetadata as "metadata in the given namespace (if CreateNamespace=true)".
+        managedNamespaceMetadata: { labels: { [PSA_ENFORCE]: "restricted", [PSA_ENFORCE_VERSION]: "latest" } },
         // Transient failures (a webhook not ready yet, an API throttle) retry with backoff instead
         // of leaving the Application failed until the next commit.
         retry: { limit: 5, backoff: { duration: "10s", factor: 2, maxDuration: "3m" } },

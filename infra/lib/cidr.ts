@@ -1,7 +1,15 @@
 /**
- * IPv4 CIDR arithmetic used by config validation and the network layout.
- * Pure functions, no Pulumi imports, so they can be tested table-driven.
+ * CIDR arithmetic used by config validation and the network layout. Pure functions, no Pulumi
+ * imports, so they can be tested table-driven.
+ *
+ * Parsing and the address-set judgement ("does this list open something to the world?") are one
+ * implementation shared with the policy pack (../policy/cidr.ts, kept in the pack's folder because
+ * the pack is published on its own); the VPC layout below builds on it.
  */
+import { AddressBlock, parseBlock } from "../policy/cidr";
+
+export { blockContains, formatBlock, mergeRanges, opennessOf, opennessOfTexts, parseBlock } from "../policy/cidr";
+export type { AddressBlock, Family, Openness, OpennessReport } from "../policy/cidr";
 
 export interface Cidr {
   /** Network address as an unsigned 32-bit integer. */
@@ -9,28 +17,19 @@ export interface Cidr {
   readonly prefix: number;
 }
 
-const CIDR_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-
-/** Parses `a.b.c.d/n`; returns an error string instead of throwing so callers can build config messages. */
+/**
+ * Parses an IPv4 `a.b.c.d/n` strictly (see `parseBlock`: no leading zeros, no host bits, no
+ * spaces); returns an error string instead of throwing so callers can build config messages.
+ */
 export function parseCidr(text: string): Cidr | string {
-  const m = CIDR_RE.exec(text.trim());
-  if (!m) {
-    return `"${text}" is not an IPv4 CIDR block (expected a.b.c.d/n)`;
+  const block: AddressBlock | string = parseBlock(text);
+  if (typeof block === "string") {
+    return /is not an IPv4 address|is not a CIDR block/.test(block) ? `"${text}" is not an IPv4 CIDR block (expected a.b.c.d/n)` : block;
   }
-  const octets = m.slice(1, 5).map(Number);
-  const prefix = Number(m[5]);
-  if (octets.some((o) => o > 255)) {
-    return `"${text}" has an octet above 255`;
+  if (block.family !== "ipv4") {
+    return `"${text}" is an IPv6 block; an IPv4 CIDR block (a.b.c.d/n) is needed here`;
   }
-  if (prefix > 32) {
-    return `"${text}" has a prefix length above 32`;
-  }
-  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
-  const network = address - (address % blockSize(prefix));
-  if (network !== address) {
-    return `"${text}" has host bits set; the network address is ${formatCidr({ network, prefix })}`;
-  }
-  return { network, prefix };
+  return { network: Number(block.start), prefix: block.prefix };
 }
 
 export function isCidr(text: string): boolean {

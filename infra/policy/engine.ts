@@ -37,6 +37,8 @@ export interface PolicyResource {
   readonly props: Props;
   readonly outputs?: Props;
   readonly provider?: ProviderView;
+  /** The `protect` resource option, where the runner knows it (CrossGuard's `opts.protect`; the offline runner's recorded options). */
+  readonly protect?: boolean;
   /**
    * URNs each input property depends on (the real pack's stack validation has them). They follow
    * a reference even while its value is unknown during a preview.
@@ -189,14 +191,22 @@ export function resolveSettings(rule: Rule, configured: Readonly<Record<string, 
 // Environment.
 
 /**
- * The environment a resource belongs to, from its URN (`urn:pulumi:<stack>::<project>::...`).
- * The project's stacks are named after their environments (Pulumi.<env>.yaml, whose
- * `platform:environment` the config schema ties to it), and the pack has no other per-stack
- * input that every policy can read. An unknown stack name is checked as prod, the strictest.
+ * The environment of a stack, decided by its name alone: `test`, `staging` and `prod` are
+ * themselves, `<env>-<anything>` (a scratch copy such as `test-alice`) is `<env>`, and any other
+ * name is checked as prod, the strictest. The real pack learns the stack only from the URNs it is
+ * given, the offline `plan` from its argument, and the program from `pulumi.getStack()`; all three
+ * call this one function, and the config refuses a `platform:environment` that says otherwise
+ * (infra/config/load.ts), so a `Pulumi.prod.yaml` claiming to be staging never gets staging's rules.
  */
+export function environmentOfStack(stack: string): Environment {
+  const exact = ENVIRONMENTS.find((e) => e === stack);
+  return exact ?? ENVIRONMENTS.find((e) => stack.startsWith(`${e}-`)) ?? "prod";
+}
+
+/** The environment a resource belongs to: its stack's (`urn:pulumi:<stack>::<project>::...`); unknown is prod. */
 export function environmentOf(urn: string | undefined): Environment {
   const stack = urn?.startsWith("urn:pulumi:") ? urn.slice("urn:pulumi:".length).split("::")[0] : undefined;
-  return (ENVIRONMENTS as readonly string[]).includes(stack ?? "") ? (stack as Environment) : "prod";
+  return stack === undefined ? "prod" : environmentOfStack(stack);
 }
 
 export function appliesIn(rule: Rule, environment: Environment): boolean {

@@ -37,6 +37,8 @@ export interface OfflineResource {
   /** The provider reference (`<provider urn>::<id>`, as the SDK records it) or the provider itself. */
   readonly provider?: string | ProviderView;
   readonly urn?: string;
+  /** The `protect` resource option it was declared with. */
+  readonly protect?: boolean;
 }
 
 /** One stack's policy config file, as CrossGuard reads it (`--policy-pack-config`). */
@@ -164,7 +166,7 @@ function resolveProviders(resources: readonly OfflineResource[]): PolicyResource
       } else if (typeof r.provider === "object") {
         provider = r.provider;
       }
-      return { type: r.type, name: r.name, urn: r.urn, props: r.props, outputs: r.outputs, provider };
+      return { type: r.type, name: r.name, urn: r.urn, props: r.props, outputs: r.outputs, provider, protect: r.protect };
     });
 }
 
@@ -231,6 +233,7 @@ export function runPolicies(resources: readonly OfflineResource[], environment: 
 export function fromDeclared(
   declared: ReadonlyArray<{ readonly type: string; readonly name: string; readonly inputs: Props; readonly provider?: string }>,
   outputsOf?: (r: { readonly type: string; readonly name: string; readonly inputs: Props }) => Props,
+  protectOf?: (r: { readonly type: string; readonly name: string }) => boolean | undefined,
 ): OfflineResource[] {
-  return declared.map((r) => ({ type: r.type, name: r.name, props: r.inputs, provider: r.provider, outputs: outputsOf?.(r) }));
+  return declared.map((r) => ({ type: r.type, name: r.name, props: r.inputs, provider: r.provider, outputs: outputsOf?.(r), protect: protectOf?.(r) }));
 }

@@ -62,6 +62,7 @@ export function resourcePolicy(rule: ResourceRule): ResourceValidationPolicy {
         urn: args.urn,
         props: args.props,
         provider: args.provider === undefined ? undefined : { type: args.provider.type, name: args.provider.name, props: args.provider.props },
+        protect: args.opts?.protect,
       };
       const outcome = applyResourceRule(rule, resource, environmentOf(args.urn), resolveSettings(rule, args.getConfig<Record<string, unknown>>()));
       // Resource policies always report against the validated resource.
@@ -83,6 +84,7 @@ function fromSdk(r: SdkStackResource): PolicyResource {
     props: r.props,
     outputs: r.props,
     provider: r.provider === undefined ? undefined : { type: r.provider.type, name: r.provider.name, props: r.provider.props },
+    protect: r.opts?.protect,
     propertyDependencies,
   };
 }

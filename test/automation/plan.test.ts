@@ -197,12 +197,45 @@ describe("automation: plan (offline)", () => {
   });
 
   it("a mandatory policy violation exits 2 and names the rule and the resource", async () => {
-    const out = await plan({ stack: "prod", mutate: (c) => void ((c["platform:imagesBucket"] as Obj)["versioning"] = false) });
+    // Config refuses prod settings its policy rules would refuse; a stricter policy config than the
+    // stack's own (--policy-config) is what the pack alone stops here: a year of CloudWatch logs.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-policy-"));
+    const file = path.join(dir, "prod.json");
+    const shipped = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "infra/policy/config/prod.json"), "utf8")) as Record<string, unknown>;
+    fs.writeFileSync(file, JSON.stringify({ ...shipped, "log-retention-minimum": { minimumDays: 365 } }));
+    const out = await plan({ stack: "prod", policyConfigFile: file });
     assert.equal(out.exitCode, ExitCode.PolicyViolation);
-    assert.match(out.human, /\n {2}⛔ mandatory s3-bucket-versioning on aws:s3\/bucket:Bucket::prod-images: /);
+    assert.match(out.human, /\n {2}⛔ mandatory log-retention-minimum on aws:cloudwatch\/logGroup:LogGroup::prod-flow-logs: .*retentionInDays is 90, fewer than 365 days/);
     assert.match(out.human, /⛔ plan prod: policy violation \(exit 2\)\n$/);
     const report = out.json as PlanReport;
-    assert.deepEqual(report.policy.mandatory.map((v) => v.policy), ["s3-bucket-versioning"]);
+    assert.deepEqual([...new Set(report.policy.mandatory.map((v) => v.policy))], ["log-retention-minimum"]);
+  });
+
+  it("says when the live color is not the verified release (not an error: flips and rollbacks record nothing)", async () => {
+    const ecr = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/student";
+    const verified = `${ecr}@sha256:${"a".repeat(64)}`;
+    const record = { student: { image: verified, verifiedAt: "2026-11-01T00:00:00Z", source: "promote test->staging" } };
+    const differs = await plan({ stack: "staging", mutate: (c) => void (c["platform:releases"] = record) });
+    assert.equal(differs.exitCode, ExitCode.Ok);
+    assert.match(differs.human, /\n {4}! the live color runs \S*student:1\.5\.0, not the verified release/);
+    const same = await plan({
+      stack: "staging",
+      mutate: (c) => {
+        c["platform:releases"] = record;
+        ((c["platform:services"] as Obj[])[0]["blue"] as Obj)["image"] = verified;
+      },
+    });
+    assert.doesNotMatch(same.human, /not the verified release/);
+  });
+
+  it("lists the documented exceptions it applied (prod: Fluentd's Docker Hub image)", async () => {
+    const out = await plan({ stack: "prod" });
+    assert.equal(out.exitCode, ExitCode.Ok);
+    assert.match(out.human, /\n {2}~ exempted k8s-image-registry on kubernetes:apps\/v1:DaemonSet::prod-fluentd-daemonset: fluent\/fluentd-kubernetes-daemonset is published on Docker Hub only/);
+    assert.deepEqual(
+      (out.json as PlanReport).policy.exempted.map((e) => `${e.policy} ${e.resource.name}`),
+      ["k8s-image-registry prod-fluentd-daemonset"],
+    );
   });
 
   it("groups resources by component instance and finds the security-group paths (synthetic)", () => {

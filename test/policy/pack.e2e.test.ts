@@ -118,7 +118,12 @@ describe("policy pack over gRPC (as `pulumi preview --policy-pack infra/policy` 
     };
     const declared = resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
     for (const r of declared) {
-      const request = new pb.AnalyzeRequest().setType(r.type).setName(r.name).setUrn(urnOf(stack, r)).setProperties(struct(r.props)).setOptions(new pb.AnalyzerResourceOptions());
+      const request = new pb.AnalyzeRequest()
+        .setType(r.type)
+        .setName(r.name)
+        .setUrn(urnOf(stack, r))
+        .setProperties(struct(r.props))
+        .setOptions(new pb.AnalyzerResourceOptions().setProtect(r.protect === true));
       const provider = providerOf(r);
       if (provider !== undefined) {
         request.setProvider(provider);
@@ -133,7 +138,7 @@ describe("policy pack over gRPC (as `pulumi preview --policy-pack infra/policy` 
           .setUrn(urnOf(stack, r))
           // After the update the engine sends outputs, which echo the inputs.
           .setProperties(struct({ ...r.props, ...(r.outputs ?? {}) }))
-          .setOptions(new pb.AnalyzerResourceOptions());
+          .setOptions(new pb.AnalyzerResourceOptions().setProtect(r.protect === true));
         const provider = providerOf(r);
         if (provider !== undefined) {
           resource.setProvider(provider);
@@ -156,9 +161,11 @@ describe("policy pack over gRPC (as `pulumi preview --policy-pack infra/policy` 
     const insecure = shipped
       .filter((r) => r.type !== "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
       .map((r) => (r.type === "aws:rds/instance:Instance" ? { ...r, props: { ...r.props, publiclyAccessible: true, multiAz: false } } : r))
-      .map((r) => (r.type === "eks:index:Cluster" ? { ...r, props: { ...r.props, endpointPublicAccess: true, publicAccessCidrs: ["0.0.0.0/0"] } } : r));
+      .map((r) => (r.type === "eks:index:Cluster" ? { ...r, props: { ...r.props, endpointPublicAccess: true, publicAccessCidrs: ["0.0.0.0/1", "128.0.0.0/1"] } } : r))
+      // The `protect` option travels in the request's options (CrossGuard's opts.protect).
+      .map((r) => (r.type === "aws:opensearch/domain:Domain" ? { ...r, protect: false } : r));
     const expected = offline("prod", insecure);
-    for (const rule of ["rds-not-publicly-accessible", "rds-multi-az", "s3-bucket-encryption", "eks-endpoint-restricted"]) {
+    for (const rule of ["rds-not-publicly-accessible", "rds-multi-az", "s3-bucket-encryption", "eks-endpoint-restricted", "stateful-resources-protected"]) {
       assert.ok(
         expected.some((k) => k.startsWith(`${rule}|mandatory|`)),
         `${rule} fires offline`,

@@ -268,6 +268,7 @@ const SECURE_ALB_ANNOTATIONS: Record<string, string> = {
 };
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const HPA_TYPE = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
 
 function container(patch: Props = {}): Props {
   return {
@@ -441,9 +442,51 @@ describe("policy pack rules", () => {
       );
     });
 
+    it("sg-no-world-admin-ingress: the union of a rule's ranges counts, halves and /3 slices included", () => {
+      const eighths = [0, 32, 64, 96, 128, 160, 192, 224].map((o) => `${o}.0.0.0/3`);
+      violates(
+        "sg-no-world-admin-ingress",
+        [r(SG, "split", { description: "split", ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/1", "128.0.0.0/1"], description: "SSH" }] })],
+        { type: SG, name: "split" },
+        [/ingress\[0\] admits 0.0.0.0\/1 and 128.0.0.0\/1 to 22 \(SSH\) \(the whole internet: the union covers all of 0.0.0.0\/0\)/],
+      );
+      violates(
+        "sg-no-world-admin-ingress",
+        [r(SG, "slices", { description: "slices", ingress: eighths.map((c) => ({ protocol: "tcp", fromPort: 3306, toPort: 3306, cidrBlocks: [c], description: "db" })) })],
+        { type: SG, name: "slices" },
+        [/ingress\[0\], ingress\[1\].* and ingress\[7\] admits .* to 3306 \(MySQL\/MariaDB\) \(the whole internet: .*\)/],
+      );
+      violates("sg-no-world-admin-ingress", [ingressRule("half", { fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/1" })], { type: INGRESS_RULE, name: "half" }, [
+        /admits 0.0.0.0\/1 to 22 \(SSH\) \(half of the internet or more: the union covers 50% of 0.0.0.0\/0\)/,
+      ]);
+      violates("sg-no-world-admin-ingress", [ingressRule("v6", { fromPort: 22, toPort: 22, cidrIpv4: undefined, cidrIpv6: "2000::/3" })], { type: INGRESS_RULE, name: "v6" }, [
+        /2000::\/3 \(global unicast\)/,
+      ]);
+      passes("sg-no-world-admin-ingress", [r(SG, "office", { description: "office", ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["203.0.113.0/24", "198.51.100.0/24"], description: "SSH" }] })]);
+    });
+
     it("sg-world-ingress-web-only: the internet may reach TCP 80 and 443 only (the public ALB)", () => {
+      violates("sg-world-ingress-web-only", [ingressRule("half-app", { fromPort: 8080, toPort: 8080, cidrIpv4: "128.0.0.0/1" })], { type: INGRESS_RULE, name: "half-app" }, [
+        /admits 128.0.0.0\/1 to tcp\/8080 \(half of the internet or more/,
+      ]);
+      violates("sg-world-ingress-web-only", [ingressRule("wide", { fromPort: 0, toPort: 65535, cidrIpv4: "0.0.0.0/0" })], { type: INGRESS_RULE, name: "wide" }, [/tcp\/0-65535/]);
+      passes("sg-world-ingress-web-only", [ingressRule("half-https", { cidrIpv4: "0.0.0.0/1" })]);
       passes("sg-world-ingress-web-only", [ingressRule("alb-https", {}), ingressRule("alb-http", { fromPort: 80, toPort: 80 }), ingressRule("app", { fromPort: 8080, toPort: 8080, cidrIpv4: undefined, referencedSecurityGroupId: "sg-alb" })]);
       violates("sg-world-ingress-web-only", [ingressRule("app", { fromPort: 8080, toPort: 8080 })], { type: INGRESS_RULE, name: "app" }, [/admits 0.0.0.0\/0 to tcp\/8080/]);
+    });
+
+    it("sg-ingress-union-not-world: separate rules of one group are judged together", () => {
+      const halves = [ingressRule("ssh-low", { fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/2" }), ingressRule("ssh-high", { fromPort: 22, toPort: 22, cidrIpv4: "64.0.0.0/2" })];
+      violates("sg-ingress-union-not-world", halves, { type: INGRESS_RULE, name: "ssh-low" }, [
+        /the ingress rules "ssh-low" and "ssh-high" of security group sg-1 together admit 0.0.0.0\/2 and 64.0.0.0\/2 to 22 \(SSH\) \(half of the internet or more: the union covers 50% of 0.0.0.0\/0\)/,
+        /split ranges are judged by what they cover together/,
+      ]);
+      const quarters = ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"].map((c, i) => ingressRule(`app-${i}`, { fromPort: 8000, toPort: 8100, cidrIpv4: c }));
+      violates("sg-ingress-union-not-world", quarters, { type: INGRESS_RULE, name: "app-0" }, [/together admit .* to tcp\/8000-8100 \(the whole internet: the union covers all of 0.0.0.0\/0\)/]);
+      // Two groups, each with a quarter: nothing adds up.
+      passes("sg-ingress-union-not-world", [halves[0], withProps(halves[1], { securityGroupId: "sg-2" })]);
+      // The public ALB's own world-open HTTPS is the one exposure allowed, however it is split.
+      passes("sg-ingress-union-not-world", [ingressRule("https-low", { cidrIpv4: "0.0.0.0/1" }), ingressRule("https-high", { cidrIpv4: "128.0.0.0/1" })]);
     });
 
     it("sg-rules-described: the group and every rule have a description", () => {
@@ -506,9 +549,11 @@ describe("policy pack rules", () => {
       violates("eks-secrets-encryption", [eksCluster({ encryptionConfig: { provider: { keyArn: "k" }, resources: [] } })], { type: EKS_CLUSTER, name: "prod-eks-eksCluster" }, [/resources: \["secrets"\]/]);
     });
 
-    it("eks-endpoint-restricted: private, or public to listed CIDRs, never /0", () => {
+    it("eks-endpoint-restricted: private, or public to listed CIDRs that never add up to (half) the internet", () => {
       passes("eks-endpoint-restricted", [eksComponent(), eksComponent({ endpointPublicAccess: false, publicAccessCidrs: undefined }), eksCluster()]);
-      violates("eks-endpoint-restricted", [eksComponent({ publicAccessCidrs: ["0.0.0.0/0"] })], { type: EKS_COMPONENT, name: "prod-eks" }, [/publicAccessCidrs contains 0.0.0.0\/0/]);
+      violates("eks-endpoint-restricted", [eksComponent({ publicAccessCidrs: ["0.0.0.0/0"] })], { type: EKS_COMPONENT, name: "prod-eks" }, [/publicAccessCidrs 0.0.0.0\/0 opens the Kubernetes API to the whole internet/]);
+      violates("eks-endpoint-restricted", [eksComponent({ publicAccessCidrs: ["0.0.0.0/1", "128.0.0.0/1"] })], { type: EKS_COMPONENT, name: "prod-eks" }, [/to the whole internet \(the union covers all of 0.0.0.0\/0\)/]);
+      violates("eks-endpoint-restricted", [eksCluster({ vpcConfig: { endpointPublicAccess: true, publicAccessCidrs: ["128.0.0.0/1"] } })], { type: EKS_CLUSTER, name: "prod-eks-eksCluster" }, [/to half of the internet or more/]);
       violates("eks-endpoint-restricted", [eksCluster({ vpcConfig: { endpointPrivateAccess: true } })], { type: EKS_CLUSTER, name: "prod-eks-eksCluster" }, [/no publicAccessCidrs, which EKS treats as 0.0.0.0\/0/]);
     });
 
@@ -575,6 +620,33 @@ describe("policy pack rules", () => {
       assert.equal(messages.length, 2);
       const weakPolicy = { ...SECURE_ALB_ANNOTATIONS, "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-2016-08" };
       violates("alb-ingress-https", [albIngress("student", weakPolicy)], { type: INGRESS, name: "student-ingress" }, [/ssl-policy "ELBSecurityPolicy-2016-08" accepts protocols older than TLS 1.2/]);
+    });
+
+    it("alb-source-ip-restricted (stack): tools outside the public namespaces admit listed sources only, never (half) the internet", () => {
+      const tool = (conditions: Record<string, string>, namespace = "monitoring"): OfflineResource =>
+        r(INGRESS, "prod-monitoring-prometheus", {
+          apiVersion: "networking.k8s.io/v1",
+          kind: "Ingress",
+          metadata: { name: "prometheus", namespace, annotations: { ...SECURE_ALB_ANNOTATIONS, "alb.ingress.kubernetes.io/group.name": "prod", ...conditions } },
+          spec: {
+            ingressClassName: "alb",
+            rules: [{ host: "monitoring.example.com", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "prometheus", port: { number: 9090 } } } }] } }],
+          },
+        });
+      const sourceIp = (values: string[]): Record<string, string> => ({
+        "alb.ingress.kubernetes.io/conditions.prometheus": JSON.stringify([{ field: "source-ip", sourceIpConfig: { values } }]),
+      });
+      passes("alb-source-ip-restricted", [tool(sourceIp(["203.0.113.0/24"])), albIngress("student", SECURE_ALB_ANNOTATIONS)]);
+      violates("alb-source-ip-restricted", [tool({})], { type: INGRESS, name: "prod-monitoring-prometheus" }, [
+        /routes to prometheus in namespace "monitoring" with no source-ip condition, so anyone on the internet reaches it/,
+      ]);
+      violates("alb-source-ip-restricted", [tool(sourceIp(["0.0.0.0/1", "128.0.0.0/1"]))], { type: INGRESS, name: "prod-monitoring-prometheus" }, [
+        /conditions.prometheus admits 0.0.0.0\/1 and 128.0.0.0\/1, the whole internet \(the union covers all of 0.0.0.0\/0\), so the condition restricts nothing/,
+      ]);
+      violates("alb-source-ip-restricted", [tool(sourceIp(["0.0.0.0/1"]), "apps")], { type: INGRESS, name: "prod-monitoring-prometheus" }, [/half of the internet or more/]);
+      violates("alb-source-ip-restricted", [tool(sourceIp(["203.0.113.0/00"]))], { type: INGRESS, name: "prod-monitoring-prometheus" }, [/leading zero/]);
+      // A namespace the stack's policy config declares public needs no condition.
+      passes("alb-source-ip-restricted", [tool({})], "prod", { publicNamespaces: ["apps", "monitoring"] });
     });
 
     it("waf-required-managed-rules (stack): both groups enforced (inline, ruleJson or rule-group associations), not counted", () => {
@@ -835,6 +907,173 @@ describe("policy pack rules", () => {
       const sc = r("kubernetes:storage.k8s.io/v1:StorageClass", "shared", { metadata: { name: "shared-files" }, provisioner: "efs.csi.aws.com" });
       violates("prometheus-tsdb-on-efs", [sc, release("shared-files")], { type: "kubernetes:helm.sh/v3:Release", name: "prod-monitoring" }, [/shared-files/]);
       assert.equal(ruleNamed("prometheus-tsdb-on-efs").enforcementLevel, "advisory");
+    });
+  });
+
+  describe("production invariants", () => {
+    const vpc = (natGateways: string, privateSubnets = true): OfflineResource =>
+      r("awsx:ec2:Vpc", "prod-vpc", {
+        cidrBlock: "10.30.0.0/16",
+        subnetSpecs: [{ type: "Public", name: "public" }, ...(privateSubnets ? [{ type: "Private", name: "private" }] : [])],
+        natGateways: { strategy: natGateways },
+      });
+
+    it("vpc-nat-per-az: private subnets leave through a NAT gateway in their own AZ (prod)", () => {
+      passes("vpc-nat-per-az", [vpc("OnePerAz")]);
+      passes("vpc-nat-per-az", [vpc("None", false)]);
+      passes("vpc-nat-per-az", [vpc("Single")], "staging");
+      violates("vpc-nat-per-az", [vpc("Single")], { type: "awsx:ec2:Vpc", name: "prod-vpc" }, [/natGateways.strategy is Single: the private subnets of every AZ leave through one AZ's NAT gateway/, /OnePerAz/]);
+    });
+
+    const attributes = (protection: boolean, bucket = "prod-alb-logs-bucket"): Record<string, string> => ({
+      ...SECURE_ALB_ANNOTATIONS,
+      "alb.ingress.kubernetes.io/load-balancer-attributes": `access_logs.s3.bucket=${bucket},access_logs.s3.enabled=true,deletion_protection.enabled=${String(protection)}`,
+    });
+
+    it("alb-deletion-protection (stack): declared ALBs and IngressGroup ALBs refuse deletion (prod)", () => {
+      passes("alb-deletion-protection", [loadBalancer({ enableDeletionProtection: true }), albIngress("student", attributes(true)), albIngress("subject", SECURE_ALB_ANNOTATIONS)]);
+      violates("alb-deletion-protection", [albIngress("student", attributes(false))], { type: INGRESS, name: "student-ingress" }, [/IngressGroup "prod" has no deletion_protection.enabled=true/]);
+      violates("alb-deletion-protection", [loadBalancer()], { type: LB, name: "test-host-alb" }, [/enableDeletionProtection is not true/]);
+      passes("alb-deletion-protection", [loadBalancer()], "test");
+      // A preview that cannot know the attribute yet does not guess.
+      passes("alb-deletion-protection", [albIngress("student", { ...SECURE_ALB_ANNOTATIONS, "alb.ingress.kubernetes.io/load-balancer-attributes": "(unknown during preview)" })]);
+    });
+
+    it("stateful-resources-protected: databases, file systems, domains and vaults carry protect (prod)", () => {
+      const fs = (protect: boolean | undefined): OfflineResource => ({ ...r("aws:efs/fileSystem:FileSystem", "prod-efs-fs", { encrypted: true }), protect });
+      passes("stateful-resources-protected", [{ ...rdsInstance(), protect: true }, fs(true)]);
+      violates("stateful-resources-protected", [fs(undefined)], { type: "aws:efs/fileSystem:FileSystem", name: "prod-efs-fs" }, [/not protected \(resource option protect: false\)/, /pulumi state unprotect/]);
+      violates("stateful-resources-protected", [{ ...rdsInstance(), protect: false }], { type: RDS, name: "prod-db-instance" }, [/deletes its data/]);
+      passes("stateful-resources-protected", [fs(false)], "staging");
+    });
+
+    const efsWithBackup = (deleteAfter: number | undefined): OfflineResource[] => {
+      const fs = r("aws:efs/fileSystem:FileSystem", "prod-efs-fs", { encrypted: true }, { id: "fs-1", arn: "arn:aws:elasticfilesystem:ap-northeast-2:123456789012:file-system/fs-1" });
+      if (deleteAfter === undefined) {
+        return [fs];
+      }
+      const plan = r("aws:backup/plan:Plan", "prod-efs-plan", { rules: [{ ruleName: "daily", lifecycle: { deleteAfter } }] }, { id: "plan-1", arn: "arn:aws:backup:::plan/1" });
+      const selection = r("aws:backup/selection:Selection", "prod-efs-selection", { planId: "plan-1", resources: ["arn:aws:elasticfilesystem:ap-northeast-2:123456789012:file-system/fs-1"] });
+      return [fs, plan, selection];
+    };
+
+    it("efs-backup-required (stack): a backup selection with a week or more of retention covers every file system (prod)", () => {
+      passes("efs-backup-required", efsWithBackup(35));
+      violates("efs-backup-required", efsWithBackup(undefined), { type: "aws:efs/fileSystem:FileSystem", name: "prod-efs-fs" }, [/no AWS Backup selection or automatic backup policy covers the file system/]);
+      violates("efs-backup-required", efsWithBackup(3), { type: "aws:efs/fileSystem:FileSystem", name: "prod-efs-fs" }, [/its backups are kept 3 day\(s\), fewer than 7/]);
+      const automatic = r("aws:efs/backupPolicy:BackupPolicy", "prod-efs-backup-policy", { fileSystemId: "fs-1", backupPolicy: { status: "ENABLED" } });
+      passes("efs-backup-required", [...efsWithBackup(undefined), automatic]);
+    });
+
+    it("s3-no-force-destroy: no prod bucket empties itself on deletion", () => {
+      passes("s3-no-force-destroy", [r("aws:s3/bucket:Bucket", "prod-images", { forceDestroy: false })]);
+      violates("s3-no-force-destroy", [r("aws:s3/bucket:Bucket", "prod-images", { forceDestroy: true })], { type: "aws:s3/bucket:Bucket", name: "prod-images" }, [/forceDestroy is true/]);
+      passes("s3-no-force-destroy", [r("aws:s3/bucket:Bucket", "test-images", { forceDestroy: true })], "test");
+    });
+
+    it("log-retention-minimum (stack): CloudWatch logs, ALB access logs and ISM index deletion meet prod's minimums", () => {
+      const group = (days: number): OfflineResource => r("aws:cloudwatch/logGroup:LogGroup", "prod-flow-logs", { retentionInDays: days });
+      const logBucket = r("aws:s3/bucket:Bucket", "prod-alb-logs", {}, { id: "prod-alb-logs-bucket", bucket: "prod-alb-logs-bucket", arn: "arn:aws:s3:::prod-alb-logs-bucket" });
+      const lifecycle = (days: number): OfflineResource =>
+        r("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "prod-alb-logs", { bucket: "prod-alb-logs-bucket", rules: [{ id: "expire-access-logs", status: "Enabled", expiration: { days } }] });
+      const ism = (days: number): OfflineResource =>
+        r("kubernetes:batch/v1:Job", "prod-log-retention-job", {
+          metadata: { name: "ism", namespace: "log-retention" },
+          spec: {
+            template: {
+              spec: {
+                containers: [
+                  {
+                    name: "apply",
+                    env: [{ name: "POLICY", value: JSON.stringify({ policy: { states: [{ name: "hot", actions: [], transitions: [{ state_name: "delete", conditions: { min_index_age: `${days}d` } }] }, { name: "delete", actions: [{ delete: {} }], transitions: [] }] } }) }],
+                  },
+                ],
+              },
+            },
+          },
+        });
+      const ingress = albIngress("student", attributes(true));
+      passes("log-retention-minimum", [group(90), group(0), logBucket, lifecycle(365), ingress, ism(30)]);
+      violates("log-retention-minimum", [group(30)], { type: "aws:cloudwatch/logGroup:LogGroup", name: "prod-flow-logs" }, [/retentionInDays is 30, fewer than 90 days/]);
+      violates("log-retention-minimum", [logBucket, lifecycle(7), ingress], { type: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", name: "prod-alb-logs" }, [
+        /rule "expire-access-logs" expires the ALB access logs after 7 day\(s\), fewer than 90/,
+      ]);
+      violates("log-retention-minimum", [ism(3)], { type: "kubernetes:batch/v1:Job", name: "prod-log-retention-job" }, [/deletes log indices after 3 day\(s\), fewer than 30/]);
+      // Lifecycle rules of buckets that do not hold access logs are not log retention.
+      passes("log-retention-minimum", [logBucket, lifecycle(7)]);
+      passes("log-retention-minimum", [group(30)], "prod", { minimumDays: 30 });
+    });
+
+    it("waf-rate-limit-bounded: a blocking per-IP rate rule at or below the bound (prod)", () => {
+      const acl = (limit: number, action: Props = { block: {} }): OfflineResource =>
+        webAcl([...REQUIRED_GROUPS, { name: "rate-limit-per-ip", priority: 40, action, statement: { rateBasedStatement: { limit, aggregateKeyType: "IP" } }, visibilityConfig: {} }]);
+      passes("waf-rate-limit-bounded", [acl(2000)]);
+      violates("waf-rate-limit-bounded", [acl(2_000_000_000)], { type: WEB_ACL, name: "prod-waf" }, [/allows 2000000000 requests per 5 minutes per IP, above the bound of 50000/]);
+      violates("waf-rate-limit-bounded", [acl(2000, { count: {} })], { type: WEB_ACL, name: "prod-waf" }, [/only count, never block/]);
+      violates("waf-rate-limit-bounded", [webAcl(REQUIRED_GROUPS)], { type: WEB_ACL, name: "prod-waf" }, [/has no rate-based rule/]);
+      passes("waf-rate-limit-bounded", [acl(200_000)], "prod", { maxRateLimitPer5Min: 250_000 });
+    });
+
+    const hpa = (target: string, minReplicas: number): OfflineResource =>
+      r(HPA_TYPE, `${target}-hpa`, { metadata: { name: target, namespace: "apps" }, spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: target }, minReplicas, maxReplicas: 4 } });
+
+    it("k8s-min-replicas (stack): service Deployments keep two pods; a parked color runs none (prod)", () => {
+      passes("k8s-min-replicas", [deployment("student-blue", { replicas: 2 }), deployment("student-green", { replicas: 0 })]);
+      passes("k8s-min-replicas", [deployment("student-blue", { replicas: 1 }), hpa("student-blue", 2)]);
+      violates("k8s-min-replicas", [deployment("student-blue", { replicas: 1 })], { type: DEPLOYMENT, name: "student-blue" }, [/runs 1 replica\(s\) at minimum/]);
+      // The HPA, not spec.replicas, decides how few pods run.
+      violates("k8s-min-replicas", [deployment("student-blue", { replicas: 3 }), hpa("student-blue", 1)], { type: DEPLOYMENT, name: "student-blue" }, [/runs 1 replica/]);
+      passes("k8s-min-replicas", [deployment("tool", { replicas: 1, namespace: "monitoring" })]);
+      passes("k8s-min-replicas", [deployment("student-blue", { replicas: 1 })], "staging");
+    });
+
+    it("observability-required (stack): a prod cluster runs Prometheus, a log agent and a log store", () => {
+      const cluster = eksComponent();
+      const prom = r("kubernetes:helm.sh/v3:Release", "prod-monitoring-release", { chart: "kube-prometheus-stack", namespace: "monitoring" });
+      const fluentd = deployment("fluentd", { namespace: "logging", container: { image: "fluent/fluentd-kubernetes-daemonset:v1.19-debian-opensearch-1" } });
+      const daemonSet = { ...fluentd, type: "kubernetes:apps/v1:DaemonSet", name: "prod-fluentd-daemonset" };
+      const domain = r("aws:opensearch/domain:Domain", "prod-logs-domain", {});
+      passes("observability-required", [cluster, prom, daemonSet, domain]);
+      passes("observability-required", [prom]);
+      violates("observability-required", [cluster, daemonSet, domain], { type: EKS_COMPONENT, name: "prod-eks" }, [/the cluster has no Prometheus/]);
+      violates("observability-required", [cluster, prom], { type: EKS_COMPONENT, name: "prod-eks" }, [/ships no container logs \(no Fluentd\/Fluent Bit DaemonSet, no OpenSearch domain\)/]);
+    });
+
+    it("k8s-image-registry: services pull from the platform's ECR; nothing pulls from Docker Hub (prod)", () => {
+      passes("k8s-image-registry", [deployment("student-blue"), deployment("proxy", { namespace: "log-dashboards", container: { image: "public.ecr.aws/aws-observability/aws-sigv4-proxy:1.11" } })]);
+      violates("k8s-image-registry", [deployment("student-blue", { container: { image: "nginx:1.27" } })], { type: DEPLOYMENT, name: "student-blue" }, [/pulls "nginx:1.27" from Docker Hub/, /platform's ECR repository/]);
+      violates("k8s-image-registry", [deployment("student-blue", { container: { image: "ghcr.io/someone/student:1.4.0" } })], { type: DEPLOYMENT, name: "student-blue" }, [/from ghcr.io, not from the platform's ECR registry/]);
+      violates("k8s-image-registry", [deployment("fluentd", { namespace: "logging", container: { image: "docker.io/fluent/fluentd-kubernetes-daemonset:v1" } })], { type: DEPLOYMENT, name: "fluentd" }, [
+        /from Docker Hub/,
+        /pull-through cache/,
+      ]);
+      passes("k8s-image-registry", [deployment("student-blue", { container: { image: "nginx:1.27" } })], "staging");
+    });
+
+    it("argocd-application-scope: own namespace, restricted Pod Security, no privilege, this cluster", () => {
+      const app = (spec: Props): OfflineResource =>
+        r("kubernetes:argoproj.io/v1alpha1:Application", "prod-argocd-app-batch", {
+          apiVersion: "argoproj.io/v1alpha1",
+          kind: "Application",
+          metadata: { name: "batch", namespace: "argocd" },
+          spec: {
+            project: "default",
+            source: { repoURL: "https://github.com/org/charts", path: "batch", targetRevision: "main" },
+            destination: { server: "https://kubernetes.default.svc", namespace: "batch" },
+            syncPolicy: { syncOptions: ["CreateNamespace=true"], managedNamespaceMetadata: { labels: { "pod-security.kubernetes.io/enforce": "restricted" } } },
+            ...spec,
+          },
+        });
+      passes("argocd-application-scope", [app({})]);
+      violates("argocd-application-scope", [app({ destination: { server: "https://kubernetes.default.svc", namespace: "kube-system" } })], { type: "kubernetes:argoproj.io/v1alpha1:Application", name: "prod-argocd-app-batch" }, [
+        /deploys into namespace "kube-system", which belongs to Kubernetes or to the platform/,
+      ]);
+      violates("argocd-application-scope", [app({ destination: { server: "https://kubernetes.default.svc", namespace: "monitoring" } })], undefined, [/namespace "monitoring"/]);
+      violates("argocd-application-scope", [app({ syncPolicy: { syncOptions: ["CreateNamespace=true"] } })], undefined, [/not labelled pod-security.kubernetes.io\/enforce: restricted \(no label: the cluster default, privileged\)/]);
+      violates("argocd-application-scope", [app({ source: { repoURL: "https://x", chart: "c", targetRevision: "1", helm: { valuesObject: { securityContext: { privileged: true }, hostNetwork: true } } } })], undefined, [
+        /its Helm values ask for privilege \(helm.valuesObject.securityContext.privileged and helm.valuesObject.hostNetwork\)/,
+      ]);
+      violates("argocd-application-scope", [app({ destination: { server: "https://other.example.com", namespace: "batch" } })], undefined, [/another cluster than its own/]);
     });
   });
 

@@ -6,7 +6,7 @@
 import { strict as assert } from "assert";
 import type { Violation } from "../../infra/policy/engine";
 import { evaluatePolicies, OfflineResource, runPolicies } from "../../infra/policy/offline";
-import { evaluateStack, settleStack, shippedStack, StackConfig } from "../stack";
+import { evaluateLifted, settleStack, shippedStack, StackConfig } from "../stack";
 import { describeViolations, policyInput } from "./harness";
 
 type Obj = Record<string, unknown>;
@@ -38,8 +38,9 @@ function caught(violations: readonly Violation[], rule: string, type: string, pa
   return found;
 }
 
+/** The pack's violations over prod with the config's own production checks lifted: the pack alone must stop it. */
 async function prodViolations(mutate: (config: StackConfig) => void): Promise<Violation[]> {
-  return runPolicies(policyInput(await evaluateStack("prod", mutate)), "prod");
+  return runPolicies(policyInput(await evaluateLifted("prod", mutate)), "prod");
 }
 
 /** The shipped prod stack's resources with one resource's props replaced (or resources added/removed). */
@@ -81,7 +82,7 @@ describe("policy pack over the shipped stacks", () => {
   });
 });
 
-describe("policy pack over an insecure prod (config mutations the schema accepts)", () => {
+describe("policy pack over an insecure prod (config mutations: config refuses them first, the pack on its own too)", () => {
   it("images bucket versioning off is caught by s3-bucket-versioning", async () => {
     const v = await prodViolations((c) => setField(c, "imagesBucket", "versioning", false));
     const found = caught(v, "s3-bucket-versioning", "aws:s3/bucket:Bucket", /versioning is not Enabled/);
@@ -100,15 +101,6 @@ describe("policy pack over an insecure prod (config mutations the schema accepts
     });
     caught(v, "rds-multi-az", "aws:rds/instance:Instance", /multiAz is not true/);
     caught(v, "rds-deletion-protection", "aws:rds/instance:Instance", /deletionProtection is not true/);
-  });
-
-  it("an unsupported Kubernetes version is caught by eks-supported-version", async () => {
-    const v = await prodViolations((c) => {
-      setField(c, "cluster", "version", "1.29");
-      // The autoscaler component refuses a chart built for another minor version; it is not under test.
-      setField(c, "cluster", "autoscaler", { enabled: false });
-    });
-    caught(v, "eks-supported-version", "eks:index:Cluster", /version "1.29" is not one EKS supports/);
   });
 
   it("WAF switched off is caught by waf-alb-association on every internet-facing Ingress", async () => {
@@ -140,11 +132,19 @@ describe("policy pack over an insecure prod (synthetic: the config cannot expres
     caught(v, "rds-not-publicly-accessible", "aws:rds/instance:Instance", /publiclyAccessible is true/);
   });
 
+  it("synthetic unsupported Kubernetes version (config refuses a version EKS does not run)", async () => {
+    const settled = await settleStack("prod", (c) => setField(c, "cluster", "version", "1.29"));
+    assert.match(String(settled.error), /"1\.29" is not a Kubernetes version EKS supports/);
+    assert.equal(settled.evaluation.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").length, 0, "nothing is declared before the config error");
+    const v = await editedProd((rs) => patchType(rs, "eks:index:Cluster", { version: "1.29" }));
+    caught(v, "eks-supported-version", "eks:index:Cluster", /version "1.29" is not one EKS supports/);
+  });
+
   it("synthetic open EKS endpoint (the config schema rejects 0.0.0.0/0 in cluster.publicAccessCidrs)", async () => {
     const settled = await settleStack("prod", (c) => setField(c, "cluster", "publicAccessCidrs", ["0.0.0.0/0"]));
     assert.match(String(settled.error), /0\.0\.0\.0\/0/);
     const v = await editedProd((rs) => patchType(rs, "eks:index:Cluster", { endpointPublicAccess: true, publicAccessCidrs: ["0.0.0.0/0"] }));
-    caught(v, "eks-endpoint-restricted", "eks:index:Cluster", /publicAccessCidrs contains 0.0.0.0\/0/);
+    caught(v, "eks-endpoint-restricted", "eks:index:Cluster", /publicAccessCidrs 0.0.0.0\/0 opens the Kubernetes API to the whole internet/);
   });
 
   it("synthetic SSH open to the world on the bastion (no config knob opens a port)", async () => {

@@ -2,26 +2,26 @@
 import { z } from "zod";
 import { sameRole } from "../../lib/eksAccess";
 import { amiTypeFor } from "../../lib/instanceTypes";
-import { cidrString, Ctx, DNS_LABEL, fail, failOpenToInternet, INSTANCE_TYPE, K8S_LABEL_KEY, K8S_LABEL_VALUE } from "./common";
+import { cidrString, Ctx, dnsLabel, fail, failOpenToInternet, INSTANCE_TYPE, labelKey, labelValue } from "./common";
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
 const nodeTaint = z.strictObject({
-  key: z.string().regex(K8S_LABEL_KEY),
-  value: z.string().regex(K8S_LABEL_VALUE).optional(),
+  key: labelKey,
+  value: labelValue.optional(),
   effect: z.enum(["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"]),
 });
 
 const nodeGroup = z.strictObject({
   /** Logical name; also the value of the `platform.io/node-group` label workloads select on. */
-  name: z.string().regex(DNS_LABEL),
+  name: dnsLabel,
   instanceTypes: z.array(z.string().regex(INSTANCE_TYPE)).min(1),
   capacityType: z.enum(["ON_DEMAND", "SPOT"]),
   minSize: z.number().int().min(0),
   maxSize: z.number().int().min(1),
   desiredSize: z.number().int().min(0),
   diskSizeGb: z.number().int().min(20).max(16384),
-  labels: z.record(z.string().regex(K8S_LABEL_KEY), z.string().regex(K8S_LABEL_VALUE)),
+  labels: z.record(labelKey, labelValue),
   taints: z.array(nodeTaint),
 });
 export type NodeGroupConfig = z.infer<typeof nodeGroup>;
@@ -91,6 +91,23 @@ export function checkCluster(cfg: { readonly cluster: ClusterConfig; readonly ne
     fail(ctx, ["cluster", "nodeGroups"], "is empty while the cluster is enabled", "declare at least one managed node group");
   }
   const deployer = c.deployerRoleArn;
+  // The Cluster keys each access entry by the role's name (its logical name), so two ARNs ending
+  // in the same role name would collide there; say it here, before anything is declared.
+  const roleNames = new Map<string, number>();
+  c.adminRoleArns.forEach((arn, i) => {
+    const name = arn.split("/").pop() ?? arn;
+    const first = roleNames.get(name);
+    if (first !== undefined) {
+      fail(
+        ctx,
+        ["cluster", "adminRoleArns", i],
+        `"${arn}" names the role "${name}" again (also cluster.adminRoleArns[${first}]); each admin role gets one access entry keyed by its name`,
+        "list each role once",
+      );
+    } else {
+      roleNames.set(name, i);
+    }
+  });
   c.adminRoleArns.forEach((arn, i) => {
     if (deployer !== undefined && sameRole(arn, deployer)) {
       fail(

@@ -1,10 +1,10 @@
 /** `platform:argocd`: ArgoCD and the Applications it syncs. */
 import { z } from "zod";
 import { argoCdProblems } from "../../lib/argocd";
-import { cidrString, Ctx, DNS_LABEL, fail, failOverRuleBudget } from "./common";
+import { cidrString, Ctx, dnsLabel, fail, failOpenToInternet, failOverRuleBudget } from "./common";
 
 const argoCdApplication = z.strictObject({
-  name: z.string().regex(DNS_LABEL),
+  name: dnsLabel,
   repoURL: z.string().regex(/^(https:\/\/|ssh:\/\/|git@)\S+$/, "must be an https://, ssh:// or git@ repository URL"),
   /** Directory in a Git repository. Exactly one of path and chart. */
   path: z.string().min(1).optional(),
@@ -12,7 +12,7 @@ const argoCdApplication = z.strictObject({
   chart: z.string().min(1).optional(),
   targetRevision: z.string().min(1),
   /** Destination namespace; never the services' namespace (`apps`). */
-  namespace: z.string().regex(DNS_LABEL),
+  namespace: dnsLabel,
   helmValues: z.record(z.string(), z.unknown()).optional(),
 });
 
@@ -40,6 +40,7 @@ export function checkArgoCd(
   }
   // The server's rule on `argocd.<host>`, Prefix `/` (infra/addons/argocd.ts).
   failOverRuleBudget(ctx, ["argocd", "allowedCidrs"], cfg.argocd.allowedCidrs, "ArgoCD", { host: true, path: "/", pathType: "Prefix" });
+  failOpenToInternet(ctx, ["argocd", "allowedCidrs"], cfg.argocd.allowedCidrs, "ArgoCD (cluster-admin through its UI)", "list your office/VPN egress ranges only");
   if (cfg.argocd.enabled && !cfg.cluster.enabled) {
     fail(
       ctx,

@@ -10,11 +10,11 @@
  */
 import { z } from "zod";
 import { ENVIRONMENTS, isEnvironment } from "../../domain";
-import { CACHE_CREDENTIAL_ARN } from "../../lib/images";
+import { CACHE_CREDENTIAL_ARN, cacheRegionOf } from "../../lib/images";
 import type { Environment } from "../../domain";
 import { checkClusterAccess, ciSchema } from "./ci";
 import { checkCluster, checkClusterEndpoint, clusterSchema } from "./cluster";
-import { AZ, Ctx, DNS_LABEL, DOMAIN, fail, tags } from "./common";
+import { AZ, Ctx, dnsLabel, DOMAIN, fail, tags } from "./common";
 import { bastionSchema, checkCompute, testHostSchema } from "./compute";
 import { checkDatabase, databaseSchema } from "./data";
 import { checkReleases, healthGateSchema, releaseSchema } from "./delivery";
@@ -22,7 +22,10 @@ import { edgeSchema, wafSchema } from "./edge";
 import { argocdSchema, checkArgoCd } from "./gitops";
 import { checkNetwork, networkSchema } from "./network";
 import { checkObservability, observabilitySchema } from "./observability";
+import { checkDeployable } from "./deployable";
+import { checkProdInvariants } from "./prod";
 import { checkServices, normaliseService, ServiceConfig, serviceSchema } from "./services";
+import type { PolicyView } from "../policy";
 
 // Re-exported so the config's consumers (the driver among them) keep one import for its vocabulary.
 export { COLORS, ENVIRONMENTS } from "../../domain";
@@ -86,7 +89,7 @@ export const platformSchema = z.strictObject({
   bastion: bastionSchema,
   observability: observabilitySchema,
   services: z.array(serviceSchema),
-  releases: z.record(z.string().regex(DNS_LABEL), releaseSchema),
+  releases: z.record(dnsLabel, releaseSchema),
   healthGate: healthGateSchema,
   edge: edgeSchema,
   waf: wafSchema,
@@ -104,8 +107,16 @@ export interface PlatformConfig extends Omit<RawPlatform, "environment" | "servi
   readonly services: readonly ServiceConfig[];
 }
 
+/** What the cross-field rules know besides the config: the stack's region and its policy config. */
+export interface CheckContext {
+  /** `aws:region`, already checked to be a region name. */
+  readonly region: string;
+  /** The stack's policy config, which may lift a production invariant with a documented exception. */
+  readonly policy: PolicyView;
+}
+
 /** Cross-field rules. Runs only when every field already has the right shape. */
-export function checkPlatform(cfg: RawPlatform, ctx: Ctx): void {
+export function checkPlatform(cfg: RawPlatform, ctx: Ctx, context: CheckContext): void {
   const env = cfg.environment;
   if (!isEnvironment(env)) {
     fail(ctx, ["environment"], `unknown environment "${env}"`, `set it to one of ${ENVIRONMENTS.join(", ")}`);
@@ -130,6 +141,23 @@ export function checkPlatform(cfg: RawPlatform, ctx: Ctx): void {
   checkServices(cfg, ctx);
   checkArgoCd(cfg, ctx);
   checkReleases(cfg, ctx);
+  checkDeployable(cfg, context.region, ctx);
+  checkDockerHubCacheRegion(cfg, context.region, ctx);
+  checkProdInvariants(cfg, context.policy, ctx);
+}
+
+/** A pull-through cache is regional: its rule and credential live in the stack's region. */
+function checkDockerHubCacheRegion(cfg: RawPlatform, region: string, ctx: Ctx): void {
+  const cache = cfg.registry.dockerHubCache;
+  const cacheRegion = cache !== undefined ? cacheRegionOf(cache.credentialArn) : undefined;
+  if (cache !== undefined && cacheRegion !== undefined && cacheRegion !== region) {
+    fail(
+      ctx,
+      ["registry", "dockerHubCache", "credentialArn"],
+      `is in ${cacheRegion}, but the cache rule and its credential live in the stack's region ${region} (a pull-through cache is regional)`,
+      `create the ecr-pullthroughcache/ secret in ${region} and give its ARN`,
+    );
+  }
 }
 
 /** Each zone once, and two of them where EKS or a multi-AZ database needs them. */

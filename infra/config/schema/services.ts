@@ -6,7 +6,7 @@ import { ingressOrder, prefixOf } from "../../lib/bluegreen";
 import { CANARY_DEFAULTS, isCanaryWeight, normaliseRollout, Rollout, stepProblems, stepSecondsProblem } from "../../lib/canary";
 import { contextPathProblems, healthPathProblem } from "../../lib/hosts";
 import { HEADER_SETTING, IDENTITY_ENV } from "../../lib/identityHeaders";
-import { Ctx, DNS_LABEL, fail } from "./common";
+import { Ctx, dnsLabel, envName, fail } from "./common";
 
 /**
  * An OCI image reference pinned by tag or digest: `[registry/]repo:tag` or `[registry/]repo@sha256:<64 hex>`.
@@ -61,7 +61,7 @@ export const rolloutSchema = z.discriminatedUnion("strategy", [
 ]);
 
 export const serviceSchema = z.strictObject({
-  name: z.string().regex(DNS_LABEL),
+  name: dnsLabel,
   port: z.number().int(),
   /**
    * The health endpoint as the container serves it, context path included (`/sugang/actuator/health`
@@ -105,7 +105,7 @@ export const serviceSchema = z.strictObject({
     })
     .optional(),
   /** Node group (its `name`) the pods must run on: node affinity on `platform.io/node-group`. Default: the first group. */
-  nodeGroup: z.string().regex(DNS_LABEL).optional(),
+  nodeGroup: dnsLabel.optional(),
   /**
    * What happens to the idle color after a successful promotion or flip. `warm` (default) keeps
    * it at full size, so a rollback is one targeted `up` with no scale-up; `parked` has the driver
@@ -113,7 +113,7 @@ export const serviceSchema = z.strictObject({
    */
   idle: z.enum(["warm", "parked"]).optional(),
   /** Plain, non-secret environment variables for the container. */
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).optional(),
+  env: z.record(envName, z.string()).optional(),
   /** Whether the service reads and writes the user-images bucket (grants an IRSA / instance role). */
   imageBucketAccess: z.boolean().optional(),
   /**

@@ -3,6 +3,7 @@
  * ALBs the AWS Load Balancer Controller builds from Kubernetes Ingresses (staging, prod), their
  * TLS and redirects, and the WAF WebACLs in front of them.
  */
+import { opennessOfTexts, parseBlock } from "../cidr";
 import type { Finding, PolicyResource, ResourceRule, StackRule } from "../engine";
 import { at, bool, list, obj, objs, str, strs } from "../values";
 import { annotationsOf, known, k8sName, ofTypes, references, refersTo } from "./common";
@@ -231,6 +232,84 @@ export const albIngressTls: StackRule = {
   },
 };
 
+/** The source-ip values of an Ingress's `conditions.<backend>` annotation, or undefined when it has none. */
+function sourceIpValues(annotation: string | undefined): string[] | undefined {
+  if (annotation === undefined) {
+    return undefined;
+  }
+  const conditions = objs(annotation).filter((c) => str(c["field"]) === "source-ip");
+  if (conditions.length === 0) {
+    return undefined;
+  }
+  return conditions.flatMap((c) => strs(at(c, "sourceIpConfig.values") ?? at(c, "SourceIpConfig.Values")));
+}
+
+/** The backends (Service or action names) an Ingress's rules route to. */
+function backendsOf(ingress: PolicyResource): string[] {
+  const names = objs(at(ingress.props, "spec.rules")).flatMap((rule) =>
+    objs(at(rule, "http.paths")).map((p) => str(at(p, "backend.service.name"))),
+  );
+  const fallback = str(at(ingress.props, "spec.defaultBackend.service.name"));
+  return [...new Set([...names, fallback].filter((n): n is string => n !== undefined))];
+}
+
+export const albSourceIpRestricted: StackRule = {
+  kind: "stack",
+  name: "alb-source-ip-restricted",
+  description:
+    "ALB Ingresses outside the public app namespaces admit only listed sources (a source-ip condition on every backend), and no source-ip list adds up to half of the internet or more.",
+  docs: "https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/ingress/annotations/#conditions",
+  scannerIds: [],
+  enforcementLevel: "mandatory",
+  severity: "high",
+  settings: {
+    publicNamespaces: {
+      type: "array",
+      description: "Namespaces whose Ingresses serve the public (the blue/green services); every other ALB Ingress must restrict its sources.",
+      default: ["apps"],
+      items: { type: "string", minLength: 1 },
+    },
+  },
+  check: (resources, ctx) => {
+    const publicNamespaces = strs(ctx.settings["publicNamespaces"]);
+    const findings: Finding[] = [];
+    for (const alb of albIngresses(resources)) {
+      const ingress = alb.ingress;
+      const resource = where(ingress);
+      const annotations = annotationsOf(ingress);
+      const namespace = str(at(ingress.props, "metadata.namespace")) ?? "default";
+      for (const [key, value] of Object.entries(annotations).filter(([k]) => k.startsWith(`${ALB_ANNOTATION}conditions.`))) {
+        const values = sourceIpValues(value) ?? [];
+        const bad = values.map(parseBlock).filter((b): b is string => typeof b === "string");
+        for (const problem of bad) {
+          findings.push({ resource, problem: `${key}: ${problem}`, fix: "write each source as a network in CIDR notation (e.g. 203.0.113.0/24); ELBv2 rejects the rule otherwise and the whole IngressGroup stops reconciling" });
+        }
+        const open = opennessOfTexts(values);
+        if (open.level !== "restricted") {
+          findings.push({
+            resource,
+            problem: `${key} admits ${list(values)}, ${open.level === "world" ? "the whole internet" : "half of the internet or more"} (${open.detail ?? ""}), so the condition restricts nothing`,
+            fix: "list only the office/VPN egress ranges (platform:observability.*Cidrs, platform:argocd.allowedCidrs), or do not expose the tool",
+          });
+        }
+      }
+      if (publicNamespaces.includes(namespace)) {
+        continue;
+      }
+      for (const backend of backendsOf(ingress)) {
+        if (sourceIpValues(annotations[`${ALB_ANNOTATION}conditions.${backend}`]) === undefined) {
+          findings.push({
+            resource,
+            problem: `routes to ${backend} in namespace "${namespace}" with no source-ip condition, so anyone on the internet reaches it through the ${alb.scheme} ALB`,
+            fix: `add ${ALB_ANNOTATION}conditions.${backend} with a source-ip condition listing the allowed ranges, or list "${namespace}" under publicNamespaces of alb-source-ip-restricted if it serves the public`,
+          });
+        }
+      }
+    }
+    return findings;
+  },
+};
+
 // ---------------------------------------------------------------------------------------------
 // WAF.
 
@@ -384,4 +463,4 @@ export const wafAlbAssociation: StackRule = {
   },
 };
 
-export const edgeRules = [albListenerTls, albHttpRulesRedirectOnly, albDropInvalidHeaders, albIngressTls, wafManagedRules, wafAlbAssociation];
+export const edgeRules = [albListenerTls, albHttpRulesRedirectOnly, albDropInvalidHeaders, albIngressTls, albSourceIpRestricted, wafManagedRules, wafAlbAssociation];

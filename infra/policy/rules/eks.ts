@@ -3,6 +3,7 @@
  * the offline runner sees of a multi-language component) and the `aws:eks/cluster:Cluster` it
  * creates (what the real pack also sees during `pulumi preview`). Both must pass.
  */
+import { opennessOfTexts } from "../cidr";
 import type { Finding, PolicyResource, ResourceRule } from "../engine";
 import { at, bool, list, obj, str, strs } from "../values";
 
@@ -108,7 +109,7 @@ export const eksSecretsEncryption: ResourceRule = {
 export const eksEndpointRestricted: ResourceRule = {
   kind: "resource",
   name: "eks-endpoint-restricted",
-  description: "The EKS API endpoint is private, or public only to listed CIDRs, never 0.0.0.0/0.",
+  description: "The EKS API endpoint is private, or public only to listed CIDRs that together cover less than half of the internet.",
   docs: "https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html",
   scannerIds: ["CKV_AWS_38", "CKV_AWS_39"],
   enforcementLevel: "mandatory",
@@ -125,11 +126,15 @@ export const eksEndpointRestricted: ResourceRule = {
         problem: "the public endpoint is on with no publicAccessCidrs, which EKS treats as 0.0.0.0/0",
         fix: "turn the public endpoint off (platform:cluster.publicAccessCidrs: []) or list the office/VPN/CI egress CIDRs",
       });
-    } else if (v.publicCidrs.some((c) => c.endsWith("/0"))) {
-      findings.push({
-        problem: `publicAccessCidrs contains ${list(v.publicCidrs.filter((c) => c.endsWith("/0")))}, which opens the Kubernetes API to the whole internet`,
-        fix: "list only the office/VPN/CI egress CIDRs in platform:cluster.publicAccessCidrs, or leave it empty for a private endpoint",
-      });
+    } else {
+      // Judged by what the list covers together: 0.0.0.0/1 + 128.0.0.0/1 is 0.0.0.0/0.
+      const open = opennessOfTexts(v.publicCidrs);
+      if (open.level !== "restricted") {
+        findings.push({
+          problem: `publicAccessCidrs ${list(v.publicCidrs)} opens the Kubernetes API to ${open.level === "world" ? "the whole internet" : "half of the internet or more"} (${open.detail ?? ""})`,
+          fix: "list only the office/VPN/CI egress CIDRs in platform:cluster.publicAccessCidrs, or leave it empty for a private endpoint",
+        });
+      }
     }
     return findings;
   },

@@ -10,10 +10,12 @@ import { eksRules } from "./eks";
 import { iamRules } from "./iam";
 import { kubernetesRules } from "./kubernetes";
 import { platformRules } from "./platform";
+import { prodRules } from "./prod";
 import { rdsRules } from "./rds";
 import { s3Rules } from "./s3";
 import { securityGroupRulesList } from "./securityGroups";
 import { tagRules } from "./tags";
+import { workloadRules } from "./workloads";
 
 export const RULES: readonly Rule[] = [
   ...rdsRules,
@@ -26,6 +28,8 @@ export const RULES: readonly Rule[] = [
   ...iamRules,
   ...kubernetesRules,
   ...platformRules,
+  ...prodRules,
+  ...workloadRules,
   ...tagRules,
 ];
 

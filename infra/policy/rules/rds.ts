@@ -54,7 +54,7 @@ export const rdsEncrypted: ResourceRule = {
 };
 
 /** Seven days: a week-end incident found on Monday can still be restored to before it began. */
-const PROD_MIN_BACKUP_DAYS = 7;
+export const PROD_MIN_BACKUP_DAYS = 7;
 
 export const rdsBackups: ResourceRule = {
   kind: "resource",
