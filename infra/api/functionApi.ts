@@ -105,8 +105,8 @@ export class FunctionApi extends pulumi.ComponentResource {
       `${name}-lottery`,
       {
         name: functionName,
-        // Verbatim: the description is part of the deployed function (changing it is an update).
-        description: "Daycare-admission lottery draw (seed 003), called through the HTTP API",
+        // Part of the deployed function: changing it is an update of the function's configuration.
+        description: "Daycare-admission lottery draw, called through the HTTP API",
         runtime: aws.lambda.Runtime.NodeJS22dX,
         // Graviton: cheaper per GB-second; the code is plain JavaScript with no native modules.
         architectures: ["arm64"],
