@@ -195,33 +195,56 @@ export class Elbv2LoadBalancerRouting implements LiveRuleReader {
   }
 
   async liveWeights(query: LiveRoutingQuery, signal: AbortSignal): Promise<LiveRouting> {
-    const client = this.client(query.region);
-    const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-      try {
-        return await fn();
-      } catch (err) {
-        if (signal.aborted) {
-          throw signal.reason;
-        }
-        const e = err as { name?: string; message?: string };
-        throw new Error(`ELBv2 ${what} in ${query.region} failed: ${e.name ?? "Error"}: ${e.message ?? String(err)}`);
-      }
-    };
-    const tagsOf = async (arns: readonly string[]): Promise<Map<string, Tag[]>> => {
-      const out = new Map<string, Tag[]>();
-      for (let i = 0; i < arns.length; i += TAGS_PER_CALL) {
-        const res = await call("DescribeTags", () => client.send(new DescribeTagsCommand({ ResourceArns: arns.slice(i, i + TAGS_PER_CALL) }), { abortSignal: signal }));
-        for (const d of res.TagDescriptions ?? []) {
-          out.set(d.ResourceArn ?? "", d.Tags ?? []);
-        }
-      }
-      return out;
-    };
+    const elb = new Elbv2Reads(this.client(query.region), query.region, signal);
+    const lb = await elb.groupAlb(query);
+    const targetGroups = await elb.colorTargetGroups(lb, query);
+    const rules: LiveRule[] = [];
+    for (const listener of await elb.servingListeners(lb)) {
+      rules.push(...liveRulesOf(listener, await elb.rules(listener), targetGroups, query));
+    }
+    rules.sort((a, b) => a.priority - b.priority);
+    return { loadBalancerArn: lb.arn, loadBalancerName: lb.name, targetGroups, rules, weights: agreedWeights(rules) };
+  }
+}
 
-    // 1. The group's ALB, by the controller's tags.
+/** The ELBv2 reads of one `liveWeights` call: one region, one abort signal, errors that name the call. */
+class Elbv2Reads {
+  constructor(
+    private readonly client: ElasticLoadBalancingV2Client,
+    private readonly region: string,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (this.signal.aborted) {
+        throw this.signal.reason;
+      }
+      const e = err as { name?: string; message?: string };
+      throw new Error(`ELBv2 ${what} in ${this.region} failed: ${e.name ?? "Error"}: ${e.message ?? String(err)}`);
+    }
+  }
+
+  private async tagsOf(arns: readonly string[]): Promise<Map<string, Tag[]>> {
+    const out = new Map<string, Tag[]>();
+    for (let i = 0; i < arns.length; i += TAGS_PER_CALL) {
+      const res = await this.call("DescribeTags", () =>
+        this.client.send(new DescribeTagsCommand({ ResourceArns: arns.slice(i, i + TAGS_PER_CALL) }), { abortSignal: this.signal }),
+      );
+      for (const d of res.TagDescriptions ?? []) {
+        out.set(d.ResourceArn ?? "", d.Tags ?? []);
+      }
+    }
+    return out;
+  }
+
+  /** 1. The group's ALB, by the controller's tags. */
+  async groupAlb(query: LiveRoutingQuery): Promise<{ readonly arn: string; readonly name: string }> {
     const albs: Array<{ arn: string; name: string }> = [];
-    await call("DescribeLoadBalancers", async () => {
-      for await (const page of paginateDescribeLoadBalancers({ client, pageSize: PAGE_SIZE }, {}, { abortSignal: signal })) {
+    await this.call("DescribeLoadBalancers", async () => {
+      for await (const page of paginateDescribeLoadBalancers({ client: this.client, pageSize: PAGE_SIZE }, {}, { abortSignal: this.signal })) {
         for (const lb of page.LoadBalancers ?? []) {
           if (lb.Type === "application" && lb.LoadBalancerArn !== undefined) {
             albs.push({ arn: lb.LoadBalancerArn, name: lb.LoadBalancerName ?? lb.LoadBalancerArn });
@@ -229,7 +252,7 @@ export class Elbv2LoadBalancerRouting implements LiveRuleReader {
         }
       }
     });
-    const lbTags = await tagsOf(albs.map((a) => a.arn));
+    const lbTags = await this.tagsOf(albs.map((a) => a.arn));
     const mine = albs.filter((a) => tagValue(lbTags.get(a.arn), CLUSTER_TAG) === query.clusterName && tagValue(lbTags.get(a.arn), STACK_TAG) === query.ingressGroup);
     if (mine.length !== 1) {
       throw new LoadBalancerRoutingError(
@@ -239,12 +262,14 @@ export class Elbv2LoadBalancerRouting implements LiveRuleReader {
           : `${mine.length} ALBs tagged ${CLUSTER_TAG}=${query.clusterName} and ${STACK_TAG}=${query.ingressGroup} in ${query.region}: ${mine.map((a) => a.name).join(", ")}`,
       );
     }
-    const lb = mine[0];
+    return mine[0];
+  }
 
-    // 2. The colors' target groups, by `ingress.k8s.aws/resource`.
+  /** 2. The colors' target groups, by `ingress.k8s.aws/resource`. */
+  async colorTargetGroups(lb: { readonly arn: string; readonly name: string }, query: LiveRoutingQuery): Promise<Record<Color, string>> {
     const tgArns: string[] = [];
-    await call("DescribeTargetGroups", async () => {
-      for await (const page of paginateDescribeTargetGroups({ client, pageSize: PAGE_SIZE }, { LoadBalancerArn: lb.arn }, { abortSignal: signal })) {
+    await this.call("DescribeTargetGroups", async () => {
+      for await (const page of paginateDescribeTargetGroups({ client: this.client, pageSize: PAGE_SIZE }, { LoadBalancerArn: lb.arn }, { abortSignal: this.signal })) {
         for (const tg of page.TargetGroups ?? []) {
           if (tg.TargetGroupArn !== undefined) {
             tgArns.push(tg.TargetGroupArn);
@@ -252,7 +277,7 @@ export class Elbv2LoadBalancerRouting implements LiveRuleReader {
         }
       }
     });
-    const tgTags = await tagsOf(tgArns);
+    const tgTags = await this.tagsOf(tgArns);
     const ingress = query.ingressName ?? query.service;
     const targetGroups = {} as Record<Color, string>;
     for (const color of COLORS) {
@@ -268,11 +293,14 @@ export class Elbv2LoadBalancerRouting implements LiveRuleReader {
       }
       targetGroups[color] = found[0];
     }
+    return targetGroups;
+  }
 
-    // 3. The HTTPS listener(s) (the HTTP one only redirects when ssl-redirect is set), else HTTP.
+  /** 3. The HTTPS listener(s) (the HTTP one only redirects when ssl-redirect is set), else HTTP. */
+  async servingListeners(lb: { readonly arn: string; readonly name: string }): Promise<string[]> {
     const listeners: Array<{ arn: string; protocol: string }> = [];
-    await call("DescribeListeners", async () => {
-      for await (const page of paginateDescribeListeners({ client, pageSize: PAGE_SIZE }, { LoadBalancerArn: lb.arn }, { abortSignal: signal })) {
+    await this.call("DescribeListeners", async () => {
+      for await (const page of paginateDescribeListeners({ client: this.client, pageSize: PAGE_SIZE }, { LoadBalancerArn: lb.arn }, { abortSignal: this.signal })) {
         for (const l of page.Listeners ?? []) {
           if (l.ListenerArn !== undefined) {
             listeners.push({ arn: l.ListenerArn, protocol: l.Protocol ?? "" });
@@ -285,20 +313,18 @@ export class Elbv2LoadBalancerRouting implements LiveRuleReader {
     if (serving.length === 0) {
       throw new LoadBalancerRoutingError(`ALB ${lb.name} has no HTTP or HTTPS listener`);
     }
+    return serving.map((l) => l.arn);
+  }
 
-    // 4. The service's live rules on each.
-    const rules: LiveRule[] = [];
-    for (const listener of serving) {
-      const all: Rule[] = [];
-      await call("DescribeRules", async () => {
-        for await (const page of paginateDescribeRules({ client, pageSize: PAGE_SIZE }, { ListenerArn: listener.arn }, { abortSignal: signal })) {
-          all.push(...(page.Rules ?? []));
-        }
-      });
-      rules.push(...liveRulesOf(listener.arn, all, targetGroups, query));
-    }
-    rules.sort((a, b) => a.priority - b.priority);
-    return { loadBalancerArn: lb.arn, loadBalancerName: lb.name, targetGroups, rules, weights: agreedWeights(rules) };
+  /** 4. Every rule of one listener (the service's live rules are picked by `liveRulesOf`). */
+  async rules(listenerArn: string): Promise<Rule[]> {
+    const all: Rule[] = [];
+    await this.call("DescribeRules", async () => {
+      for await (const page of paginateDescribeRules({ client: this.client, pageSize: PAGE_SIZE }, { ListenerArn: listenerArn }, { abortSignal: this.signal })) {
+        all.push(...(page.Rules ?? []));
+      }
+    });
+    return all;
   }
 }
 
