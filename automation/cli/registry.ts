@@ -1,7 +1,7 @@
 /**
  * The command registry of the CLI. A command is a name, its options (node's util.parseArgs
  * format plus help text) and a `run` that returns an exit code with a human and a JSON
- * rendering. Driver commands are registered in ../cli.ts; the offline `plan` command plugs in
+ * rendering. Driver commands are registered in ./commands.ts; the offline `plan` command plugs in
  * the same way (`registerCommand(planCommand)`), without the driver or a Pulumi CLI.
  */
 import { parseArgs, ParseArgsConfig } from "util";

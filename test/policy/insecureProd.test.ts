@@ -7,7 +7,8 @@
  */
 import { strict as assert } from "assert";
 import { ExitCode } from "../../automation/exitCodes";
-import { plan, PlanReport } from "../../automation/plan";
+import { plan } from "../../automation/plan";
+import { PlanReport } from "../../automation/plan/report";
 import { runPolicies } from "../../infra/policy/offline";
 import { evaluateLifted, Json, StackConfig } from "../stack";
 import { describeViolations, policyInput } from "./harness";
