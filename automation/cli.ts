@@ -7,7 +7,8 @@
  */
 import { FileStackCatalog } from "./adapters/catalog";
 import { REPO_ROOT } from "./adapters/workspace";
-import { ArgumentError, boolOpt, CliIo, CommandContext, commandHelp, CommandSpec, findCommand, globalHelp, ParsedCommand, parseCommandArgs, stringOpt } from "./cli/registry";
+import { suggest } from "../infra/lib/text";
+import { ArgumentError, boolOpt, CliIo, CommandContext, commandHelp, commands, CommandSpec, findCommand, globalHelp, ParsedCommand, parseCommandArgs, stringOpt } from "./cli/registry";
 import { registerBuiltins } from "./cli/commands";
 import { realDeps } from "./cli/realDeps";
 import { InterruptRelay } from "./cli/interrupts";
@@ -23,76 +24,103 @@ function errorOutcome(operation: string, stack: string, message: string, remedia
   return { operation, stack, exitCode, result: "failed", message, remediation, services: [], phases: [] };
 }
 
-export async function main(argv: readonly string[], ctx: CommandContext): Promise<number> {
-  registerBuiltins();
-  const [name, ...rest] = argv;
-  const io = ctx.io;
-  // Known before parsing: under --json every error, a usage error too, is one JSON object on stdout.
-  const json = argv.includes("--json");
-  const usage = (spec: CommandSpec | undefined, message: string, stack = ""): number => {
+/** How one invocation reports: under --json every error, a usage error too, is one JSON object on stdout. */
+class Report {
+  stack = "";
+
+  constructor(
+    private readonly io: CliIo,
+    private readonly json: boolean,
+    private readonly operation: string,
+  ) {}
+
+  /** A bad command line: one line naming the argument and the value, then the usage (the fix). */
+  usage(spec: CommandSpec | undefined, message: string): number {
     const line = message.replace(/\s+/g, " ").trim();
-    if (json) {
-      io.stdout(`${JSON.stringify(errorOutcome(name ?? "", stack, line, spec !== undefined ? [`usage: npm run platform -- ${spec.usage}`] : [], ExitCode.Error), null, 2)}\n`);
+    if (this.json) {
+      const remediation = spec !== undefined ? [`usage: npm run platform -- ${spec.usage}`] : ["run `npm run platform -- --help` for the commands"];
+      this.io.stdout(`${JSON.stringify(errorOutcome(this.operation, this.stack, line, remediation, ExitCode.Error), null, 2)}\n`);
     } else {
-      io.stderr(`error: ${line}\n${spec !== undefined ? `Usage: npm run platform -- ${spec.usage}\n(--help for details)\n` : `\n${globalHelp()}`}`);
+      this.io.stderr(`error: ${line}\n${spec !== undefined ? `Usage: npm run platform -- ${spec.usage}\n(--help for details)\n` : `\n${globalHelp()}`}`);
     }
     return ExitCode.Error;
-  };
-  if (name === undefined || name === "--json" || name === "--help" || name === "-h" || name === "help") {
-    if (name === undefined || name === "--json") {
-      return usage(undefined, "missing <command>");
+  }
+
+  /** Any other error: its message and remediation, never a stack trace. */
+  failed(err: unknown): number {
+    const code = err instanceof DriverError ? err.exitCode : ExitCode.Error;
+    const remediation = err instanceof DriverError ? err.remediation : [];
+    if (this.json) {
+      this.io.stdout(`${JSON.stringify(errorOutcome(this.operation, this.stack, messageOf(err), remediation, code), null, 2)}\n`);
+    } else {
+      this.io.stderr(`error: ${messageOf(err)}\n${remediation.map((r) => `  - ${r}\n`).join("")}`);
     }
+    return code;
+  }
+
+  /** ArgumentErrors are usage errors; the rest (a stack file's placeholders, an unreadable file) say their own fix. */
+  error(spec: CommandSpec, err: unknown): number {
+    return err instanceof ArgumentError ? this.usage(spec, err.message) : this.failed(err);
+  }
+}
+
+function unknownCommand(name: string): string {
+  const guess = suggest(name, commands().map((c) => c.name));
+  return `unknown command "${name}"${guess !== undefined ? ` (did you mean "${guess}"?)` : ""}; the commands: ${commands().map((c) => c.name).join(", ")}`;
+}
+
+/** `--help`, `help` and `help <command>`. */
+function help(io: CliIo, report: Report, topic: string | undefined): number {
+  if (topic === undefined) {
     io.stdout(globalHelp());
     return ExitCode.Ok;
   }
+  const spec = findCommand(topic);
+  if (spec === undefined) {
+    return report.usage(undefined, unknownCommand(topic));
+  }
+  io.stdout(commandHelp(spec));
+  return ExitCode.Ok;
+}
+
+export async function main(argv: readonly string[], ctx: CommandContext): Promise<number> {
+  registerBuiltins();
+  // Known before parsing, wherever it stands (`--json status prod` too).
+  const json = argv.includes("--json");
+  const words = argv[0] === "--json" && argv.length > 1 ? [...argv.slice(1), "--json"] : [...argv];
+  const [name, ...rest] = words;
+  const report = new Report(ctx.io, json, name ?? "");
+  if (name === undefined || name === "--json") {
+    return report.usage(undefined, "missing <command>");
+  }
+  if (name === "--help" || name === "-h" || name === "help") {
+    return help(ctx.io, report, name === "help" ? rest.find((w) => !w.startsWith("-")) : undefined);
+  }
   const spec = findCommand(name);
   if (spec === undefined) {
-    return usage(undefined, `unknown command "${name}"`);
+    return report.usage(undefined, unknownCommand(name));
   }
   let args: ParsedCommand;
   try {
     args = parseCommandArgs(spec, rest);
   } catch (err) {
-    return usage(spec, messageOf(err));
+    return report.error(spec, err);
   }
   if (boolOpt(args.values, "help")) {
-    io.stdout(commandHelp(spec));
+    ctx.io.stdout(commandHelp(spec));
     return ExitCode.Ok;
   }
-  const stack = args.positionals[0] ?? stringOpt(args.values, "to") ?? "";
-  const failed = (err: unknown): number => {
-    const code = err instanceof DriverError ? err.exitCode : ExitCode.Error;
-    const remediation = err instanceof DriverError ? err.remediation : [];
-    if (json) {
-      io.stdout(`${JSON.stringify(errorOutcome(name, stack, messageOf(err), remediation, code), null, 2)}\n`);
-    } else {
-      io.stderr(`error: ${messageOf(err)}\n${remediation.map((r) => `  - ${r}\n`).join("")}`);
-    }
-    return code;
-  };
+  report.stack = args.positionals[0] ?? stringOpt(args.values, "to") ?? "";
   try {
+    // Everything here is pure and fast (stack files, paths): nothing slow runs before it passes.
     for (const warning of spec.validate?.(args, ctx.catalog ?? new FileStackCatalog(REPO_ROOT)) ?? []) {
-      io.stderr(`warning: ${warning}\n`);
+      ctx.io.stderr(`warning: ${warning}\n`);
     }
-  } catch (err) {
-    if (err instanceof ArgumentError) {
-      return usage(spec, err.message, stack);
-    }
-    // A check of the stack file itself (placeholders): its own message and what to change, no usage text.
-    if (err instanceof DriverError) {
-      return failed(err);
-    }
-    throw err;
-  }
-  try {
     const out = await spec.run(args, ctx);
-    io.stdout(json ? `${JSON.stringify(out.json, null, 2)}\n` : out.human);
+    ctx.io.stdout(json ? `${JSON.stringify(out.json, null, 2)}\n` : out.human);
     return out.exitCode;
   } catch (err) {
-    if (err instanceof ArgumentError) {
-      return usage(spec, err.message, stack);
-    }
-    return failed(err);
+    return report.error(spec, err);
   }
 }
 
@@ -130,5 +158,9 @@ async function runFromProcess(): Promise<void> {
 }
 
 if (require.main === module) {
-  void runFromProcess();
+  // main reports every error itself; this is the last line of defence against a stack trace.
+  runFromProcess().catch((err: unknown) => {
+    process.stderr.write(`error: ${messageOf(err)}\n`);
+    process.exitCode = ExitCode.Error;
+  });
 }

@@ -11,7 +11,7 @@
  * (`ctx.deps`), so it is the README's first command on a fresh machine after `npm ci`.
  */
 import { CommandOutput, CommandSpec, stringOpt } from "./cli/registry";
-import { existingFile, knownStack, writablePath } from "./cli/validate";
+import { jsonFile, knownStack, writablePath } from "./cli/validate";
 import { renderPlan } from "./plan/render";
 import { PlanOptions, runPlan } from "./plan/report";
 
@@ -47,7 +47,7 @@ export const planCommand: CommandSpec = {
     }
     const config = stringOpt(args.values, "policy-config");
     if (config !== undefined) {
-      existingFile(config, "--policy-config");
+      jsonFile(config, "--policy-config");
     }
   },
   // Never calls ctx.deps: that would build the Automation API dependencies (Pulumi CLI lookup).

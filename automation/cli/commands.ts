@@ -70,7 +70,7 @@ function validatePolicy(args: ParsedCommand): void {
     validate.existingDir(dir, "--policy-pack");
   }
   for (const file of stringsOpt(args.values, "policy-config")) {
-    validate.existingFile(file, "--policy-config");
+    validate.jsonFile(file, "--policy-config");
   }
 }
 
@@ -156,8 +156,7 @@ const promoteCommand: CommandSpec = {
   positionals: [],
   validate: (args, catalog) => {
     const { source, target } = validate.promotion(catalog, requireOpt(args.values, "from"), requireOpt(args.values, "to"));
-    validate.knownServices(source, stringsOpt(args.values, "service"), "--service");
-    validate.knownServices(target, stringsOpt(args.values, "service"), "--service");
+    validate.promotedServices(source, target, stringsOpt(args.values, "service"), "--service");
     validatePolicy(args);
     return [...validate.deployable(source, "--from"), ...validate.deployable(target, "--to")];
   },

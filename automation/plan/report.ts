@@ -212,8 +212,12 @@ export async function runPlan(options: PlanOptions): Promise<PlanReport> {
   let diagram: string | undefined;
   if (options.diagramFile !== undefined) {
     diagram = path.resolve(options.diagramFile);
-    fs.mkdirSync(path.dirname(diagram), { recursive: true });
-    fs.writeFileSync(diagram, renderMermaid({ stack, components: graph.components, relations }));
+    try {
+      fs.mkdirSync(path.dirname(diagram), { recursive: true });
+      fs.writeFileSync(diagram, renderMermaid({ stack, components: graph.components, relations }));
+    } catch (err) {
+      throw new UsageError(`--diagram "${options.diagramFile}": cannot be written (${messageOf(err)})`, ["give a path in a writable directory"]);
+    }
   }
 
   // A schema-invalid object would fail the real update: the stack is not deployable as declared.
