@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { contextPathProblems, healthPathProblem, healthUrl, RoutedHealth, routeOwner } from "../infra/lib/hosts";
 import {
+  canaryShare,
   colorWeights,
   drainTiming,
   forwardAction,
@@ -187,5 +188,22 @@ describe("health paths through the ALB", () => {
       [1],
     );
     assert.match(contextPathProblems({ paths: ["/api"], contextPath: "/sugang" })[0]?.message ?? "", /"\/api" is not under the context path "\/sugang"/);
+  });
+
+  it("canaryShare: the idle color's live weight only while strictly between 0 and 100", () => {
+    const action = (blue: number, green: number): string =>
+      JSON.stringify({ type: "forward", ForwardConfig: { TargetGroups: [{ ServiceName: "web-blue", ServicePort: "80", Weight: blue }, { ServiceName: "web-green", ServicePort: "80", Weight: green }] } });
+    const cases: Array<[string | undefined, "blue" | "green", { canaryWeight?: number }]> = [
+      [action(90, 10), "blue", { canaryWeight: 10 }],
+      [action(90, 10), "green", { canaryWeight: 90 }], // the idle color is blue
+      [action(50, 50), "green", { canaryWeight: 50 }],
+      [action(100, 0), "blue", {}],
+      [action(0, 100), "blue", {}],
+      [undefined, "blue", {}],
+      ["not json", "blue", {}],
+    ];
+    for (const [forward, active, want] of cases) {
+      assert.deepEqual(canaryShare(forward, active, "web-blue", "web-green"), want, `${forward ?? "undefined"} active ${active}`);
+    }
   });
 });

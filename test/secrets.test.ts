@@ -12,7 +12,7 @@ import { main } from "../automation/cli";
 import type { CommandContext } from "../automation/cli/registry";
 import { plan } from "../automation/plan";
 import { ConfigError, parsePlatformConfig } from "../infra/config/load";
-import { looksSecret, redactValue } from "../infra/config/redact";
+import { looksSecret, mayBeSecret, redactValue } from "../infra/config/redact";
 import { Json, MOCK_SECRET_VALUE, readStackConfig, REPO_ROOT, settleStack, StackConfig } from "./stack";
 
 type Obj = { [key: string]: Json };
@@ -61,6 +61,16 @@ describe("secrets never print", () => {
       mutate: (c) => ((c["platform:database"] as Obj)["masterPassword"] = PASSWORD),
       key: "platform:database.masterPassword",
       fix: /valid keys here are/,
+    },
+    {
+      name: "a misspelt nested password (a typo of a secret word)",
+      mutate: (c) => ((c["platform:database"] as Obj)["masterPasword"] = PASSWORD),
+      key: "platform:database.masterPasword",
+    },
+    {
+      name: "a misspelt webhook key whose words are all typos",
+      mutate: (c) => (c["platform:discrodWebhok"] = WEBHOOK),
+      key: "platform:discrodWebhok",
     },
     {
       name: "an unknown nested api key",
@@ -175,6 +185,13 @@ describe("secrets never print", () => {
     }
     for (const k of ["key", "keepImages", "monkey", "domain", "tags", "environment", "taints", "keys"]) {
       assert.equal(looksSecret(k), false, k);
+    }
+    // Unknown keys are judged more loosely: a typo of a secret word counts.
+    for (const k of ["masterPasword", "discordWebhok", "slackTokn", "apiSecert", "credentails"]) {
+      assert.equal([looksSecret(k), mayBeSecret(k)].join(), "false,true", k);
+    }
+    for (const k of ["domain", "replicas", "tags", "alertChannel", "keepImages"]) {
+      assert.equal(mayBeSecret(k), false, k);
     }
     assert.deepEqual(redactValue({ channel: "ops", webhookUrl: "x", nested: [{ password: "p" }, { secure: "v1:x" }], url: WEBHOOK, db: "mysql://u:p@h/db" }), {
       channel: "ops",

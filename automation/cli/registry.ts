@@ -1,13 +1,14 @@
 /**
  * The command registry of the CLI. A command is a name, its options (node's util.parseArgs
  * format plus help text) and a `run` that returns an exit code with a human and a JSON
- * rendering. Driver commands are registered in ../cli.ts; the offline `plan` command plugs in
+ * rendering. Driver commands are registered in ./commands.ts; the offline `plan` command plugs in
  * the same way (`registerCommand(planCommand)`), without the driver or a Pulumi CLI.
  */
 import { parseArgs, ParseArgsConfig } from "util";
 import { DriverDeps } from "../deps";
 import { StackCatalog } from "../ports";
 import { formatExitCodes } from "../exitCodes";
+import { suggest } from "../../infra/lib/text";
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -107,6 +108,33 @@ export class ArgumentError extends Error {
   }
 }
 
+/**
+ * node's util.parseArgs error as one line that names the option and says the fix. The messages
+ * matched are node 20.20's (ERR_PARSE_ARGS_UNKNOWN_OPTION: "Unknown option '--x'. To specify a
+ * positional ..."; ERR_PARSE_ARGS_INVALID_OPTION_VALUE: "Option '--x <value>' argument missing",
+ * "Option '--x' argument is ambiguous. ...", "Option '--x' does not take an argument", as thrown
+ * by node v20.20.2); another wording keeps node's own message, on one line.
+ */
+function parseErrorMessage(spec: CommandSpec, all: Readonly<Record<string, OptionSpec>>, err: unknown): string {
+  const message = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, " ").trim();
+  const flags = Object.keys(all).map((n) => `--${n}`);
+  const unknown = /^Unknown option '(-{1,2}[^']*)'/.exec(message);
+  if (unknown !== null) {
+    const given = unknown[1] ?? "";
+    const guess = suggest(given, flags);
+    return `Unknown option '${given}' for ${spec.name}${guess !== undefined ? ` (did you mean ${guess}?)` : ""}; it takes ${flags.join(", ")}`;
+  }
+  const option = /^Option '(?:-\w, )?--([\w-]+)(?: <value>)?' (argument missing|argument is ambiguous|does not take an argument)/.exec(message);
+  const name = option?.[1];
+  const o = name !== undefined ? all[name] : undefined;
+  if (name !== undefined && o !== undefined) {
+    return option?.[2] === "does not take an argument"
+      ? `--${name} is a switch and takes no value; give --${name} alone`
+      : `--${name} needs a value; give it as --${name} ${o.valueName ?? "VALUE"}${option?.[2] === "argument is ambiguous" ? " (a value starting with a dash: --" + name + "=-VALUE)" : ""}`;
+  }
+  return message;
+}
+
 export function parseCommandArgs(spec: CommandSpec, argv: readonly string[]): ParsedCommand {
   const all = { ...COMMON_OPTIONS, ...spec.options };
   const options: NonNullable<ParseArgsConfig["options"]> = {};
@@ -117,8 +145,7 @@ export function parseCommandArgs(spec: CommandSpec, argv: readonly string[]): Pa
   try {
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true, tokens: true });
   } catch (err) {
-    // node's messages name the option; some add a second sentence over several lines.
-    throw new ArgumentError((err instanceof Error ? err.message : String(err)).replace(/\s+/g, " ").trim());
+    throw new ArgumentError(parseErrorMessage(spec, all, err));
   }
   // util.parseArgs keeps the last of a repeated single-value option silently; a repeat is almost
   // always a mistake (two --to values), so it is refused.
@@ -133,7 +160,7 @@ export function parseCommandArgs(spec: CommandSpec, argv: readonly string[]): Pa
   }
   for (const [name, n] of counts) {
     if (n > 1 && all[name]?.multiple !== true) {
-      throw new ArgumentError(`--${name} given ${n} times; it takes one value`);
+      throw new ArgumentError(all[name]?.type === "boolean" ? `--${name} given ${n} times; give it once` : `--${name} given ${n} times; it takes one value`);
     }
   }
   if (parsed.values["help"] !== true) {

@@ -10,6 +10,7 @@ import { bootstrapWarnings } from "../bootstrap";
 import { DEPLOY_ORDER } from "../deployOrder";
 import { UsageError } from "../errors";
 import { stepProblems } from "../../infra/lib/canary";
+import { suggest } from "../../infra/lib/text";
 import { parseImageRef } from "../images";
 import { describePlaceholder, findPlaceholders, placeholdersIn } from "../placeholders";
 import { StackCatalog, StackDescription } from "../ports";
@@ -21,7 +22,10 @@ export const STAGES: readonly string[] = DEPLOY_ORDER;
 export function knownStack(catalog: StackCatalog, stack: string, arg: string): StackDescription {
   const d = catalog.describe(stack);
   if (d === undefined) {
-    throw new ArgumentError(`${arg} "${stack}": no such stack (there is no Pulumi.${stack}.yaml; known: ${catalog.names().join(", ") || "none"})`);
+    const guess = suggest(stack, catalog.names());
+    throw new ArgumentError(
+      `${arg} "${stack}": no such stack (there is no Pulumi.${stack}.yaml; ${guess !== undefined ? `did you mean "${guess}"? ` : ""}known: ${catalog.names().join(", ") || "none"})`,
+    );
   }
   return d;
 }
@@ -31,6 +35,10 @@ function stageOf(d: StackDescription): number {
 }
 
 export function knownServices(d: StackDescription, services: readonly string[], arg: string): void {
+  const repeated = services.find((s, i) => services.indexOf(s) !== i);
+  if (repeated !== undefined) {
+    throw new ArgumentError(`${arg} "${repeated}": given twice; name each service once`);
+  }
   for (const s of services) {
     if (!d.services.includes(s)) {
       throw new ArgumentError(`${arg} "${s}": stack "${d.name}" has no such service (it has ${d.services.join(", ") || "none"})`);
@@ -55,7 +63,22 @@ export function promotion(catalog: StackCatalog, from: string, to: string): { re
       `--to "${to}": promote goes ${STAGES.join(" -> ")}, one stage at a time; ${next !== undefined ? `from ${from} the next stage is ${next}` : `nothing is promoted from ${from}`}`,
     );
   }
+  if (source.services.length === 0) {
+    throw new ArgumentError(`--from "${from}": it has no services to promote`);
+  }
   return { source, target };
+}
+
+/** The services a promotion moves (the given ones, else all of the source's) exist in the target too. */
+export function promotedServices(source: StackDescription, target: StackDescription, given: readonly string[], arg: string): void {
+  knownServices(source, given, arg);
+  const moving = given.length > 0 ? given : source.services;
+  const missing = moving.filter((s) => !target.services.includes(s));
+  if (missing.length > 0) {
+    throw new ArgumentError(
+      `${given.length > 0 ? arg : "--to"} "${given.length > 0 ? missing.join(", ") : target.name}": stack "${target.name}" has no service ${missing.join(", ")} (it has ${target.services.join(", ") || "none"}); add it to Pulumi.${target.name}.yaml first, or promote only --service names both stacks have`,
+    );
+  }
 }
 
 /** release puts new images into the first stage only. */
@@ -136,8 +159,21 @@ export function existingDir(value: string, arg: string): void {
 }
 
 export function existingFile(value: string, arg: string): void {
-  if (!fs.existsSync(value) || !fs.statSync(value).isFile()) {
+  if (!fs.existsSync(value)) {
     throw new ArgumentError(`${arg} "${value}": no such file`);
+  }
+  if (!fs.statSync(value).isFile()) {
+    throw new ArgumentError(`${arg} "${value}": is not a file (a directory?); give the file's path`);
+  }
+}
+
+/** An existing file that parses as JSON (a policy config); says where it does not. */
+export function jsonFile(value: string, arg: string): void {
+  existingFile(value, arg);
+  try {
+    JSON.parse(fs.readFileSync(value, "utf8"));
+  } catch (err) {
+    throw new ArgumentError(`${arg} "${value}": not JSON (${err instanceof Error ? err.message : String(err)}); give a policy config like infra/policy/config/prod.json`);
   }
 }
 
@@ -156,9 +192,12 @@ export function writablePath(value: string, arg: string): void {
   }
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.accessSync(path.dirname(file), fs.constants.W_OK);
-    if (fs.existsSync(file)) {
-      fs.accessSync(file, fs.constants.W_OK);
+    // Opened for appending, not just access(2)-checked: root passes every W_OK check, yet a
+    // directory such as /proc refuses new files. A file that did not exist is removed again.
+    const existed = fs.existsSync(file);
+    fs.closeSync(fs.openSync(file, "a"));
+    if (!existed) {
+      fs.unlinkSync(file);
     }
   } catch (err) {
     const code = err instanceof Error && "code" in err ? String(err.code) : "error";

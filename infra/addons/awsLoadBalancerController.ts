@@ -114,6 +114,64 @@ export const defaults = {
   } satisfies ResourceRequirements,
 };
 
+/** The chart values: the IRSA role, two replicas with a PDB across zones, a fail-closed pod webhook, restricted pods. */
+function controllerValues(p: typeof defaults & AwsLoadBalancerControllerProps, roleArn: pulumi.Output<string>): AwsLoadBalancerControllerValues {
+    const ha = p.replicas > 1;
+    const selector = { "app.kubernetes.io/name": "aws-load-balancer-controller", "app.kubernetes.io/instance": p.release };
+    return {
+      clusterName: p.cluster.clusterName,
+      // Both are discovered from IMDS by default; node launch templates set hop limit 1, so the
+      // pod cannot reach IMDS and would crash-loop without them.
+      region: p.region,
+      vpcId: p.vpcId,
+      serviceAccount: {
+        create: true,
+        name: p.serviceAccountName,
+        annotations: { "eks.amazonaws.com/role-arn": roleArn },
+      },
+      // Two replicas everywhere, not only in prod, behind a PDB: the pod webhook below fails
+      // closed, so it must stay reachable while one replica is rescheduled or drained.
+      replicaCount: p.replicas,
+      podDisruptionBudget: ha ? { maxUnavailable: 1 } : {},
+      // The webhook that injects the target-health readiness gate into pods of namespaces labelled
+      // elbv2.k8s.aws/pod-readiness-gate-inject (apps, monitoring, log-dashboards, argocd when
+      // exposed). The chart's default `Ignore` (values.yaml:436 at 1.12.0) admits a pod WITHOUT
+      // the gate whenever the webhook is unreachable; that pod turns Ready before its ALB target
+      // is healthy, so a rollout can outrun registration and drop requests - silently. `Fail`
+      // rejects the pod instead. Trade-off: while no controller replica serves the webhook, no
+      // pod can be created in those namespaces (ReplicaSet and StatefulSet controllers retry
+      // with back-off, so rollouts and reschedules wait, they are not lost); the controller's
+      // own pods are exempt (kube-system is not labelled, and the webhook's objectSelector
+      // excludes them, templates/webhook.yaml:26-41).
+      podMutatorWebhookConfig: { failurePolicy: "Fail" },
+      resources: p.resources,
+      // Off: the webhook makes this controller (and NLB) the implementation of every Service of
+      // type LoadBalancer in the cluster, including ones charts create for their own reasons.
+      // The platform only uses Ingresses, so the webhook would be an extra fail-closed admission
+      // path on every Service for nothing.
+      enableServiceMutatorWebhook: false,
+      ingressClass: "alb",
+      createIngressClassResource: true,
+      // Reuse the webhook's serving certificate on upgrades instead of regenerating it, so an
+      // upgrade does not race the API server's cached CA bundle.
+      keepTLSSecret: true,
+      defaultTags: { ...(p.tags ?? {}) },
+      priorityClassName: "system-cluster-critical",
+      // PodSecurity "restricted" (stated explicitly so a chart bump cannot loosen it).
+      podSecurityContext: { fsGroup: 65534, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+      securityContext: {
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        runAsNonRoot: true,
+        capabilities: { drop: ["ALL"] },
+        seccompProfile: { type: "RuntimeDefault" },
+      },
+      // Replicas in different zones when possible, so an AZ loss leaves a standby to take the lease.
+      topologySpreadConstraints: ha
+        ? [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } }]
+        : [],
+    };
+}
 
 /**
  * The AWS Load Balancer Controller: turns the stack's Ingresses (one IngressGroup, one ALB) into
@@ -153,61 +211,7 @@ export class AwsLoadBalancerController extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const ha = p.replicas > 1;
-    const selector = { "app.kubernetes.io/name": "aws-load-balancer-controller", "app.kubernetes.io/instance": p.release };
-    const values: AwsLoadBalancerControllerValues = {
-      clusterName: cluster.clusterName,
-      // Both are discovered from IMDS by default; node launch templates set hop limit 1, so the
-      // pod cannot reach IMDS and would crash-loop without them.
-      region: p.region,
-      vpcId: p.vpcId,
-      serviceAccount: {
-        create: true,
-        name: p.serviceAccountName,
-        annotations: { "eks.amazonaws.com/role-arn": role.roleArn },
-      },
-      // Two replicas everywhere, not only in prod, behind a PDB: the pod webhook below fails
-      // closed, so it must stay reachable while one replica is rescheduled or drained.
-      replicaCount: p.replicas,
-      podDisruptionBudget: ha ? { maxUnavailable: 1 } : {},
-      // The webhook that injects the target-health readiness gate into pods of namespaces labelled
-      // elbv2.k8s.aws/pod-readiness-gate-inject (apps, monitoring, log-dashboards, argocd when
-      // exposed). The chart's default `Ignore` (values.yaml:436 at 1.12.0) admits a pod WITHOUT
-      // the gate whenever the webhook is unreachable; that pod turns Ready before its ALB target
-      // is healthy, so a rollout can outrun registration and drop requests - silently. `Fail`
-      // rejects the pod instead. Trade-off: while no controller replica serves the webhook, no
-      // pod can be created in those namespaces (ReplicaSet and StatefulSet controllers retry
-      // with back-off, so rollouts and reschedules wait, they are not lost); the controller's
-      // own pods are exempt (kube-system is not labelled, and the webhook's objectSelector
-      // excludes them, templates/webhook.yaml:26-41).
-      podMutatorWebhookConfig: { failurePolicy: "Fail" },
-      resources: p.resources,
-      // Off: the webhook makes this controller (and NLB) the implementation of every Service of
-      // type LoadBalancer in the cluster, including ones charts create for their own reasons.
-      // The platform only uses Ingresses, so the webhook would be an extra fail-closed admission
-      // path on every Service for nothing.
-      enableServiceMutatorWebhook: false,
-      ingressClass: "alb",
-      createIngressClassResource: true,
-      // Reuse the webhook's serving certificate on upgrades instead of regenerating it, so an
-      // upgrade does not race the API server's cached CA bundle.
-      keepTLSSecret: true,
-      defaultTags: { ...(props.tags ?? {}) },
-      priorityClassName: "system-cluster-critical",
-      // PodSecurity "restricted" (stated explicitly so a chart bump cannot loosen it).
-      podSecurityContext: { fsGroup: 65534, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
-      securityContext: {
-        allowPrivilegeEscalation: false,
-        readOnlyRootFilesystem: true,
-        runAsNonRoot: true,
-        capabilities: { drop: ["ALL"] },
-        seccompProfile: { type: "RuntimeDefault" },
-      },
-      // Replicas in different zones when possible, so an AZ loss leaves a standby to take the lease.
-      topologySpreadConstraints: ha
-        ? [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } }]
-        : [],
-    };
+    const values = controllerValues(p, role.roleArn);
 
     // dependsOn the role component: its inline policy must be attached before the first reconcile.
     this.release = pinnedRelease(name, p, p.namespace, values, { provider: cluster.provider, parent: this, dependsOn: [role] });

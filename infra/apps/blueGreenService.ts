@@ -6,7 +6,7 @@ import type { Color } from "../domain";
 import { IrsaRole } from "../iam/irsaRole";
 import { IDENTITY_ENV } from "../lib/identityHeaders";
 import type { AppNamespace } from "./appNamespace";
-import { colorImage, colorName, DrainTiming, drainTiming, forwardAction, idleColor, liveActionName, orderedPrefixes } from "../lib/bluegreen";
+import { canaryShare, colorImage, colorName, DrainTiming, drainTiming, forwardAction, idleColor, liveActionName, orderedPrefixes } from "../lib/bluegreen";
 
 /** Label every node of a managed node group carries (infra/cluster/cluster.ts); services pin to it. */
 export const NODE_GROUP_LABEL = "platform.io/node-group";
@@ -85,25 +85,6 @@ function deployedState(
         green: { ...(green !== undefined ? { image: green } : {}), serviceName: greenName },
       },
     }));
-}
-
-/**
- * The idle color's share of the live forward action (the Ingress annotation as the cluster has
- * it), when it is strictly between 0 and 100: a canary rollout in progress.
- */
-function canaryShare(forward: string | undefined, active: Color, blueName: string, greenName: string): { canaryWeight?: number } {
-  if (forward === undefined) {
-    return {};
-  }
-  let groups: Array<{ ServiceName?: string; Weight?: number }> = [];
-  try {
-    groups = (JSON.parse(forward) as { ForwardConfig?: { TargetGroups?: Array<{ ServiceName?: string; Weight?: number }> } }).ForwardConfig?.TargetGroups ?? [];
-  } catch {
-    // Not the program's forward action (edited out of band): no canary to report.
-  }
-  const idleName = active === "blue" ? greenName : blueName;
-  const weight = groups.find((g) => g.ServiceName === idleName)?.Weight ?? 0;
-  return weight > 0 && weight < 100 ? { canaryWeight: weight } : {};
 }
 
 /** What a color's pods are built from. */
@@ -236,11 +217,46 @@ export class BlueGreenService extends pulumi.ComponentResource {
     const timing = drainTiming(args.deregistrationDelaySeconds ?? 20);
     const uid = args.runAsUser ?? 10001;
     const labels = { [NAME_LABEL]: svc.name, "app.kubernetes.io/part-of": "platform", "app.kubernetes.io/managed-by": "pulumi" };
-    if (colorImage(svc[active]) === undefined) {
+    this.checkColors(svc, idle);
+
+    const { serviceAccount, roleArn } = this.declareServiceAccount(name, args, labels);
+
+    const env = Object.entries({ ...svc.env, ...(args.env ?? {}) })
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([envName, value]) => ({ name: envName, value }));
+
+    const pods: PodParams = { svc, args, timing, uid, env, serviceAccountName: serviceAccount.metadata.name, awsIdentity: roleArn !== undefined };
+    const deployments: Partial<Record<Color, k8s.apps.v1.Deployment>> = {};
+    const colorServices = {} as Record<Color, k8s.core.v1.Service>;
+    for (const color of COLORS) {
+      const declared = this.declareColor(name, color, pods, labels);
+      colorServices[color] = declared.service;
+      if (declared.deployment !== undefined) {
+        deployments[color] = declared.deployment;
+      }
+    }
+
+    this.serviceName = svc.name;
+    this.clusterServiceName = svc.name;
+    this.activeService = this.declareActiveService(name, args, labels);
+
+    this.ingress = this.declareIngress(name, args, labels, idle);
+
+    this.active = active;
+    this.timing = timing;
+    this.deployments = deployments;
+    this.deployed = deployedState(this.activeService, colorServices, deployments, this.ingress, liveActionName(svc.name));
+    this.serviceAccountName = svc.name;
+    this.registerOutputs({ active, clusterServiceName: this.clusterServiceName });
+  }
+
+  /** Refuses a live path to a color with no pods: the active color needs an image, a canary's idle one too. */
+  private checkColors(svc: BlueGreenServiceArgs["service"], idle: Color): void {
+    if (colorImage(svc[svc.active]) === undefined) {
       // The config check refuses this first; a direct caller gets the same answer, because the
       // in-cluster Service and the live weights would point at a color with no pods.
       throw new pulumi.ResourceError(
-        `service "${svc.name}": the active color ${active} has no image; set ${active}.image, or make the color that has one active`,
+        `service "${svc.name}": the active color ${svc.active} has no image; set ${svc.active}.image, or make the color that has one active`,
         this,
       );
     }
@@ -249,7 +265,15 @@ export class BlueGreenService extends pulumi.ComponentResource {
       // Same rule as the config check: a canary weight would send live traffic to a color with no pods.
       throw new pulumi.ResourceError(`service "${svc.name}": canaryWeight ${svc.canaryWeight} sends traffic to ${idle}, which has no image or is parked`, this);
     }
+  }
 
+  /** The pods' identity: an IRSA role when the service calls AWS, else none; no legacy API token. */
+  private declareServiceAccount(
+    name: string,
+    args: BlueGreenServiceArgs,
+    labels: Record<string, string>,
+  ): { readonly serviceAccount: k8s.core.v1.ServiceAccount; readonly roleArn?: pulumi.Output<string> } {
+    const svc = args.service;
     let roleArn: pulumi.Output<string> | undefined;
     if (args.aws !== undefined) {
       roleArn = new IrsaRole(
@@ -279,45 +303,24 @@ export class BlueGreenService extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    return { serviceAccount, roleArn };
+  }
 
-    const env = Object.entries({ ...svc.env, ...(args.env ?? {}) })
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([envName, value]) => ({ name: envName, value }));
-
-    const pods: PodParams = { svc, args, timing, uid, env, serviceAccountName: serviceAccount.metadata.name, awsIdentity: roleArn !== undefined };
-    const deployments: Partial<Record<Color, k8s.apps.v1.Deployment>> = {};
-    const colorServices = {} as Record<Color, k8s.core.v1.Service>;
-    for (const color of COLORS) {
-      const declared = this.declareColor(name, color, pods, labels);
-      colorServices[color] = declared.service;
-      if (declared.deployment !== undefined) {
-        deployments[color] = declared.deployment;
-      }
-    }
-
-    this.serviceName = svc.name;
-    this.clusterServiceName = svc.name;
-    this.activeService = new k8s.core.v1.Service(
+  /** The in-cluster Service that follows the active color (what other workloads call). */
+  private declareActiveService(name: string, args: BlueGreenServiceArgs, labels: Record<string, string>): k8s.core.v1.Service {
+    const svc = args.service;
+    return new k8s.core.v1.Service(
       `${name}-active`,
       {
         metadata: { name: svc.name, namespace: args.namespace.name, labels },
         spec: {
           type: "ClusterIP",
-          selector: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: active },
+          selector: { [NAME_LABEL]: svc.name, [COLOR_LABEL]: svc.active },
           ports: [{ name: "http", port: svc.port, targetPort: "http", protocol: "TCP" }],
         },
       },
       { parent: this },
     );
-
-    this.ingress = this.declareIngress(name, args, labels, idle);
-
-    this.active = active;
-    this.timing = timing;
-    this.deployments = deployments;
-    this.deployed = deployedState(this.activeService, colorServices, deployments, this.ingress, liveActionName(svc.name));
-    this.serviceAccountName = svc.name;
-    this.registerOutputs({ active, clusterServiceName: this.clusterServiceName });
   }
 
   /**

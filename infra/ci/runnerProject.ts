@@ -40,6 +40,13 @@ export interface RunnerProjectArgs {
   readonly logRetentionDays?: number;
 }
 
+/** The partition, region and account the stack deploys into (data sources read once per runner). */
+interface AccountIds {
+  readonly partition: pulumi.Output<string>;
+  readonly region: pulumi.Output<string>;
+  readonly accountId: pulumi.Output<string>;
+}
+
 /**
  * A CodeBuild-hosted GitHub Actions runner in the stack's private subnets: a CodeBuild project
  * whose source is the repository (through the account's GitHub connection) and whose webhook
@@ -71,13 +78,28 @@ export class RunnerProject extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const role = this.role(name, args, { partition, region, accountId });
-    const policy = new aws.iam.RolePolicy(
+    const ids = { partition, region, accountId };
+    const role = this.role(name, args, ids);
+    const policy = this.rolePolicy(name, args, role, ids, logs);
+    const securityGroup = this.securityGroup(name, args);
+    const project = this.project(name, args, { role, securityGroup, logs, policy });
+    this.webhook(name, args, project);
+    this.accessEntry(name, args, role, partition);
+
+    this.projectName = project.name;
+    this.roleArn = role.arn;
+    this.securityGroupId = securityGroup.id;
+    this.registerOutputs({ projectName: this.projectName, roleArn: this.roleArn, securityGroupId: this.securityGroupId });
+  }
+
+  /** The role's permissions (`runnerPolicy`), scoped to this stack, project, log group and subnets. */
+  private rolePolicy(name: string, args: RunnerProjectArgs, role: aws.iam.Role, o: AccountIds, logs: aws.cloudwatch.LogGroup): aws.iam.RolePolicy {
+    return new aws.iam.RolePolicy(
       `${name}-policy`,
       {
         role: role.id,
         policy: pulumi
-          .all([partition, region, accountId, logs.arn, pulumi.output(args.subnetIds)])
+          .all([o.partition, o.region, o.accountId, logs.arn, pulumi.output(args.subnetIds)])
           .apply(([p, r, a, logGroupArn, subnetIds]) =>
             JSON.stringify(
               runnerPolicy(args.kind, {
@@ -98,10 +120,16 @@ export class RunnerProject extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+  }
 
-    const securityGroup = this.securityGroup(name, args);
-
-    const project = new aws.codebuild.Project(
+  /** The CodeBuild project: the repository as source, the role as identity, in the private subnets. */
+  private project(
+    name: string,
+    args: RunnerProjectArgs,
+    deps: { readonly role: aws.iam.Role; readonly securityGroup: aws.ec2.SecurityGroup; readonly logs: aws.cloudwatch.LogGroup; readonly policy: aws.iam.RolePolicy },
+  ): aws.codebuild.Project {
+    const { role, securityGroup, logs, policy } = deps;
+    return new aws.codebuild.Project(
       `${name}-project`,
       {
         name: args.projectName,
@@ -128,7 +156,10 @@ export class RunnerProject extends pulumi.ComponentResource {
       // CodeBuild checks the VPC permissions of the service role when the project is created.
       { parent: this, dependsOn: [policy] },
     );
+  }
 
+  /** Starts a build for each queued job of the one workflow (by listed actors when given). */
+  private webhook(name: string, args: RunnerProjectArgs, project: aws.codebuild.Project): void {
     const actorIds = args.actorIds ?? [];
     new aws.codebuild.Webhook(
       `${name}-webhook`,
@@ -150,21 +181,10 @@ export class RunnerProject extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-
-    this.accessEntry(name, args, role, partition);
-
-    this.projectName = project.name;
-    this.roleArn = role.arn;
-    this.securityGroupId = securityGroup.id;
-    this.registerOutputs({ projectName: this.projectName, roleArn: this.roleArn, securityGroupId: this.securityGroupId });
   }
 
   /** The service role: CodeBuild may assume it for this project of this account only (confused-deputy conditions). */
-  private role(
-    name: string,
-    args: RunnerProjectArgs,
-    o: { readonly partition: pulumi.Output<string>; readonly region: pulumi.Output<string>; readonly accountId: pulumi.Output<string> },
-  ): aws.iam.Role {
+  private role(name: string, args: RunnerProjectArgs, o: AccountIds): aws.iam.Role {
     return new aws.iam.Role(
       `${name}-role`,
       {

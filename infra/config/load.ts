@@ -9,7 +9,7 @@ import { editDistance, suggest } from "../lib/text";
 import { environmentOfStack } from "../policy/engine";
 import { ConfigValue, deepMerge, defaultsFor } from "./defaults";
 import { PolicyView, policyView } from "./policy";
-import { looksSecret, printableValue, REDACTED, scrubText } from "./redact";
+import { looksSecret, mayBeSecret, printableValue, REDACTED, scrubText } from "./redact";
 import { checkPlatform, ENVIRONMENTS, IssueParams, PlatformConfig, platformSchema, toPlatformConfig } from "./schema";
 
 export const CONFIG_NAMESPACE = "platform";
@@ -173,7 +173,7 @@ function problemsFrom(error: z.ZodError, input: ConfigValue, secretKeys: Readonl
       for (const key of issue.keys) {
         const path = [...issue.path, key];
         const guess = suggest(key, valid);
-        const secret = looksSecret(key) || (issue.path.length === 0 && secretKeys.has(key));
+        const secret = mayBeSecret(key) || (guess !== undefined && looksSecret(guess)) || (issue.path.length === 0 && secretKeys.has(key));
         out.push({
           key: formatKey(path),
           value: secret ? REDACTED : printableValue(path, valueAt(input, path), secretKeys),

@@ -6,6 +6,7 @@
  * scrubbed the same way, and strings shaped like a webhook URL or a URL with credentials too.
  */
 import type { ConfigValue } from "./defaults";
+import { editDistance } from "../lib/text";
 
 /** Shown instead of a secret value. */
 export const REDACTED = "[secret]";
@@ -31,6 +32,16 @@ function words(key: string): string[] {
 export function looksSecret(key: string): boolean {
   const w = words(key);
   return w.some((x) => SECRET_WORDS.has(x)) || (w.length > 1 && w[w.length - 1] === "key");
+}
+
+/**
+ * A key no schema knows may be a misspelt secret one (`masterPasword`, `discordWebhok`): it counts
+ * as secret when it looks secret, or when one of its words is a typo (edit distance 2 or less) of
+ * a secret word of five letters or more. Only unknown keys are judged this loosely: hiding a
+ * harmless value costs nothing, echoing a secret cannot be undone.
+ */
+export function mayBeSecret(key: string): boolean {
+  return looksSecret(key) || words(key).some((w) => w.length >= 4 && [...SECRET_WORDS].some((s) => s.length >= 5 && editDistance(w, s) <= 2));
 }
 
 const SECRET_STRINGS = [/https?:\/\/(?:[a-z0-9-]+\.)?discord(?:app)?\.com\/api\/webhooks\//i, /\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i, /^v1:[A-Za-z0-9+/=]{16,}:/];

@@ -141,3 +141,22 @@ export function drainTiming(deregistrationDelaySeconds: number, shutdownSeconds 
     terminationGracePeriodSeconds: preStopSleepSeconds + shutdownSeconds,
   };
 }
+
+/**
+ * The idle color's share of the live forward action (the Ingress annotation as the cluster has
+ * it), when it is strictly between 0 and 100: a canary rollout in progress.
+ */
+export function canaryShare(forward: string | undefined, active: Color, blueName: string, greenName: string): { canaryWeight?: number } {
+  if (forward === undefined) {
+    return {};
+  }
+  let groups: Array<{ ServiceName?: string; Weight?: number }> = [];
+  try {
+    groups = (JSON.parse(forward) as { ForwardConfig?: { TargetGroups?: Array<{ ServiceName?: string; Weight?: number }> } }).ForwardConfig?.TargetGroups ?? [];
+  } catch {
+    // Not the program's forward action (edited out of band): no canary to report.
+  }
+  const idleName = active === "blue" ? greenName : blueName;
+  const weight = groups.find((g) => g.ServiceName === idleName)?.Weight ?? 0;
+  return weight > 0 && weight < 100 ? { canaryWeight: weight } : {};
+}

@@ -146,6 +146,11 @@ function pipelineInputs(o: FluentdPipelineOptions): string {
 
 /** The OpenSearch output: SigV4 with IRSA credentials, a daily index per service, a file buffer with bounded retries. */
 function pipelineOutput(o: FluentdPipelineOptions): string {
+  return `${serviceIndexOutput(o)}\n${rejectedOutput(o)}`;
+}
+
+/** Every container's records into `<prefix>-<service>-<date>`, paused (not dropped) when the buffer is full. */
+function serviceIndexOutput(o: FluentdPipelineOptions): string {
   return `<match kubernetes.**>
   @type opensearch
   @id out_opensearch
@@ -187,8 +192,12 @@ ${endpointBlock(o)}
     directory ${BUFFER_DIR}/failed
   </secondary>
 </match>
+`;
+}
 
-# Documents OpenSearch rejected, records a filter failed on, and partial CRI lines concat gave up
+/** The error label: what OpenSearch or a filter rejected, into an index of its own (the config's comments say why). */
+function rejectedOutput(o: FluentdPipelineOptions): string {
+  return `# Documents OpenSearch rejected, records a filter failed on, and partial CRI lines concat gave up
 # joining (fluent-plugin-opensearch 1.1.5 opensearch_error_handler.rb:127-129 and
 # fluent-plugin-concat 2.6.0 filter_concat.rb:470-475 emit them as error events; without this
 # label Fluentd only writes them to its own log, which is not shipped). Kept in their own index, the whole

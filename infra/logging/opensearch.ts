@@ -64,16 +64,8 @@ export class LogStore extends pulumi.ComponentResource {
   constructor(name: string, args: LogStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:logging:LogStore", name, args, opts);
 
-    if (!DOMAIN_NAME.test(args.domainName)) {
-      throw new pulumi.ResourceError(
-        `domainName "${args.domainName}" is not a valid OpenSearch domain name (3-28 lower-case letters, digits and hyphens, starting with a letter)`,
-        this,
-      );
-    }
+    this.checkArgs(args);
     const zoneAware = args.instanceCount > 1;
-    if (zoneAware && args.instanceCount % 2 !== 0) {
-      throw new pulumi.ResourceError(`instanceCount ${args.instanceCount} cannot be spread evenly over two AZs; use an even count`, this);
-    }
     const protect = args.protect ?? false;
     const domainName = args.domainName;
     const { partition } = aws.getPartitionOutput({}, { parent: this });
@@ -81,28 +73,13 @@ export class LogStore extends pulumi.ComponentResource {
     const { region } = aws.getRegionOutput({}, { parent: this });
     const domainArn = pulumi.interpolate`arn:${partition}:es:${region}:${accountId}:domain/${domainName}`;
 
-    const key = new aws.kms.Key(
-      `${name}-kms`,
-      {
-        description: `OpenSearch ${domainName}: encryption at rest of indices, logs and snapshots`,
-        enableKeyRotation: true,
-        deletionWindowInDays: 30,
-      },
-      { parent: this, protect },
-    );
+    const key = this.encryptionKey(name, domainName, protect);
 
     const securityGroup = this.securityGroup(name, args);
     const { logGroup, logPolicy } = this.applicationLogs(name, args, accountId, domainArn);
     const serviceLinkedRole = (args.createServiceLinkedRole ?? false) ? [this.serviceLinkedRole(name)] : [];
 
-    const subnetIds = pulumi.output(args.subnetIds).apply((ids) => {
-      const wanted = zoneAware ? 2 : 1;
-      if (ids.length < wanted) {
-        throw new pulumi.ResourceError(`LogStore ${name}: ${wanted} private subnet(s) needed, got ${ids.length}`, this);
-      }
-      // A VPC domain takes exactly one subnet per AZ it spans.
-      return ids.slice(0, wanted);
-    });
+    const subnetIds = this.domainSubnets(name, args, zoneAware);
 
     const domain = new aws.opensearch.Domain(
       `${name}-domain`,
@@ -144,6 +121,44 @@ export class LogStore extends pulumi.ComponentResource {
     this.kmsKeyArn = key.arn;
 
     this.registerOutputs({ domainArn: this.domainArn, endpoint: this.endpoint, securityGroupId: this.securityGroupId });
+  }
+
+  /** Refuses a domain name AWS would reject and a node count that cannot spread over two AZs. */
+  private checkArgs(args: LogStoreArgs): void {
+    if (!DOMAIN_NAME.test(args.domainName)) {
+      throw new pulumi.ResourceError(
+        `domainName "${args.domainName}" is not a valid OpenSearch domain name (3-28 lower-case letters, digits and hyphens, starting with a letter)`,
+        this,
+      );
+    }
+    if (args.instanceCount > 1 && args.instanceCount % 2 !== 0) {
+      throw new pulumi.ResourceError(`instanceCount ${args.instanceCount} cannot be spread evenly over two AZs; use an even count`, this);
+    }
+  }
+
+  /** The customer-managed key for indices, logs and snapshots, protected with the domain. */
+  private encryptionKey(name: string, domainName: string, protect: boolean): aws.kms.Key {
+    return new aws.kms.Key(
+      `${name}-kms`,
+      {
+        description: `OpenSearch ${domainName}: encryption at rest of indices, logs and snapshots`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+      },
+      { parent: this, protect },
+    );
+  }
+
+  /** One private subnet per AZ the domain spans (a VPC domain takes exactly that). */
+  private domainSubnets(name: string, args: LogStoreArgs, zoneAware: boolean): pulumi.Output<string[]> {
+    return pulumi.output(args.subnetIds).apply((ids) => {
+      const wanted = zoneAware ? 2 : 1;
+      if (ids.length < wanted) {
+        throw new pulumi.ResourceError(`LogStore ${name}: ${wanted} private subnet(s) needed, got ${ids.length}`, this);
+      }
+      // A VPC domain takes exactly one subnet per AZ it spans.
+      return ids.slice(0, wanted);
+    });
   }
 
   /**

@@ -35,12 +35,41 @@ export class ImageBucket extends pulumi.ComponentResource {
       throw new pulumi.ResourceError(`ImageBucket "${name}": noncurrentVersionExpirationDays must be a positive integer, got ${noncurrentDays}`, this);
     }
 
+    const key = this.encryptionKey(name);
+
+    // Autonamed: bucket names are global across all AWS accounts, so a fixed name could be taken.
+    const bucket = new aws.s3.Bucket(`${name}-images`, { forceDestroy: args.forceDestroy ?? false }, { parent: this });
+
+    const publicAccess = this.lockDown(name, bucket, key);
+
+    // Always declared, `Suspended` when off, never `Disabled`: S3 cannot return a bucket that was
+    // ever versioned to unversioned, so turning versioning off in a stack must suspend it; and on a
+    // never-versioned bucket `Suspended` behaves like unversioned (one `null` version per key).
+    const bucketVersioning = new aws.s3.BucketVersioning(
+      `${name}-images`,
+      { bucket: bucket.id, versioningConfiguration: { status: versioning ? "Enabled" : "Suspended" } },
+      { parent: this },
+    );
+
+    this.lifecycle(name, bucket, noncurrentDays, bucketVersioning);
+
+    this.tlsOnlyPolicy(name, bucket, publicAccess);
+
+    this.bucketName = bucket.bucket;
+    this.bucketArn = bucket.arn;
+    this.kmsKeyArn = key.arn;
+
+    this.registerOutputs({ bucketName: this.bucketName, bucketArn: this.bucketArn, kmsKeyArn: this.kmsKeyArn });
+  }
+
+  /** The bucket's own customer-managed KMS key. */
+  private encryptionKey(name: string): aws.kms.Key {
     // A dedicated customer-managed key rather than the aws/s3 managed key: reading an object then
     // needs kms:Decrypt on this key as well as s3:GetObject, so an over-broad S3 grant elsewhere in
     // the account does not expose user images, and CloudTrail shows every decrypt per principal.
     // No explicit key policy: the default one delegates to IAM in this account, where the grants
     // live (`readWritePolicy()`). The 30-day deletion window makes a destroyed stack recoverable.
-    const key = new aws.kms.Key(
+    return new aws.kms.Key(
       `${name}-images`,
       {
         description: `Encrypts the user-images bucket of ${name}`,
@@ -49,10 +78,10 @@ export class ImageBucket extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+  }
 
-    // Autonamed: bucket names are global across all AWS accounts, so a fixed name could be taken.
-    const bucket = new aws.s3.Bucket(`${name}-images`, { forceDestroy: args.forceDestroy ?? false }, { parent: this });
-
+  /** No public access, no ACLs, SSE-KMS with the bucket's key by default. Returns the public access block. */
+  private lockDown(name: string, bucket: aws.s3.Bucket, key: aws.kms.Key): aws.s3.BucketPublicAccessBlock {
     const publicAccess = new aws.s3.BucketPublicAccessBlock(
       `${name}-images`,
       {
@@ -87,25 +116,7 @@ export class ImageBucket extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-
-    // Always declared, `Suspended` when off, never `Disabled`: S3 cannot return a bucket that was
-    // ever versioned to unversioned, so turning versioning off in a stack must suspend it; and on a
-    // never-versioned bucket `Suspended` behaves like unversioned (one `null` version per key).
-    const bucketVersioning = new aws.s3.BucketVersioning(
-      `${name}-images`,
-      { bucket: bucket.id, versioningConfiguration: { status: versioning ? "Enabled" : "Suspended" } },
-      { parent: this },
-    );
-
-    this.lifecycle(name, bucket, noncurrentDays, bucketVersioning);
-
-    this.tlsOnlyPolicy(name, bucket, publicAccess);
-
-    this.bucketName = bucket.bucket;
-    this.bucketArn = bucket.arn;
-    this.kmsKeyArn = key.arn;
-
-    this.registerOutputs({ bucketName: this.bucketName, bucketArn: this.bucketArn, kmsKeyArn: this.kmsKeyArn });
+    return publicAccess;
   }
 
   /**

@@ -8,7 +8,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PulumiCommand } from "@pulumi/pulumi/automation";
-import { main, registerBuiltins } from "../../automation/cli";
+import { main } from "../../automation/cli";
+import { registerBuiltins } from "../../automation/cli/commands";
 import { CommandContext, commands, registerCommand } from "../../automation/cli/registry";
 import { ExitCode } from "../../automation/exitCodes";
 import { ensurePulumiCommand, SDK_VERSION } from "../../automation/adapters/workspace";
@@ -105,7 +106,7 @@ describe("automation: CLI", function () {
     const bad: ReadonlyArray<[string[], RegExp]> = [
       [[], /missing <command>/],
       [["deploy"], /unknown command "deploy"/],
-      [["stauts", "staging"], /unknown command "stauts"/],
+      [["stauts", "staging"], /unknown command "stauts" \(did you mean "status"\?\); the commands: plan, preview, up, promote, release, flip, rollback, status/],
       [["status"], /missing <stack>/],
       [["status", "a", "b"], /unexpected argument "b"/],
       [["status", "nope"], /<stack> "nope": no such stack .*known: empty, prod, staging, test/],
@@ -170,6 +171,39 @@ describe("automation: CLI", function () {
       [["plan", "staging", "--diagram", os.tmpdir()], /--diagram ".*": is a directory, not a file/],
       [["plan", "staging", "--diagram", "a.mmd", "--diagram", "b.mmd"], /--diagram given 2 times/],
       [["plan", "staging", "--policy-config", "/no/such.json"], /--policy-config "\/no\/such\.json": no such file/],
+      // Unknown commands, stacks and options: a suggestion and what is allowed.
+      [["help", "nope"], /unknown command "nope"; the commands: plan,/],
+      [["status", "stagin"], /<stack> "stagin": no such stack \(there is no Pulumi\.stagin\.yaml; did you mean "staging"\? known:/],
+      [["status", "../staging"], /<stack> "\.\.\/staging": no such stack/],
+      [["status", "staging", "-x"], /Unknown option '-x' for status; it takes --json, --help$/],
+      [["status", "staging", "--service", "student"], /Unknown option '--service' for status; it takes --json, --help$/],
+      [["up", "staging", "--mesage", "why"], /Unknown option '--mesage' for up \(did you mean --message\?\); it takes .*--message/],
+      // Missing values and values given to switches.
+      [["status", "staging", "--help=yes"], /--help is a switch and takes no value; give --help alone/],
+      [["preview", "staging", "--expect-no-changes=false"], /--expect-no-changes is a switch and takes no value/],
+      [["flip", "staging", "--service", "student", "--force=true"], /--force is a switch and takes no value; give --force alone/],
+      [["flip", "staging", "--service", "--to", "blue"], /--service needs a value; give it as --service NAME/],
+      [["flip", "staging", "--service", "student", "--steps", "-5"], /--steps needs a value; give it as --steps PCTS \(a value starting with a dash: --steps=-VALUE\)/],
+      [["promote", "--from", "test", "--to", "staging", "--service"], /--service needs a value; give it as --service NAME/],
+      [["flip", "staging", "--service", "student", "--to="], /--to needs a non-empty value/],
+      [["flip", "staging", "--service", "student", "--steps", " "], /--steps needs a non-empty value/],
+      [["up", "staging", "--message", "   "], /--message needs a non-empty value/],
+      // Repeats.
+      [["promote", "--from", "test", "--to", "staging", "--allow-replace", "--allow-replace"], /--allow-replace given 2 times; give it once/],
+      [["promote", "--from", "test", "--to", "staging", "--service", "student", "--service", "student"], /--service "student": given twice; name each service once/],
+      [["release", "test", "--service", "student", "--service", "student", "--image", IMG, "--image", IMG], /--service "student": given twice/],
+      // Bad steps, stage order, stacks without services.
+      [["flip", "staging", "--service", "student", "--steps", "0"], /--steps "0": step 1 is 0: each step is a whole percent from 1 to 99/],
+      [["flip", "staging", "--service", "student", "--steps", "1e1"], /--steps "1e1": "1e1" is not a whole percent/],
+      [["rollback", "empty", "--service", "student"], /<stack> "empty": it has no services to rollback/],
+      [["promote", "--from", "test", "--to", "empty"], /--to "empty": stack "empty" has no service student, subject \(it has none\); add it to Pulumi\.empty\.yaml first/],
+      [["promote", "--from", "empty", "--to", "prod"], /--from "empty": it has no services to promote/],
+      [["release", "test", "--service", "student", "--image", `${IMG}@sha256:zz`], /--image ".*@sha256:zz": not an image reference/],
+      // Paths: unwritable (a directory that takes no new files), a directory for a file, not JSON.
+      [["plan", "staging", "--diagram", "/proc/platform-diagram.mmd"], /--diagram "\/proc\/platform-diagram\.mmd": cannot be written \(E[A-Z]+\)/],
+      [["plan", "staging", "--policy-config", os.tmpdir()], /--policy-config ".*": is not a file \(a directory\?\); give the file's path/],
+      [["plan", "staging", "--policy-config", __filename], /--policy-config ".*cli\.test\.ts": not JSON \(.*\); give a policy config like infra\/policy\/config\/prod\.json/],
+      [["preview", "staging", "--policy-config", __filename], /--policy-config ".*cli\.test\.ts": not JSON/],
     ];
 
     beforeEach(() => {
@@ -203,6 +237,26 @@ describe("automation: CLI", function () {
         assert.equal(j.depsBuilt.length, 0);
       });
     }
+  });
+
+  it("--json may come first, and `help <command>` is that command's help", async () => {
+    const j = capture(h);
+    assert.equal(await main(["--json", "status", "staging"], j.ctx), ExitCode.Ok);
+    assert.equal((JSON.parse(j.stdout.join("")) as Record<string, unknown>)["operation"], "status");
+    const c = capture(h);
+    assert.equal(await main(["help", "flip"], c.ctx), ExitCode.Ok);
+    assert.ok(c.stdout.join("").startsWith("Usage: npm run platform -- flip <stack>"));
+  });
+
+  it("an unexpected error while checking the arguments is reported, not thrown (no stack trace)", async () => {
+    const c = capture(h);
+    const broken = { ...c.ctx, catalog: { names: () => ["staging"], describe: (): never => { throw new Error("Pulumi.staging.yaml: bad indentation of a mapping entry (3:5)"); } } };
+    assert.equal(await main(["status", "staging"], broken), ExitCode.Error);
+    assert.equal(c.stderr.join(""), "error: Pulumi.staging.yaml: bad indentation of a mapping entry (3:5)\n");
+    const j = capture(h);
+    assert.equal(await main(["status", "staging", "--json"], { ...j.ctx, catalog: broken.catalog }), ExitCode.Error);
+    assert.equal((JSON.parse(j.stdout.join("")) as Record<string, unknown>)["message"], "Pulumi.staging.yaml: bad indentation of a mapping entry (3:5)");
+    assert.equal(c.depsBuilt.length + j.depsBuilt.length, 0);
   });
 
   describe("refuses stacks with placeholders before anything slow (exit 1)", () => {

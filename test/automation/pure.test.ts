@@ -14,7 +14,7 @@ import { isColorTargetGroup } from "../../automation/adapters/elbv2";
 import { splitRepository } from "../../automation/adapters/registry";
 import { checkPassphrase, resolveWorkspaceSettings } from "../../automation/adapters/workspace";
 import { collectFindings, formatSummary, hasChanges, mandatory, plainText, previewMarkdown, statefulHazards, summarize, urnName } from "../../automation/changes";
-import { resolvePolicy, runContextFromEnv } from "../../automation/cli";
+import { resolvePolicy, runContextFromEnv } from "../../automation/cli/realDeps";
 import { RefusedError, UsageError } from "../../automation/errors";
 import { EXIT_CODE_TABLE, ExitCode } from "../../automation/exitCodes";
 import { formatDuration } from "../../automation/format";

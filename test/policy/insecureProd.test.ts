@@ -7,7 +7,8 @@
  */
 import { strict as assert } from "assert";
 import { ExitCode } from "../../automation/exitCodes";
-import { plan, PlanReport } from "../../automation/plan";
+import { plan } from "../../automation/plan";
+import { PlanReport } from "../../automation/plan/report";
 import { runPolicies } from "../../infra/policy/offline";
 import { evaluateLifted, Json, StackConfig } from "../stack";
 import { describeViolations, policyInput } from "./harness";
@@ -64,6 +65,9 @@ const CASES: Case[] = [
   { name: "an ArgoCD application into monitoring", mutate: (c) => (section(c, "argocd")["applications"] = [app("monitoring")]), expect: "monitoring" },
   { name: "an ArgoCD application into the services' namespace", mutate: (c) => (section(c, "argocd")["applications"] = [app("apps")]), expect: "apps" },
   { name: "a privileged ArgoCD application", mutate: (c) => (section(c, "argocd")["applications"] = [app("batch", { securityContext: { privileged: true } })]), expect: "asks for privilege" },
+  { name: "an ArgoCD application adding SYS_ADMIN", mutate: (c) => (section(c, "argocd")["applications"] = [app("batch", { securityContext: { capabilities: { add: ["SYS_ADMIN"] } } })]), expect: "capabilities.add" },
+  { name: "an ArgoCD application privileged as a string", mutate: (c) => (section(c, "argocd")["applications"] = [app("batch", { securityContext: { privileged: "true" } })]), expect: "asks for privilege" },
+  { name: "an ArgoCD application mounting the node's disk", mutate: (c) => (section(c, "argocd")["applications"] = [app("batch", { volumes: [{ name: "root", hostPath: { path: "/" } }] })]), expect: "hostPath" },
   { name: "an old Kubernetes version", mutate: (c) => (section(c, "cluster")["version"] = "1.29"), expect: "platform:cluster.version" },
   { name: "an unreleased Kubernetes version", mutate: (c) => (section(c, "cluster")["version"] = "1.40"), expect: "platform:cluster.version" },
   { name: "the EKS endpoint open in two halves", mutate: (c) => (section(c, "cluster")["publicAccessCidrs"] = ["0.0.0.0/1", "128.0.0.0/1"]), expect: "platform:cluster.publicAccessCidrs" },

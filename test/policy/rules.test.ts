@@ -1074,6 +1074,13 @@ describe("policy pack rules", () => {
         /its Helm values ask for privilege \(helm.valuesObject.securityContext.privileged and helm.valuesObject.hostNetwork\)/,
       ]);
       violates("argocd-application-scope", [app({ destination: { server: "https://other.example.com", namespace: "batch" } })], undefined, [/another cluster than its own/]);
+      // What restricted Pod Security refuses besides: added capabilities other than NET_BIND_SERVICE, hostPath
+      // volumes; and "true" as a string, which a chart's template renders as the YAML boolean.
+      const helm = (valuesObject: Props): Props => ({ source: { repoURL: "https://x", chart: "c", targetRevision: "1", helm: { valuesObject } } });
+      passes("argocd-application-scope", [app(helm({ securityContext: { capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] }, privileged: false }, volumes: [{ name: "tmp", emptyDir: {} }] }))]);
+      violates("argocd-application-scope", [app(helm({ securityContext: { capabilities: { add: ["SYS_ADMIN"] } } }))], undefined, [/ask for privilege \(helm.valuesObject.securityContext.capabilities.add\)/]);
+      violates("argocd-application-scope", [app(helm({ securityContext: { privileged: "true" } }))], undefined, [/ask for privilege \(helm.valuesObject.securityContext.privileged\)/]);
+      violates("argocd-application-scope", [app(helm({ volumes: [{ name: "root", hostPath: { path: "/" } }] }))], undefined, [/ask for privilege \(helm.valuesObject.volumes\[0\].hostPath\)/]);
     });
   });
 

@@ -36,7 +36,6 @@ export interface ProdCheckInput {
 
 type Path = Array<string | number>;
 
-
 /** What each check needs to report: where, what, the rule that would refuse it anyway, and the fix. */
 interface Invariant {
   readonly rule: string;
@@ -54,103 +53,140 @@ function numberSetting(policy: PolicyView, rule: string, key: string, fallback: 
   return typeof v === "number" && Number.isFinite(v) ? v : fallback;
 }
 
+/** Collects broken invariants, each against the resource it is `about` (none: several resources). */
+class Findings {
+  readonly found: Invariant[] = [];
+  private resource: Invariant["resource"];
+
+  about(type: string, name: string): void {
+    this.resource = { type, name };
+  }
+
+  aboutSeveral(): void {
+    this.resource = undefined;
+  }
+
+  add(rule: string, path: Path, problem: string, fix: string): void {
+    this.found.push({ rule, path, problem, fix, resource: this.resource });
+  }
+}
+
 /** The production invariants `cfg` breaks, each with its rule. */
 export function prodInvariantProblems(cfg: ProdCheckInput, policy: PolicyView): Invariant[] {
-  const out: Invariant[] = [];
-  const env = cfg.environment;
-  let resource: Invariant["resource"];
-  const add = (rule: string, path: Path, problem: string, fix: string): void => {
-    out.push({ rule, path, problem, fix, resource });
-  };
-  const about = (type: string, name: string): void => {
-    resource = { type, name };
-  };
-  const eks = cfg.cluster.enabled;
-  about("awsx:ec2:Vpc", `${env}-vpc`);
-  if (cfg.network.privateSubnets && cfg.network.natGateways !== "perAz") {
-    add("vpc-nat-per-az", ["network", "natGateways"], `is "${cfg.network.natGateways}": prod runs one NAT gateway per AZ, so an AZ outage never cuts the other AZs' egress`, 'set it to "perAz"');
-  }
-  resource = undefined;
-  if ((eks || cfg.testHost.enabled) && !cfg.edge.deletionProtection) {
-    add("alb-deletion-protection", ["edge", "deletionProtection"], "is false: prod's load balancer must refuse deletion", "set it to true");
-  }
+  const f = new Findings();
+  networkInvariants(cfg, f);
   if (cfg.database.enabled) {
-    about("aws:rds/instance:Instance", `${env}-db-instance`);
-    const db = cfg.database;
-    if (!db.deletionProtection) {
-      add("rds-deletion-protection", ["database", "deletionProtection"], "is false: the production database must refuse deletion", "set it to true");
-    }
-    if (!db.multiAz) {
-      add("rds-multi-az", ["database", "multiAz"], "is false: the production database runs with a standby in a second AZ", "set it to true");
-    }
-    if (db.backupRetentionDays < PROD_MIN_BACKUP_DAYS) {
-      add("rds-backup-retention", ["database", "backupRetentionDays"], `${db.backupRetentionDays} is below prod's ${PROD_MIN_BACKUP_DAYS} days of backups`, `set it to ${PROD_MIN_BACKUP_DAYS} or more (prod ships 14)`);
-    }
+    databaseInvariants(cfg.environment, cfg.database, f);
   }
+  storageInvariants(cfg, f);
+  logRetentionInvariants(cfg, policy, f);
+  edgeAndObservabilityInvariants(cfg, policy, f);
+  if (cfg.cluster.enabled) {
+    cfg.services.forEach((s, i) => serviceInvariants(s, i, f));
+  }
+  return f.found;
+}
+
+function networkInvariants(cfg: ProdCheckInput, f: Findings): void {
+  f.about("awsx:ec2:Vpc", `${cfg.environment}-vpc`);
+  if (cfg.network.privateSubnets && cfg.network.natGateways !== "perAz") {
+    f.add("vpc-nat-per-az", ["network", "natGateways"], `is "${cfg.network.natGateways}": prod runs one NAT gateway per AZ, so an AZ outage never cuts the other AZs' egress`, 'set it to "perAz"');
+  }
+  f.aboutSeveral();
+  if ((cfg.cluster.enabled || cfg.testHost.enabled) && !cfg.edge.deletionProtection) {
+    f.add("alb-deletion-protection", ["edge", "deletionProtection"], "is false: prod's load balancer must refuse deletion", "set it to true");
+  }
+}
+
+function databaseInvariants(env: string, db: DatabaseConfig, f: Findings): void {
+  f.about("aws:rds/instance:Instance", `${env}-db-instance`);
+  if (!db.deletionProtection) {
+    f.add("rds-deletion-protection", ["database", "deletionProtection"], "is false: the production database must refuse deletion", "set it to true");
+  }
+  if (!db.multiAz) {
+    f.add("rds-multi-az", ["database", "multiAz"], "is false: the production database runs with a standby in a second AZ", "set it to true");
+  }
+  if (db.backupRetentionDays < PROD_MIN_BACKUP_DAYS) {
+    f.add("rds-backup-retention", ["database", "backupRetentionDays"], `${db.backupRetentionDays} is below prod's ${PROD_MIN_BACKUP_DAYS} days of backups`, `set it to ${PROD_MIN_BACKUP_DAYS} or more (prod ships 14)`);
+  }
+}
+
+/** The monitoring file system's backups and the images bucket. */
+function storageInvariants(cfg: ProdCheckInput, f: Findings): void {
+  const env = cfg.environment;
   const o = cfg.observability;
-  if (eks && o.monitoring.enabled) {
-    about("aws:efs/fileSystem:FileSystem", `${env}-efs-fs`);
+  if (cfg.cluster.enabled && o.monitoring.enabled) {
+    f.about("aws:efs/fileSystem:FileSystem", `${env}-efs-fs`);
     if (!o.efs.backup) {
-      add("efs-backup-required", ["observability", "efs", "backup"], "is false: prod backs up the monitoring file system daily", "set it to true");
+      f.add("efs-backup-required", ["observability", "efs", "backup"], "is false: prod backs up the monitoring file system daily", "set it to true");
     } else if (o.efs.backupRetentionDays < PROD_MIN_EFS_BACKUP_DAYS) {
-      add("efs-backup-required", ["observability", "efs", "backupRetentionDays"], `${o.efs.backupRetentionDays} is below prod's ${PROD_MIN_EFS_BACKUP_DAYS} days`, `set it to ${PROD_MIN_EFS_BACKUP_DAYS} or more (default 35)`);
+      f.add("efs-backup-required", ["observability", "efs", "backupRetentionDays"], `${o.efs.backupRetentionDays} is below prod's ${PROD_MIN_EFS_BACKUP_DAYS} days`, `set it to ${PROD_MIN_EFS_BACKUP_DAYS} or more (default 35)`);
     }
   }
-  about("aws:s3/bucket:Bucket", `${env}-images`);
+  f.about("aws:s3/bucket:Bucket", `${env}-images`);
   if (cfg.imagesBucket.enabled && cfg.imagesBucket.forceDestroy) {
-    add("s3-no-force-destroy", ["imagesBucket", "forceDestroy"], "is true: deleting the bucket in prod would delete the users' images with it", "set it to false");
+    f.add("s3-no-force-destroy", ["imagesBucket", "forceDestroy"], "is true: deleting the bucket in prod would delete the users' images with it", "set it to false");
   }
   if (cfg.imagesBucket.enabled && !cfg.imagesBucket.versioning) {
-    add("s3-bucket-versioning", ["imagesBucket", "versioning"], "is false: prod keeps object versions, so an overwrite or delete can be undone", "set it to true");
+    f.add("s3-bucket-versioning", ["imagesBucket", "versioning"], "is false: prod keeps object versions, so an overwrite or delete can be undone", "set it to true");
   }
-  resource = undefined;
+}
+
+function logRetentionInvariants(cfg: ProdCheckInput, policy: PolicyView, f: Findings): void {
+  f.aboutSeveral();
+  const eks = cfg.cluster.enabled;
+  const logging = cfg.observability.logging;
   const minLog = numberSetting(policy, "log-retention-minimum", "minimumDays", PROD_MIN_LOG_DAYS);
   const minIndex = numberSetting(policy, "log-retention-minimum", "minimumIndexDays", PROD_MIN_LOG_INDEX_DAYS);
   if (cfg.logRetentionDays < minLog) {
-    add("log-retention-minimum", ["logRetentionDays"], `${cfg.logRetentionDays} is below prod's ${minLog} days for CloudWatch logs (flow logs, WAF, EKS, RDS, sessions)`, `set it to ${minLog} or more (prod ships 90)`);
+    f.add("log-retention-minimum", ["logRetentionDays"], `${cfg.logRetentionDays} is below prod's ${minLog} days for CloudWatch logs (flow logs, WAF, EKS, RDS, sessions)`, `set it to ${minLog} or more (prod ships 90)`);
   }
   if (eks && cfg.edge.accessLogExpirationDays < minLog) {
-    add("log-retention-minimum", ["edge", "accessLogExpirationDays"], `${cfg.edge.accessLogExpirationDays} is below prod's ${minLog} days for ALB access logs`, `set it to ${minLog} or more (prod ships 365)`);
+    f.add("log-retention-minimum", ["edge", "accessLogExpirationDays"], `${cfg.edge.accessLogExpirationDays} is below prod's ${minLog} days for ALB access logs`, `set it to ${minLog} or more (prod ships 365)`);
   }
-  if (eks && o.logging.enabled && o.logging.retentionDays < minIndex) {
-    add("log-retention-minimum", ["observability", "logging", "retentionDays"], `${o.logging.retentionDays} is below prod's ${minIndex} days of application logs`, `set it to ${minIndex} or more`);
+  if (eks && logging.enabled && logging.retentionDays < minIndex) {
+    f.add("log-retention-minimum", ["observability", "logging", "retentionDays"], `${logging.retentionDays} is below prod's ${minIndex} days of application logs`, `set it to ${minIndex} or more`);
   }
+}
+
+/** The WAF in front of the load balancer, and monitoring and logging on. */
+function edgeAndObservabilityInvariants(cfg: ProdCheckInput, policy: PolicyView, f: Findings): void {
+  const eks = cfg.cluster.enabled;
+  const o = cfg.observability;
   const maxRate = numberSetting(policy, "waf-rate-limit-bounded", "maxRateLimitPer5Min", PROD_MAX_WAF_RATE_PER_5_MIN);
   if (!cfg.waf.enabled && (eks || cfg.testHost.enabled)) {
-    add("waf-alb-association", ["waf", "enabled"], "is false: prod's internet-facing load balancer runs behind the WAF (managed rules and the per-IP rate limit)", "set it to true");
+    f.add("waf-alb-association", ["waf", "enabled"], "is false: prod's internet-facing load balancer runs behind the WAF (managed rules and the per-IP rate limit)", "set it to true");
   } else if (cfg.waf.enabled && cfg.waf.rateLimitPer5Min > maxRate) {
-    add("waf-rate-limit-bounded", ["waf", "rateLimitPer5Min"], `${cfg.waf.rateLimitPer5Min} requests per 5 minutes per IP is above prod's bound of ${maxRate}, so the limit limits nothing`, `set it to ${maxRate} or less (size it for the busiest shared egress; prod ships 2000)`);
+    f.add("waf-rate-limit-bounded", ["waf", "rateLimitPer5Min"], `${cfg.waf.rateLimitPer5Min} requests per 5 minutes per IP is above prod's bound of ${maxRate}, so the limit limits nothing`, `set it to ${maxRate} or less (size it for the busiest shared egress; prod ships 2000)`);
   }
   if (eks && !o.monitoring.enabled) {
-    add("observability-required", ["observability", "monitoring", "enabled"], "is false: prod runs Prometheus, Alertmanager and Grafana", "set it to true");
+    f.add("observability-required", ["observability", "monitoring", "enabled"], "is false: prod runs Prometheus, Alertmanager and Grafana", "set it to true");
   }
   if (eks && !o.logging.enabled) {
-    add("observability-required", ["observability", "logging", "enabled"], "is false: prod ships every container's logs to OpenSearch", "set it to true");
+    f.add("observability-required", ["observability", "logging", "enabled"], "is false: prod ships every container's logs to OpenSearch", "set it to true");
   }
-  cfg.services.forEach((s, i) => {
-    if (!eks) {
-      return;
+}
+
+/** Replicas and image sources of service `i` (on the cluster). */
+function serviceInvariants(s: ServiceConfigInput, i: number, f: Findings): void {
+  f.about(DEPLOYMENT, `${s.name}-${s.active === "green" ? "green" : "blue"}`);
+  if (s.autoscaling !== undefined && s.autoscaling.minReplicas < PROD_MIN_REPLICAS) {
+    f.add("k8s-min-replicas", ["services", i, "autoscaling", "minReplicas"], `${s.autoscaling.minReplicas} for service "${s.name}" is below prod's ${PROD_MIN_REPLICAS}`, `set it to ${PROD_MIN_REPLICAS} or more`);
+  } else if (s.autoscaling === undefined && s.replicas !== undefined && s.replicas < PROD_MIN_REPLICAS) {
+    f.add("k8s-min-replicas", ["services", i, "replicas"], `${s.replicas} for service "${s.name}" is below prod's ${PROD_MIN_REPLICAS}`, `set it to ${PROD_MIN_REPLICAS} or more`);
+  }
+  for (const color of COLORS) {
+    const image = s[color].image;
+    if (image === undefined || image === "") {
+      continue;
     }
-    about(DEPLOYMENT, `${s.name}-${s.active === "green" ? "green" : "blue"}`);
-    if (s.autoscaling !== undefined && s.autoscaling.minReplicas < PROD_MIN_REPLICAS) {
-      add("k8s-min-replicas", ["services", i, "autoscaling", "minReplicas"], `${s.autoscaling.minReplicas} for service "${s.name}" is below prod's ${PROD_MIN_REPLICAS}`, `set it to ${PROD_MIN_REPLICAS} or more`);
-    } else if (s.autoscaling === undefined && s.replicas !== undefined && s.replicas < PROD_MIN_REPLICAS) {
-      add("k8s-min-replicas", ["services", i, "replicas"], `${s.replicas} for service "${s.name}" is below prod's ${PROD_MIN_REPLICAS}`, `set it to ${PROD_MIN_REPLICAS} or more`);
+    f.about(DEPLOYMENT, `${s.name}-${color}`);
+    if (isDockerHubImage(image)) {
+      f.add("k8s-image-registry", ["services", i, color, "image"], `"${image}" comes from Docker Hub: prod runs only images from the platform's ECR registry`, "release it through the pipeline (CI pushes to ECR; promote pins its digest)");
+    } else if (parseEcrImage(image) === undefined) {
+      f.add("k8s-image-registry", ["services", i, color, "image"], `"${image}" is not in an ECR registry (<account>.dkr.ecr.<region>.amazonaws.com): prod runs only the platform's images`, "release it through the pipeline (CI pushes to ECR; promote pins its digest)");
     }
-    for (const color of COLORS) {
-      const image = s[color].image;
-      if (image === undefined || image === "") {
-        continue;
-      }
-      about(DEPLOYMENT, `${s.name}-${color}`);
-      if (isDockerHubImage(image)) {
-        add("k8s-image-registry", ["services", i, color, "image"], `"${image}" comes from Docker Hub: prod runs only images from the platform's ECR registry`, "release it through the pipeline (CI pushes to ECR; promote pins its digest)");
-      } else if (parseEcrImage(image) === undefined) {
-        add("k8s-image-registry", ["services", i, color, "image"], `"${image}" is not in an ECR registry (<account>.dkr.ecr.<region>.amazonaws.com): prod runs only the platform's images`, "release it through the pipeline (CI pushes to ECR; promote pins its digest)");
-      }
-    }
-  });
-  return out;
+  }
 }
 
 /** Reports every broken production invariant whose rule the policy config does not lift. */

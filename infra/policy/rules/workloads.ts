@@ -190,12 +190,24 @@ export const k8sImageRegistry: ResourceRule = {
   },
 };
 
-/** Keys of Helm values that ask for privilege (`privileged`, host namespaces, privilege escalation), at any depth, as dotted paths. */
+/**
+ * Keys of Helm values that ask for privilege, at any depth, as dotted paths: `privileged`, host
+ * namespaces and privilege escalation set to true (or "true", which a chart's template renders
+ * as the same YAML boolean), a `hostPath` volume, and `capabilities.add` beyond NET_BIND_SERVICE.
+ * The last two are what the restricted Pod Security level refuses besides (k8s.io/pod-security-admission
+ * v0.35.4 policy/check_capabilities_restricted.go: "may only add NET_BIND_SERVICE";
+ * check_hostPathVolumes.go: spec.volumes[*].hostPath must be unset).
+ */
 export function privilegedValues(value: unknown, path: string): string[] {
   const found: string[] = [];
   for (const [k, v] of Object.entries(obj(value))) {
     const at = path === "" ? k : `${path}.${k}`;
-    if (["privileged", "hostNetwork", "hostPID", "hostIPC", "allowPrivilegeEscalation"].includes(k) && v === true) {
+    const truthy = v === true || (typeof v === "string" && v.trim().toLowerCase() === "true");
+    if (["privileged", "hostNetwork", "hostPID", "hostIPC", "allowPrivilegeEscalation"].includes(k) && truthy) {
+      found.push(at);
+    } else if (k === "hostPath" && v !== null && v !== undefined && v !== false && v !== "") {
+      found.push(at);
+    } else if (k === "add" && path.endsWith("capabilities") && Array.isArray(v) && v.some((c) => String(c).toUpperCase().replace(/^CAP_/, "") !== "NET_BIND_SERVICE")) {
       found.push(at);
     } else if (v !== null && typeof v === "object") {
       found.push(...(Array.isArray(v) ? v.flatMap((x, i) => privilegedValues(x, `${at}[${i}]`)) : privilegedValues(v, at)));
