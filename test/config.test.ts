@@ -901,6 +901,7 @@ describe("production invariants in config", () => {
     { name: "logging off", mutate: (c) => (c["platform:observability"] = { logging: { enabled: false } }), key: "platform:observability.logging.enabled", rule: "observability-required" },
     { name: "a Docker Hub image", mutate: (c) => (obj(service(c, 0)["green"])["image"] = "library/nginx:1.27"), key: "platform:services[0].green.image", rule: "k8s-image-registry" },
     { name: "an image of another registry", mutate: (c) => (obj(service(c, 0)["blue"])["image"] = "ghcr.io/someone/student:1.4.0"), key: "platform:services[0].blue.image", rule: "k8s-image-registry" },
+    { name: "an image of another account's ECR", mutate: (c) => (obj(service(c, 0)["blue"])["image"] = "999999999999.dkr.ecr.us-east-1.amazonaws.com/student:1.4.0"), key: "platform:services[0].blue.image", rule: "k8s-image-registry" },
   ];
   for (const c of cases) {
     it(`prod refuses ${c.name} (policy rule ${c.rule})`, () => {

@@ -15,6 +15,8 @@ import { parseImageRef } from "../images";
 import { describePlaceholder, findPlaceholders, placeholdersIn } from "../placeholders";
 import { StackCatalog, StackDescription } from "../ports";
 import { ArgumentError } from "./registry";
+import { Environment, environmentOfStack } from "../../infra/policy/engine";
+import { configFile, loadPolicyConfig } from "../../infra/policy/offline";
 
 /** The pipeline, first stage first: images enter at test and move one stage at a time (also the first-deploy order). */
 export const STAGES: readonly string[] = DEPLOY_ORDER;
@@ -149,7 +151,24 @@ export function deployable(d: StackDescription, arg: string): string[] {
       [...found.map(describePlaceholder), `\`npm run platform -- plan ${d.name}\` lists them offline`],
     );
   }
+  const policy = policyConfigPlaceholders(environmentOfStack(d.name));
+  if (policy.found.length > 0) {
+    throw new UsageError(
+      `${arg} "${d.name}": its policy config ${policy.file} holds ${policy.found.length} placeholder${policy.found.length === 1 ? "" : "s"} (e.g. the platform's ECR registry of an example account); the pack would refuse every real image there`,
+      policy.found.map((p) => `${policy.file}: ${describePlaceholder(p)}`),
+    );
+  }
   return bootstrapWarnings(d.config).map((w) => `${d.name}: ${w}`);
+}
+
+/** Placeholders in the environment's policy config (infra/policy/config/<env>.json); an unreadable one has none here (the pack refuses it). */
+function policyConfigPlaceholders(environment: Environment): { readonly file: string; readonly found: ReturnType<typeof findPlaceholders> } {
+  const file = path.relative(process.cwd(), configFile(environment));
+  try {
+    return { file, found: findPlaceholders(loadPolicyConfig(environment)) };
+  } catch {
+    return { file, found: [] };
+  }
 }
 
 export function existingDir(value: string, arg: string): void {

@@ -93,6 +93,8 @@ export interface SettingSchema {
   minimum?: number;
   maximum?: number;
   minLength?: number;
+  /** An ECMAScript regular expression the string must match (JSON Schema's `pattern`). */
+  pattern?: string;
   enum?: Json[];
 }
 

@@ -90,6 +90,9 @@ function schemaErrors(schema: SettingSchema, value: unknown, at: string): string
   if (typeof value === "string" && schema.minLength !== undefined && value.length < schema.minLength) {
     errors.push(`${at} must be at least ${schema.minLength} characters`);
   }
+  if (typeof value === "string" && schema.pattern !== undefined && !new RegExp(schema.pattern, "u").test(value)) {
+    errors.push(`${at} must match ${schema.pattern}`);
+  }
   if (typeof value === "number" && ((schema.minimum !== undefined && value < schema.minimum) || (schema.maximum !== undefined && value > schema.maximum))) {
     errors.push(`${at} must be within [${schema.minimum ?? "-inf"}, ${schema.maximum ?? "inf"}]`);
   }

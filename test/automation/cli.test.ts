@@ -326,6 +326,16 @@ describe("automation: CLI", function () {
       assert.equal((JSON.parse(j.stdout.join("")) as { operation: string }).operation, "up", "stdout stays one JSON object");
     });
 
+    it("a placeholder in the environment's policy config (prod's own ECR registry) is refused the same way", async () => {
+      h.add(new MemoryStack({ name: "prod", environment: "prod", baseUrl: h.world.url, services: [{ name: "student", active: "blue", blue: image("student", "1") }] }));
+      const c = capture(h);
+      assert.equal(await main(["preview", "prod"], c.ctx), ExitCode.Error);
+      const lines = c.stderr.join("").split("\n");
+      assert.match(lines[0] ?? "", /^error: <stack> "prod": its policy config infra\/policy\/config\/prod\.json holds 1 placeholder /);
+      assert.match(lines[1] ?? "", /^ {2}- infra\/policy\/config\/prod\.json: k8s-image-registry\.registries\[0\]: "123456789012\.dkr\.ecr\.ap-northeast-2\.amazonaws\.com": 123456789012 is an example account id/);
+      assert.deepEqual([c.depsBuilt.length, c.opened.length], [0, 0], "no dependencies built, no stack opened");
+    });
+
     it("status only reads, so it still runs", async () => {
       const c = capture(h);
       assert.equal(await main(["status", "staging"], c.ctx), ExitCode.Ok);

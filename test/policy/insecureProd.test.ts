@@ -60,6 +60,7 @@ const CASES: Case[] = [
   { name: "a Docker Hub image", mutate: (c) => (service(c, 0)["blue"] = { image: "nginx:1.27" }), expect: "k8s-image-registry" },
   { name: "a docker.io image", mutate: (c) => (service(c, 1)["green"] = { image: "docker.io/library/nginx:1.27" }), expect: "k8s-image-registry" },
   { name: "an image of another registry", mutate: (c) => (service(c, 0)["blue"] = { image: "ghcr.io/someone/student:1.4.0" }), expect: "k8s-image-registry" },
+  { name: "an image of another account's ECR", mutate: (c) => (service(c, 0)["blue"] = { image: "999999999999.dkr.ecr.us-east-1.amazonaws.com/student:1.4.0" }), expect: "k8s-image-registry" },
   { name: "a :latest image", mutate: (c) => (service(c, 0)["blue"] = { image: `${ECR}/student:latest` }), expect: "k8s-image-pinned" },
   { name: "an ArgoCD application into kube-system", mutate: (c) => (section(c, "argocd")["applications"] = [app("kube-system")]), expect: "kube-system" },
   { name: "an ArgoCD application into monitoring", mutate: (c) => (section(c, "argocd")["applications"] = [app("monitoring")]), expect: "monitoring" },

@@ -1050,6 +1050,17 @@ describe("policy pack rules", () => {
       passes("k8s-image-registry", [deployment("student-blue", { container: { image: "nginx:1.27" } })], "staging");
     });
 
+    it("k8s-image-registry: with its registries setting, another account's ECR is refused too (prod)", () => {
+      const own = { registries: ["123456789012.dkr.ecr.ap-northeast-2.amazonaws.com"] };
+      const image = (registry: string) => ({ container: { image: `${registry}/student@sha256:${"a".repeat(64)}` } });
+      passes("k8s-image-registry", [deployment("student-blue", image("123456789012.dkr.ecr.ap-northeast-2.amazonaws.com"))], "prod", own);
+      violates("k8s-image-registry", [deployment("student-blue", image("999999999999.dkr.ecr.us-east-1.amazonaws.com"))], { type: DEPLOYMENT, name: "student-blue" }, [
+        /from 999999999999\.dkr\.ecr\.us-east-1\.amazonaws\.com, another ECR registry than the platform's \(123456789012\.dkr\.ecr\.ap-northeast-2\.amazonaws\.com\)/,
+      ], "prod", own);
+      // Without the setting any private ECR registry is accepted (the stack's policy config names its own).
+      passes("k8s-image-registry", [deployment("student-blue", image("999999999999.dkr.ecr.us-east-1.amazonaws.com"))]);
+    });
+
     it("argocd-application-scope: own namespace, restricted Pod Security, no privilege, this cluster", () => {
       const app = (spec: Props): OfflineResource =>
         r("kubernetes:argoproj.io/v1alpha1:Application", "prod-argocd-app-batch", {

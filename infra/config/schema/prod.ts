@@ -82,7 +82,9 @@ export function prodInvariantProblems(cfg: ProdCheckInput, policy: PolicyView): 
   logRetentionInvariants(cfg, policy, f);
   edgeAndObservabilityInvariants(cfg, policy, f);
   if (cfg.cluster.enabled) {
-    cfg.services.forEach((s, i) => serviceInvariants(s, i, f));
+    const registries = policy.setting("k8s-image-registry", "registries");
+    const own = Array.isArray(registries) ? registries.filter((r): r is string => typeof r === "string") : [];
+    cfg.services.forEach((s, i) => serviceInvariants(s, i, own, f));
   }
   return f.found;
 }
@@ -168,7 +170,7 @@ function edgeAndObservabilityInvariants(cfg: ProdCheckInput, policy: PolicyView,
 }
 
 /** Replicas and image sources of service `i` (on the cluster). */
-function serviceInvariants(s: ServiceConfigInput, i: number, f: Findings): void {
+function serviceInvariants(s: ServiceConfigInput, i: number, registries: readonly string[], f: Findings): void {
   f.about(DEPLOYMENT, `${s.name}-${s.active === "green" ? "green" : "blue"}`);
   if (s.autoscaling !== undefined && s.autoscaling.minReplicas < PROD_MIN_REPLICAS) {
     f.add("k8s-min-replicas", ["services", i, "autoscaling", "minReplicas"], `${s.autoscaling.minReplicas} for service "${s.name}" is below prod's ${PROD_MIN_REPLICAS}`, `set it to ${PROD_MIN_REPLICAS} or more`);
@@ -185,6 +187,13 @@ function serviceInvariants(s: ServiceConfigInput, i: number, f: Findings): void 
       f.add("k8s-image-registry", ["services", i, color, "image"], `"${image}" comes from Docker Hub: prod runs only images from the platform's ECR registry`, "release it through the pipeline (CI pushes to ECR; promote pins its digest)");
     } else if (parseEcrImage(image) === undefined) {
       f.add("k8s-image-registry", ["services", i, color, "image"], `"${image}" is not in an ECR registry (<account>.dkr.ecr.<region>.amazonaws.com): prod runs only the platform's images`, "release it through the pipeline (CI pushes to ECR; promote pins its digest)");
+    } else if (registries.length > 0 && !registries.includes(image.split("/")[0])) {
+      f.add(
+        "k8s-image-registry",
+        ["services", i, color, "image"],
+        `"${image}" is in another ECR registry than the platform's (${registries.join(", ")}, the rule's registries setting)`,
+        "release it through the pipeline into the platform's registry (promote pins its digest there)",
+      );
     }
   }
 }

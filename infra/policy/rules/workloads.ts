@@ -158,6 +158,13 @@ export const k8sImageRegistry: ResourceRule = {
   resourceTypes: [...WORKLOAD_TYPES],
   settings: {
     namespaces: { type: "array", items: { type: "string", minLength: 1 }, default: ["apps"], description: "Namespaces whose workloads must pull from a private ECR registry." },
+    registries: {
+      type: "array",
+      items: { type: "string", pattern: "^\\d{12}\\.dkr\\.ecr(-fips)?\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?$" },
+      default: [],
+      description:
+        "The platform's own ECR registries (<account>.dkr.ecr.<region>.amazonaws.com). When set, those namespaces pull only from them, not from any other account's ECR; empty: any private ECR registry.",
+    },
   },
   check: (r, ctx) => {
     const own = strs(ctx.settings["namespaces"]).includes(namespaceOf(r));
@@ -182,6 +189,15 @@ export const k8sImageRegistry: ResourceRule = {
           {
             problem: `${c.kind} "${c.name}" pulls "${image}" from ${registry}, not from the platform's ECR registry`,
             fix: "release the image through the pipeline (CI pushes to ECR, `release` and `promote` pin its digest)",
+          },
+        ];
+      }
+      const registries = strs(ctx.settings["registries"]);
+      if (own && registries.length > 0 && !registries.includes(registry)) {
+        return [
+          {
+            problem: `${c.kind} "${c.name}" pulls "${image}" from ${registry}, another ECR registry than the platform's (${registries.join(", ")})`,
+            fix: "release the image through the pipeline into the platform's own registry (`release` and `promote` pin its digest there)",
           },
         ];
       }
