@@ -78,7 +78,7 @@ export interface Harness {
   readonly projectDir: string;
   /** The live API server. */
   readonly kube: Kube;
-  /** Kept when a test fails: the driver's log and every engine event of its operations. */
+  /** Kept when a test fails (always with PLATFORM_INT_KEEP_LOGS=1, for profiling): the driver's log and every engine event of its operations. */
   readonly logDir: string;
   /** The Automation API stack (for state exports and config the driver does not own). */
   readonly stacks: ReadonlyMap<FixtureStack, Stack>;
@@ -109,7 +109,14 @@ function fixtureProject(sandbox: PulumiSandbox): string {
     "package.json": JSON.stringify({ name: "platform-fixture", version: "0.0.0", private: true, main: "index.ts" }),
     // noCheck: @pulumi/pulumi 3.276.0 cmd/run/run.js makes ts-node transpile-only when the tsconfig
     // says so; the repository's `tsc --noEmit` type-checks program.ts already.
-    "tsconfig.json": JSON.stringify({ compilerOptions: { target: "ES2022", module: "commonjs", moduleResolution: "node", strict: true, skipLibCheck: true, noCheck: true, types: ["node"] } }),
+    // "ts-node": { swc: true }: run.js:299-310 registers the ts-node it finds in node_modules (tsutils.js:49-73:
+    // the repository's ts-node 10.9.2) with `project: <this tsconfig>`, and ts-node 10.9.2 takes the
+    // tsconfig's "ts-node" options (dist/configuration.js:150-177), so the program is transpiled by
+    // @swc/core instead of TypeScript: about a second less for each of the tier's Pulumi operations.
+    "tsconfig.json": JSON.stringify({
+      compilerOptions: { target: "ES2022", module: "commonjs", moduleResolution: "node", strict: true, skipLibCheck: true, noCheck: true, types: ["node"] },
+      "ts-node": { swc: true },
+    }),
     "index.ts": `export * from ${JSON.stringify(program)};\n`,
   });
 }
@@ -134,7 +141,10 @@ function fileLogger(dir: string): Logger {
   };
 }
 
+const seconds = (since: number): string => `${((Date.now() - since) / 1000).toFixed(1)} s`;
+
 export async function startHarness(opts: HarnessOptions): Promise<Harness> {
+  const started = Date.now();
   const cp = controlPlane();
   const sandbox = await pulumiSandbox();
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "platform-int-logs-"));
@@ -147,20 +157,24 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     await Promise.all([...doubles.values()].map((d) => d.close()));
     fs.writeFileSync(path.join(logDir, "doubles.json"), JSON.stringify([...doubles].map(([s, d]) => ({ stack: s, history: d.history })), null, 1));
     for (const [name, stack] of stacks) {
+      const t0 = Date.now();
       await stack.destroy({ onOutput: (t) => fs.appendFileSync(path.join(logDir, "destroy.log"), t) }).catch((err: unknown) => {
         console.error(`[harness] destroy ${name} failed: ${err instanceof Error ? err.message : String(err)}`);
         failed = true;
       });
+      console.log(`[timing] harness: destroy ${name} ${seconds(t0)}`);
     }
     // Namespace deletion is asynchronous: the next harness may create the same namespace.
     for (const name of stacks.keys()) {
+      const t0 = Date.now();
       await waitFor(`namespace ${namespace(name)} gone`, async () => ((await cp.kube.find(`/api/v1/namespaces/${namespace(name)}`)) === undefined ? true : undefined), 120_000).catch((err: unknown) => {
         console.error(`[harness] ${err instanceof Error ? err.message : String(err)}`);
       });
+      console.log(`[timing] harness: namespace ${namespace(name)} gone after ${seconds(t0)}`);
     }
     kubeClient.close();
     sandbox.cleanup();
-    if (failed) {
+    if (failed || process.env.PLATFORM_INT_KEEP_LOGS === "1") {
       console.error(`[harness] kept the driver log, engine events and the doubles' history in ${logDir}`);
     } else {
       fs.rmSync(logDir, { recursive: true, force: true });
@@ -184,6 +198,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       });
     }
     const settings = resolveWorkspaceSettings({ ...process.env, ...sandbox.envVars }, projectDir);
+    console.log(`[timing] harness: ${opts.stacks.join(", ")} ready in ${seconds(started)}`);
     const deps = (d: DepsOptions = {}): DriverDeps => driverDeps({ sandbox, settings, doubles, logDir, notifications }, d);
     return { sandbox, projectDir, kube: cp.kube, logDir, stacks, doubles, notifications, namespace, deps, stop };
   } catch (err) {
