@@ -18,7 +18,7 @@ import { createLogger } from "../../automation/adapters/progress";
 import { openLocalStack, resolveWorkspaceSettings } from "../../automation/adapters/workspace";
 import { DriverDeps } from "../../automation/deps";
 import { DeploymentReport, EngineEvent, Logger } from "../../automation/ports";
-import { Json } from "../../automation/types";
+import { isJsonObject, Json } from "../../automation/types";
 import { stackHosts } from "../../infra/lib/hosts";
 import { repoRoot } from "../../tools/tools";
 import { controlPlane } from "./fixture";
@@ -56,6 +56,12 @@ export function fixtureServices(overrides: { readonly idle?: "warm" | "parked" }
   return [svc("web", ["/"], "/healthz"), svc("api", ["/api"], "/api/healthz")];
 }
 
+/** `services` (a `platform:services` value) with one color's image of service `name` set to `img`; the rest as it was. */
+export function withImage(services: Json, name: string, color: "blue" | "green", img: string): Json {
+  if (!Array.isArray(services)) throw new Error("platform:services is not a list");
+  return services.map((s) => (isJsonObject(s) && s["name"] === name ? { ...s, [color]: { ...(isJsonObject(s[color]) ? s[color] : {}), image: img } } : s));
+}
+
 /** `platform:healthGate` sized for loopback: a handful of probes, seconds not minutes (the config's shape, `healthGateSchema`). */
 export const FAST_GATE = { successes: 3, latencyMs: 2_000, timeoutSeconds: 20, intervalMs: 200 } as const;
 
@@ -73,6 +79,13 @@ export interface DepsOptions {
   readonly routingWait?: { readonly timeoutMs: number; readonly intervalMs: number };
 }
 
+/** One Pulumi operation the driver ran, with every engine event it received from the CLI, in order. */
+export interface RecordedOperation {
+  /** The driver's label, e.g. "prod park check" (the targeted preview) or "prod park" (its up). */
+  readonly label: string;
+  readonly events: EngineEvent[];
+}
+
 export interface Harness {
   readonly sandbox: PulumiSandbox;
   readonly projectDir: string;
@@ -85,6 +98,8 @@ export interface Harness {
   readonly doubles: ReadonlyMap<FixtureStack, LoadBalancerDouble>;
   /** What the driver sent its notifier. */
   readonly notifications: DeploymentReport[];
+  /** Every Pulumi operation of the driver, in the order they started (the engine's own record of what each did). */
+  readonly operations: RecordedOperation[];
   namespace(stack: FixtureStack): string;
   /** Real adapters over loopback; one set per command run is fine (they hold no state beyond clients). */
   deps(opts?: DepsOptions): DriverDeps;
@@ -121,8 +136,8 @@ function fixtureProject(sandbox: PulumiSandbox): string {
   });
 }
 
-/** Engine events and driver lines to files in `dir`. */
-function fileLogger(dir: string): Logger {
+/** Engine events and driver lines to files in `dir`; each operation's events also to `operations`. */
+function fileLogger(dir: string, operations: RecordedOperation[]): Logger {
   const events = path.join(dir, "engine-events.jsonl");
   const base = createLogger({ write: (t) => fs.appendFileSync(path.join(dir, "driver.log"), t), live: false, clock: systemClock });
   return {
@@ -130,8 +145,11 @@ function fileLogger(dir: string): Logger {
     warn: (m) => base.warn(m),
     operation(label, expected) {
       const op = base.operation(label, expected);
+      const recorded: RecordedOperation = { label, events: [] };
+      operations.push(recorded);
       return {
         onEvent: (e: EngineEvent) => {
+          recorded.events.push(e);
           fs.appendFileSync(events, `${JSON.stringify({ label, ...e })}\n`);
           op.onEvent(e);
         },
@@ -152,6 +170,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const stacks = new Map<FixtureStack, Stack>();
   const kubeClient = KubeClient.fromKubeconfig(cp.kubeconfig);
   const notifications: DeploymentReport[] = [];
+  const operations: RecordedOperation[] = [];
   const namespace = (s: FixtureStack): string => `apps-${s}`;
   const stop = async (failed: boolean): Promise<void> => {
     await Promise.all([...doubles.values()].map((d) => d.close()));
@@ -199,8 +218,8 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     }
     const settings = resolveWorkspaceSettings({ ...process.env, ...sandbox.envVars }, projectDir);
     console.log(`[timing] harness: ${opts.stacks.join(", ")} ready in ${seconds(started)}`);
-    const deps = (d: DepsOptions = {}): DriverDeps => driverDeps({ sandbox, settings, doubles, logDir, notifications }, d);
-    return { sandbox, projectDir, kube: cp.kube, logDir, stacks, doubles, notifications, namespace, deps, stop };
+    const deps = (d: DepsOptions = {}): DriverDeps => driverDeps({ sandbox, settings, doubles, logDir, notifications, operations }, d);
+    return { sandbox, projectDir, kube: cp.kube, logDir, stacks, doubles, notifications, operations, namespace, deps, stop };
   } catch (err) {
     await stop(true);
     throw err;
@@ -213,6 +232,7 @@ interface DepsContext {
   readonly doubles: ReadonlyMap<FixtureStack, LoadBalancerDouble>;
   readonly logDir: string;
   readonly notifications: DeploymentReport[];
+  readonly operations: RecordedOperation[];
 }
 
 /** The live and preview hosts of a fixture stack (the fixture program derives them the same way). */
@@ -263,7 +283,7 @@ function driverDeps(ctx: DepsContext, opts: DepsOptions): DriverDeps {
     notifier: { notify: (r) => (ctx.notifications.push(r), Promise.resolve({ delivered: true, detail: "recorded" })) },
     backups: new FileBackupStore(path.join(ctx.sandbox.dir, "backups")),
     clock: systemClock,
-    log: fileLogger(ctx.logDir),
+    log: fileLogger(ctx.logDir, ctx.operations),
     signal: new AbortController().signal,
     run: { actor: "integration" },
     policyFor: () => ({ packs: [], configs: [] }),
