@@ -2,7 +2,7 @@
 
 import * as assert from "assert";
 import { Outcome } from "../../automation/outcome";
-import { FixtureStack, Harness } from "./harness";
+import { FixtureStack, Harness, RecordedOperation } from "./harness";
 import { KubeObject } from "./kube";
 import { diffSnapshots, isDerivedEndpoints, ObjectVersion, Sample } from "./observe";
 
@@ -62,4 +62,45 @@ export function assertTrafficMovedAfterApply(history: readonly { at: number; typ
   assert.deepStrictEqual([...new Set(before.map((s) => `${s.status} ${s.color}`))], [`200 ${from}`], "before the double applied the weights");
   assert.ok(before.some((s) => s.at > observed.at), "the old color still answered after the API server had the new Ingress");
   assert.deepStrictEqual([...new Set(after.map((s) => `${s.status} ${s.color}`))], [`200 ${to}`], "after the double applied the weights");
+}
+
+/** What an operation's engine summary says; `isPreview` is on the wire (pulumi sdk v3.276.0 go/common/apitype/events.go:193-194) though the SDK's `SummaryEvent` type omits it. */
+function summaryOf(op: RecordedOperation): { isPreview: boolean; result: string } | undefined {
+  const s = op.events.find((e) => e.summaryEvent !== undefined)?.summaryEvent as (Record<string, unknown> & { isPreview?: unknown; result?: unknown }) | undefined;
+  return s === undefined ? undefined : { isPreview: s.isPreview === true, result: String(s.result) };
+}
+
+/** `<op> <type>::<name>` of every step of the operation that is not `same` or `read` (what it changed, or would change), sorted. */
+export function changedSteps(op: RecordedOperation): string[] {
+  const out: string[] = [];
+  for (const e of op.events) {
+    const m = e.resourcePreEvent?.metadata;
+    if (m !== undefined && m.op !== "same" && m.op !== "read") {
+      out.push(`${m.op} ${m.type}::${m.urn.slice(m.urn.lastIndexOf("::") + 2)}`);
+    }
+  }
+  return out.sort();
+}
+
+/**
+ * The `up`s labelled `label` among `ops`, each checked to be guarded the way the driver guards a
+ * targeted up: the operation right before it is the targeted preview (`<label> check`, a preview by
+ * the engine's own summary) of the same config, planning exactly the steps the up then ran; both
+ * succeeded. Returns each up's changed steps (`changedSteps`) in order.
+ */
+export function guardedUps(ops: readonly RecordedOperation[], label: string): string[][] {
+  const out: string[][] = [];
+  ops.forEach((op, i) => {
+    if (op.label !== label) return;
+    const up = summaryOf(op);
+    assert.deepStrictEqual(up, { isPreview: false, result: "succeeded" }, `${label}: an update that succeeded`);
+    const check = ops[i - 1];
+    assert.strictEqual(check?.label, `${label} check`, `${label}: the operation before it is its guard preview (${ops.map((o) => o.label).join(", ")})`);
+    assert.deepStrictEqual(summaryOf(check), { isPreview: true, result: "succeeded" }, `${label} check: a preview that succeeded`);
+    const config = (o: RecordedOperation): unknown => o.events.find((e) => e.preludeEvent !== undefined)?.preludeEvent?.config;
+    assert.deepStrictEqual(config(check), config(op), `${label}: the preview checked the config the up applied`);
+    assert.deepStrictEqual(changedSteps(check), changedSteps(op), `${label}: the up ran what its preview planned`);
+    out.push(changedSteps(op));
+  });
+  return out;
 }

@@ -4,10 +4,12 @@
 // Every assertion about the cluster reads the live API server.
 
 import * as assert from "assert";
-import { flip, preview, rollback, up } from "../../automation/commands";
+import { flip, preview, rollback, status, up } from "../../automation/commands";
+import { readStackOutputs } from "../../automation/stackConfig";
+import { Json } from "../../automation/types";
 import { ExitCode } from "../../automation/exitCodes";
 import { assertExit, assertOnlySwitched, assertTrafficMovedAfterApply, liveColors, pendingOperations } from "./assertions";
-import { Harness, hostsOf, image, startHarness } from "./harness";
+import { Harness, hostsOf, image, startHarness, withImage } from "./harness";
 import { KubeObject } from "./kube";
 import { kwokNodeAnnotation } from "./controlPlane";
 import { controlPlane } from "./fixture";
@@ -71,10 +73,17 @@ describe("integration: the driver's up, flip and rollback on the fixture (real e
     assertExit(pv, ExitCode.Ok);
   });
 
-  it("flip web: only its Ingress and Service change, in place; traffic moves to green only once the double applied the weights; verified; no pending operations", async function () {
+  it("flip web: only its Ingress and Service change, in place; traffic moves to green only once the double applied the weights; verified; no pending operations; the services outputs report what the cluster runs, not a pending config change", async function () {
     const hh = h as Harness;
     const double = hh.doubles.get("prod");
-    assert.ok(double !== undefined);
+    const stack = hh.stacks.get("prod");
+    assert.ok(double !== undefined && stack !== undefined);
+    // A checkout whose api green image moved on without an up: not part of web's flip, so the
+    // targeted up leaves api's Deployment as it is, but it evaluates the program with this config
+    // and rewrites every stack output (the root stack is always in a targeted update: pulumi/pkg
+    // v3.276.0 resource/deploy/step_generator.go:1383-1396).
+    const configured = JSON.parse((await stack.getConfig("platform:services")).value) as Json;
+    await stack.setConfig("platform:services", { value: JSON.stringify(withImage(configured, "api", "green", image("api", "9.9.9"))) });
     // A visible gap between the Ingress change and the load balancer applying it.
     double.setLag(3_000);
     const before = await snapshotNamespace(hh.kube, hh.namespace("prod"));
@@ -90,6 +99,26 @@ describe("integration: the driver's up, flip and rollback on the fixture (real e
     assert.deepStrictEqual(await liveColors(hh, "prod", "api"), { selector: "blue", weights: { "api-blue": 100, "api-green": 0 }, preview: ["api-green"] }, "api untouched");
     assert.deepStrictEqual(await pendingOperations(hh, "prod"), []);
     assertTrafficMovedAfterApply(double.history, samples, t0, "web", "blue", "green");
+
+    // The outputs the flip's up wrote: read from the resources (the in-cluster Service's selector,
+    // each Deployment's image), so api green is what the cluster runs, not the checkout's 9.9.9.
+    const raw = await stack.outputs();
+    const outputs = readStackOutputs("prod", Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.value as unknown])));
+    type Dep = KubeObject & { spec: { template: { spec: { containers: { image: string }[] } } } };
+    const running = async (name: string): Promise<string | undefined> => (await hh.kube.get<Dep>(`/apis/apps/v1/namespaces/${hh.namespace("prod")}/deployments/${name}`)).spec.template.spec.containers[0]?.image;
+    assert.strictEqual(await running("api-green"), image("api", "1.1.0"), "the pending change did not reach the cluster");
+    const out = (svc: string) => {
+      const o = outputs?.services.get(svc);
+      return { active: o?.active, blue: o?.blue.image, green: o?.green.image };
+    };
+    assert.deepStrictEqual(out("api"), { active: "blue", blue: await running("api-blue"), green: await running("api-green") }, "api's outputs are the cluster's images");
+    assert.deepStrictEqual(out("web"), { active: "green", blue: await running("web-blue"), green: await running("web-green") }, "web's outputs follow its in-cluster Service");
+    // status compares the checkout with those outputs: api differs, web does not.
+    const st = await status(hh.deps(), { stack: "prod" });
+    assertExit(st, ExitCode.Ok);
+    assert.deepStrictEqual(st.status?.map((r) => [r.service, r.converged]), [["web", true], ["api", false]]);
+    assert.match(st.message, /config differs from the last update for api/);
+    await stack.setConfig("platform:services", { value: JSON.stringify(withImage(JSON.parse((await stack.getConfig("platform:services")).value) as Json, "api", "green", image("api", "1.1.0"))) });
   });
 
   it("rollback web: back to blue the same way (only its Ingress and Service, in place), verified", async function () {

@@ -63,16 +63,18 @@ describe("integration: failed and refused flips (real engine, local API server)"
     const double = hh.doubles.get("staging");
     assert.ok(double !== undefined);
     // The flip's Ingress change is applied 60 s after the double sees it, far beyond the flip's
-    // up plus its 3 s gate. Once seen, the lag drops again, so the restore's change is applied at
-    // once and supersedes the flip's still-scheduled one (the double, like the controller,
-    // reconciles the newest state and skips an older snapshot).
+    // up plus its 3 s gate. Once seen, the lag drops again, so the restore's change is applied
+    // soon and supersedes the flip's still-scheduled one (the double, like the controller,
+    // reconciles the newest state it has seen and skips an older one). 1 s rather than less: the
+    // restore updates the Service and the Ingress separately, and a reconcile between the two would
+    // route by the flip's Ingress for a moment (which a controller as slow as this one would too).
     double.setLag(60_000);
     const t0 = Date.now();
     const seen = (async () => {
       while (!double.history.some((e) => e.at >= t0 && e.type === "observed" && /^ingress [^/]+\/web modified/.test(e.detail))) {
         await new Promise((r) => setTimeout(r, 50));
       }
-      double.setLag(200);
+      double.setLag(1_000);
     })();
     const sampler = sampleTraffic(double, hostsOf("staging").live, "/healthz");
     const o = await flip(hh.deps({ routingWait: GATE }), { stack: "staging", service: "web" });

@@ -18,7 +18,7 @@ import { createLogger } from "../../automation/adapters/progress";
 import { openLocalStack, resolveWorkspaceSettings } from "../../automation/adapters/workspace";
 import { DriverDeps } from "../../automation/deps";
 import { DeploymentReport, EngineEvent, Logger } from "../../automation/ports";
-import { Json } from "../../automation/types";
+import { isJsonObject, Json } from "../../automation/types";
 import { stackHosts } from "../../infra/lib/hosts";
 import { repoRoot } from "../../tools/tools";
 import { controlPlane } from "./fixture";
@@ -56,6 +56,12 @@ export function fixtureServices(overrides: { readonly idle?: "warm" | "parked" }
   return [svc("web", ["/"], "/healthz"), svc("api", ["/api"], "/api/healthz")];
 }
 
+/** `services` (a `platform:services` value) with one color's image of service `name` set to `img`; the rest as it was. */
+export function withImage(services: Json, name: string, color: "blue" | "green", img: string): Json {
+  if (!Array.isArray(services)) throw new Error("platform:services is not a list");
+  return services.map((s) => (isJsonObject(s) && s["name"] === name ? { ...s, [color]: { ...(isJsonObject(s[color]) ? s[color] : {}), image: img } } : s));
+}
+
 /** `platform:healthGate` sized for loopback: a handful of probes, seconds not minutes (the config's shape, `healthGateSchema`). */
 export const FAST_GATE = { successes: 3, latencyMs: 2_000, timeoutSeconds: 20, intervalMs: 200 } as const;
 
@@ -73,18 +79,27 @@ export interface DepsOptions {
   readonly routingWait?: { readonly timeoutMs: number; readonly intervalMs: number };
 }
 
+/** One Pulumi operation the driver ran, with every engine event it received from the CLI, in order. */
+export interface RecordedOperation {
+  /** The driver's label, e.g. "prod park check" (the targeted preview) or "prod park" (its up). */
+  readonly label: string;
+  readonly events: EngineEvent[];
+}
+
 export interface Harness {
   readonly sandbox: PulumiSandbox;
   readonly projectDir: string;
   /** The live API server. */
   readonly kube: Kube;
-  /** Kept when a test fails: the driver's log and every engine event of its operations. */
+  /** Kept when a test fails (always with PLATFORM_INT_KEEP_LOGS=1, for profiling): the driver's log and every engine event of its operations. */
   readonly logDir: string;
   /** The Automation API stack (for state exports and config the driver does not own). */
   readonly stacks: ReadonlyMap<FixtureStack, Stack>;
   readonly doubles: ReadonlyMap<FixtureStack, LoadBalancerDouble>;
   /** What the driver sent its notifier. */
   readonly notifications: DeploymentReport[];
+  /** Every Pulumi operation of the driver, in the order they started (the engine's own record of what each did). */
+  readonly operations: RecordedOperation[];
   namespace(stack: FixtureStack): string;
   /** Real adapters over loopback; one set per command run is fine (they hold no state beyond clients). */
   deps(opts?: DepsOptions): DriverDeps;
@@ -109,13 +124,20 @@ function fixtureProject(sandbox: PulumiSandbox): string {
     "package.json": JSON.stringify({ name: "platform-fixture", version: "0.0.0", private: true, main: "index.ts" }),
     // noCheck: @pulumi/pulumi 3.276.0 cmd/run/run.js makes ts-node transpile-only when the tsconfig
     // says so; the repository's `tsc --noEmit` type-checks program.ts already.
-    "tsconfig.json": JSON.stringify({ compilerOptions: { target: "ES2022", module: "commonjs", moduleResolution: "node", strict: true, skipLibCheck: true, noCheck: true, types: ["node"] } }),
+    // "ts-node": { swc: true }: run.js:299-310 registers the ts-node it finds in node_modules (tsutils.js:49-73:
+    // the repository's ts-node 10.9.2) with `project: <this tsconfig>`, and ts-node 10.9.2 takes the
+    // tsconfig's "ts-node" options (dist/configuration.js:150-177), so the program is transpiled by
+    // @swc/core instead of TypeScript: about a second less for each of the tier's Pulumi operations.
+    "tsconfig.json": JSON.stringify({
+      compilerOptions: { target: "ES2022", module: "commonjs", moduleResolution: "node", strict: true, skipLibCheck: true, noCheck: true, types: ["node"] },
+      "ts-node": { swc: true },
+    }),
     "index.ts": `export * from ${JSON.stringify(program)};\n`,
   });
 }
 
-/** Engine events and driver lines to files in `dir`. */
-function fileLogger(dir: string): Logger {
+/** Engine events and driver lines to files in `dir`; each operation's events also to `operations`. */
+function fileLogger(dir: string, operations: RecordedOperation[]): Logger {
   const events = path.join(dir, "engine-events.jsonl");
   const base = createLogger({ write: (t) => fs.appendFileSync(path.join(dir, "driver.log"), t), live: false, clock: systemClock });
   return {
@@ -123,8 +145,11 @@ function fileLogger(dir: string): Logger {
     warn: (m) => base.warn(m),
     operation(label, expected) {
       const op = base.operation(label, expected);
+      const recorded: RecordedOperation = { label, events: [] };
+      operations.push(recorded);
       return {
         onEvent: (e: EngineEvent) => {
+          recorded.events.push(e);
           fs.appendFileSync(events, `${JSON.stringify({ label, ...e })}\n`);
           op.onEvent(e);
         },
@@ -134,7 +159,10 @@ function fileLogger(dir: string): Logger {
   };
 }
 
+const seconds = (since: number): string => `${((Date.now() - since) / 1000).toFixed(1)} s`;
+
 export async function startHarness(opts: HarnessOptions): Promise<Harness> {
+  const started = Date.now();
   const cp = controlPlane();
   const sandbox = await pulumiSandbox();
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "platform-int-logs-"));
@@ -142,25 +170,30 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const stacks = new Map<FixtureStack, Stack>();
   const kubeClient = KubeClient.fromKubeconfig(cp.kubeconfig);
   const notifications: DeploymentReport[] = [];
+  const operations: RecordedOperation[] = [];
   const namespace = (s: FixtureStack): string => `apps-${s}`;
   const stop = async (failed: boolean): Promise<void> => {
     await Promise.all([...doubles.values()].map((d) => d.close()));
     fs.writeFileSync(path.join(logDir, "doubles.json"), JSON.stringify([...doubles].map(([s, d]) => ({ stack: s, history: d.history })), null, 1));
     for (const [name, stack] of stacks) {
+      const t0 = Date.now();
       await stack.destroy({ onOutput: (t) => fs.appendFileSync(path.join(logDir, "destroy.log"), t) }).catch((err: unknown) => {
         console.error(`[harness] destroy ${name} failed: ${err instanceof Error ? err.message : String(err)}`);
         failed = true;
       });
+      console.log(`[timing] harness: destroy ${name} ${seconds(t0)}`);
     }
     // Namespace deletion is asynchronous: the next harness may create the same namespace.
     for (const name of stacks.keys()) {
+      const t0 = Date.now();
       await waitFor(`namespace ${namespace(name)} gone`, async () => ((await cp.kube.find(`/api/v1/namespaces/${namespace(name)}`)) === undefined ? true : undefined), 120_000).catch((err: unknown) => {
         console.error(`[harness] ${err instanceof Error ? err.message : String(err)}`);
       });
+      console.log(`[timing] harness: namespace ${namespace(name)} gone after ${seconds(t0)}`);
     }
     kubeClient.close();
     sandbox.cleanup();
-    if (failed) {
+    if (failed || process.env.PLATFORM_INT_KEEP_LOGS === "1") {
       console.error(`[harness] kept the driver log, engine events and the doubles' history in ${logDir}`);
     } else {
       fs.rmSync(logDir, { recursive: true, force: true });
@@ -184,8 +217,9 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       });
     }
     const settings = resolveWorkspaceSettings({ ...process.env, ...sandbox.envVars }, projectDir);
-    const deps = (d: DepsOptions = {}): DriverDeps => driverDeps({ sandbox, settings, doubles, logDir, notifications }, d);
-    return { sandbox, projectDir, kube: cp.kube, logDir, stacks, doubles, notifications, namespace, deps, stop };
+    console.log(`[timing] harness: ${opts.stacks.join(", ")} ready in ${seconds(started)}`);
+    const deps = (d: DepsOptions = {}): DriverDeps => driverDeps({ sandbox, settings, doubles, logDir, notifications, operations }, d);
+    return { sandbox, projectDir, kube: cp.kube, logDir, stacks, doubles, notifications, operations, namespace, deps, stop };
   } catch (err) {
     await stop(true);
     throw err;
@@ -198,6 +232,7 @@ interface DepsContext {
   readonly doubles: ReadonlyMap<FixtureStack, LoadBalancerDouble>;
   readonly logDir: string;
   readonly notifications: DeploymentReport[];
+  readonly operations: RecordedOperation[];
 }
 
 /** The live and preview hosts of a fixture stack (the fixture program derives them the same way). */
@@ -248,7 +283,7 @@ function driverDeps(ctx: DepsContext, opts: DepsOptions): DriverDeps {
     notifier: { notify: (r) => (ctx.notifications.push(r), Promise.resolve({ delivered: true, detail: "recorded" })) },
     backups: new FileBackupStore(path.join(ctx.sandbox.dir, "backups")),
     clock: systemClock,
-    log: fileLogger(ctx.logDir),
+    log: fileLogger(ctx.logDir, ctx.operations),
     signal: new AbortController().signal,
     run: { actor: "integration" },
     policyFor: () => ({ packs: [], configs: [] }),

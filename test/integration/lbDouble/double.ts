@@ -5,7 +5,7 @@
  * - It watches Ingresses, Services and Pods through the API server (./kube.ts: list+watch with
  *   the kubeconfig's credentials).
  * - Like the controller, it reconciles asynchronously: every relevant change is applied to its
- *   "ALB" `lagMs` later, from the state observed at the change, or never (`mode: "never"`, a
+ *   "ALB" `lagMs` later, from the newest state observed by then, or never (`mode: "never"`, a
  *   controller that does not apply). controllers/ingress/eventhandlers/ingress_events.go (v2.12.0)
  *   reconciles on changes to annotations, spec or deletion only, so status-only updates (its own)
  *   do not count. A state the model cannot build (./model.ts: one invalid Ingress fails the
@@ -171,6 +171,10 @@ export class LoadBalancerDouble {
   private work: Promise<void> = Promise.resolve();
   private seq = 0;
   private appliedSeq = 0;
+  /** The newest state reconciled, applied or rejected: a state is tried once. */
+  private triedSeq = 0;
+  /** The newest state observed while applying (what a reconcile builds from). */
+  private newest: Snapshot | undefined;
   private requestIds = 0;
   private closed = false;
   /** True until every informer has listed: the initial lists are one observation, not one per object. */
@@ -390,17 +394,27 @@ export class LoadBalancerDouble {
     if (this.mode === "never") {
       return;
     }
+    this.newest = snapshot;
     const cancel = this.timers.schedule(this.lag, () => {
       this.cancels.delete(cancel);
-      this.enqueue(() => this.reconcile(snapshot));
+      this.enqueue(() => this.reconcile());
     });
     this.cancels.add(cancel);
   }
 
-  private async reconcile(snapshot: Snapshot): Promise<void> {
-    if (this.closed || snapshot.seq <= this.appliedSeq) {
+  /**
+   * Builds the ALB from the newest state observed in apply mode, not from the state of the change
+   * that scheduled it: the controller's group reconcile loads the group's Ingresses and Services
+   * when it runs (aws-load-balancer-controller v2.12.0 controllers/ingress/group_controller.go:122-124,
+   * groupLoader.Load). So the halves of a two-object update (a flip's Service and Ingress) are
+   * never applied one without the other once both were seen; each state is tried once.
+   */
+  private async reconcile(): Promise<void> {
+    const snapshot = this.newest;
+    if (this.closed || snapshot === undefined || snapshot.seq <= this.appliedSeq || snapshot.seq <= this.triedSeq) {
       return;
     }
+    this.triedSeq = snapshot.seq;
     const result = buildAlb({
       clusterName: this.options.clusterName,
       region: this.options.region,
