@@ -95,6 +95,18 @@ describe("automation: canary rollouts", function () {
     assert.match(h.posts()[0]?.embeds[0]?.title ?? "", /flip prod: succeeded/);
   });
 
+  it("deps.canaryWindowMs replaces the stepSeconds window (the integration tier's seconds-long windows), the config unchanged", async () => {
+    const { stack } = prod({ rollout: { ...CANARY, analysis: { ...(CANARY["analysis"] as JsonObject), minRequests: 1 } } });
+    const out = await flip(h.deps({ canaryWindowMs: 5_000 }), { stack: "prod", service: "student" });
+    assert.equal(out.exitCode, ExitCode.Ok, out.message);
+    assert.equal(h.metrics.queries.length, 2);
+    for (const q of h.metrics.queries) {
+      assert.equal(q.to - q.from, 5_000, "the injected window, not stepSeconds");
+    }
+    const student = (stack.config.get("platform:services") as JsonObject[]).find((sv) => sv["name"] === "student");
+    assert.equal((student?.["rollout"] as JsonObject | undefined)?.["stepSeconds"], 60, "the service's config still says 60");
+  });
+
   it("a bad build fails the first step: the weights go back to 100/0 with one restore, verified at the load balancer; the numbers are in the outcome and on Discord (exit 3)", async () => {
     const { stack, raw, deployed } = prod({ rollout: CANARY });
     h.metrics.profiles.set(B, { errorRatio: 0.2 });
