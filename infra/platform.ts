@@ -5,14 +5,12 @@
  * evaluator and the tests call the same function, as often as they like in one process.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { APPS_NAMESPACE } from "./apps/appNamespace";
-import type { BlueGreenService } from "./apps/blueGreenService";
 import type { PlatformSecrets } from "./config/load";
 import type { PlatformConfig, ReleaseRecord } from "./config/schema";
-import { healthUrl, stackHosts } from "./lib/hosts";
+import { stackHosts } from "./lib/hosts";
 import { appUsersSql, serviceDbUser } from "./lib/mariadb";
-import type { Color, Environment } from "./domain";
-import type { ColorOutput, ServiceOutput } from "./outputs";
+import type { Environment } from "./domain";
+import type { ServiceOutput } from "./outputs";
 import { awsProvider } from "./providers";
 import { wireApi } from "./wiring/api";
 import { wireApps } from "./wiring/apps";
@@ -25,6 +23,7 @@ import { wireEdge, wireWebAcl } from "./wiring/edge";
 import { wireGitOps } from "./wiring/gitops";
 import { wireNetwork } from "./wiring/network";
 import { wireObservability } from "./wiring/observability";
+import { serviceOutputs } from "./wiring/serviceOutputs";
 import { wireImages } from "./wiring/registry";
 
 type Out<T> = pulumi.Output<T> | undefined;
@@ -145,44 +144,4 @@ export function buildPlatform(cfg: PlatformConfig, secrets: PlatformSecrets): Pl
       previewRoleArn: runners?.preview.roleArn,
     },
   };
-}
-
-/**
- * Each service's colors, images, routing and health URLs, as the output contract defines them.
- * On EKS the colors come from the cluster's resources (`BlueGreenService.deployed`: the active
- * Service's selector, each Deployment's image), so a targeted update reports what really runs;
- * a parked color has no Deployment and reports the image its unpark will run. The test host has
- * no blue/green: it runs each service's configured active image, replaced by every full `up`.
- */
-function serviceOutputs({ cfg, hosts }: Wiring, blueGreen: readonly BlueGreenService[]): pulumi.Output<ServiceOutput[]> {
-  const eks = blueGreen.length > 0;
-  const deployed = new Map(blueGreen.map((b) => [b.serviceName, b.deployed]));
-  return pulumi.all(
-    cfg.services.map((s) => {
-      const base = {
-        name: s.name,
-        healthPath: s.healthPath,
-        paths: [...s.paths],
-        ...(eks ? { namespace: APPS_NAMESPACE, previewHealthUrl: healthUrl(hosts.preview, s) } : {}),
-        liveHealthUrl: healthUrl(hosts.live, s),
-      };
-      const fromConfig = (color: Color): ColorOutput => ({ ...(s[color].image !== undefined ? { image: s[color].image } : {}) });
-      const parked = (color: Color, out: ColorOutput): ColorOutput =>
-        s[color].parked === true ? { ...out, ...fromConfig(color), parked: true } : out;
-      const state = deployed.get(s.name);
-      if (state === undefined) {
-        return pulumi.output<ServiceOutput>({ ...base, active: s.active, blue: fromConfig("blue"), green: fromConfig("green") });
-      }
-      return state.apply(
-        (d): ServiceOutput => ({
-          ...base,
-          active: d.active,
-          blue: parked("blue", d.colors.blue),
-          green: parked("green", d.colors.green),
-          // Only mid canary rollout, read from the Ingress the cluster has.
-          ...(d.canaryWeight !== undefined ? { canaryWeight: d.canaryWeight } : {}),
-        }),
-      );
-    }),
-  );
 }

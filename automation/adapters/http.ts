@@ -16,6 +16,30 @@ export interface HttpRequest {
   readonly signal?: AbortSignal;
   /** Bodies beyond this are truncated; health endpoints and webhooks answer small. */
   readonly maxBodyBytes?: number;
+  /** Where to connect instead of the URL's own origin (see `ConnectTo`). Default: the URL's origin. */
+  readonly connectTo?: ConnectTo;
+}
+
+/**
+ * Connect elsewhere than the URL says, keeping the URL's host in the Host header: like curl's
+ * `--connect-to`, plus the scheme, because a stand-in load balancer on loopback answers plain
+ * HTTP where the real one terminates TLS. Keyed by the URL's origin (`https://live.example.com`),
+ * valued by the origin to connect to (`http://127.0.0.1:8080`). Used by the integration tier;
+ * production passes none.
+ */
+export type ConnectTo = ReadonlyMap<string, string>;
+
+/** The URL to open and the Host header to send for `url` under `connectTo`. Pure. */
+export function resolveConnectTo(url: URL, connectTo: ConnectTo | undefined): { readonly target: URL; readonly host?: string } {
+  const to = connectTo?.get(url.origin);
+  if (to === undefined) {
+    return { target: url };
+  }
+  const origin = new URL(to);
+  if (origin.pathname !== "/" || origin.search !== "" || (origin.protocol !== "http:" && origin.protocol !== "https:")) {
+    throw new Error(`connect-to for ${url.origin} must be a bare http(s) origin, got ${to}`);
+  }
+  return { target: new URL(`${url.pathname}${url.search}`, origin), host: url.host };
 }
 
 export interface HttpResponse {
@@ -34,7 +58,13 @@ export class HttpTimeoutError extends Error {
 
 export function httpRequest(req: HttpRequest): Promise<HttpResponse> {
   const started = performance.now();
-  const url = new URL(req.url);
+  let url: URL;
+  let hostHeader: string | undefined;
+  try {
+    ({ target: url, host: hostHeader } = resolveConnectTo(new URL(req.url), req.connectTo));
+  } catch (err) {
+    return Promise.reject(err);
+  }
   const client = url.protocol === "https:" ? https : url.protocol === "http:" ? http : undefined;
   if (client === undefined) {
     return Promise.reject(new Error(`unsupported URL scheme ${url.protocol} in ${url.origin}`));
@@ -50,7 +80,7 @@ export function httpRequest(req: HttpRequest): Promise<HttpResponse> {
         fn();
       }
     };
-    const headers: Record<string, string> = { "user-agent": "platform-automation", ...req.headers };
+    const headers: Record<string, string> = { "user-agent": "platform-automation", ...req.headers, ...(hostHeader !== undefined ? { host: hostHeader } : {}) };
     if (req.body !== undefined) {
       headers["content-length"] = String(Buffer.byteLength(req.body));
     }

@@ -6,12 +6,16 @@
  */
 import { identityMismatch } from "../gates/identity";
 import { Clock, HealthGateSettings, HealthProber, HealthResult, ProbeExpectation } from "../ports";
-import { httpRequest, HttpTimeoutError } from "./http";
+import { ConnectTo, httpRequest, HttpTimeoutError } from "./http";
 
 const DEADLINE = Symbol("deadline");
 
 export class HttpHealthProber implements HealthProber {
-  constructor(private readonly clock: Clock) {}
+  /** `connectTo`: probe through another address than the URL's host (the integration tier's load-balancer double). */
+  constructor(
+    private readonly clock: Clock,
+    private readonly connectTo?: ConnectTo,
+  ) {}
 
   async probe(url: string, settings: HealthGateSettings, signal: AbortSignal, expect: readonly ProbeExpectation[] = []): Promise<HealthResult> {
     const started = this.clock.now();
@@ -62,7 +66,7 @@ export class HttpHealthProber implements HealthProber {
   /** One probe; undefined on success, DEADLINE when the gate's deadline cut it short, else why it failed. */
   private async once(url: string, timeoutMs: number, boundMs: number, signal: AbortSignal, expect: readonly ProbeExpectation[]): Promise<string | typeof DEADLINE | undefined> {
     try {
-      const res = await httpRequest({ url, timeoutMs, signal, maxBodyBytes: 4096, headers: { accept: "application/json, */*" } });
+      const res = await httpRequest({ url, timeoutMs, signal, connectTo: this.connectTo, maxBodyBytes: 4096, headers: { accept: "application/json, */*" } });
       if (res.status < 200 || res.status > 299) {
         return `HTTP ${res.status}`;
       }

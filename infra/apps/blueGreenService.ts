@@ -227,6 +227,8 @@ export class BlueGreenService extends pulumi.ComponentResource {
    */
   readonly deployed: pulumi.Output<DeployedState>;
   readonly serviceAccountName: string;
+  /** Name of the namespace the service's objects are in. */
+  readonly namespace: string;
 
   constructor(name: string, args: BlueGreenServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:apps:BlueGreenService", name, {}, opts);
@@ -317,6 +319,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
     this.deployments = deployments;
     this.deployed = deployedState(this.activeService, colorServices, deployments, this.ingress, liveActionName(svc.name));
     this.serviceAccountName = svc.name;
+    this.namespace = args.namespace.plainName;
     this.registerOutputs({ active, clusterServiceName: this.clusterServiceName });
   }
 

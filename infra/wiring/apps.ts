@@ -1,3 +1,4 @@
+import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AppNamespace, APPS_NAMESPACE } from "../apps/appNamespace";
 import { BlueGreenService } from "../apps/blueGreenService";
@@ -22,8 +23,25 @@ export function wireApps(w: Wiring, cluster: Cluster | undefined, n: AppNeighbou
   if (cluster === undefined) {
     return [];
   }
+  return declareApps(w, { provider: cluster.provider, namespace: APPS_NAMESPACE, oidc: { providerArn: cluster.oidcProviderArn, providerUrl: cluster.oidcProviderUrl } }, n);
+}
+
+/** Where the services go: a Kubernetes provider, their namespace, and the cluster's IRSA identity provider. */
+export interface AppsTarget {
+  readonly provider: k8s.Provider;
+  /** Name of the namespace the services share (`APPS_NAMESPACE` on EKS). */
+  readonly namespace: string;
+  /** The cluster's OIDC provider, for services with AWS permissions; a cluster without one gets no neighbours that need it. */
+  readonly oidc?: { readonly providerArn: pulumi.Input<string>; readonly providerUrl: pulumi.Input<string> };
+}
+
+/**
+ * The namespace and the services on `target`, with the same logical names and options as on EKS.
+ * The integration tier's fixture calls it with a provider for the local API server.
+ */
+export function declareApps(w: Wiring, target: AppsTarget, n: AppNeighbours): BlueGreenService[] {
   const { cfg, env, opts, hosts } = w;
-  const appsNamespace = new AppNamespace("apps", { name: APPS_NAMESPACE }, { ...opts, provider: cluster.provider });
+  const appsNamespace = new AppNamespace("apps", { name: target.namespace }, { ...opts, provider: target.provider });
   // Validated in config (interleaving prefixes are rejected there), so an order always exists.
   const routed = ingressOrder(cfg.services);
   const order = "order" in routed ? routed.order : new Map<string, number>();
@@ -31,6 +49,9 @@ export function wireApps(w: Wiring, cluster: Cluster | undefined, n: AppNeighbou
     const groupName = svc.nodeGroup ?? cfg.cluster.nodeGroups[0].name;
     const group = cfg.cluster.nodeGroups.find((g) => g.name === groupName) ?? cfg.cluster.nodeGroups[0];
     const policies = awsPolicies(svc, n);
+    if (Object.keys(policies).length > 0 && target.oidc === undefined) {
+      throw new pulumi.RunError(`service "${svc.name}" needs AWS permissions (${Object.keys(policies).join(", ")}), but its cluster has no OIDC provider`);
+    }
     return new BlueGreenService(
       svc.name,
       {
@@ -42,10 +63,10 @@ export function wireApps(w: Wiring, cluster: Cluster | undefined, n: AppNeighbou
         ingressOrder: order.get(svc.name) ?? 1000,
         ingressGroupAnnotations: n.edge?.ingressGroupAnnotations ?? {},
         nodeGroup: { name: group.name, taints: group.taints },
-        aws: Object.keys(policies).length > 0 ? { oidcProviderArn: cluster.oidcProviderArn, oidcProviderUrl: cluster.oidcProviderUrl, policies } : undefined,
+        aws: Object.keys(policies).length > 0 && target.oidc !== undefined ? { oidcProviderArn: target.oidc.providerArn, oidcProviderUrl: target.oidc.providerUrl, policies } : undefined,
         env: serviceEnv(w, svc, n),
       },
-      { ...opts, provider: cluster.provider },
+      { ...opts, provider: target.provider },
     );
   });
 }

@@ -5,6 +5,7 @@
 import { strict as assert } from "assert";
 import * as net from "net";
 import { systemClock } from "../../automation/adapters/clock";
+import { resolveConnectTo } from "../../automation/adapters/http";
 import { HttpHealthProber } from "../../automation/adapters/httpProber";
 import { Loopback, Reply, startServer } from "./loopback";
 
@@ -107,5 +108,36 @@ describe("automation: HTTP health gate (loopback)", function () {
     const t0 = Date.now();
     await assert.rejects(prober.probe(s.url, { successes: 3, latencyMs: 2_000, timeoutMs: 5_000, intervalMs: 5 }, ctl.signal), /stop/);
     assert.ok(Date.now() - t0 < 500);
+  });
+});
+
+describe("automation: HTTP connect-to seam (loopback)", function () {
+  let server: Loopback | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it("connects to the mapped origin, keeps the URL's host in Host and its path and query", async () => {
+    server = await startServer(() => ({ status: 200 }));
+    const prober = new HttpHealthProber(systemClock, new Map([["https://live.example.com", server.url]]));
+    const r = await prober.probe("https://live.example.com/api/health?deep=1", { ...FAST, successes: 1 }, new AbortController().signal);
+    assert.equal(r.ok, true, r.reason);
+    assert.equal(r.url, "https://live.example.com/api/health?deep=1", "the verdict names the URL asked for");
+    assert.deepEqual(server.requests.map((q) => [q.path, q.headers.host]), [["/api/health?deep=1", "live.example.com"]]);
+  });
+
+  it("leaves other origins alone: an unmapped host is not sent to the mapped address", async () => {
+    server = await startServer(() => ({ status: 200 }));
+    const map = new Map([["https://live.example.com", server.url]]);
+    const other = resolveConnectTo(new URL("https://preview.example.com/health"), map);
+    assert.equal(other.target.href, "https://preview.example.com/health");
+    assert.equal(other.host, undefined);
+    // Same host, another port: another origin.
+    assert.equal(resolveConnectTo(new URL("https://live.example.com:8443/x"), map).target.host, "live.example.com:8443");
+  });
+
+  it("refuses a mapping that is not a bare origin", () => {
+    assert.throws(() => resolveConnectTo(new URL("https://a.example.com/"), new Map([["https://a.example.com", "http://127.0.0.1:1/base"]])), /bare http\(s\) origin/);
   });
 });

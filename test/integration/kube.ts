@@ -45,7 +45,7 @@ export class Kube {
   }
 
   /** Raw request; resolves with status and body for any HTTP status. */
-  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
+  request(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<{ status: number; body: string }> {
     const url = new URL(path, this.creds.server);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
@@ -57,7 +57,7 @@ export class Kube {
           timeout: 30_000,
           headers: {
             Accept: "application/json",
-            ...(payload === undefined ? {} : { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) }),
+            ...(payload === undefined ? {} : { "Content-Type": contentType, "Content-Length": Buffer.byteLength(payload) }),
           },
         },
         (res) => {
@@ -74,8 +74,8 @@ export class Kube {
     });
   }
 
-  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.request(method, path, body);
+  private async json<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
+    const res = await this.request(method, path, body, contentType);
     if (res.status < 200 || res.status >= 300) throw new KubeError(res.status, method, path, res.body);
     return JSON.parse(res.body) as T;
   }
@@ -98,6 +98,20 @@ export class Kube {
 
   create<T = KubeObject>(path: string, body: unknown): Promise<T> {
     return this.json<T>("POST", path, body);
+  }
+
+  /** JSON merge patch (RFC 7386). */
+  mergePatch<T = KubeObject>(path: string, body: unknown): Promise<T> {
+    return this.json<T>("PATCH", path, body, "application/merge-patch+json");
+  }
+
+  /**
+   * Server-side apply as `fieldManager` (JSON is YAML, so the apply body is the object as JSON).
+   * `force` takes over fields other managers own, as controllers do.
+   */
+  apply<T = KubeObject>(path: string, body: unknown, fieldManager: string, force = false): Promise<T> {
+    const query = `fieldManager=${encodeURIComponent(fieldManager)}${force ? "&force=true" : ""}`;
+    return this.json<T>("PATCH", `${path}${path.includes("?") ? "&" : "?"}${query}`, body, "application/apply-patch+yaml");
   }
 
   close(): void {

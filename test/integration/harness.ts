@@ -1,0 +1,247 @@
+// The integration tier's harness for driver tests: the fixture project (test/integration/fixture)
+// in a Pulumi sandbox, its stacks opened through the driver's own `openLocalStack`, one
+// load-balancer double per stack watching the local control plane, and `DriverDeps` made of the
+// real adapters pointed at loopback (ELBv2 through the double's endpoint, probes through its
+// router). Assertions read the live API server (`kube`), never the driver's view.
+
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as YAML from "yaml";
+import { AlbRouting, Elbv2LoadBalancerRouting } from "../../automation/adapters/albRouting";
+import { FileBackupStore } from "../../automation/adapters/backup";
+import { systemClock } from "../../automation/adapters/clock";
+import { Elbv2TargetHealthChecker } from "../../automation/adapters/elbv2";
+import { HttpHealthProber } from "../../automation/adapters/httpProber";
+import { createLogger } from "../../automation/adapters/progress";
+import { openLocalStack, resolveWorkspaceSettings } from "../../automation/adapters/workspace";
+import { DriverDeps } from "../../automation/deps";
+import { DeploymentReport, EngineEvent, Logger } from "../../automation/ports";
+import { Json } from "../../automation/types";
+import { stackHosts } from "../../infra/lib/hosts";
+import { repoRoot } from "../../tools/tools";
+import { controlPlane } from "./fixture";
+import { Kube } from "./kube";
+import { KubeClient } from "./lbDouble/kube";
+import { DoubleMode, LoadBalancerDouble } from "./lbDouble/double";
+import { PulumiSandbox, pulumiSandbox } from "./pulumi";
+
+export type FixtureStack = "staging" | "prod";
+
+export const REGION = "ap-northeast-2";
+/** The first node group of the repository's staging and prod stack files (the fixture reads them). */
+export const NODE_GROUP = "general";
+const FIXTURE_DIR = path.join(repoRoot, "test", "integration", "fixture");
+
+/** Image of a fixture color: the platform's own registry, as prod's config requires. */
+export function image(service: string, tag: string): string {
+  return `123456789012.dkr.ecr.${REGION}.amazonaws.com/${service}:${tag}`;
+}
+
+/** `platform:services` of the fixture: `web` on "/" and `api` on "/api", prod shape (2 replicas, HPA, PDB, both colors). */
+export function fixtureServices(overrides: { readonly idle?: "warm" | "parked" } = {}): Json {
+  const svc = (name: string, paths: string[], healthPath: string): Json => ({
+    name,
+    port: 8080,
+    healthPath,
+    paths,
+    active: "blue",
+    blue: { image: image(name, "1.0.0") },
+    green: { image: image(name, "1.1.0") },
+    replicas: 2,
+    autoscaling: { minReplicas: 2, maxReplicas: 4, targetCpuUtilization: 70 },
+    ...(overrides.idle !== undefined ? { idle: overrides.idle } : {}),
+  });
+  return [svc("web", ["/"], "/healthz"), svc("api", ["/api"], "/api/healthz")];
+}
+
+/** `platform:healthGate` sized for loopback: a handful of probes, seconds not minutes (the config's shape, `healthGateSchema`). */
+export const FAST_GATE = { successes: 3, latencyMs: 2_000, timeoutSeconds: 20, intervalMs: 200 } as const;
+
+export interface HarnessOptions {
+  readonly stacks: readonly FixtureStack[];
+  /** The doubles' initial lag before applying an observed Ingress change. Default 500 ms. */
+  readonly lagMs?: number;
+  readonly mode?: DoubleMode;
+  /** `platform:services` of every stack. Default: `fixtureServices()`. */
+  readonly services?: Json;
+}
+
+export interface DepsOptions {
+  /** How long the routing gate polls the double's listener rule. Default 30 s, every 250 ms. */
+  readonly routingWait?: { readonly timeoutMs: number; readonly intervalMs: number };
+}
+
+export interface Harness {
+  readonly sandbox: PulumiSandbox;
+  readonly projectDir: string;
+  /** The live API server. */
+  readonly kube: Kube;
+  /** Kept when a test fails: the driver's log and every engine event of its operations. */
+  readonly logDir: string;
+  /** The Automation API stack (for state exports and config the driver does not own). */
+  readonly stacks: ReadonlyMap<FixtureStack, Stack>;
+  readonly doubles: ReadonlyMap<FixtureStack, LoadBalancerDouble>;
+  /** What the driver sent its notifier. */
+  readonly notifications: DeploymentReport[];
+  namespace(stack: FixtureStack): string;
+  /** Real adapters over loopback; one set per command run is fine (they hold no state beyond clients). */
+  deps(opts?: DepsOptions): DriverDeps;
+  /** Stops the doubles, destroys the stacks, removes the sandbox; keeps the logs when `failed`. */
+  stop(failed: boolean): Promise<void>;
+}
+
+/** Every kwok node joins the fixture's node group (the pods' required node affinity) in a zone. */
+async function labelNodes(kube: Kube, nodes: readonly string[]): Promise<void> {
+  for (const [i, node] of nodes.entries()) {
+    await kube.mergePatch(`/api/v1/nodes/${node}`, {
+      metadata: { labels: { "platform.io/node-group": NODE_GROUP, "topology.kubernetes.io/zone": `${REGION}${"ac"[i % 2]}` } },
+    });
+  }
+}
+
+/** The fixture copied into the sandbox: Pulumi.yaml as committed, an index.ts re-exporting ./program.ts. */
+function fixtureProject(sandbox: PulumiSandbox): string {
+  const program = path.join(FIXTURE_DIR, "program");
+  return sandbox.project("fixture", {
+    "Pulumi.yaml": fs.readFileSync(path.join(FIXTURE_DIR, "Pulumi.yaml"), "utf8"),
+    "package.json": JSON.stringify({ name: "platform-fixture", version: "0.0.0", private: true, main: "index.ts" }),
+    // noCheck: @pulumi/pulumi 3.276.0 cmd/run/run.js makes ts-node transpile-only when the tsconfig
+    // says so; the repository's `tsc --noEmit` type-checks program.ts already.
+    "tsconfig.json": JSON.stringify({ compilerOptions: { target: "ES2022", module: "commonjs", moduleResolution: "node", strict: true, skipLibCheck: true, noCheck: true, types: ["node"] } }),
+    "index.ts": `export * from ${JSON.stringify(program)};\n`,
+  });
+}
+
+/** Engine events and driver lines to files in `dir`. */
+function fileLogger(dir: string): Logger {
+  const events = path.join(dir, "engine-events.jsonl");
+  const base = createLogger({ write: (t) => fs.appendFileSync(path.join(dir, "driver.log"), t), live: false, clock: systemClock });
+  return {
+    info: (m) => base.info(m),
+    warn: (m) => base.warn(m),
+    operation(label, expected) {
+      const op = base.operation(label, expected);
+      return {
+        onEvent: (e: EngineEvent) => {
+          fs.appendFileSync(events, `${JSON.stringify({ label, ...e })}\n`);
+          op.onEvent(e);
+        },
+        end: () => op.end(),
+      };
+    },
+  };
+}
+
+export async function startHarness(opts: HarnessOptions): Promise<Harness> {
+  const cp = controlPlane();
+  const sandbox = await pulumiSandbox();
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "platform-int-logs-"));
+  const doubles = new Map<FixtureStack, LoadBalancerDouble>();
+  const stacks = new Map<FixtureStack, Stack>();
+  const kubeClient = KubeClient.fromKubeconfig(cp.kubeconfig);
+  const notifications: DeploymentReport[] = [];
+  const namespace = (s: FixtureStack): string => `apps-${s}`;
+  const stop = async (failed: boolean): Promise<void> => {
+    await Promise.all([...doubles.values()].map((d) => d.close()));
+    fs.writeFileSync(path.join(logDir, "doubles.json"), JSON.stringify([...doubles].map(([s, d]) => ({ stack: s, history: d.history })), null, 1));
+    for (const [name, stack] of stacks) {
+      await stack.destroy({ onOutput: (t) => fs.appendFileSync(path.join(logDir, "destroy.log"), t) }).catch((err: unknown) => {
+        console.error(`[harness] destroy ${name} failed: ${err instanceof Error ? err.message : String(err)}`);
+        failed = true;
+      });
+    }
+    kubeClient.close();
+    sandbox.cleanup();
+    if (failed) {
+      console.error(`[harness] kept the driver log, engine events and the doubles' history in ${logDir}`);
+    } else {
+      fs.rmSync(logDir, { recursive: true, force: true });
+    }
+  };
+  try {
+    await labelNodes(cp.kube, cp.nodes);
+    const projectDir = fixtureProject(sandbox);
+    for (const name of opts.stacks) {
+      doubles.set(name, await LoadBalancerDouble.start({ kube: kubeClient, groupName: name, clusterName: `${name}-local`, region: REGION, namespace: namespace(name), lagMs: opts.lagMs ?? 500, mode: opts.mode }));
+      const stack = await LocalWorkspace.createStack({ stackName: name, workDir: projectDir }, { pulumiCommand: sandbox.command, envVars: sandbox.envVars });
+      stacks.set(name, stack);
+      await stack.setAllConfig({
+        "aws:region": { value: REGION },
+        "platform:services": { value: JSON.stringify(opts.services ?? fixtureServices()) },
+        "platform:releases": { value: "{}" },
+        "platform:healthGate": { value: JSON.stringify(FAST_GATE) },
+        "fixture:kubeconfig": { value: cp.kubeconfigContent, secret: true },
+        "fixture:namespace": { value: namespace(name) },
+        "fixture:clusterName": { value: `${name}-local` },
+      });
+    }
+    const settings = resolveWorkspaceSettings({ ...process.env, ...sandbox.envVars }, projectDir);
+    const deps = (d: DepsOptions = {}): DriverDeps => driverDeps({ sandbox, settings, doubles, logDir, notifications }, d);
+    return { sandbox, projectDir, kube: cp.kube, logDir, stacks, doubles, notifications, namespace, deps, stop };
+  } catch (err) {
+    await stop(true);
+    throw err;
+  }
+}
+
+interface DepsContext {
+  readonly sandbox: PulumiSandbox;
+  readonly settings: ReturnType<typeof resolveWorkspaceSettings>;
+  readonly doubles: ReadonlyMap<FixtureStack, LoadBalancerDouble>;
+  readonly logDir: string;
+  readonly notifications: DeploymentReport[];
+}
+
+/** `platform:domain` of the repository's stack file, which the fixture program reads too. */
+function domainOf(stack: FixtureStack): string {
+  const doc = YAML.parse(fs.readFileSync(path.join(repoRoot, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> };
+  const domain = doc.config?.["platform:domain"];
+  if (typeof domain !== "string") throw new Error(`Pulumi.${stack}.yaml has no platform:domain`);
+  return domain;
+}
+
+/** The AWS SDK's endpoint override and dummy credentials: the double does not check signatures. */
+function elbv2Config(double: LoadBalancerDouble) {
+  return { endpoint: double.elbv2Endpoint, credentials: { accessKeyId: "integration", secretAccessKey: "integration" } };
+}
+
+function driverDeps(ctx: DepsContext, opts: DepsOptions): DriverDeps {
+  const doubleOf = (stack: string): LoadBalancerDouble => {
+    const d = ctx.doubles.get(stack as FixtureStack);
+    if (d === undefined) throw new Error(`no load-balancer double for stack ${stack}`);
+    return d;
+  };
+  const per = <T>(make: (d: LoadBalancerDouble) => T): ((stack: string) => T) => {
+    const made = new Map<string, T>();
+    return (stack) => made.get(stack) ?? made.set(stack, make(doubleOf(stack))).get(stack) as T;
+  };
+  const routing = per((d) => new AlbRouting(new Elbv2LoadBalancerRouting(elbv2Config(d))));
+  const health = per((d) => new Elbv2TargetHealthChecker(elbv2Config(d)));
+  // Live and preview hosts of each stack reach its double's router (plain HTTP on loopback).
+  const connectTo = new Map<string, string>();
+  for (const [s, d] of ctx.doubles) {
+    const hosts = stackHosts(s, domainOf(s));
+    connectTo.set(`https://${hosts.live}`, d.routerUrl);
+    connectTo.set(`https://${hosts.preview}`, d.routerUrl);
+  }
+  const refuse = (what: string) => () => Promise.reject(new Error(`${what} is not part of this integration test`));
+  return {
+    openStack: (name) => openLocalStack(name, ctx.settings, { create: false }, ctx.sandbox.command),
+    prober: new HttpHealthProber(systemClock, connectTo),
+    targetHealth: { check: (q, signal) => health(q.stack).check(q, signal) },
+    routing: { liveWeights: (q, signal) => routing(q.stack).liveWeights(q, signal) },
+    metrics: { window: refuse("canary metrics") },
+    resolver: { resolve: refuse("tag resolution") },
+    notifier: { notify: (r) => (ctx.notifications.push(r), Promise.resolve({ delivered: true, detail: "recorded" })) },
+    backups: new FileBackupStore(path.join(ctx.sandbox.dir, "backups")),
+    clock: systemClock,
+    log: fileLogger(ctx.logDir),
+    signal: new AbortController().signal,
+    run: { actor: "integration" },
+    policyFor: () => ({ packs: [], configs: [] }),
+    routingWait: opts.routingWait ?? { timeoutMs: 30_000, intervalMs: 250 },
+    targetHealthWait: { timeoutMs: 20_000, intervalMs: 250 },
+  };
+}
