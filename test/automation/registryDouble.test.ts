@@ -68,6 +68,18 @@ describe("registry double and RegistryImageResolver", () => {
     await assert.rejects(noLogin().resolve(reg.ref("team/student", "0.0.1"), signal), (e: unknown) => e instanceof UsageError && /could not resolve .*HTTP 404/.test(e.message));
   });
 
+  it("connectTo: an ECR-named image resolves through the double; Host and the credentials stay the ECR registry's", async () => {
+    const reg = await start({ username: "AWS", password: "ecr-token" });
+    const ecr = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com";
+    const pushed = reg.push("web", "2.0.0");
+    const resolver = new RegistryImageResolver({ dockerConfigPath: dockerConfig(ecr, "AWS", "ecr-token"), connectTo: new Map([[`https://${ecr}`, `http://${reg.host}`]]) });
+    assert.equal(await resolver.resolve(`${ecr}/web:2.0.0`, signal), `${ecr}/web@${pushed}`);
+    assert.deepEqual(
+      reg.requests.map((r) => [r.method, r.path, r.authorized, r.host]),
+      [["HEAD", "/v2/web/manifests/2.0.0", true, ecr]],
+    );
+  });
+
   it("with auth: 401 and a Basic challenge without the docker login, the digest with it", async () => {
     const reg = await start({ username: "AWS", password: "token-1" });
     const pushed = reg.push("team/student", "1.5.0");

@@ -34,6 +34,8 @@ export interface RegistryRequest {
   readonly method: string;
   readonly path: string;
   readonly accept?: string;
+  /** The Host header: the registry name the client meant. */
+  readonly host?: string;
   readonly authorized: boolean;
   readonly status: number;
 }
@@ -109,7 +111,7 @@ export class RegistryDouble {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const authorized = this.authorized(req);
     const send = (status: number, headers: Record<string, string | number>, body?: Buffer): void => {
-      this.requests.push({ method, path, accept: req.headers["accept"], authorized, status });
+      this.requests.push({ method, path, accept: req.headers["accept"], host: req.headers["host"], authorized, status });
       res.writeHead(status, { "docker-distribution-api-version": "registry/2.0", ...headers });
       res.end(method === "HEAD" ? undefined : body);
     };
