@@ -2,7 +2,7 @@
 import { formatSummary, previewMarkdown, summarize } from "../changes";
 import { DriverDeps, operationMessage } from "../deps";
 import { engineChanges, PreviewRun, runPreview } from "../engine";
-import { messageOf } from "../errors";
+import { messageOf, OperationError } from "../errors";
 import { ExitCode } from "../exitCodes";
 import { violationsOf } from "../guards/policy";
 import { classify, Outcome, remediationOf } from "../outcome";
@@ -27,6 +27,10 @@ export async function preview(deps: DriverDeps, req: PreviewRequest): Promise<Ou
     return { ...reportPreview(deps, req, run), phases: phase(true) };
   } catch (err) {
     const phases = phase(false);
+    const conflict = req.expectNoChanges === true && err instanceof OperationError ? fieldConflictOf(err.message) : undefined;
+    if (conflict !== undefined) {
+      return { ...conflictDrift(req.stack, conflict), phases };
+    }
     const { result, exitCode } = classify(err);
     const violations = violationsOf(err);
     if (violations !== undefined) {
@@ -59,5 +63,50 @@ function reportPreview(deps: DriverDeps, req: PreviewRequest, run: PreviewRun): 
     changes: run.summary,
     violations: run.findings.violations,
     hazards: run.hazards,
+  };
+}
+
+/** What a server-side apply conflict in a preview says: the object and the apiserver's own words. */
+export interface FieldConflict {
+  /** `<namespace>/<name>` of the live object, when the message names it. */
+  readonly object?: string;
+  /** The apiserver's conflict clause, e.g. `conflict with "kubectl-edit" using apps/v1: .spec.replicas`. */
+  readonly detail: string;
+}
+
+/**
+ * The server-side apply conflict in a failed preview's message, if that is why it failed. The
+ * Kubernetes provider previews with a dry-run apply without force (pulumi-kubernetes v4.25.0
+ * pkg/await/await.go:579-581, patchForce 905-941), so a field another manager changed on the live
+ * object (kubectl edit/set/patch) fails the preview with handleSSAErr's text (await.go:700-716):
+ * "Server-Side Apply field conflict detected. ... had an apply conflict: Apply failed with N
+ * conflict(s): conflict(s) with "<manager>" ...". Pure.
+ */
+export function fieldConflictOf(message: string): FieldConflict | undefined {
+  if (!/Server-Side Apply field conflict detected|had an apply conflict/.test(message)) {
+    return undefined;
+  }
+  const object = /reported that "([^"]+)" failed to fully initialize/.exec(message)?.[1];
+  const detail = /(conflicts? with "[^"]*"[^\n]*)/.exec(message)?.[1]?.trim() ?? "a field manager other than Pulumi owns a field Pulumi sets";
+  return { object, detail };
+}
+
+/**
+ * A drift check whose preview hit a field conflict found drift: someone changed, outside Pulumi, a
+ * field Pulumi manages. It is reported as drift (exit 6), not as a failed preview, with what the
+ * next `up` would do about it: fail on the same conflict, since real updates do not force either.
+ */
+function conflictDrift(stack: string, c: FieldConflict): Omit<Outcome, "phases"> {
+  const what = c.object !== undefined ? `"${c.object}"` : "a live object";
+  return {
+    operation: "preview",
+    stack,
+    exitCode: ExitCode.Drift,
+    result: "drift",
+    message: `Changes found where none were expected (drift): ${what} was changed outside Pulumi by another field manager (${c.detail})`,
+    remediation: [
+      `\`npm run platform -- up ${stack}\` would fail on the same conflict (updates apply without force): revert the change with the tool that made it, or take it into the code/config and remove that manager's ownership of the field`,
+    ],
+    services: [],
   };
 }
