@@ -4,24 +4,20 @@
 // Every assertion about the cluster reads the live API server.
 
 import * as assert from "assert";
-import { preview, up } from "../../automation/commands";
+import { flip, preview, rollback, up } from "../../automation/commands";
 import { ExitCode } from "../../automation/exitCodes";
-import { Outcome } from "../../automation/outcome";
-import { Harness, image, startHarness } from "./harness";
+import { assertExit, assertOnlySwitched, assertTrafficMovedAfterApply, liveColors, pendingOperations } from "./assertions";
+import { Harness, hostsOf, image, startHarness } from "./harness";
 import { KubeObject } from "./kube";
 import { kwokNodeAnnotation } from "./controlPlane";
 import { controlPlane } from "./fixture";
+import { sampleTraffic, snapshotNamespace } from "./observe";
 import { timed } from "./timing";
 
 type Pod = KubeObject & { spec: { nodeName?: string; containers: { image: string }[] }; status: { phase?: string; conditions?: { type: string; status: string }[] } };
 type Ingress = KubeObject & { status?: { loadBalancer?: { ingress?: { hostname?: string }[] } } };
 
-/** The outcome must have the exit code; the failure message carries the driver's own words. */
-export function assertExit(o: Outcome, code: number): void {
-  assert.strictEqual(o.exitCode, code, `${o.operation} ${o.stack}: exit ${o.exitCode} (${o.result}): ${o.message}\n  ${o.remediation.join("\n  ")}\n  phases: ${o.phases.map((p) => `${p.name}${p.ok ? "" : "(failed)"}`).join(", ")}`);
-}
-
-describe("integration: the driver's up on the fixture (real engine, local API server)", function () {
+describe("integration: the driver's up, flip and rollback on the fixture (real engine, local API server)", function () {
   let h: Harness | undefined;
   let failed = false;
   timed(this);
@@ -73,5 +69,42 @@ describe("integration: the driver's up on the fixture (real engine, local API se
 
     const pv = await preview(hh.deps(), { stack: "prod", expectNoChanges: true });
     assertExit(pv, ExitCode.Ok);
+  });
+
+  it("flip web: only its Ingress and Service change, in place; traffic moves to green only once the double applied the weights; verified; no pending operations", async function () {
+    const hh = h as Harness;
+    const double = hh.doubles.get("prod");
+    assert.ok(double !== undefined);
+    // A visible gap between the Ingress change and the load balancer applying it.
+    double.setLag(3_000);
+    const before = await snapshotNamespace(hh.kube, hh.namespace("prod"));
+    const t0 = Date.now();
+    const sampler = sampleTraffic(double, hostsOf("prod").live, "/healthz");
+    const o = await flip(hh.deps(), { stack: "prod", service: "web" });
+    const samples = await sampler.stop();
+    assertExit(o, ExitCode.Ok);
+    assert.ok(o.phases.some((p) => p.name === "routing" && p.ok), "the routing gate ran");
+
+    assertOnlySwitched(before, await snapshotNamespace(hh.kube, hh.namespace("prod")), "web");
+    assert.deepStrictEqual(await liveColors(hh, "prod", "web"), { selector: "green", weights: { "web-blue": 0, "web-green": 100 }, preview: ["web-blue"] });
+    assert.deepStrictEqual(await liveColors(hh, "prod", "api"), { selector: "blue", weights: { "api-blue": 100, "api-green": 0 }, preview: ["api-green"] }, "api untouched");
+    assert.deepStrictEqual(await pendingOperations(hh, "prod"), []);
+    assertTrafficMovedAfterApply(double.history, samples, t0, "web", "blue", "green");
+  });
+
+  it("rollback web: back to blue the same way (only its Ingress and Service, in place), verified", async function () {
+    const hh = h as Harness;
+    const double = hh.doubles.get("prod");
+    assert.ok(double !== undefined);
+    const before = await snapshotNamespace(hh.kube, hh.namespace("prod"));
+    const t0 = Date.now();
+    const sampler = sampleTraffic(double, hostsOf("prod").live, "/healthz");
+    const o = await rollback(hh.deps(), { stack: "prod", service: "web" });
+    const samples = await sampler.stop();
+    assertExit(o, ExitCode.Ok);
+    assertOnlySwitched(before, await snapshotNamespace(hh.kube, hh.namespace("prod")), "web");
+    assert.deepStrictEqual(await liveColors(hh, "prod", "web"), { selector: "blue", weights: { "web-blue": 100, "web-green": 0 }, preview: ["web-green"] });
+    assert.deepStrictEqual(await pendingOperations(hh, "prod"), []);
+    assertTrafficMovedAfterApply(double.history, samples, t0, "web", "green", "blue");
   });
 });

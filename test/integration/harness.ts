@@ -22,7 +22,7 @@ import { Json } from "../../automation/types";
 import { stackHosts } from "../../infra/lib/hosts";
 import { repoRoot } from "../../tools/tools";
 import { controlPlane } from "./fixture";
-import { Kube } from "./kube";
+import { Kube, waitFor } from "./kube";
 import { KubeClient } from "./lbDouble/kube";
 import { DoubleMode, LoadBalancerDouble } from "./lbDouble/double";
 import { PulumiSandbox, pulumiSandbox } from "./pulumi";
@@ -152,6 +152,12 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
         failed = true;
       });
     }
+    // Namespace deletion is asynchronous: the next harness may create the same namespace.
+    for (const name of stacks.keys()) {
+      await waitFor(`namespace ${namespace(name)} gone`, async () => ((await cp.kube.find(`/api/v1/namespaces/${namespace(name)}`)) === undefined ? true : undefined), 120_000).catch((err: unknown) => {
+        console.error(`[harness] ${err instanceof Error ? err.message : String(err)}`);
+      });
+    }
     kubeClient.close();
     sandbox.cleanup();
     if (failed) {
@@ -194,6 +200,11 @@ interface DepsContext {
   readonly notifications: DeploymentReport[];
 }
 
+/** The live and preview hosts of a fixture stack (the fixture program derives them the same way). */
+export function hostsOf(stack: FixtureStack): { readonly live: string; readonly preview: string } {
+  return stackHosts(stack, domainOf(stack));
+}
+
 /** `platform:domain` of the repository's stack file, which the fixture program reads too. */
 function domainOf(stack: FixtureStack): string {
   const doc = YAML.parse(fs.readFileSync(path.join(repoRoot, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> };
@@ -222,7 +233,7 @@ function driverDeps(ctx: DepsContext, opts: DepsOptions): DriverDeps {
   // Live and preview hosts of each stack reach its double's router (plain HTTP on loopback).
   const connectTo = new Map<string, string>();
   for (const [s, d] of ctx.doubles) {
-    const hosts = stackHosts(s, domainOf(s));
+    const hosts = hostsOf(s);
     connectTo.set(`https://${hosts.live}`, d.routerUrl);
     connectTo.set(`https://${hosts.preview}`, d.routerUrl);
   }
