@@ -1,5 +1,5 @@
 /** preview: the policy-gated preview CI runs on pull requests (and for drift checks). */
-import { formatSummary, previewMarkdown, summarize } from "../changes";
+import { describeChanges, formatSummary, previewMarkdown, summarize } from "../changes";
 import { DriverDeps, operationMessage } from "../deps";
 import { engineChanges, PreviewRun, runPreview } from "../engine";
 import { messageOf, OperationError } from "../errors";
@@ -52,18 +52,35 @@ function reportPreview(deps: DriverDeps, req: PreviewRequest, run: PreviewRun): 
         ? "Preview passed"
         : "No changes";
   deps.stepSummary?.(previewMarkdown({ stack: req.stack, summary: run.summary, findings: run.findings, hazards: run.hazards, verdict }));
+  const changed = drift ? describeChanges(run.findings.steps) : [];
   return {
     operation: "preview",
     stack: req.stack,
     exitCode: drift ? ExitCode.Drift : ExitCode.Ok,
     result: drift ? "drift" : "succeeded",
-    message: `${verdict}: ${formatSummary(run.summary)}`,
-    remediation: drift ? [`inspect the difference; \`npm run platform -- up ${req.stack}\` applies the code, \`pulumi refresh\` adopts out-of-band changes`] : [],
+    message: `${verdict}: ${formatSummary(run.summary)}${changed.length > 0 ? `; ${changed.join("; ")}` : ""}`,
+    remediation: drift ? driftRemediation(req.stack) : [],
     services: [],
     changes: run.summary,
     violations: run.findings.violations,
     hazards: run.hazards,
   };
+}
+
+/**
+ * What to do about drift a refreshing check found. The check's refresh stays in memory (a preview
+ * persists nothing), so the state still holds what the last update recorded; a plain `up` diffs
+ * that state against the program (pulumi-kubernetes v4.25.0 pkg/provider/provider.go:1353-1413:
+ * old state pruned to the inputs' shape vs the new inputs) and finds nothing to do. `up --refresh`
+ * reads the live objects first (Read returns them as the new state, provider.go:1930-1992), so the
+ * same difference the check saw is applied. `pulumi refresh` alone records the live objects; the
+ * program still differs from them, so the next check reports the same difference.
+ */
+export function driftRemediation(stack: string): string[] {
+  return [
+    `to put the cluster back to the code: \`npm run platform -- up ${stack} --refresh\` (a plain \`up\` diffs the last recorded state, which this check did not change, and would find nothing to do)`,
+    "to keep the out-of-band change: take it into the code/config, then the check is clean",
+  ];
 }
 
 /** What a server-side apply conflict in a preview says: the object and the apiserver's own words. */

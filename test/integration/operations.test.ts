@@ -54,36 +54,68 @@ describe("integration: drift, policy, success and interrupts on the real engine"
     await h?.stop(failed);
   });
 
-  it("drift: an object deleted behind Pulumi's back (refresh), and an image changed by another field manager, are both drift (exit 6)", async () => {
+  it("drift: a field another manager set (conflict), containers cut down by a merge patch and a deleted PDB are drift naming each object; a field handed back is not; `up --refresh` puts the cluster back and the check is clean", async () => {
     assertExit(await preview(h.deps(), { stack: STACK, expectNoChanges: true }), ExitCode.Ok);
-    // 1. Changed by another field manager (as kubectl edit/set would): pulumi-kubernetes' preview
-    // is a dry-run server-side apply without force, which conflicts on the field (v4.25.0
-    // pkg/await/await.go:579-581, 700-716): the driver reports drift, naming manager and field.
     const name = "web-blue";
+    const path = `/apis/apps/v1/namespaces/${ns()}/deployments/${name}`;
     const declared = image("web", "1.0.0");
+    const container = async (): Promise<Record<string, unknown>> =>
+      ((await h.kube.get<Deployment>(path)).spec.template.spec.containers[0] ?? {}) as Record<string, unknown>;
+    // As `kubectl set image` does: a strategic merge patch (containers merge by name) under its own field manager.
+    const setImage = async (to: string): Promise<void> => {
+      const res = await h.kube.request("PATCH", `${path}?fieldManager=kubectl-set`, { spec: { template: { spec: { containers: [{ name: "web", image: to }] } } } }, "application/strategic-merge-patch+json");
+      assert.strictEqual(res.status, 200, res.body);
+    };
     assert.strictEqual(await deploymentImage(name), declared);
-    await h.kube.mergePatch(`/apis/apps/v1/namespaces/${ns()}/deployments/${name}`, { spec: { template: { spec: { containers: [{ name: "web", image: image("web", "6.6.6") }] } } } });
+
+    // 1. A value another field manager changed: pulumi-kubernetes' preview is a dry-run
+    // server-side apply without force, which conflicts on the field (v4.25.0 pkg/await/await.go:
+    // 579-581, 700-716): the driver reports drift, naming object, manager and field.
+    await setImage(image("web", "6.6.6"));
     assert.strictEqual(await deploymentImage(name), image("web", "6.6.6"), "the API server holds the out-of-band change");
-    const out = await preview(h.deps(), { stack: STACK, expectNoChanges: true });
-    assertExit(out, ExitCode.Drift);
-    assert.match(out.message, /"apps-staging\/web-blue" was changed outside Pulumi by another field manager \(conflict with "[^"]+" using apps\/v1: \.spec\.template\.spec\.containers\[name="web"\]\.image\)/);
-    // Put back as declared (same value: no conflict). Observed, not yet explained: the refreshing
-    // check then still plans one update of this Deployment until an `up` re-applies it.
-    await h.kube.mergePatch(`/apis/apps/v1/namespaces/${ns()}/deployments/${name}`, { spec: { template: { spec: { containers: [{ name: "web", image: declared }] } } } });
-    assert.notStrictEqual((await preview(h.deps(), { stack: STACK, expectNoChanges: true })).result, "failed", "no conflict once the value is back");
+    const conflict = await preview(h.deps(), { stack: STACK, expectNoChanges: true });
+    assertExit(conflict, ExitCode.Drift);
+    assert.match(conflict.message, /"apps-staging\/web-blue" was changed outside Pulumi by another field manager \(conflict with "kubectl-set" using apps\/v1: \.spec\.template\.spec\.containers\[name="web"\]\.image\)/);
 
-    // 2. Deleted: only a refresh sees it (the provider diffs state against inputs otherwise); the plan re-creates it.
-    const pdbPath = `/apis/policy/v1/namespaces/${ns()}/poddisruptionbudgets/web-blue`;
-    const pdb = await h.kube.get(pdbPath);
+    // 2. Put back to the declared value the same way: clean, although "kubectl-set" now owns the
+    // field. The provider's Diff merge-patches the live object, pruned to the shape of the inputs,
+    // against the new inputs (v4.25.0 pkg/provider/provider.go:1353-1413); normalizeInputs drops
+    // metadata.managedFields from the inputs (2571-2590), so pruning drops it from the live side
+    // too (pruneLiveState, 2555-2561): field ownership is never a difference. (A later change of
+    // the image by Pulumi would conflict with "kubectl-set", as in 1.)
+    await setImage(declared);
+    assertExit(await preview(h.deps(), { stack: STACK, expectNoChanges: true }), ExitCode.Ok);
+
+    // 3. A JSON merge patch replaces a list whole (RFC 7386): the container keeps only name and
+    // image, losing ports, env, probes, resources and securityContext. A real difference: the
+    // refreshed live object lacks declared fields (Read returns it, pruned to the inputs' shape, as
+    // the new state and inputs, provider.go:1930-1992), and the plan updates the Deployment.
+    await h.kube.mergePatch(path, { spec: { template: { spec: { containers: [{ name: "web", image: declared }] } } } });
+    assert.strictEqual((await container())["ports"], undefined, "the merge patch dropped the ports");
+
+    // 4. Deleted: the refresh finds it gone (Read: a 404 is a delete, provider.go:1907-1911); the plan re-creates it.
+    const pdbPath = `/apis/policy/v1/namespaces/${ns()}/poddisruptionbudgets/${name}`;
     assert.strictEqual((await h.kube.request("DELETE", pdbPath)).status, 200);
-    const gone = await preview(h.deps(), { stack: STACK, expectNoChanges: true });
-    assertExit(gone, ExitCode.Drift);
-    assert.match(gone.message, /Changes found where none were expected \(drift\): 1 to create, \d+ to update/);
-    const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, managedFields: _mf, ...metadata } = pdb.metadata as Record<string, unknown>;
-    // Re-created by hand so the stack's later operations find it; it is a new object (uid,
-    // managers), so the state keeps differing until an `up` or a `pulumi refresh` adopts it.
-    await h.kube.create(`/apis/policy/v1/namespaces/${ns()}/poddisruptionbudgets`, { ...pdb, metadata, status: undefined });
+    const found = await preview(h.deps(), { stack: STACK, expectNoChanges: true });
+    assertExit(found, ExitCode.Drift);
+    assert.match(found.message, /Changes found where none were expected \(drift\): 1 to create, 1 to update, /);
+    assert.match(found.message, /; create kubernetes:policy\/v1:PodDisruptionBudget web-blue(;|$)/);
+    assert.match(found.message, /; update kubernetes:apps\/v1:Deployment web-blue: [^;]*spec\.template\.spec\.containers\[0\]\.ports/);
+    assert.match(found.remediation.join("\n"), /`npm run platform -- up staging --refresh`/);
 
+    // 5. A plain up diffs the recorded state, which the check's in-memory refresh did not change:
+    // nothing to do, the drift stays. `up --refresh` re-applies, and the check is clean again.
+    const plain = await up(h.deps(), { stack: STACK });
+    assertExit(plain, ExitCode.Ok);
+    assert.strictEqual(plain.result, "no-op", plain.message);
+    assert.strictEqual(await h.kube.find(pdbPath), undefined, "a plain up does not re-create the PDB");
+    const fixed = await up(h.deps(), { stack: STACK, refresh: true });
+    assertExit(fixed, ExitCode.Ok);
+    assert.strictEqual(fixed.changes?.creates, 1, fixed.message);
+    assert.strictEqual(fixed.changes?.updates, 1, fixed.message);
+    assert.ok((await h.kube.find(pdbPath)) !== undefined, "the PDB is back");
+    assert.deepStrictEqual((await container())["ports"], [{ name: "http", containerPort: 8080, protocol: "TCP" }]);
+    assertExit(await preview(h.deps(), { stack: STACK, expectNoChanges: true }), ExitCode.Ok);
   });
 
   it("policy: a :latest image in a real `preview --policy-pack infra/policy` is a mandatory k8s-image-pinned violation, exit 2, nothing changed", async () => {
