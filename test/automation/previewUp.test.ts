@@ -164,7 +164,7 @@ describe("automation: preview, up, status", function () {
       assert.equal(s.count("preview"), 0);
       assert.ok(out.remediation.some((r) => r.includes("pending updating: urn:pulumi:staging::platform::aws:rds/instance:Instance::db")));
       assert.ok(out.remediation.some((r) => r.includes("no update holds the stack's lock")));
-      assert.ok(out.remediation.some((r) => r.includes("the next `up` (or `pulumi refresh --stack staging`) reconciles and clears them")));
+      assert.ok(out.remediation.some((r) => r.includes("`pulumi refresh --stack staging` records what the cloud holds and clears them")));
     });
 
     it("a mandatory violation stops before the up", async () => {
