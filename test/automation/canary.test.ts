@@ -11,7 +11,7 @@ import { renderOutcome, trafficOf } from "../../automation/cli/render";
 import { ExitCode } from "../../automation/exitCodes";
 import { Json, JsonObject } from "../../automation/types";
 import { Harness } from "./harness";
-import { image } from "./loopback";
+import { FakeClock, image } from "./loopback";
 import { Fault, MemoryStack } from "./memoryStack";
 import { REHEARSAL, REHEARSED_CANARY, rehearse } from "./rehearsal";
 
@@ -27,7 +27,10 @@ const CANARY: JsonObject = { strategy: "canary", steps: [10, 50], stepSeconds: 6
 describe("automation: canary rollouts", function () {
   let h: Harness;
   beforeEach(async () => {
-    h = await Harness.start();
+    // A frozen clock that only the driver's sleeps move. On the wall-clock default, a window is
+    // [now(), now() after the sleep], so any real millisecond between those two readings (a loaded
+    // machine) lengthens it: 60_001 ms instead of 60_000, and the requests counted in it with it.
+    h = await Harness.start({ clock: new FakeClock(Date.UTC(2026, 0, 5, 9, 0, 0)) });
     // 10 requests per second: a 10% step gets ~60 requests a minute, above minRequests.
     h.metrics.requestsPerSecond = 10;
   });
