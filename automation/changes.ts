@@ -8,6 +8,12 @@ export interface PlannedStep {
   readonly op: OpType;
   readonly urn: string;
   readonly type: string;
+  /**
+   * The property paths that differ (the step's `detailedDiff` keys), when the provider sent them.
+   * The Kubernetes provider sends no `diffs`, only `detailedDiff` (pulumi-kubernetes v4.25.0
+   * pkg/provider/provider.go:1521-1529).
+   */
+  readonly paths?: readonly string[];
 }
 
 export interface PolicyViolation {
@@ -39,7 +45,8 @@ export function collectFindings(events: readonly EngineEvent[]): PreviewFindings
   for (const e of events) {
     const pre = e.resourcePreEvent;
     if (pre !== undefined) {
-      steps.push({ op: pre.metadata.op, urn: pre.metadata.urn, type: pre.metadata.type });
+      const paths = Object.keys(pre.metadata.detailedDiff ?? {}).sort();
+      steps.push({ op: pre.metadata.op, urn: pre.metadata.urn, type: pre.metadata.type, ...(paths.length > 0 ? { paths } : {}) });
     }
     const policy = e.policyEvent;
     if (policy !== undefined) {
@@ -122,6 +129,29 @@ export function statefulHazards(steps: readonly PlannedStep[]): PlannedStep[] {
     }
   }
   return [...seen.values()];
+}
+
+/**
+ * Ops that do not change anything, as `engine.HasChanges` judges them for --expect-no-changes
+ * (pulumi/pkg v3.276.0 engine/update.go:580-591): every other op in the summary is a change,
+ * including an explicit provider's update, imports and replacements. Refresh steps are never
+ * counted (step.go:1649), nor internal ones (default providers: update.go:1577-1585).
+ */
+export const NO_CHANGE_OPS: ReadonlySet<string> = new Set(["same", "read", "discard", "read-replacement"]);
+
+/**
+ * The steps that change something, one line each: op, type, name and the differing paths, e.g.
+ * `update kubernetes:apps/v1:Deployment web-blue: spec.template.spec.containers[0].ports`. What a
+ * drift report names. At most `limit` paths per step.
+ */
+export function describeChanges(steps: readonly PlannedStep[], limit = 6): string[] {
+  return steps
+    .filter((st) => !NO_CHANGE_OPS.has(st.op))
+    .map((st) => {
+      const paths = st.paths ?? [];
+      const shown = paths.length > limit ? [...paths.slice(0, limit), `… ${paths.length - limit} more`] : paths;
+      return `${st.op} ${st.type} ${urnName(st.urn)}${shown.length > 0 ? `: ${shown.join(", ")}` : ""}`;
+    });
 }
 
 /** The `name` part of a URN (after the last `::`). */

@@ -63,6 +63,13 @@ export interface DriverDeps {
   readonly targetHealthWait?: { readonly timeoutMs: number; readonly intervalMs: number };
   /** How long the load balancer may take to apply a switch to its listener rule. */
   readonly routingWait?: { readonly timeoutMs: number; readonly intervalMs: number };
+  /**
+   * Each canary step's analysis window in milliseconds, instead of the service's `stepSeconds`.
+   * For the integration tier only: the config keeps whole minutes (the ALB's CloudWatch metrics
+   * have 1-minute resolution), while the load-balancer double's counters are exact to the
+   * millisecond, so a test can judge real traffic in seconds without weakening the config's rules.
+   */
+  readonly canaryWindowMs?: number;
   /** Receives Markdown for `$GITHUB_STEP_SUMMARY`. */
   readonly stepSummary?: (markdown: string) => void;
 }

@@ -4,7 +4,7 @@
  * classified from the engine's own events into one line for logs, notifications and CI.
  */
 import { BackoffPolicy, backoffDelays, DEFAULT_BACKOFF } from "./backoff";
-import { ChangeSummary, collectFindings, PlannedStep, PreviewFindings, statefulHazards, summarize } from "./changes";
+import { ChangeSummary, collectFindings, NO_CHANGE_OPS, PlannedStep, PreviewFindings, statefulHazards, summarize } from "./changes";
 import { DriverDeps } from "./deps";
 import { DriverError, InterruptedError, interruptOf, isConcurrentUpdate, LockedError, messageOf, OperationError, throwIfInterrupted, UpFailure } from "./errors";
 import { formatDuration } from "./format";
@@ -66,14 +66,6 @@ export function summaryOf(events: readonly EngineEvent[]): EngineSummary | undef
   }
   return found;
 }
-
-/**
- * Ops that do not change anything, as `engine.HasChanges` judges them for --expect-no-changes
- * (pulumi/pkg v3.276.0 engine/update.go:580-591): every other op in the summary is a change,
- * including an explicit provider's update, imports and replacements. Refresh steps are never
- * counted (step.go:1649), nor internal ones (default providers: update.go:1577-1585).
- */
-const NO_CHANGE_OPS: ReadonlySet<string> = new Set(["same", "read", "discard", "read-replacement"]);
 
 /** How many steps change something, counted as the engine counts them. */
 export function engineChanges(changes: OpMap): number {
@@ -163,6 +155,8 @@ export interface UpOptions {
   /** URNs of a targeted `up`; undefined for a full one. */
   readonly target?: readonly string[];
   readonly expectedSteps?: number;
+  /** `--refresh`: refresh (and record) the live state before diffing. */
+  readonly refresh?: boolean;
 }
 
 /**
@@ -191,6 +185,7 @@ export async function runUp(deps: DriverDeps, tx: Tx, stack: PlatformStack, phas
         return await stack.up({
           message: req.message,
           target: req.target,
+          ...(req.refresh === true ? { refresh: true } : {}),
           policyPacks: policy.packs,
           policyPackConfigs: policy.configs,
           signal: cliSignal(deps),

@@ -11,7 +11,7 @@ import * as path from "path";
 import { UsageError } from "../errors";
 import { isDigest, parseImageRef, pinned } from "../images";
 import { ImageResolver } from "../ports";
-import { httpRequest } from "./http";
+import { ConnectTo, httpRequest } from "./http";
 
 /** Splits `[registry/]name` the way the Docker CLI does (a first component with '.' or ':' or `localhost` is a registry). */
 export function splitRepository(repository: string): { readonly registry: string; readonly name: string } {
@@ -38,6 +38,12 @@ export interface RegistryResolverOptions {
   /** Defaults to $DOCKER_CONFIG/config.json or ~/.docker/config.json. */
   readonly dockerConfigPath?: string;
   readonly timeoutMs?: number;
+  /**
+   * Reach a registry through another address, keeping its name in the Host header and in the
+   * credentials lookup (keyed by `https://<registry>`). The integration tier's registry double
+   * stands in for ECR this way; production passes none.
+   */
+  readonly connectTo?: ConnectTo;
 }
 
 function isLoopback(registry: string): boolean {
@@ -48,8 +54,10 @@ function isLoopback(registry: string): boolean {
 export class RegistryImageResolver implements ImageResolver {
   private readonly configPath: string;
   private readonly timeoutMs: number;
+  private readonly connectTo: ConnectTo | undefined;
 
   constructor(opts: RegistryResolverOptions = {}) {
+    this.connectTo = opts.connectTo;
     this.configPath = opts.dockerConfigPath ?? path.join(process.env["DOCKER_CONFIG"] ?? path.join(os.homedir(), ".docker"), "config.json");
     this.timeoutMs = opts.timeoutMs ?? 15_000;
   }
@@ -71,7 +79,7 @@ export class RegistryImageResolver implements ImageResolver {
     if (auth !== undefined) {
       headers["authorization"] = `Basic ${auth}`;
     }
-    const res = await httpRequest({ url, method: "HEAD", headers, timeoutMs: this.timeoutMs, signal });
+    const res = await httpRequest({ url, method: "HEAD", headers, timeoutMs: this.timeoutMs, signal, connectTo: this.connectTo });
     const digest = res.headers["docker-content-digest"];
     if (res.status === 401 || res.status === 403) {
       throw new UsageError(`registry ${registry} refused to resolve ${ref} (HTTP ${res.status})`, [

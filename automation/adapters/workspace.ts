@@ -300,9 +300,9 @@ export class AutomationStack implements PlatformStack {
   async up(opts: OperationOptions): Promise<UpOutcome> {
     const res = await this.stack.up({
       ...operationArgs(opts),
-      // Never refresh implicitly: a refresh of the whole stack can take minutes and adopt
-      // out-of-band changes nobody reviewed.
-      refresh: false,
+      // Never refresh implicitly: a refresh of the whole stack can take minutes. Only `up --refresh`
+      // asks for it, to re-apply drift a refreshing check found (commands/up.ts).
+      refresh: opts.refresh === true,
     });
     const outputs: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(res.outputs)) {

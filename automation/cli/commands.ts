@@ -104,15 +104,17 @@ const previewCommand: CommandSpec = {
 const upCommand: CommandSpec = {
   name: "up",
   summary: "policy gate, stateful-resource guard, then up",
-  usage: "up <stack> [--allow-replace] [--create] [--message TEXT] [--policy-pack DIR]...",
+  usage: "up <stack> [--allow-replace] [--refresh] [--create] [--message TEXT] [--policy-pack DIR]...",
   description: [
     "Refuses when the state has pending operations from an interrupted update. Exports the stack to a",
     "timestamped backup, runs the policy-gated preview, refuses any planned replace or delete of a",
     "stateful resource unless --allow-replace, then runs `up` with a message that says what and why.",
-    "A failed plain `up` is not rolled back automatically (exit 8).",
+    "A failed plain `up` is not rolled back automatically (exit 8). --refresh reads the live objects first",
+    "(guard preview and update): what puts back drift that `preview --expect-no-changes` found.",
   ].join("\n"),
   options: {
     "allow-replace": ALLOW_REPLACE,
+    refresh: { type: "boolean", description: "refresh before diffing, to re-apply the code over changes made outside Pulumi (drift)" },
     create: CREATE,
     message: { type: "string", valueName: "TEXT", description: "why: recorded in the stack history with the CI run link" },
     ...POLICY_OPTIONS,
@@ -126,7 +128,7 @@ const upCommand: CommandSpec = {
   run: async (args, ctx) => {
     const stack = args.positionals[0] ?? "";
     return recorded(depsFor(ctx, args, boolOpt(args.values, "create")), (deps) =>
-      up(deps, { stack, allowReplace: boolOpt(args.values, "allow-replace"), message: stringOpt(args.values, "message") }),
+      up(deps, { stack, allowReplace: boolOpt(args.values, "allow-replace"), refresh: boolOpt(args.values, "refresh"), message: stringOpt(args.values, "message") }),
     );
   },
 };

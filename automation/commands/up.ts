@@ -19,6 +19,12 @@ import { Tx } from "../tx";
 export interface UpRequest {
   readonly stack: string;
   readonly allowReplace?: boolean;
+  /**
+   * Refresh before diffing, in the guard preview and in the update (`--refresh`): what re-applies
+   * drift a refreshing check found. Without it both diff the last recorded state against the
+   * program and never see a change made in the cluster (see commands/preview.ts driftRemediation).
+   */
+  readonly refresh?: boolean;
   /** Why: recorded in the stack history with the CI run link. */
   readonly message?: string;
 }
@@ -37,12 +43,12 @@ async function guardedUp(deps: DriverDeps, tx: Tx, req: UpRequest): Promise<UpRe
   const [state, locks] = await tx.phase("load-state", () => Promise.all([s.exportStack(), s.updateLocks()]));
   checkPending(req.stack, state, locks);
   const message = operationMessage(deps, `up ${req.stack}: ${req.message ?? "apply the program and config"}`);
-  const pv = await tx.phase("policy", () => guardedPreview(deps, s, { label: `${req.stack} policy preview`, message, allowReplace: req.allowReplace === true }));
+  const pv = await tx.phase("policy", () => guardedPreview(deps, s, { label: `${req.stack} policy preview`, message, allowReplace: req.allowReplace === true, refresh: req.refresh === true }));
   if (engineChanges(pv.changes) === 0) {
     return { exitCode: ExitCode.Ok, result: "no-op", message: "no changes", remediation: [], changes: pv.summary, violations: pv.findings.violations };
   }
   await backupState(deps, tx, req.stack, "up", state);
-  const result = await tx.phase("up", () => runUp(deps, tx, s, "up", { message, expectedSteps: pv.changedSteps }));
+  const result = await tx.phase("up", () => runUp(deps, tx, s, "up", { message, expectedSteps: pv.changedSteps, refresh: req.refresh === true }));
   const done = summarize(result.resourceChanges);
   return {
     exitCode: ExitCode.Ok,

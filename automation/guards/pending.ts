@@ -42,26 +42,31 @@ function describeLock(l: UpdateLock): string {
 }
 
 /**
- * What to do about operations an interrupted update left. Non-create operations need no hand
- * edit: the next update drops them when it writes its snapshot (pulumi/pkg v3.276.0
- * backend/snapshot.go:835-851); pending creates need `pulumi refresh` with one of its
- * pending-create flags (cmd/pulumi/operations/refresh.go:286-330).
+ * What to do about operations an interrupted update left. The driver's own commands refuse while
+ * they exist (checkPending), so "the next `up` clears them" would be advice it cannot follow: the
+ * repair is `pulumi refresh`. It records what the cloud holds and writes a state without the
+ * non-create operations: a written snapshot keeps only the pending creates of its base
+ * (pulumi/pkg v3.276.0 backend/snapshot.go:835-851), which the engine's own warning also says
+ * (resource/deploy/deployment_executor.go:108-121). Pending creates need one of refresh's
+ * pending-create flags (cmd/pulumi/operations/refresh.go:286-330), and that same refresh clears
+ * the others too. No hand edit of the state either way.
  */
 export function pendingRemediation(stack: string, ops: readonly PendingOperation[]): string[] {
   const creates = ops.filter((o) => o.type === "creating");
+  const others = ops.length - creates.length;
   const lines = [
     ...ops.map((o) => `pending ${o.type}: ${o.urn}`),
     "an update was stopped while these steps ran; the cloud may have the change applied even though the state does not record it",
+    "the driver refuses to run on this state; a `pulumi refresh` of the stack clears the operations (run it with the backend and passphrase the driver uses)",
   ];
   if (creates.length > 0) {
     lines.push(
-      `pending creates: check in the AWS console / cluster whether each exists, then \`pulumi refresh --stack ${stack} --import-pending-creates <urn>=<id>\` for those that do and \`pulumi refresh --stack ${stack} --clear-pending-creates\` for the rest`,
+      `pending creates: check in the AWS console / cluster whether each exists, then \`pulumi refresh --stack ${stack} --import-pending-creates <urn>=<id>\` for those that do and \`pulumi refresh --stack ${stack} --clear-pending-creates\` for the rest${others > 0 ? "; that refresh also clears the other operations (updating, deleting)" : ""}`,
     );
+  } else {
+    lines.push(`the operations (updating, deleting): \`pulumi refresh --stack ${stack}\` records what the cloud holds and clears them, no state edit needed`);
   }
-  if (creates.length < ops.length) {
-    lines.push(`the other operations (updating, deleting): \`npm run platform -- preview ${stack}\` shows what is left; the next \`up\` (or \`pulumi refresh --stack ${stack}\`) reconciles and clears them, no state edit needed`);
-  }
-  lines.push("then re-run this command");
+  lines.push(`then \`npm run platform -- preview ${stack}\` shows what an \`up\` would still change, and re-run this command`);
   return lines;
 }
 

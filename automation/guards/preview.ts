@@ -14,10 +14,12 @@ export interface GuardRequest {
   /** Recorded with the preview: what the guarded `up` is for. */
   readonly message: string;
   readonly allowReplace: boolean;
+  /** Refresh before diffing, as the `up --refresh` it guards will (see engine.ts PreviewOptions). */
+  readonly refresh?: boolean;
 }
 
 export async function guardedPreview(deps: DriverDeps, stack: PlatformStack, req: GuardRequest): Promise<PreviewRun> {
-  const run = await runPreview(deps, stack, req.label, req.message);
+  const run = await runPreview(deps, stack, req.label, req.message, { refresh: req.refresh === true });
   deps.log.info(`preview of "${stack.name}": ${formatSummary(run.summary)}`);
   refuseStatefulChanges(run.hazards, req.allowReplace);
   return run;

@@ -133,7 +133,7 @@ async function analyseStep(deps: DriverDeps, a: StepAnalysis): Promise<WindowVer
   // Counted from when the driver saw the rule applied: the traffic of this step's weights only.
   const from = deps.clock.now();
   for (let extensions = 0; ; extensions++) {
-    await deps.clock.sleep(run.stepSeconds * 1000, deps.signal).catch(() => {
+    await deps.clock.sleep(deps.canaryWindowMs ?? run.stepSeconds * 1000, deps.signal).catch(() => {
       throw new InterruptedError(interruptOf(deps.signal));
     });
     const windows = await deps.metrics.window(

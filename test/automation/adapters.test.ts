@@ -1,7 +1,7 @@
 /**
  * The real stack adapter passes the driver's options on to the Automation API as the engine needs
  * them: a drift preview refreshes, every preview and up carries the policy packs and their configs,
- * an up never refreshes implicitly, and the export a backup stores is the CLI's text.
+ * an up refreshes only when asked, and the export a backup stores is the CLI's text.
  */
 import { strict as assert } from "assert";
 import type { PulumiCommand, Stack } from "@pulumi/pulumi/automation";
@@ -33,10 +33,12 @@ describe("automation: the Automation API adapter", () => {
     assert.equal(calls[1]?.args["refresh"], false);
   });
 
-  it("an up carries the policy packs, never refreshes, and returns only non-secret outputs", async () => {
+  it("an up carries the policy packs, refreshes only when asked (up --refresh), and returns only non-secret outputs", async () => {
     const { stack, calls } = adapter();
     const out = await stack.up({ policyPacks: ["/p"], policyPackConfigs: ["/p/c.json"], target: ["urn:a"] });
     assert.deepEqual([calls[0]?.args["policyPacks"], calls[0]?.args["policyPackConfigs"], calls[0]?.args["refresh"]], [["/p"], ["/p/c.json"], false]);
     assert.deepEqual(out.outputs, { environment: "prod" });
+    await stack.up({ refresh: true });
+    assert.equal(calls[1]?.args["refresh"], true);
   });
 });

@@ -11,7 +11,7 @@ import { renderOutcome, trafficOf } from "../../automation/cli/render";
 import { ExitCode } from "../../automation/exitCodes";
 import { Json, JsonObject } from "../../automation/types";
 import { Harness } from "./harness";
-import { image } from "./loopback";
+import { FakeClock, image } from "./loopback";
 import { Fault, MemoryStack } from "./memoryStack";
 import { REHEARSAL, REHEARSED_CANARY, rehearse } from "./rehearsal";
 
@@ -27,7 +27,10 @@ const CANARY: JsonObject = { strategy: "canary", steps: [10, 50], stepSeconds: 6
 describe("automation: canary rollouts", function () {
   let h: Harness;
   beforeEach(async () => {
-    h = await Harness.start();
+    // A frozen clock that only the driver's sleeps move. On the wall-clock default, a window is
+    // [now(), now() after the sleep], so any real millisecond between those two readings (a loaded
+    // machine) lengthens it: 60_001 ms instead of 60_000, and the requests counted in it with it.
+    h = await Harness.start({ clock: new FakeClock(Date.UTC(2026, 0, 5, 9, 0, 0)) });
     // 10 requests per second: a 10% step gets ~60 requests a minute, above minRequests.
     h.metrics.requestsPerSecond = 10;
   });
@@ -93,6 +96,18 @@ describe("automation: canary rollouts", function () {
     assert.deepEqual([stack.deployed()[0]?.active, stack.deployed()[0]?.canaryWeight], ["green", undefined]);
     assert.equal(stack.deployed()[1]?.active, "blue", "the other service is untouched");
     assert.match(h.posts()[0]?.embeds[0]?.title ?? "", /flip prod: succeeded/);
+  });
+
+  it("deps.canaryWindowMs replaces the stepSeconds window (the integration tier's seconds-long windows), the config unchanged", async () => {
+    const { stack } = prod({ rollout: { ...CANARY, analysis: { ...(CANARY["analysis"] as JsonObject), minRequests: 1 } } });
+    const out = await flip(h.deps({ canaryWindowMs: 5_000 }), { stack: "prod", service: "student" });
+    assert.equal(out.exitCode, ExitCode.Ok, out.message);
+    assert.equal(h.metrics.queries.length, 2);
+    for (const q of h.metrics.queries) {
+      assert.equal(q.to - q.from, 5_000, "the injected window, not stepSeconds");
+    }
+    const student = (stack.config.get("platform:services") as JsonObject[]).find((sv) => sv["name"] === "student");
+    assert.equal((student?.["rollout"] as JsonObject | undefined)?.["stepSeconds"], 60, "the service's config still says 60");
   });
 
   it("a bad build fails the first step: the weights go back to 100/0 with one restore, verified at the load balancer; the numbers are in the outcome and on Discord (exit 3)", async () => {

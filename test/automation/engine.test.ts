@@ -68,6 +68,30 @@ describe("automation: the engine's word", function () {
       assert.equal(s.calls.filter((c) => c.op === "preview")[1]?.refresh, false);
     });
 
+    it("the drift report names the object and its paths; a plain up does not see drift, `up --refresh` re-applies it and the next check is clean", async () => {
+      const s = stack({ outOfBand: ["student-green"] });
+      const found = await preview(h.deps(), { stack: "prod", expectNoChanges: true });
+      assert.equal(found.exitCode, ExitCode.Drift, found.message);
+      assert.match(found.message, / 1 to update, .*; update kubernetes:apps\/v1:Deployment student-green: spec\.template\.spec\.containers\[0\]\.image$/);
+      assert.match(found.remediation.join("\n"), /`npm run platform -- up prod --refresh`/);
+
+      const plain = await up(h.deps(), { stack: "prod" });
+      assert.equal(plain.result, "no-op", plain.message);
+      assert.equal(s.count("up"), 0, "the guard preview diffs the recorded state: nothing to do");
+      assert.equal((await preview(h.deps(), { stack: "prod", expectNoChanges: true })).exitCode, ExitCode.Drift, "a plain up leaves the drift");
+
+      const refreshed = await up(h.deps(), { stack: "prod", refresh: true });
+      assert.equal(refreshed.exitCode, ExitCode.Ok, refreshed.message);
+      assert.equal(refreshed.changes?.updates, 1);
+      assert.deepEqual(
+        s.calls.filter((c) => c.op === "up").map((c) => c.refresh),
+        [true],
+        "the update itself refreshes, not only its guard preview",
+      );
+      const clean = await preview(h.deps(), { stack: "prod", expectNoChanges: true });
+      assert.equal(clean.exitCode, ExitCode.Ok, clean.message);
+    });
+
     it("a preview that ends without the engine's summary is an error, not 'no changes'", async () => {
       stack({ faults: [{ op: "preview", kind: "no-summary" }] });
       const out = await preview(h.deps(), { stack: "prod", expectNoChanges: true });

@@ -59,9 +59,8 @@ export interface WebhookPost {
 }
 
 export class Harness {
-  readonly clock = new FakeClock();
   /** The load balancer: its live rules follow the Ingress after `lb.lagMs` of the fake clock. */
-  readonly lb = new FakeLoadBalancer(this.clock);
+  readonly lb: FakeLoadBalancer;
   /** The load balancer's per-color metrics, counted from the weights it applied over time. */
   readonly metrics: FakeMetrics;
   readonly targetHealth = new StubTargetHealth();
@@ -75,18 +74,25 @@ export class Harness {
   private constructor(
     readonly world: HealthWorld,
     readonly webhook: Loopback,
+    readonly clock: FakeClock,
   ) {
+    this.lb = new FakeLoadBalancer(clock);
     this.backupDir = fs.mkdtempSync(path.join(os.tmpdir(), "platform-backups-"));
     world.routing = this.lb;
     this.metrics = new FakeMetrics(this.lb, world);
   }
 
-  static async start(): Promise<Harness> {
+  /**
+   * `clock`: the driver's clock. The default moves with the wall clock plus every fake sleep; a
+   * test whose numbers depend on the exact time between two readings (a window's length, the
+   * requests counted in it) passes a frozen one (`new FakeClock(at)`), which only sleeps move.
+   */
+  static async start(opts: { readonly clock?: FakeClock } = {}): Promise<Harness> {
     const world = new HealthWorld();
     await world.start();
     let h: Harness | undefined;
     const webhook = await startServer(() => ({ status: h?.webhookStatus ?? 204 }));
-    h = new Harness(world, webhook);
+    h = new Harness(world, webhook, opts.clock ?? new FakeClock());
     return h;
   }
 

@@ -109,7 +109,7 @@ describe("automation: interrupts", function () {
       assert.equal(out.exitCode, ExitCode.Interrupted);
       assert.deepEqual(stack.pending.map((p) => p.type), ["updating", "updating"]);
       assert.ok(out.remediation.some((r) => r.startsWith("pending updating: ") && r.includes("student-ingress")), out.remediation.join("\n"));
-      assert.ok(out.remediation.some((r) => r.includes("the next `up` (or `pulumi refresh --stack prod`) reconciles and clears them")));
+      assert.ok(out.remediation.some((r) => r.includes("`pulumi refresh --stack prod` records what the cloud holds and clears them")));
     });
 
     it("never starts an SDK operation on an already aborted signal (the SDK's abort listener would never fire)", async () => {

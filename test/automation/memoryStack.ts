@@ -121,7 +121,8 @@ export interface MemoryStackOptions {
   readonly scaledByHpa?: readonly string[];
   /**
    * `<service>-<color>` Deployments changed in the cluster behind Pulumi's back (kubectl edit):
-   * only a refreshing preview sees them, since the provider diffs the stored state against the program.
+   * only a refreshing preview or up sees them, since the provider diffs the stored state against
+   * the program; a refreshing up re-applies them, a plain one leaves them.
    */
   readonly outOfBand?: readonly string[];
   /**
@@ -227,8 +228,11 @@ export class MemoryStack implements PlatformStack {
   private lockHeld = false;
   /** The config the last update's program registered the outputs from (mode `config`). */
   private registered?: Json;
+  /** What `outOfBand` changed in the cluster and no refreshing up has put back yet. */
+  private readonly drifted: Set<string>;
 
   constructor(readonly opts: MemoryStackOptions) {
+    this.drifted = new Set(opts.outOfBand ?? []);
     const services: Json = opts.services.map(seedToJson);
     this.config.set("platform:environment", opts.environment);
     this.config.set("aws:region", "ap-northeast-2");
@@ -632,6 +636,19 @@ export class MemoryStack implements PlatformStack {
     return Promise.resolve({ supported: true, locks });
   }
 
+  /** The updates a refresh reveals: each drifted Deployment the plan does not already update. */
+  private driftSteps(planned: readonly Step[]): Step[] {
+    if (!this.blueGreen) {
+      return [];
+    }
+    return [...this.drifted]
+      .map((name): Step => {
+        const [svc, color] = [name.slice(0, name.lastIndexOf("-")), name.slice(name.lastIndexOf("-") + 1) as Color];
+        return { op: "update", urn: this.deploymentUrn(svc, color), type: "kubernetes:apps/v1:Deployment", diff: { "spec.template.spec.containers[0].image": "update" } };
+      })
+      .filter((d) => !planned.some((p) => p.urn === d.urn));
+  }
+
   async preview(opts: OperationOptions): Promise<PreviewOutcome> {
     const call: Call = { op: "preview", message: opts.message, policyPacks: opts.policyPacks, policyPackConfigs: opts.policyPackConfigs, target: opts.target, expectNoChanges: opts.expectNoChanges, refresh: opts.refresh };
     const n = this.begin(call);
@@ -640,11 +657,8 @@ export class MemoryStack implements PlatformStack {
     }
     // No lock check: the DIY backend does not lock previews.
     const steps = this.plan(this.configServices(), opts.target);
-    if (opts.refresh === true && this.blueGreen) {
-      for (const name of this.opts.outOfBand ?? []) {
-        const [svc = "", color] = [name.slice(0, name.lastIndexOf("-")), name.slice(name.lastIndexOf("-") + 1) as Color];
-        steps.push({ op: "update", urn: this.deploymentUrn(svc, color), type: "kubernetes:apps/v1:Deployment", diff: { "spec.template.spec.containers[0].image": "update" } });
-      }
+    if (opts.refresh === true) {
+      steps.push(...this.driftSteps(steps));
     }
     const stateful = this.takeFault("preview", n, call, ["stateful-replace"]);
     if (stateful !== undefined) {
@@ -840,6 +854,9 @@ export class MemoryStack implements PlatformStack {
       throw new Error("code: 255\nstderr: error: update failed");
     }
     const steps = this.plan(this.configServices(), opts.target);
+    if (opts.refresh === true) {
+      steps.push(...this.driftSteps(steps));
+    }
     // The program ran: its outputs (from config) are registered whatever happens to the steps.
     this.registered = structuredClone(this.config.get("platform:services") ?? []);
     this.lockHeld = true;
@@ -882,6 +899,9 @@ export class MemoryStack implements PlatformStack {
         throw new Error("code: 255\nstderr: error: update failed");
       }
       this.apply(steps, opts.target);
+      if (opts.refresh === true && opts.target === undefined) {
+        this.drifted.clear();
+      }
       for (const s of steps) {
         opts.onEvent?.(this.event({ resOutputsEvent: { metadata: { op: s.op, urn: s.urn, type: s.type, provider: "" } } }));
       }

@@ -64,6 +64,26 @@ describe("automation: preview, up, status", function () {
       assert.match(h.summaries[0] ?? "", /drift[\s\S]*\| update \| `kubernetes:apps\/v1:Deployment` \| student-green \|/);
     });
 
+    // The provider's own text for a field another manager changed (pulumi-kubernetes v4.25.0
+    // pkg/await/await.go:700-716, seen on the real engine in test/integration/operations.test.ts).
+    const CONFLICT =
+      'the Kubernetes API server reported that "apps/student-blue" failed to fully initialize or become live: Server-Side Apply field conflict detected. See https://www.pulumi.com/registry/packages/kubernetes/how-to-guides/managing-resources-with-server-side-apply/#handle-field-conflicts-on-existing-resources for troubleshooting help. The resource managed by field manager "pulumi-kubernetes-2695f6f1" had an apply conflict: Apply failed with 1 conflict: conflict with "kubectl-edit" using apps/v1: .spec.template.spec.containers[name="student"].image';
+
+    it("--expect-no-changes: a field changed by another manager (the dry-run apply conflicts) is drift, exit 6, with the manager and field", async () => {
+      staging({ faults: [{ op: "preview", kind: "error", message: CONFLICT }] });
+      const out = await preview(h.deps(), { stack: "staging", expectNoChanges: true });
+      assert.equal(out.exitCode, ExitCode.Drift, out.message);
+      assert.equal(out.result, "drift");
+      assert.match(out.message, /drift\): "apps\/student-blue" was changed outside Pulumi by another field manager \(conflict with "kubectl-edit" using apps\/v1: \.spec\.template\.spec\.containers\[name="student"\]\.image\)/);
+      assert.match(out.remediation.join("\n"), /would fail on the same conflict/);
+    });
+
+    it("a plain preview failing on the same conflict stays a failed preview (exit 8)", async () => {
+      staging({ faults: [{ op: "preview", kind: "error", message: CONFLICT }] });
+      const out = await preview(h.deps(), { stack: "staging" });
+      assert.equal(out.exitCode, ExitCode.OperationFailed, out.message);
+    });
+
     it("a mandatory policy violation exits 2 and lists the violation", async () => {
       staging({ faults: [{ op: "preview", kind: "policy-mandatory", message: "image must be pinned | by digest" }] });
       const out = await preview(h.deps(), { stack: "staging" });
@@ -144,7 +164,7 @@ describe("automation: preview, up, status", function () {
       assert.equal(s.count("preview"), 0);
       assert.ok(out.remediation.some((r) => r.includes("pending updating: urn:pulumi:staging::platform::aws:rds/instance:Instance::db")));
       assert.ok(out.remediation.some((r) => r.includes("no update holds the stack's lock")));
-      assert.ok(out.remediation.some((r) => r.includes("the next `up` (or `pulumi refresh --stack staging`) reconciles and clears them")));
+      assert.ok(out.remediation.some((r) => r.includes("`pulumi refresh --stack staging` records what the cloud holds and clears them")));
     });
 
     it("a mandatory violation stops before the up", async () => {

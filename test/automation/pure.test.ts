@@ -20,7 +20,7 @@ import { EXIT_CODE_TABLE, ExitCode } from "../../automation/exitCodes";
 import { formatDuration } from "../../automation/format";
 import { healthGateFromConfig } from "../../automation/gates/health";
 import { parseImageRef, sameDigest, shortImage } from "../../automation/images";
-import { pendingOperations, pendingRemediation } from "../../automation/guards/pending";
+import { checkPending, pendingOperations, pendingRemediation } from "../../automation/guards/pending";
 import { colorPlan, deployModeOf, flipEdits, flipTargets, mergePlans, parkEdits, planFlip, planStaging, stagingEdits, switchPlan } from "../../automation/planning";
 import { colorServiceName, editReleases, editServices, healthUrlOf, parseServices, readStackOutputs, ServiceEntry } from "../../automation/stackConfig";
 import { DeploymentReport } from "../../automation/ports";
@@ -188,14 +188,34 @@ describe("automation: pure logic", () => {
     it("reads pending operations and prints the remediation", () => {
       const ops = pendingOperations(state([], [{ type: "creating", resource: { urn: "urn:a" } }, { type: "deleting", resource: { urn: "urn:b" } }]));
       assert.deepEqual(ops, [{ type: "creating", urn: "urn:a" }, { type: "deleting", urn: "urn:b" }]);
-      // No hand edit of the state: the next update drops non-create pending operations (pulumi/pkg
-      // v3.276.0 backend/snapshot.go:835-851); pending creates need refresh's pending-create flags.
-      assert.ok(!pendingRemediation("prod", ops).some((l) => l.includes("pulumi stack import")));
-      assert.ok(pendingRemediation("prod", ops).some((l) => l.includes("the next `up` (or `pulumi refresh --stack prod`) reconciles and clears them")));
+      // No hand edit of the state: a refresh writes a snapshot without non-create pending operations
+      // (pulumi/pkg v3.276.0 backend/snapshot.go:835-851); pending creates need refresh's pending-create flags.
+      const mixed = pendingRemediation("prod", ops);
+      assert.ok(!mixed.some((l) => l.includes("pulumi stack import")));
+      assert.ok(mixed.some((l) => l.includes("`pulumi refresh --stack prod --clear-pending-creates`") && l.endsWith("that refresh also clears the other operations (updating, deleting)")));
       const creates = pendingRemediation("prod", [{ type: "creating", urn: "urn:a" }]);
       assert.ok(creates.some((l) => l.includes("pulumi refresh --stack prod --clear-pending-creates")));
-      assert.ok(!creates.some((l) => l.includes("the other operations")));
+      assert.ok(!creates.some((l) => l.includes("other operations")));
       assert.deepEqual(pendingOperations({ version: 3, deployment: {} }), []);
+    });
+    it("the repair the pending-operations guard prints is one it does not itself refuse: a refresh, never the next `up`", () => {
+      const left = state([], [{ type: "updating", resource: { urn: "urn:b" } }]);
+      let refused: unknown;
+      try {
+        checkPending("prod", left, { supported: true, locks: [] });
+      } catch (e) {
+        refused = e;
+      }
+      assert.ok(refused instanceof RefusedError, "an up on this state is refused (exit 5)");
+      assert.deepEqual(refused.remediation, [
+        "no update holds the stack's lock",
+        "pending updating: urn:b",
+        "an update was stopped while these steps ran; the cloud may have the change applied even though the state does not record it",
+        "the driver refuses to run on this state; a `pulumi refresh` of the stack clears the operations (run it with the backend and passphrase the driver uses)",
+        "the operations (updating, deleting): `pulumi refresh --stack prod` records what the cloud holds and clears them, no state edit needed",
+        "then `npm run platform -- preview prod` shows what an `up` would still change, and re-run this command",
+      ]);
+      assert.ok(!refused.remediation.some((l) => /next `up`|`up` .*clears/.test(l)));
     });
   });
 
