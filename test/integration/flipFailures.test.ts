@@ -62,24 +62,29 @@ describe("integration: failed and refused flips (real engine, local API server)"
     const hh = h as Harness;
     const double = hh.doubles.get("staging");
     assert.ok(double !== undefined);
-    // The flip's Ingress change is applied 60 s after the double sees it, far beyond the flip's
-    // up plus its 3 s gate. Once seen, the lag drops again, so the restore's change is applied
-    // soon and supersedes the flip's still-scheduled one (the double, like the controller,
-    // reconciles the newest state it has seen and skips an older one). 1 s rather than less: the
-    // restore updates the Service and the Ingress separately, and a reconcile between the two would
-    // route by the flip's Ingress for a moment (which a controller as slow as this one would too).
+    // The controller is slow: a change it sees is reconciled 60 s later, far beyond the flip's up
+    // plus its 3 s gate. It catches up (lag 200 ms and a resync) only once it has seen both writes
+    // of both objects, the flip's and the restore's, so what it reconciles then is the restored
+    // state and the flip's still-scheduled reconcile finds nothing newer to apply (the double, like
+    // the controller, builds from the newest state it has seen). Catching up as soon as the flip's
+    // Ingress was seen would let any later event (the flip's Service write) reconcile the flip at
+    // once: the flip applied within the gate, not late.
     double.setLag(60_000);
     const t0 = Date.now();
-    const seen = (async () => {
-      while (!double.history.some((e) => e.at >= t0 && e.type === "observed" && /^ingress [^/]+\/web modified/.test(e.detail))) {
+    const writes = (kind: string): number => double.history.filter((e) => e.at >= t0 && e.type === "observed" && new RegExp(`^${kind} [^/]+/web modified`).test(e.detail)).length;
+    const caughtUp = (async (): Promise<boolean> => {
+      while (writes("ingress") < 2 || writes("service") < 2) {
+        if (Date.now() - t0 > 180_000) return false;
         await new Promise((r) => setTimeout(r, 50));
       }
-      double.setLag(1_000);
+      double.setLag(200);
+      double.resync("caught up");
+      return true;
     })();
     const sampler = sampleTraffic(double, hostsOf("staging").live, "/healthz");
     const o = await flip(hh.deps({ routingWait: GATE }), { stack: "staging", service: "web" });
-    await seen;
     assertExit(o, ExitCode.RolledBack);
+    assert.ok(await caughtUp, `the double saw the flip's and the restore's writes: ${JSON.stringify(double.history.filter((e) => e.at >= t0))}`);
     assert.ok(o.phases.some((p) => p.name === "routing" && !p.ok));
     await assertRestored(hh);
     const samples = await sampler.stop();

@@ -270,8 +270,18 @@ export class LoadBalancerDouble {
     }
   }
 
+  /** The lag of changes observed from now on; reconciles already scheduled keep their time. */
   setLag(ms: number): void {
     this.lag = ms;
+  }
+
+  /**
+   * Schedules a reconcile of the state as it is now, as the controller's periodic resync does
+   * (controller-runtime's SyncPeriod, the controller's `--sync-period`): a test's way to say "the
+   * slow controller has caught up" without another object change.
+   */
+  resync(why = "resync"): void {
+    this.observe(why);
   }
 
   /** How a target running `image` answers; undefined restores the default (200 at once). */
