@@ -18,7 +18,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { bin, kwokStagesPath, repoRoot, requireBinaries } from "../../tools/tools";
-import { Kube, KubeObject, waitFor } from "./kube";
+import { Kube, KubeCredentials, KubeObject, waitFor } from "./kube";
 
 export interface KwokNode {
   readonly name: string;
@@ -41,6 +41,8 @@ export interface ControlPlane {
   readonly kubeconfigContent: string;
   /** An admin client of the API server. */
   readonly kube: Kube;
+  /** What `kube` connects with (files under `dir`), for a client in another process. */
+  readonly credentials: KubeCredentials;
   readonly nodes: readonly string[];
   /** The temp dir holding the PKI, etcd's data and the logs (removed by stop). */
   readonly dir: string;
@@ -391,7 +393,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const adminKubeconfig = writeKubeconfig("admin", "integration-admin", pki.clients.admin);
     const kcmKubeconfig = writeKubeconfig("controller-manager", "system:kube-controller-manager", pki.clients.controllerManager);
     const schedKubeconfig = writeKubeconfig("scheduler", "system:kube-scheduler", pki.clients.scheduler);
-    kube = new Kube({ server, caFile: pki.ca, certFile: pki.clients.admin.cert, keyFile: pki.clients.admin.key });
+    const credentials: KubeCredentials = { server, caFile: pki.ca, certFile: pki.clients.admin.cert, keyFile: pki.clients.admin.key };
+    kube = new Kube(credentials);
     const client = kube;
 
     // The controllers' /healthz is served with a certificate they generate in --cert-dir, so the
@@ -483,6 +486,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       kubeconfig: adminKubeconfig,
       kubeconfigContent: fs.readFileSync(adminKubeconfig, "utf8"),
       kube: client,
+      credentials,
       nodes: nodes.map((n) => n.name),
       dir,
       logDir,
