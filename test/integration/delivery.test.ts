@@ -1,14 +1,15 @@
 // Delivery on the real engine: `promote` staging -> prod by digest (the tag staging runs resolved
 // through a loopback registry double standing in for ECR), with prod's `web` on a canary rollout
 // judged on real traffic through the load-balancer double (its per-target-group counters are the
-// metrics), then a bad build's canary aborted at its first step. Every assertion reads the live
+// metrics), then a bad build's canary aborted at its first step, then `release` of a freshly pushed
+// tag into staging. Every assertion reads the live
 // API server, the doubles or the stack's own config file, not the driver's report.
 
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { RegistryImageResolver } from "../../automation/adapters/registry";
-import { flip, promote, up } from "../../automation/commands";
+import { flip, promote, release, up } from "../../automation/commands";
 import { DriverDeps } from "../../automation/deps";
 import { ExitCode } from "../../automation/exitCodes";
 import { Json } from "../../automation/types";
@@ -32,7 +33,6 @@ const SERVICES = ["web", "api"] as const;
  */
 const CANARY: Json = { strategy: "canary", steps: [20, 50], stepSeconds: 60, analysis: { max5xxRatio: 0.05, maxP99Ms: 2000, maxP99Ratio: 100, minRequests: 20, maxExtensions: 1 } };
 const WINDOW_MS = 4_000;
-
 describe("integration: promote by digest and canary steps (real engine, registry and load-balancer doubles)", function () {
   let h: Harness;
   let registry: RegistryDouble;
@@ -75,8 +75,10 @@ describe("integration: promote by digest and canary steps (real engine, registry
     await h.stacks.get("staging")?.setAllConfig({ "platform:services": { value: JSON.stringify(staging) }, "platform:releases": { value: JSON.stringify(releases) } });
     const prod = (fixtureServices() as Obj[]).map((s) => (s["name"] === "web" ? { ...s, rollout: CANARY } : s));
     await h.stacks.get("prod")?.setConfig("platform:services", { value: JSON.stringify(prod) });
-    assertExit(await up(h.deps(), { stack: "staging" }), ExitCode.Ok);
-    assertExit(await up(h.deps(), { stack: "prod" }), ExitCode.Ok);
+    // Two stacks, two namespaces, two CLIs: the ups run side by side.
+    const [stagingUp, prodUp] = await Promise.all([up(h.deps(), { stack: "staging" }), up(h.deps(), { stack: "prod" })]);
+    assertExit(stagingUp, ExitCode.Ok);
+    assertExit(prodUp, ExitCode.Ok);
   });
   afterEach(function () {
     if (this.currentTest?.state === "failed") failed = true;
@@ -149,6 +151,21 @@ describe("integration: promote by digest and canary steps (real engine, registry
       { "web-blue": 20, "web-green": 80 },
       { "web-blue": 0, "web-green": 100 },
     ]);
+    // The bad build's exposure: from receiving traffic (20/80 applied at the double) to the weights
+    // back on the stable color. It is the rest of the step's own up (the controller applies the
+    // weights while the provider's Ingress awaiter still runs), the analysis window, and one guarded
+    // targeted update (its check preview and its up, until the double applied it): exactly those
+    // three operations, and besides them and the window only the gaps between them (the double's
+    // 500 ms lag, gate polls, config writes), together less than a second window would add.
+    const [, exposedAt = 0, restoredAt = Infinity] = weights.at();
+    const during = h.operations.filter((op) => (op.endedAt ?? Infinity) > exposedAt && op.startedAt < restoredAt);
+    assert.strictEqual(during.length, 3, `the step's up, the restore's check and up: ${during.map((op) => op.label).join(", ")}`);
+    const inOperations = during.reduce((sum, op) => sum + Math.min(op.endedAt ?? restoredAt, restoredAt) - Math.max(op.startedAt, exposedAt), 0);
+    const exposure = restoredAt - exposedAt;
+    const gaps = exposure - inOperations - WINDOW_MS;
+    console.log(`      bad build exposed for ${(exposure / 1000).toFixed(1)} s: ${during.map((op) => op.label).join(", ")} ${(inOperations / 1000).toFixed(1)} s, window ${WINDOW_MS / 1000} s, gaps ${(gaps / 1000).toFixed(1)} s`);
+    assert.ok(gaps >= 0, `the window was judged whole: exposed ${exposure} ms`);
+    assert.ok(gaps < WINDOW_MS, `exposed ${exposure} ms: ${inOperations} ms in operations, ${WINDOW_MS} ms window and ${gaps} ms besides (a second window would be ${WINDOW_MS} ms)`);
     const judged = metrics.windows.slice(windowsBefore);
     assert.strictEqual(judged.length, 1, "judged once: the first step");
     assert.ok((judged[0]?.result.blue.target5xx ?? 0) > 0, JSON.stringify(judged[0]?.result));
@@ -159,5 +176,40 @@ describe("integration: promote by digest and canary steps (real engine, registry
     assert.strictEqual(svc["canaryWeight"], undefined, "the step's weight is gone from Pulumi.prod.yaml");
     assert.deepStrictEqual(await config("prod", "platform:releases"), releasesBefore, "nothing recorded as verified");
     assert.strictEqual(h.notifications[h.notifications.length - 1]?.result, "rolled back");
+  });
+
+  // `release` is the CLI's first-stage command (the test stage: one EC2 host, no cluster, so nothing
+  // here can run it); the CLI's stage check (`validate.releaseTarget`) is unit-tested. What runs on
+  // the real engine here is the command itself: the same deploy path as promote, fed by pinning a
+  // freshly pushed tag to its digest through the registry, recorded with source "release". The
+  // test host's own mode (replace the active color, gate through the live host) runs only against
+  // the in-memory stack (test/automation/promote.test.ts, "release into test").
+  it("release into staging: a freshly pushed tag pinned to its digest through the registry, staged into the idle color, switched, recorded with source \"release\"", async () => {
+    const stagingNs = h.namespace("staging");
+    const digest = registry.push("web", "2.1.0");
+    const headsBefore = registry.requests.length;
+    const before = await h.kube.get<Service>(`/api/v1/namespaces/${stagingNs}/services/web`);
+    const from = before.spec.selector["platform.io/color"];
+    const to = from === "blue" ? "green" : "blue";
+    const out = await release(deps(), { stack: "staging", items: [{ service: "web", image: image("web", "2.1.0") }] });
+    assertExit(out, ExitCode.Ok);
+
+    const asked = registry.requests.slice(headsBefore).map((r) => `${r.method} ${r.path} ${r.authorized}`);
+    assert.ok(asked.includes("HEAD /v2/web/manifests/2.1.0 true"), JSON.stringify(asked));
+    const pinned = `${ECR}/web@${digest}`;
+    const dep = await h.kube.get<Deployment>(`/apis/apps/v1/namespaces/${stagingNs}/deployments/web-${to}`);
+    assert.deepStrictEqual(dep.spec.template.spec.containers.map((c) => c.image), [pinned], `web-${to} runs the digest, not the tag`);
+    const active = await h.kube.get<Service>(`/api/v1/namespaces/${stagingNs}/services/web`);
+    assert.strictEqual(active.spec.selector["platform.io/color"], to, `web's Service moved ${from} -> ${to}`);
+    const svc = ((await config("staging", "platform:services")) as Obj[]).find((s) => s["name"] === "web") as Obj;
+    assert.strictEqual(svc["active"], to);
+    assert.strictEqual((svc[to] as Obj)["image"], pinned, "Pulumi.staging.yaml pins the digest");
+    const records = (await config("staging", "platform:releases")) as Obj;
+    assert.strictEqual((records["web"] as Obj)["image"], pinned);
+    assert.strictEqual((records["web"] as Obj)["source"], "release");
+    assert.strictEqual(((records["api"] as Obj)["source"]), "release 2.0.0", "api untouched");
+    const last = h.notifications[h.notifications.length - 1];
+    assert.strictEqual(last?.result, "succeeded");
+    assert.strictEqual(last?.kind, "release");
   });
 });

@@ -95,8 +95,10 @@ export function trafficTo(double: LoadBalancerDouble, host: string, path: string
  * The weights of `service`'s live rule as the double applied them, sampled every 50 ms, in order,
  * consecutive duplicates dropped: `{ "<color Service>": weight }`.
  */
-export function recordWeights(double: LoadBalancerDouble, namespace: string, service: string): { stop(): Array<Record<string, number>> } {
+export function recordWeights(double: LoadBalancerDouble, namespace: string, service: string): { stop(): Array<Record<string, number>>; at(): number[] } {
   const seen: Array<Record<string, number>> = [];
+  /** When each entry of `seen` was first observed (Date.now()), sampled every 50 ms. */
+  const at: number[] = [];
   const sample = (): void => {
     const alb = double.applied;
     if (alb === undefined) return;
@@ -110,7 +112,10 @@ export function recordWeights(double: LoadBalancerDouble, namespace: string, ser
           const w: Record<string, number> = {};
           groups.forEach((g, i) => (w[backends[i]?.service ?? "?"] = g.Weight ?? 1));
           const last = seen[seen.length - 1];
-          if (last === undefined || JSON.stringify(last) !== JSON.stringify(w)) seen.push(w);
+          if (last === undefined || JSON.stringify(last) !== JSON.stringify(w)) {
+            seen.push(w);
+            at.push(Date.now());
+          }
           return;
         }
       }
@@ -124,5 +129,6 @@ export function recordWeights(double: LoadBalancerDouble, namespace: string, ser
       sample();
       return seen;
     },
+    at: () => [...at],
   };
 }
