@@ -19,6 +19,7 @@ import * as os from "os";
 import * as path from "path";
 import { bin, kwokStagesPath, repoRoot, requireBinaries } from "../../tools/tools";
 import { Kube, KubeCredentials, KubeObject, waitFor } from "./kube";
+import { forgetRunning, recordRunning, sweepLeftovers } from "./leftovers";
 
 export interface KwokNode {
   readonly name: string;
@@ -56,6 +57,7 @@ export const kwokNodeAnnotation = "kwok.x-k8s.io/node";
 interface Component {
   readonly name: string;
   readonly child: ChildProcess;
+  readonly binary: string;
   readonly log: string;
   exitCode: number | null | undefined; // undefined while running
 }
@@ -224,6 +226,7 @@ function httpGet(url: string): Promise<{ status: number; body: string }> {
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   requireBinaries();
   if (!fs.existsSync(kwokStagesPath)) throw new Error(`missing ${kwokStagesPath}: run npm run tools`);
+  for (const line of sweepLeftovers()) console.log(`[control-plane] ${line}`);
   const readyTimeout = options.readyTimeoutMs ?? 120_000;
   const nodes = options.nodes ?? [{ name: "kwok-node-0" }, { name: "kwok-node-1" }];
 
@@ -244,6 +247,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       }
     }
     fs.rmSync(dir, { recursive: true, force: true });
+    forgetRunning(process.pid);
   };
   live.add(killNow);
 
@@ -255,13 +259,15 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     // the components in order; stop() signals the whole group.
     const child = spawn(binary, args, { detached: true, stdio: ["ignore", fd, fd], env });
     fs.closeSync(fd);
-    const c: Component = { name, child, log, exitCode: undefined };
+    const c: Component = { name, child, binary, log, exitCode: undefined };
     child.on("exit", (code, signal) => (c.exitCode = code ?? (signal ? -1 : null)));
     child.on("error", (err) => {
       fs.appendFileSync(log, `# spawn error: ${err.message}\n`);
       c.exitCode = -1;
     });
     components.push(c);
+    const pids = components.flatMap((x) => (x.child.pid === undefined ? [] : [{ name: x.name, pid: x.child.pid, binary: x.binary }]));
+    recordRunning({ owner: process.pid, dir, components: pids });
     return c;
   };
 
@@ -329,6 +335,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       console.log(`[control-plane] logs of ${components.map((c) => c.name).join(", ")} kept in ${kept}`);
     }
     fs.rmSync(dir, { recursive: true, force: true });
+    forgetRunning(process.pid);
     live.delete(killNow);
   };
   const stopAndKeep = () => stop({ keepLogs: true });
