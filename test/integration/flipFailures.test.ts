@@ -82,11 +82,15 @@ describe("integration: failed and refused flips (real engine, local API server)"
       return true;
     })();
     const sampler = sampleTraffic(double, hostsOf("staging").live, "/healthz");
-    const o = await flip(hh.deps({ routingWait: GATE }), { stack: "staging", service: "web" });
-    assertExit(o, ExitCode.RolledBack);
-    assert.ok(await caughtUp, `the double saw the flip's and the restore's writes: ${JSON.stringify(double.history.filter((e) => e.at >= t0))}`);
-    assert.ok(o.phases.some((p) => p.name === "routing" && !p.ok));
-    await assertRestored(hh);
+    try {
+      const o = await flip(hh.deps({ routingWait: GATE }), { stack: "staging", service: "web" });
+      assertExit(o, ExitCode.RolledBack);
+      assert.ok(await caughtUp, `the double saw the flip's and the restore's writes: ${JSON.stringify(double.history.filter((e) => e.at >= t0))}`);
+      assert.ok(o.phases.some((p) => p.name === "routing" && !p.ok));
+      await assertRestored(hh);
+    } finally {
+      await sampler.stop();
+    }
     const samples = await sampler.stop();
     assert.deepStrictEqual([...new Set(samples.map((x) => `${x.status} ${x.color}`))], ["200 blue"], "live traffic stayed on blue throughout");
   });

@@ -76,7 +76,8 @@ export function trafficTo(double: LoadBalancerDouble, host: string, path: string
       req.end();
     });
   const timer = setInterval(() => {
-    if (stopped) return;
+    if (double.isClosed) clearInterval(timer);
+    if (stopped || double.isClosed) return;
     sent++;
     const p = one().finally(() => inFlight.delete(p));
     inFlight.add(p);
@@ -99,7 +100,10 @@ export function recordWeights(double: LoadBalancerDouble, namespace: string, ser
   const seen: Array<Record<string, number>> = [];
   /** When each entry of `seen` was first observed (Date.now()), sampled every 50 ms. */
   const at: number[] = [];
+  let timer: ReturnType<typeof setInterval> | undefined;
   const sample = (): void => {
+    // Ends with the double (the harness's teardown), so a test that failed before stop() does not keep its worker alive.
+    if (double.isClosed) clearInterval(timer);
     const alb = double.applied;
     if (alb === undefined) return;
     const nameOf = new Map(alb.targetGroups.map((tg) => [tg.description.TargetGroupArn ?? "", tg.backend]));
@@ -122,7 +126,7 @@ export function recordWeights(double: LoadBalancerDouble, namespace: string, ser
     }
   };
   sample();
-  const timer = setInterval(sample, 50);
+  timer = setInterval(sample, 50);
   return {
     stop() {
       clearInterval(timer);

@@ -119,8 +119,10 @@ export function sampleTraffic(double: LoadBalancerDouble, host: string, path: st
   const once = async (): Promise<void> => {
     samples.push(await request(double, host, path));
   };
+  // Also ends when the double is closed (the harness's teardown), so a test that failed before
+  // stop() does not keep its worker alive.
   const loop = (async () => {
-    while (running) {
+    while (running && !double.isClosed) {
       await once();
       await new Promise((r) => setTimeout(r, everyMs));
     }

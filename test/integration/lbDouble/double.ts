@@ -302,6 +302,11 @@ export class LoadBalancerDouble {
     }
   }
 
+  /** True once close() was called: its router and API no longer answer. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** The ALB as last applied (what ELBv2 describes and the router routes by). */
   get applied(): AlbModel | undefined {
     return this.current;
