@@ -8,6 +8,7 @@ import { Color } from "../../infra/config/schema";
 import { flip, preview, promote, release, rollback, status, up } from "../commands";
 import { DriverDeps } from "../deps";
 import { Outcome } from "../outcome";
+import { StackCatalog } from "../ports";
 import { planCommand } from "../plan";
 import {
   ArgumentError,
@@ -74,6 +75,13 @@ function validatePolicy(args: ParsedCommand): void {
   }
 }
 
+/** preview and up: a known stack, policy inputs that exist, and a stack file fit for the real operations (its warnings). */
+function deployableStack(args: ParsedCommand, catalog: StackCatalog): readonly string[] {
+  const d = validate.knownStack(catalog, stackArg(args), "<stack>");
+  validatePolicy(args);
+  return validate.deployable(d, "<stack>");
+}
+
 function stackArg(args: ParsedCommand): string {
   return args.positionals[0] ?? "";
 }
@@ -90,11 +98,7 @@ const previewCommand: CommandSpec = {
   ].join("\n"),
   options: { "expect-no-changes": { type: "boolean", description: "refresh, then exit 6 when the preview finds any change (drift)" }, create: CREATE, ...POLICY_OPTIONS },
   positionals: ["stack"],
-  validate: (args, catalog) => {
-    const d = validate.knownStack(catalog, stackArg(args), "<stack>");
-    validatePolicy(args);
-    return validate.deployable(d, "<stack>");
-  },
+  validate: deployableStack,
   run: async (args, ctx) => {
     const stack = args.positionals[0] ?? "";
     return toOutput(await preview(depsFor(ctx, args, boolOpt(args.values, "create")), { stack, expectNoChanges: boolOpt(args.values, "expect-no-changes") }));
@@ -120,11 +124,7 @@ const upCommand: CommandSpec = {
     ...POLICY_OPTIONS,
   },
   positionals: ["stack"],
-  validate: (args, catalog) => {
-    const d = validate.knownStack(catalog, stackArg(args), "<stack>");
-    validatePolicy(args);
-    return validate.deployable(d, "<stack>");
-  },
+  validate: deployableStack,
   run: async (args, ctx) => {
     const stack = args.positionals[0] ?? "";
     return recorded(depsFor(ctx, args, boolOpt(args.values, "create")), (deps) =>
