@@ -3,9 +3,9 @@
  * registry: the code under test makes real requests, only the far end is local.
  */
 import * as http from "http";
-import { AddressInfo } from "net";
 import { DEFAULT_IDENTITY_HEADERS } from "../../infra/lib/identityHeaders";
 import { Clock } from "../../automation/ports";
+import { listenOnLoopback } from "../support/loopbackServer";
 import { FakeLoadBalancer } from "./fakeRouting";
 import { MemoryStack } from "./memoryStack";
 
@@ -32,45 +32,22 @@ export interface Loopback {
 
 export async function startServer(handle: (req: RecordedRequest) => Reply): Promise<Loopback> {
   const requests: RecordedRequest[] = [];
-  const timers = new Set<NodeJS.Timeout>();
-  const server = http.createServer((req, res) => {
+  const server = await listenOnLoopback((req, res, answer) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const recorded: RecordedRequest = { method: req.method ?? "GET", path: req.url ?? "/", headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
       requests.push(recorded);
       const reply = handle(recorded);
-      const send = (): void => {
+      answer(reply.delayMs, () => {
         if (!res.destroyed) {
           res.writeHead(reply.status, { "content-type": "application/json", ...reply.headers });
           res.end(reply.body ?? "");
         }
-      };
-      if (reply.delayMs !== undefined && reply.delayMs > 0) {
-        const t = setTimeout(() => {
-          timers.delete(t);
-          send();
-        }, reply.delayMs);
-        timers.add(t);
-      } else {
-        send();
-      }
+      });
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const t of timers) {
-          clearTimeout(t);
-        }
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { url: `http://127.0.0.1:${server.port}`, requests, close: server.close };
 }
 
 /**

@@ -5,9 +5,8 @@
  * color-aware live gate reads, and in a JSON body - and behaves as the test asks: healthy, an
  * error status, slow, or a reset connection.
  */
-import * as http from "http";
-import { AddressInfo } from "net";
 import type { IdentityHeaders } from "../../../infra/lib/identityHeaders";
+import { listenOnLoopback } from "../../support/loopbackServer";
 
 export interface TargetIdentity {
   readonly namespace: string;
@@ -35,25 +34,22 @@ export interface Backend {
   readonly identity: TargetIdentity;
   readonly port: number;
   /** Requests this target received. */
-  requests: number;
+  readonly requests: number;
   close(): Promise<void>;
 }
 
 export async function startBackend(identity: TargetIdentity, headers: IdentityHeaders, behaviour: (id: TargetIdentity) => Behaviour): Promise<Backend> {
-  const timers = new Set<NodeJS.Timeout>();
-  let backend: Backend | undefined;
-  const server = http.createServer((req, res) => {
+  let requests = 0;
+  const server = await listenOnLoopback((req, res, answer) => {
     req.resume();
-    if (backend !== undefined) {
-      backend.requests++;
-    }
+    requests++;
     const b = behaviour(identity);
     if (b.reset === true) {
       req.socket.destroy();
       return;
     }
     const status = b.status ?? 200;
-    const answer = (): void => {
+    answer(b.delayMs, () => {
       if (res.destroyed) {
         return;
       }
@@ -73,33 +69,16 @@ export async function startBackend(identity: TargetIdentity, headers: IdentityHe
           path: req.url ?? "/",
         }),
       );
-    };
-    if ((b.delayMs ?? 0) > 0) {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        answer();
-      }, b.delayMs);
-      timers.add(t);
-    } else {
-      answer();
-    }
+    });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  backend = {
+  return {
     identity,
-    port,
-    requests: 0,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const t of timers) {
-          clearTimeout(t);
-        }
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    port: server.port,
+    get requests() {
+      return requests;
+    },
+    close: server.close,
   };
-  return backend;
 }
 
 /**
