@@ -77,6 +77,20 @@ function cliSignal(deps: DriverDeps): AbortSignal {
   return deps.cliSignal ?? deps.signal;
 }
 
+/** What every preview and up passes the engine: the stack's policy packs, the CLI's signal, and its events into `events` and the progress line. */
+function engineOptions(deps: DriverDeps, stackName: string, events: EngineEvent[], progress: { onEvent(e: EngineEvent): void }): OperationOptions {
+  const policy = deps.policyFor(stackName);
+  return {
+    policyPacks: policy.packs,
+    policyPackConfigs: policy.configs,
+    signal: cliSignal(deps),
+    onEvent: (e) => {
+      events.push(e);
+      progress.onEvent(e);
+    },
+  };
+}
+
 export interface PreviewRun {
   /** The summary's op counts as the engine sent them. */
   readonly changes: OpMap;
@@ -105,20 +119,8 @@ export interface PreviewOptions {
  */
 export async function runPreview(deps: DriverDeps, stack: PlatformStack, label: string, message: string, popts: PreviewOptions = {}): Promise<PreviewRun> {
   const events: EngineEvent[] = [];
-  const policy = deps.policyFor(stack.name);
   const progress = deps.log.operation(label);
-  const opts: OperationOptions = {
-    message,
-    target: popts.target,
-    refresh: popts.refresh,
-    policyPacks: policy.packs,
-    policyPackConfigs: policy.configs,
-    signal: cliSignal(deps),
-    onEvent: (e) => {
-      events.push(e);
-      progress.onEvent(e);
-    },
-  };
+  const opts: OperationOptions = { message, target: popts.target, refresh: popts.refresh, ...engineOptions(deps, stack.name, events, progress) };
   try {
     // The SDK's abort listener is added when the call starts: an already aborted signal would never reach the CLI.
     throwIfInterrupted(deps.signal);
@@ -167,12 +169,6 @@ export interface UpOptions {
 export async function runUp(deps: DriverDeps, tx: Tx, stack: PlatformStack, phase: string, req: UpOptions): Promise<UpOutcome> {
   const events: EngineEvent[] = [];
   const progress = deps.log.operation(`${stack.name} ${phase}`, req.expectedSteps);
-  // The packs run in the up too: `up` skips the preview (the SDK passes --skip-preview), so per-resource
-  // policies judge each step as it is generated and stack policies after every step; a mandatory
-  // violation there fails the up, but only after other steps have changed things (pulumi/pkg
-  // v3.276.0 resource/deploy/step_generator.go:1498-1575, deployment_executor.go:468-479). The
-  // driver's own preview before each guarded up stays the gate that prevents changes.
-  const policy = deps.policyFor(stack.name);
   const touchedBefore = tx.infraTouched;
   try {
     return await withLockRetry(deps, stack.name, phase, async () => {
@@ -186,13 +182,13 @@ export async function runUp(deps: DriverDeps, tx: Tx, stack: PlatformStack, phas
           message: req.message,
           target: req.target,
           ...(req.refresh === true ? { refresh: true } : {}),
-          policyPacks: policy.packs,
-          policyPackConfigs: policy.configs,
-          signal: cliSignal(deps),
-          onEvent: (e) => {
-            events.push(e);
-            progress.onEvent(e);
-          },
+          // The packs run in the up too: `up` skips the preview (the SDK passes --skip-preview), so
+          // per-resource policies judge each step as it is generated and stack policies after every
+          // step; a mandatory violation there fails the up, but only after other steps have changed
+          // things (pulumi/pkg v3.276.0 resource/deploy/step_generator.go:1498-1575,
+          // deployment_executor.go:468-479). The driver's own preview before each guarded up stays
+          // the gate that prevents changes.
+          ...engineOptions(deps, stack.name, events, progress),
         });
       } catch (err) {
         // After the CLI exits 0 the SDK still runs `stack output` (twice) and `stack history`; any of
