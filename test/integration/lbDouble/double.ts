@@ -120,6 +120,13 @@ export interface TargetGroupMetrics {
   readonly targetResponseTimesMs: number[];
 }
 
+type Counters = Omit<TargetGroupMetrics, "targetGroupArn" | "namespace" | "ingress" | "service">;
+
+/** A target group's counters before its first request. */
+function zeroCounters(): Counters {
+  return { requests: 0, target2xx: 0, target3xx: 0, target4xx: 0, target5xx: 0, elb5xx: 0, targetResponseTimesMs: [] };
+}
+
 interface Snapshot {
   readonly seq: number;
   readonly at: number;
@@ -357,13 +364,7 @@ export class LoadBalancerDouble {
     const sum: Omit<TargetGroupMetrics, "targetGroupArn" | "ingress"> = {
       namespace: namespace ?? "",
       service,
-      requests: 0,
-      target2xx: 0,
-      target3xx: 0,
-      target4xx: 0,
-      target5xx: 0,
-      elb5xx: 0,
-      targetResponseTimesMs: [],
+      ...zeroCounters(),
     };
     for (const m of this.tgMetrics.values()) {
       if (m.service === service && (namespace === undefined || m.namespace === namespace)) {
@@ -694,13 +695,7 @@ export class LoadBalancerDouble {
         namespace: tg.backend.namespace,
         ingress: tg.backend.ingress,
         service: tg.backend.service,
-        requests: 0,
-        target2xx: 0,
-        target3xx: 0,
-        target4xx: 0,
-        target5xx: 0,
-        elb5xx: 0,
-        targetResponseTimesMs: [],
+        ...zeroCounters(),
       };
       this.tgMetrics.set(arn, m);
     }
