@@ -13,17 +13,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { requireBinaries, toolVersions } from "../../tools/tools";
 import { ControlPlane, startControlPlane } from "./controlPlane";
-import { Kube, KubeCredentials } from "./kube";
+import { Kube } from "./kube";
 
 /** The started control plane as a worker needs it: where it is and how to connect (no process handles). */
-interface SharedControlPlane {
-  readonly server: string;
-  readonly kubeconfig: string;
-  readonly credentials: KubeCredentials;
-  readonly nodes: readonly string[];
-  readonly dir: string;
-  readonly logDir: string;
-}
+type SharedControlPlane = Pick<ControlPlane, "server" | "kubeconfig" | "credentials" | "nodes" | "dir" | "logDir">;
 
 const SHARED_ENV = "PLATFORM_INT_CONTROL_PLANE";
 /** Written into the control plane's log folder by any process whose test failed. */
